@@ -1,0 +1,44 @@
+import type { PatientProfile, RiskScore, VitalReading } from '../domain/reading.ts';
+
+/**
+ * The time-series store port: each patient's parsed readings and risk scores, by time.
+ *
+ * Lifecycle: create → `provision()` (idempotent) → reads/writes → `close()`.
+ *
+ * Promises (checked by the time-series contract suite):
+ * - Writes are idempotent: writing a reading with a `readingId` already stored (same patient and
+ *   time) leaves exactly one copy; the newer write wins.
+ * - A write resolves only once the batch is durable; a batch either lands whole or the call rejects
+ *   (the caller retries the whole batch, which idempotency makes safe).
+ * - Range reads return readings in ascending `observedAt` order (ties by `readingId`), `from`
+ *   inclusive and `to` exclusive, at most `limit` of them (the newest ones when `newestFirst`).
+ * - Nothing here keeps per-process state another instance would need: any processor instance can
+ *   read back what any other wrote.
+ */
+export interface TimeRange {
+  /** Epoch milliseconds, inclusive. */
+  readonly from: number;
+  /** Epoch milliseconds, exclusive. */
+  readonly to: number;
+  readonly limit?: number;
+}
+
+export interface TimeSeriesStore {
+  readonly kind: string;
+  provision(): Promise<void>;
+  writeReadings(readings: readonly VitalReading[]): Promise<void>;
+  readReadings(patientId: string, range: TimeRange): Promise<VitalReading[]>;
+  /** The newest reading of the patient, or undefined when none is stored. */
+  latestReading(patientId: string): Promise<VitalReading | undefined>;
+  writeRiskScores(scores: readonly RiskScore[]): Promise<void>;
+  readRiskScores(patientId: string, range: TimeRange): Promise<RiskScore[]>;
+  latestRiskScore(patientId: string): Promise<RiskScore | undefined>;
+  /** Clinical settings per patient (e.g. SpO2 scale 2 for hypercapnic respiratory failure). */
+  writePatientProfile(profile: PatientProfile): Promise<void>;
+  /** The stored profile, or undefined when none was set (callers use defaults). */
+  readPatientProfile(patientId: string): Promise<PatientProfile | undefined>;
+  /** Every patient with at least one stored reading, sorted by id. */
+  listPatients(): Promise<string[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,36 @@
+import type { TableName } from '../warehouse-schema.ts';
+
+/**
+ * The analytics warehouse port (DuckDB embedded, BigQuery at scale).
+ *
+ * Lifecycle: create → `provision()` (creates tables and views from core/warehouse-schema.ts and
+ * analytics-sql/, idempotent) → append/upsert/query → `close()`.
+ *
+ * Promises (checked by the warehouse contract suite):
+ * - `append` is idempotent on the table's key columns: rows whose key is already present do not
+ *   create a second analyst-visible row (DuckDB ignores them; BigQuery de-duplicates in the
+ *   analyst-facing view). A call resolves once the rows are accepted; it rejects as a whole.
+ * - `replaceRows` (batch loads) replaces the rows with the same keys atomically: after it resolves
+ *   the table holds the new rows; if it rejects the table is as it was.
+ * - `query` runs SQL in the adapter's dialect and returns plain JS values: numbers, strings,
+ *   booleans, null, and `Date` for TIMESTAMP/DATE columns. INT64 values come back as `number`
+ *   when they fit in a double.
+ */
+export type WarehouseRow = Record<string, unknown>;
+
+export interface QueryResult {
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+  readonly rows: readonly WarehouseRow[];
+}
+
+export interface Warehouse {
+  readonly kind: string;
+  /** SQL dialect of `query`: "duckdb" or "googlesql". */
+  readonly dialect: 'duckdb' | 'googlesql';
+  provision(): Promise<void>;
+  append(table: TableName, rows: readonly WarehouseRow[]): Promise<void>;
+  replaceRows(table: TableName, rows: readonly WarehouseRow[]): Promise<void>;
+  query(sql: string, params?: Readonly<Record<string, unknown>>): Promise<QueryResult>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
