@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { VigilConfig } from '../config.ts';
+import { VigilError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Bus } from '../ports/bus.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
+import type { TimeSeriesStore } from '../ports/timeseries-store.ts';
+import type { Warehouse } from '../ports/warehouse.ts';
+
+/**
+ * Opens the adapters the configuration names. Adapter modules are imported lazily so a process
+ * only loads the SDKs it uses (the embedded default never loads a Google client).
+ */
+export async function openBus(config: VigilConfig, logger: Logger): Promise<Bus> {
+  switch (config.bus.kind) {
+    case 'memory': {
+      const { createSqliteBus } = await import('../../adapters/embedded/bus-sqlite.ts');
+      return createSqliteBus({ path: dataFile(config, 'bus.sqlite'), logger });
+    }
+    case 'pubsub': {
+      const { createPubSubBus } = await import('../../adapters/gcp/bus-pubsub.ts');
+      return createPubSubBus({ projectId: config.googleCloudProject, logger });
+    }
+    case 'kafka': {
+      const { createKafkaBus } = await import('../../adapters/kafka/bus-kafka.ts');
+      return createKafkaBus({ brokers: config.bus.kafkaBrokers, partitions: config.bus.kafkaPartitions, logger });
+    }
+  }
+}
+
+export async function openTimeSeries(config: VigilConfig, logger: Logger): Promise<TimeSeriesStore> {
+  switch (config.timeseries.kind) {
+    case 'embedded': {
+      const { createSqliteTimeSeriesStore } = await import('../../adapters/embedded/timeseries-sqlite.ts');
+      return createSqliteTimeSeriesStore({ path: dataFile(config, 'timeseries.sqlite') });
+    }
+    case 'bigtable': {
+      const { createBigtableTimeSeriesStore } = await import('../../adapters/gcp/timeseries-bigtable.ts');
+      return createBigtableTimeSeriesStore({
+        projectId: config.googleCloudProject,
+        instanceId: config.timeseries.bigtableInstance,
+        tableId: config.timeseries.bigtableTable,
+        logger,
+      });
+    }
+  }
+}
+
+export async function openWarehouse(config: VigilConfig, logger: Logger): Promise<Warehouse> {
+  switch (config.warehouse.kind) {
+    case 'duckdb': {
+      const { createDuckDbWarehouse } = await import('../../adapters/embedded/warehouse-duckdb.ts');
+      return createDuckDbWarehouse({ path: dataFile(config, 'warehouse.duckdb') });
+    }
+    case 'bigquery': {
+      const { createBigQueryWarehouse } = await import('../../adapters/gcp/warehouse-bigquery.ts');
+      return createBigQueryWarehouse({
+        projectId: config.googleCloudProject,
+        dataset: config.warehouse.bigqueryDataset,
+        location: config.warehouse.bigqueryLocation,
+        logger,
+      });
+    }
+  }
+}
+
+/** Batch files land in Cloud Storage when the warehouse is BigQuery, else in a local folder. */
+export async function openObjectStore(config: VigilConfig, logger: Logger): Promise<ObjectStore> {
+  if (config.warehouse.kind === 'bigquery') {
+    const { createGcsObjectStore } = await import('../../adapters/gcp/object-store-gcs.ts');
+    return createGcsObjectStore({ projectId: config.googleCloudProject, bucket: config.objectStore.bucket, logger });
+  }
+  const { createFsObjectStore } = await import('../../adapters/embedded/object-store-fs.ts');
+  return createFsObjectStore({ dir: dataFile(config, 'objects') });
+}
+
+function dataFile(config: VigilConfig, name: string): string {
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+  } catch (cause) {
+    throw new VigilError('CONFIG_INVALID', `VIGIL_DATA_DIR=${config.dataDir} cannot be created`, { cause });
+  }
+  return path.join(config.dataDir, name);
+}
