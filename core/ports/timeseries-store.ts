@@ -21,6 +21,8 @@ export interface TimeRange {
   /** Epoch milliseconds, exclusive. */
   readonly to: number;
   readonly limit?: number;
+  /** With `limit`: keep the newest readings of the range rather than the oldest (see the promises above). */
+  readonly newestFirst?: boolean;
 }
 
 export interface TimeSeriesStore {
