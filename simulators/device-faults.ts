@@ -135,7 +135,7 @@ function ingestBody(deviceId: string, m: Measurement, fahrenheit: boolean): Reco
   return {
     deviceId,
     patientId: m.patientId,
-    observedAt: isoSeconds(m.observedAt),
+    observedAt: isoTimestamp(m.observedAt),
     heartRate: v.heartRate,
     bloodPressure: `${v.systolic}/${v.diastolic}`,
     temperature: fahrenheit ? Math.round((v.temperature * 9) / 5 * 10 + 320) / 10 : v.temperature,
@@ -163,9 +163,9 @@ function corrupt(body: Record<string, unknown>, kind: MalformedKind, v: Measured
   }
 }
 
-/** ISO 8601 in UTC to the second, as devices usually send ("2026-11-22T10:00:00Z"). */
-export function isoSeconds(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+/** ISO 8601 in UTC as devices send it ("2026-11-22T10:00:00Z"); milliseconds only when there are some. */
+export function isoTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
 }
 
 function pickDistinct<T>(random: Random, items: readonly T[], count: number): T[] {
