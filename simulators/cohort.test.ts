@@ -59,7 +59,10 @@ describe('generateCohort / writeCohortCsv', async () => {
     const jsonl = read(a, 'readings.jsonl').trim().split('\n');
     expect(jsonl.length).toBeGreaterThan(vitals.length); // duplicates and refused readings were delivered too
     for (const r of vitals) {
-      if (r.temperature_c !== '') expect(Number(r.temperature_c)).toBeGreaterThan(32), expect(Number(r.temperature_c)).toBeLessThan(43);
+      if (r.temperature_c !== '') {
+        expect(Number(r.temperature_c)).toBeGreaterThan(32);
+        expect(Number(r.temperature_c)).toBeLessThan(43);
+      }
       if (r.heart_rate !== '') expect(Number(r.heart_rate)).toBeLessThanOrEqual(220);
       if (r.systolic !== '') expect(Number(r.systolic)).toBeGreaterThan(Number(r.diastolic));
       if (r.spo2 !== '') expect(Number(r.spo2)).toBeLessThanOrEqual(100);
