@@ -1,0 +1,85 @@
+import Fastify, { LogController } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { VigilConfig } from '../core/config.ts';
+import type { PatientUpdates } from '../core/domain/patient-updates.ts';
+import type { Logger } from '../core/observability/logger.ts';
+import type { Metrics } from '../core/observability/metrics.ts';
+import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
+import type { Warehouse } from '../core/ports/warehouse.ts';
+import type { ReadingPublisher } from '../ingest/reading-publisher.ts';
+import { registerReadingsRoute } from '../ingest/readings-route.ts';
+import type { AuditLog } from './audit-log.ts';
+import { registerAudit } from './audit-routes.ts';
+import { registerAuth } from './auth.ts';
+import { registerDashboardPage } from './dashboard-page.ts';
+import { registerDeadLetterRoutes } from './dead-letter-routes.ts';
+import { installErrorHandling } from './http-errors.ts';
+import type { ReadinessCheck } from './operations-routes.ts';
+import { registerOperationsRoutes } from './operations-routes.ts';
+import type { StreamOptions } from './patient-stream.ts';
+import { DEFAULT_STREAM_OPTIONS, registerPatientStream } from './patient-stream.ts';
+import { registerPatientRoutes } from './patient-routes.ts';
+import { installRequestLog } from './request-log.ts';
+
+export interface AppDeps {
+  readonly config: VigilConfig;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The device edge: `POST /v1/readings`. */
+  readonly ingest?: { readonly publisher: ReadingPublisher };
+  /** The clinician side: patients, vitals, risk, profile, stream, dashboard page, admin reads. */
+  readonly read?: {
+    readonly timeseries: TimeSeriesStore;
+    readonly warehouse: Warehouse;
+    readonly updates: PatientUpdates;
+    readonly audit: AuditLog;
+  };
+  /** Backends `/readyz` pings. */
+  readonly readiness: readonly ReadinessCheck[];
+  /** More routes on the same app, e.g. the FHIR edge. Each route must set `config.access`. */
+  readonly routes?: readonly ((app: FastifyInstance) => void)[];
+  readonly stream?: Partial<StreamOptions>;
+  readonly readinessTimeoutMs?: number;
+}
+
+/**
+ * The HTTP app, built without listening (tests use `inject()`; the CLI calls `listen`). Routes
+ * exist only for the parts given: `vigil ingest` passes `ingest`, `vigil dashboard` passes
+ * `read`, `vigil start` passes both. Health, readiness and metrics are always there.
+ *
+ * The app does not own its dependencies: closing it ends open streams but leaves the publisher,
+ * stores and audit log to the caller, which closes them after the app.
+ */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // Fastify's own request lines carry the URL (patient ids); request-log.ts writes safe ones.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.config.http.bodyLimitBytes,
+  }) as unknown as FastifyInstance;
+
+  installErrorHandling(app);
+  installRequestLog(app);
+  registerAuth(app, deps.config.auth.secret);
+  registerOperationsRoutes(app, {
+    metrics: deps.metrics,
+    readiness: deps.readiness,
+    ...(deps.readinessTimeoutMs === undefined ? {} : { readinessTimeoutMs: deps.readinessTimeoutMs }),
+  });
+
+  if (deps.ingest) {
+    registerReadingsRoute(app, { publisher: deps.ingest.publisher, metrics: deps.metrics, bodyLimitBytes: deps.config.http.bodyLimitBytes });
+  }
+
+  if (deps.read) {
+    const { timeseries, warehouse, updates, audit } = deps.read;
+    registerAudit(app, audit);
+    registerPatientRoutes(app, timeseries);
+    registerPatientStream(app, { timeseries, updates, metrics: deps.metrics }, { ...DEFAULT_STREAM_OPTIONS, ...deps.stream });
+    registerDeadLetterRoutes(app, { warehouse, config: deps.config });
+    registerDashboardPage(app);
+  }
+
+  for (const register of deps.routes ?? []) register(app);
+  return app;
+}

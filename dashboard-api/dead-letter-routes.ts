@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify';
+import type { VigilConfig } from '../core/config.ts';
+import type { Warehouse } from '../core/ports/warehouse.ts';
+import { parseInstant } from './time-range.ts';
+
+export const DEAD_LETTERS_MAX = 500;
+const DEFAULT_SINCE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * `GET /v1/dead-letters` (admin): the newest input the pipeline could not use, with the reason,
+ * from the warehouse table `dead_letters`. Payloads can hold patient data, hence admin only and
+ * audited.
+ */
+export function registerDeadLetterRoutes(app: FastifyInstance, deps: { warehouse: Warehouse; config: VigilConfig }): void {
+  const { warehouse, config } = deps;
+  app.get('/v1/dead-letters', {
+    config: { access: 'admin', audit: true },
+    schema: {
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          since: { type: 'string', maxLength: 64 },
+          limit: { type: 'integer', minimum: 1, maximum: DEAD_LETTERS_MAX, default: 100 },
+        },
+      },
+    },
+  }, async (request) => {
+    const q = request.query as { since?: string; limit: number };
+    const since = q.since === undefined ? Date.now() - DEFAULT_SINCE_MS : parseInstant(q.since, 'since');
+    const result = await warehouse.query(deadLettersSql(warehouse.dialect, config.warehouse.bigqueryDataset, since, q.limit));
+    return result.rows.map((row) => ({
+      deadLetterId: row.dead_letter_id,
+      receivedAt: row.received_at instanceof Date ? row.received_at.toISOString() : row.received_at,
+      source: row.source,
+      reason: row.reason,
+      field: row.field ?? null,
+      patientId: row.patient_id ?? null,
+      payload: row.payload,
+    }));
+  });
+}
+
+/** `since` and `limit` are validated integers, so they are written into the SQL as literals. */
+export function deadLettersSql(dialect: Warehouse['dialect'], dataset: string, since: number, limit: number): string {
+  const table = dialect === 'googlesql' ? `\`${dataset}.dead_letters\`` : 'dead_letters';
+  const sinceLiteral = dialect === 'googlesql' ? `TIMESTAMP_MILLIS(${Math.trunc(since)})` : `epoch_ms(${Math.trunc(since)})`;
+  return `SELECT dead_letter_id, received_at, source, reason, field, patient_id, payload FROM ${table} `
+    + `WHERE received_at >= ${sinceLiteral} ORDER BY received_at DESC LIMIT ${Math.trunc(limit)}`;
+}

@@ -1,0 +1,203 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ReadSideApp } from './test-fixtures.ts';
+import { bearer, reading, readSideApp, riskScore } from './test-fixtures.ts';
+
+const HOUR = 3_600_000;
+let ctx: ReadSideApp;
+
+afterEach(async () => {
+  await ctx.app.close();
+  await ctx.audit.close();
+});
+
+describe('GET /v1/patients', () => {
+  it('summarises every monitored patient with the PRODUCT.md fields', async () => {
+    ctx = readSideApp();
+    const now = Date.now();
+    await ctx.timeseries.writeReadings([
+      reading('P0001', now - 10 * 60_000, { heartRate: 80, consciousness: 'A' }),
+      // Newest reading carries only a heart rate: the rest comes from the older one.
+      reading('P0001', now - 60_000, { heartRate: 91, systolic: null, diastolic: null, temperatureC: null, spo2: null, respiratoryRate: null, onOxygen: null, consciousness: null }),
+      reading('P0002', now - 5 * 60_000),
+    ]);
+    await ctx.timeseries.writeRiskScores([riskScore('P0001', now - 60_000, 0.4)]);
+
+    const res = await ctx.app.inject({ method: 'GET', url: '/v1/patients', headers: bearer('clinician') });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.map((p: { patientId: string }) => p.patientId)).toEqual(['P0001', 'P0002']);
+    expect(body[0]).toMatchObject({
+      patientId: 'P0001',
+      latest: { observedAt: new Date(now - 60_000).toISOString(), heartRate: 91, systolic: 120, diastolic: 80, consciousness: 'A' },
+      news2: { score: 1, level: 'low' },
+      risk: { score: 0.4, model: 'recovery-risk@1' },
+    });
+    expect(body[1]).toMatchObject({ patientId: 'P0002', news2: null, risk: null });
+  });
+
+  it('reads a large ward with bounded concurrency and keeps the order', async () => {
+    ctx = readSideApp();
+    const now = Date.now();
+    const ids = Array.from({ length: 60 }, (_, i) => `P${String(i).padStart(4, '0')}`);
+    await ctx.timeseries.writeReadings(ids.map((id, i) => reading(id, now - i * 1000)));
+    let active = 0;
+    let peak = 0;
+    const original = ctx.timeseries.latestReading.bind(ctx.timeseries);
+    ctx.timeseries.latestReading = async (id) => {
+      peak = Math.max(peak, ++active);
+      await new Promise((r) => setTimeout(r, 2));
+      active--;
+      return original(id);
+    };
+    const res = await ctx.app.inject({ method: 'GET', url: '/v1/patients', headers: bearer('admin') });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().map((p: { patientId: string }) => p.patientId)).toEqual(ids);
+    expect(peak).toBeGreaterThan(1);
+    expect(peak).toBeLessThanOrEqual(16);
+  });
+});
+
+describe('GET /v1/patients/:patientId/vitals', () => {
+  it('returns parsed readings in time order with PRODUCT.md field names, last 6 h by default', async () => {
+    ctx = readSideApp();
+    const now = Date.now();
+    await ctx.timeseries.writeReadings([
+      reading('P0001', now - 60_000, { heartRate: 90 }),
+      reading('P0001', now - 7 * HOUR),
+      reading('P0001', now - 2 * HOUR, { heartRate: 70 }),
+      reading('P0002', now - 60_000),
+    ]);
+    const res = await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0001/vitals', headers: bearer('clinician') });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.map((r: { heartRate: number }) => r.heartRate)).toEqual([70, 90]);
+    expect(body[0]).toEqual({
+      readingId: `P0001-${now - 2 * HOUR}`,
+      deviceId: 'bed-1',
+      observedAt: new Date(now - 2 * HOUR).toISOString(),
+      heartRate: 70, systolic: 120, diastolic: 80, temperatureC: 37.1, spo2: 97, respiratoryRate: 16, onOxygen: false, consciousness: 'A',
+    });
+  });
+
+  it('accepts ISO and epoch-ms bounds, applies the limit and says when it cut', async () => {
+    ctx = readSideApp();
+    const t0 = Date.parse('2026-11-22T10:00:00Z');
+    await ctx.timeseries.writeReadings([0, 1, 2, 3].map((i) => reading('P0001', t0 + i * 60_000)));
+    const iso = await ctx.app.inject({
+      method: 'GET', url: `/v1/patients/P0001/vitals?from=2026-11-22T10:01:00Z&to=${t0 + 3 * 60_000}`, headers: bearer('clinician'),
+    });
+    expect(iso.json().map((r: { observedAt: string }) => r.observedAt)).toEqual(['2026-11-22T10:01:00.000Z', '2026-11-22T10:02:00.000Z']);
+    expect(iso.headers['x-vigil-truncated']).toBeUndefined();
+    const limited = await ctx.app.inject({ method: 'GET', url: `/v1/patients/P0001/vitals?from=${t0}&to=${t0 + HOUR}&limit=2`, headers: bearer('clinician') });
+    expect(limited.json()).toHaveLength(2);
+    expect(limited.headers['x-vigil-truncated']).toBe('true');
+  });
+
+  it.each([
+    ['from=yesterday', 'from'],
+    ['from=2026-11-22T10:00:00', 'from'], // no offset: ambiguous
+    ['from=2026-11-22T11:00:00Z&to=2026-11-22T10:00:00Z', 'from'],
+    ['from=2026-01-01T00:00:00Z&to=2026-11-22T10:00:00Z', 'from'],
+    ['limit=0', 'limit'],
+    ['limit=abc', 'limit'],
+  ])('refuses %s with 400 naming the field', async (query, field) => {
+    ctx = readSideApp();
+    const res = await ctx.app.inject({ method: 'GET', url: `/v1/patients/P0001/vitals?${query}`, headers: bearer('clinician') });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('VALIDATION_FAILED');
+    expect(JSON.stringify(res.json().details)).toContain(field);
+  });
+});
+
+describe('GET /v1/patients/:patientId/risk', () => {
+  it('returns the risk history in time order', async () => {
+    ctx = readSideApp();
+    const now = Date.now();
+    await ctx.timeseries.writeRiskScores([riskScore('P0001', now - 1000, 0.3), riskScore('P0001', now - 5000, 0.2), riskScore('P0002', now - 1000)]);
+    const res = await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0001/risk', headers: bearer('clinician') });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual([
+      { scoredAt: new Date(now - 5000).toISOString(), news2Score: 1, news2Level: 'low', riskScore: 0.2, model: 'recovery-risk@1', factors: [] },
+      { scoredAt: new Date(now - 1000).toISOString(), news2Score: 1, news2Level: 'low', riskScore: 0.3, model: 'recovery-risk@1', factors: [] },
+    ]);
+  });
+});
+
+describe('patient profile', () => {
+  it('PUT records the SpO2 scale with who and when; GET reads it back (default scale 1)', async () => {
+    ctx = readSideApp();
+    const before = await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0001/profile', headers: bearer('clinician') });
+    expect(before.json()).toEqual({ patientId: 'P0001', spo2Scale: 1, updatedAt: null, updatedBy: null });
+
+    const put = await ctx.app.inject({
+      method: 'PUT', url: '/v1/patients/P0001/profile', headers: bearer('clinician', 'dr-who'), payload: { spo2Scale: 2 },
+    });
+    expect(put.statusCode).toBe(200);
+    const stored = await ctx.timeseries.readPatientProfile('P0001');
+    expect(stored).toMatchObject({ patientId: 'P0001', spo2Scale: 2, updatedBy: 'dr-who' });
+    expect(Math.abs(stored!.updatedAt - Date.now())).toBeLessThan(5000);
+    const after = await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0001/profile', headers: bearer('clinician') });
+    expect(after.json()).toMatchObject({ spo2Scale: 2, updatedBy: 'dr-who' });
+  });
+
+  it.each([[{ spo2Scale: 3 }], [{}], [{ spo2Scale: 'two' }]])('PUT refuses %j with 400', async (payload) => {
+    ctx = readSideApp();
+    const res = await ctx.app.inject({ method: 'PUT', url: '/v1/patients/P0001/profile', headers: bearer('clinician'), payload });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().details[0].field).toContain('spo2Scale');
+    expect(await ctx.timeseries.readPatientProfile('P0001')).toBeUndefined();
+  });
+});
+
+describe('audit and logs', () => {
+  it('appends an audit entry for every read of patient data, and GET /v1/audit lists them', async () => {
+    ctx = readSideApp();
+    const headers = bearer('clinician', 'nurse-7');
+    await ctx.app.inject({ method: 'GET', url: '/v1/patients', headers });
+    await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0042/vitals', headers });
+    await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0042/risk', headers });
+    await ctx.app.inject({ method: 'PUT', url: '/v1/patients/P0042/profile', headers, payload: { spo2Scale: 2 } });
+    await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0042/vitals', headers: bearer('device', 'bed-3') });
+
+    const res = await ctx.app.inject({ method: 'GET', url: '/v1/audit?patientId=P0042', headers: bearer('admin') });
+    expect(res.statusCode).toBe(200);
+    const entries = res.json() as { actor: string; role: string; action: string; patientId: string; status: number; at: string }[];
+    expect(entries.map((e) => [e.actor, e.action, e.status])).toEqual([
+      ['bed-3', 'GET /v1/patients/:patientId/vitals', 403],
+      ['nurse-7', 'PUT /v1/patients/:patientId/profile', 200],
+      ['nurse-7', 'GET /v1/patients/:patientId/risk', 200],
+      ['nurse-7', 'GET /v1/patients/:patientId/vitals', 200],
+    ]);
+    expect(entries.every((e) => e.patientId === 'P0042' && !Number.isNaN(Date.parse(e.at)))).toBe(true);
+    const all = await ctx.app.inject({ method: 'GET', url: '/v1/audit?limit=10', headers: bearer('admin') });
+    expect(all.json().some((e: { action: string; patientId?: string }) => e.action === 'GET /v1/patients' && e.patientId === undefined)).toBe(true);
+  });
+
+  it('does not serve patient data it cannot audit', async () => {
+    ctx = readSideApp();
+    await ctx.timeseries.writeReadings([reading('P0001', Date.now() - 1000)]);
+    await ctx.audit.close();
+    const res = await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0001/vitals', headers: bearer('clinician') });
+    expect(res.statusCode).toBe(503);
+    expect(res.body).not.toContain('bed-1');
+  });
+
+  it('never writes a patient id, a token or a vital into the log', async () => {
+    ctx = readSideApp();
+    const patientId = 'PX-7731-SECRET';
+    await ctx.timeseries.writeReadings([reading(patientId, Date.now() - 1000, { heartRate: 123.25 })]);
+    const token = bearer('clinician', 'nurse-log');
+    const urls = [`/v1/patients/${patientId}/vitals?from=nonsense`, `/v1/patients/${patientId}/vitals`, `/v1/patients/${patientId}/risk`, '/v1/patients', `/v1/nothing/${patientId}`];
+    for (const url of urls) await ctx.app.inject({ method: 'GET', url, headers: token });
+    await ctx.app.inject({ method: 'PUT', url: `/v1/patients/${patientId}/profile`, headers: token, payload: { spo2Scale: 9, note: patientId } });
+    await ctx.app.inject({ method: 'GET', url: `/v1/patients/${patientId}/vitals`, headers: { authorization: 'Bearer nope' } });
+
+    const log = ctx.logs.text();
+    expect(ctx.logs.lines.length).toBeGreaterThanOrEqual(urls.length + 2);
+    expect(log).toContain('/v1/patients/:patientId/vitals');
+    expect(log).toContain('nurse-log');
+    expect(log).not.toContain(patientId);
+    expect(log).not.toContain('123.25');
+    expect(log).not.toContain(token.authorization.slice(7));
+  });
+});

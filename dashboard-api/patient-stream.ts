@@ -1,0 +1,107 @@
+import { PassThrough } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { PatientSummary } from '../core/domain/patient-summary.ts';
+import type { PatientUpdates } from '../core/domain/patient-updates.ts';
+import type { Metrics } from '../core/observability/metrics.ts';
+import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
+import { summarizeWard } from './ward-summary.ts';
+
+/**
+ * `GET /v1/stream`: Server-Sent Events for the live ward. A client gets a `retry:` hint, one
+ * `event: patient` per patient as a snapshot, then one per update, and a comment line as a
+ * heartbeat so proxies keep the connection open. A client that does not keep up is disconnected
+ * once its buffer passes `maxBufferBytes`; EventSource reconnects and starts from a fresh snapshot,
+ * which is both the cheapest and the most correct way for it to catch up.
+ */
+export interface StreamOptions {
+  readonly heartbeatMs: number;
+  readonly maxBufferBytes: number;
+  /** Reconnect delay suggested to EventSource. */
+  readonly retryMs: number;
+}
+
+export const DEFAULT_STREAM_OPTIONS: StreamOptions = Object.freeze({
+  heartbeatMs: 15_000,
+  // About a thousand patient events: far more than a healthy client ever has waiting.
+  maxBufferBytes: 512 * 1024,
+  retryMs: 3_000,
+});
+
+export function patientEvent(summary: PatientSummary): string {
+  return `event: patient\ndata: ${JSON.stringify(summary)}\n\n`;
+}
+
+export function registerPatientStream(
+  app: FastifyInstance,
+  deps: { timeseries: TimeSeriesStore; updates: PatientUpdates; metrics: Metrics },
+  options: StreamOptions = DEFAULT_STREAM_OPTIONS,
+): void {
+  const { timeseries, updates, metrics } = deps;
+  const openStreams = new Set<PassThrough>();
+
+  // Open streams would keep server.close() waiting forever: end them first.
+  app.addHook('preClose', async () => {
+    for (const stream of openStreams) stream.end();
+  });
+
+  app.get('/v1/stream', { config: { access: 'clinician', audit: true } }, async (request, reply) => {
+    // Subscribe before reading the snapshot so nothing that happens meanwhile is missed; updates
+    // that arrive during the snapshot are kept per patient (newest wins) and sent after it.
+    const pending = new Map<string, PatientSummary>();
+    const stream = new PassThrough();
+    let live = false;
+    let closed = false;
+    let allowance = 0;
+    const send = (chunk: string): void => {
+      if (closed) return;
+      stream.write(chunk);
+      if (stream.writableLength > options.maxBufferBytes + allowance) {
+        request.log.warn({ sub: request.principal?.sub, bufferedBytes: stream.writableLength }, 'SSE client too slow, disconnecting');
+        reply.raw.destroy();
+      }
+    };
+    const unsubscribe = updates.subscribe((update) => {
+      if (live) send(patientEvent(update));
+      else pending.set(update.patientId, update);
+    });
+
+    let snapshot: PatientSummary[];
+    try {
+      snapshot = await summarizeWard(timeseries);
+    } catch (error) {
+      unsubscribe();
+      stream.destroy();
+      throw error;
+    }
+
+    openStreams.add(stream);
+    metrics.sseClients.inc();
+    const heartbeat = setInterval(() => send(': heartbeat\n\n'), options.heartbeatMs);
+    const cleanup = (): void => {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      unsubscribe();
+      openStreams.delete(stream);
+      metrics.sseClients.dec();
+      stream.end();
+    };
+    reply.raw.once('close', cleanup);
+    stream.once('close', cleanup);
+
+    // The snapshot is bounded by the ward's size, so it does not count against the client's buffer.
+    stream.write(`retry: ${options.retryMs}\n\n`);
+    for (const summary of snapshot) if (!pending.has(summary.patientId)) stream.write(patientEvent(summary));
+    for (const summary of pending.values()) stream.write(patientEvent(summary));
+    pending.clear();
+    allowance = stream.writableLength;
+    live = true;
+
+    return reply
+      .header('content-type', 'text/event-stream; charset=utf-8')
+      .header('cache-control', 'no-cache, no-transform')
+      // Tells nginx-style proxies not to buffer the stream.
+      .header('x-accel-buffering', 'no')
+      .send(stream);
+  });
+}

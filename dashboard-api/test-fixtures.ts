@@ -1,0 +1,161 @@
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig } from '../core/config.ts';
+import type { VigilConfig } from '../core/config.ts';
+import { createInMemoryPatientUpdates } from '../core/domain/patient-updates.ts';
+import type { PatientUpdates } from '../core/domain/patient-updates.ts';
+import type { PatientProfile, RiskScore, VitalReading } from '../core/domain/reading.ts';
+import { createLogger } from '../core/observability/logger.ts';
+import { createMetrics } from '../core/observability/metrics.ts';
+import type { Metrics } from '../core/observability/metrics.ts';
+import type { TimeRange, TimeSeriesStore } from '../core/ports/timeseries-store.ts';
+import type { QueryResult, Warehouse } from '../core/ports/warehouse.ts';
+import type { AuditLog } from './audit-log.ts';
+import { createSqliteAuditLog } from './audit-log.ts';
+import type { Role } from './auth.ts';
+import { signToken } from './auth.ts';
+import type { AppDeps } from './build-app.ts';
+import { buildApp } from './build-app.ts';
+
+/**
+ * Shared by the dashboard-api tests: a config with a known secret, tokens per role, a log sink
+ * that keeps every line, and a small in-memory time-series store that keeps the port's promises
+ * (ascending order, `from` inclusive, `to` exclusive, `limit`, `newestFirst`).
+ */
+export const TEST_SECRET = 'test-secret-0123456789abcdef';
+
+export function testConfig(env: Record<string, string> = {}): VigilConfig {
+  return loadConfig({ VIGIL_AUTH_SECRET: TEST_SECRET, VIGIL_DATA_DIR: '/nonexistent-vigil-test', ...env });
+}
+
+export function tokenFor(role: Role, sub = `${role}-1`, expiresIn: number | string = '1h'): string {
+  return signToken(TEST_SECRET, { sub, role, expiresIn });
+}
+
+export const bearer = (role: Role, sub?: string) => ({ authorization: `Bearer ${tokenFor(role, sub)}` });
+
+/** Every log line the app writes, as text, for asserting what never appears in it. */
+export function captureLogs() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(String(chunk));
+      callback();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', destination }), lines, text: () => lines.join('') };
+}
+
+export function inMemoryTimeSeries(): TimeSeriesStore & { readonly readings: VitalReading[] } {
+  const readings: VitalReading[] = [];
+  const scores: RiskScore[] = [];
+  const profiles = new Map<string, PatientProfile>();
+  const inRange = <T>(items: T[], time: (t: T) => number, range: TimeRange): T[] => {
+    const hits = items.filter((t) => time(t) >= range.from && time(t) < range.to).sort((a, b) => time(a) - time(b));
+    if (range.limit === undefined) return hits;
+    return range.newestFirst ? hits.slice(-range.limit).reverse() : hits.slice(0, range.limit);
+  };
+  return {
+    kind: 'test-memory',
+    readings,
+    async provision() {},
+    async writeReadings(batch) {
+      for (const r of batch) {
+        const i = readings.findIndex((x) => x.readingId === r.readingId);
+        if (i >= 0) readings[i] = r;
+        else readings.push(r);
+      }
+    },
+    async readReadings(patientId, range) {
+      return inRange(readings.filter((r) => r.patientId === patientId), (r) => r.observedAt, range);
+    },
+    async latestReading(patientId) {
+      return inRange(readings.filter((r) => r.patientId === patientId), (r) => r.observedAt, { from: 0, to: Infinity, limit: 1, newestFirst: true })[0];
+    },
+    async writeRiskScores(batch) {
+      scores.push(...batch);
+    },
+    async readRiskScores(patientId, range) {
+      return inRange(scores.filter((s) => s.patientId === patientId), (s) => s.scoredAt, range);
+    },
+    async latestRiskScore(patientId) {
+      return inRange(scores.filter((s) => s.patientId === patientId), (s) => s.scoredAt, { from: 0, to: Infinity, limit: 1, newestFirst: true })[0];
+    },
+    async writePatientProfile(profile) {
+      profiles.set(profile.patientId, profile);
+    },
+    async readPatientProfile(patientId) {
+      return profiles.get(patientId);
+    },
+    async listPatients() {
+      return [...new Set(readings.map((r) => r.patientId))].sort();
+    },
+    async ping() {},
+    async close() {},
+  };
+}
+
+/** A warehouse that answers every query with `rows` and remembers the SQL it was given. */
+export function cannedWarehouse(rows: QueryResult['rows'] = []): Warehouse & { readonly queries: string[] } {
+  const queries: string[] = [];
+  return {
+    kind: 'test-canned',
+    dialect: 'duckdb',
+    queries,
+    async provision() {},
+    async append() {},
+    async replaceRows() {},
+    async query(sql) {
+      queries.push(sql);
+      return { columns: [], rows };
+    },
+    async ping() {},
+    async close() {},
+  };
+}
+
+export function reading(patientId: string, observedAt: number, vitals: Partial<VitalReading> = {}): VitalReading {
+  return {
+    readingId: `${patientId}-${observedAt}`,
+    patientId,
+    deviceId: 'bed-1',
+    observedAt,
+    receivedAt: observedAt + 10,
+    heartRate: 72, systolic: 120, diastolic: 80, temperatureC: 37.1, spo2: 97, respiratoryRate: 16,
+    onOxygen: false, consciousness: 'A',
+    ...vitals,
+  };
+}
+
+export function riskScore(patientId: string, scoredAt: number, riskScoreValue = 0.12): RiskScore {
+  return { patientId, scoredAt, news2Score: 1, news2Level: 'low', riskScore: riskScoreValue, model: 'recovery-risk@1', factors: [] };
+}
+
+export interface ReadSideApp {
+  app: FastifyInstance;
+  timeseries: ReturnType<typeof inMemoryTimeSeries>;
+  warehouse: ReturnType<typeof cannedWarehouse>;
+  updates: PatientUpdates;
+  audit: AuditLog;
+  metrics: Metrics;
+  logs: ReturnType<typeof captureLogs>;
+}
+
+/** An app with the read side (and whatever `extra` adds), on in-memory stores and a temp-less audit log. */
+export function readSideApp(extra: Partial<AppDeps> = {}): ReadSideApp {
+  const timeseries = inMemoryTimeSeries();
+  const warehouse = cannedWarehouse();
+  const updates = createInMemoryPatientUpdates();
+  const audit = createSqliteAuditLog({ path: ':memory:' });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const logs = captureLogs();
+  const app = buildApp({
+    config: testConfig(),
+    logger: logs.logger,
+    metrics,
+    read: { timeseries, warehouse, updates, audit },
+    readiness: [],
+    ...extra,
+  });
+  return { app, timeseries, warehouse, updates, audit, metrics, logs };
+}
