@@ -1,7 +1,5 @@
 import { VigilError } from '../core/errors.ts';
 import { sleep, withRetry } from '../core/retry.ts';
-import { MALFORMED_KINDS } from './device-faults.ts';
-import type { SimulatedReading } from './device-faults.ts';
 import type { ReadingSink, SinkStats } from './reading-sink.ts';
 
 export interface HttpSinkOptions {
@@ -33,8 +31,8 @@ const MAX_RETRY_AFTER_MS = 30_000;
  * retry helper's backoff); 400 counts the batch's readings as rejected and moves on; 401/403 stop
  * the sink (a wrong token will not get better).
  *
- * A reading the edge refuses outright (a malformed identity or type, see MALFORMED_KINDS) goes in
- * a request of its own, so that the edge's 400 cannot take valid readings down with it.
+ * The edge answers all or nothing (one invalid item refuses the whole request), so a reading with a
+ * malformed value goes in a request of its own: its 400, if any, cannot take valid readings down.
  */
 export function createHttpSink(options: HttpSinkOptions): ReadingSink {
   const endpoint = new URL('/v1/readings', options.url).toString();
@@ -106,7 +104,7 @@ export function createHttpSink(options: HttpSinkOptions): ReadingSink {
       for (const reading of readings) {
         written++;
         const json = JSON.stringify(reading.body);
-        if (refusedAtEdge(reading)) {
+        if (reading.faults.malformed !== null) {
           await dispatch([json]);
           continue;
         }
@@ -127,10 +125,6 @@ export function createHttpSink(options: HttpSinkOptions): ReadingSink {
     },
     stats: (): SinkStats => ({ written, accepted, rejected, retries }),
   };
-}
-
-function refusedAtEdge(reading: SimulatedReading): boolean {
-  return reading.faults.malformed !== null && MALFORMED_KINDS[reading.faults.malformed].stoppedBy === 'edge';
 }
 
 function acceptedCount(text: string, fallback: number): number {
