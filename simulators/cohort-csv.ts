@@ -4,6 +4,7 @@ import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify';
 import type { Stringifier } from 'csv-stringify';
+import { toRawReading } from '../core/domain/validate-ingest.ts';
 import { TABLES } from '../core/warehouse-schema.ts';
 import { readingIdOf } from '../core/wire/reading-codec.ts';
 import { generateCohort } from './cohort.ts';
@@ -170,8 +171,9 @@ function outcomeRow({ admission: a }: CohortAdmission): Row {
 function* vitalsRowsOf(deliveries: readonly SimulatedReading[]): Generator<Row> {
   const seen = new Set<string>();
   for (const d of deliveries) {
+    // The edge's own check decides what never reaches the warehouse.
+    if (!toRawReading(d.body, { receivedAt: d.receivedAt, source: 'simulator' }).ok) continue;
     const kind = d.faults.malformed;
-    if (kind && MALFORMED_KINDS[kind].stoppedBy === 'edge') continue;
     const readingId = readingIdOf(d.deviceId, d.patientId, d.observedAt);
     if (seen.has(readingId)) continue;
     seen.add(readingId);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { toRawReading } from '../core/domain/validate-ingest.ts';
 import { generateCohort } from './cohort.ts';
 import { MALFORMED_KINDS } from './device-faults.ts';
 import type { MalformedKind, SimulatedReading } from './device-faults.ts';
@@ -83,6 +84,20 @@ describe('device faults', () => {
       expect(f).toBeGreaterThan(91);
       expect(f).toBeLessThan(108.6);
       expect(Math.abs(((f - 32) * 5) / 9 - d.measured.temperature)).toBeLessThan(0.1);
+    }
+  });
+
+  it('splits malformed kinds as documented: the edge refuses some, the rest pass it but are implausible', () => {
+    for (const d of deliveries) {
+      const kind = d.faults.malformed;
+      const result = toRawReading(d.body, { receivedAt: d.receivedAt, source: 'simulator' });
+      if (!kind) {
+        expect(result.ok, JSON.stringify(d.body)).toBe(true);
+        continue;
+      }
+      const { stoppedBy, field } = MALFORMED_KINDS[kind];
+      expect(result.ok, `${kind}: ${JSON.stringify(d.body)}`).toBe(stoppedBy === 'processor');
+      if (!result.ok) expect(result.errors.map((e) => e.field)).toContain(field);
     }
   });
 });

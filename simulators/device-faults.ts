@@ -10,14 +10,14 @@ import type { FaultRates } from './simulation-parameters.ts';
 
 /** What a bad value looks like, and what should stop it: the edge (`toRawReading`) or the processor's plausibility checks. */
 export const MALFORMED_KINDS = Object.freeze({
-  'bp-truncated': { stoppedBy: 'processor', field: 'bloodPressure' },
-  'bp-not-numeric': { stoppedBy: 'processor', field: 'bloodPressure' },
+  'bp-truncated': { stoppedBy: 'edge', field: 'bloodPressure' },
+  'bp-not-numeric': { stoppedBy: 'edge', field: 'bloodPressure' },
   'bp-diastolic-above-systolic': { stoppedBy: 'processor', field: 'bloodPressure' },
   'hr-impossible': { stoppedBy: 'processor', field: 'heartRate' },
   'spo2-impossible': { stoppedBy: 'processor', field: 'spo2' },
   'rr-negative': { stoppedBy: 'processor', field: 'respiratoryRate' },
   'temperature-impossible': { stoppedBy: 'processor', field: 'temperature' },
-  'consciousness-unknown': { stoppedBy: 'processor', field: 'consciousness' },
+  'consciousness-unknown': { stoppedBy: 'edge', field: 'consciousness' },
   'hr-not-a-number': { stoppedBy: 'edge', field: 'heartRate' },
   'observed-at-without-offset': { stoppedBy: 'edge', field: 'observedAt' },
   'patient-id-missing': { stoppedBy: 'edge', field: 'patientId' },
