@@ -13,8 +13,8 @@ export const READINESS_TIMEOUT_MS = 2_000;
 
 /**
  * `/healthz` (the process is alive), `/readyz` (every backend answers; 503 names the ones that
- * do not, and every call is 503 once shutdown began so load balancers stop sending traffic) and
- * `/metrics` (Prometheus text). None needs a token: they carry no patient data.
+ * do not; once shutdown begins Fastify itself answers 503 on open connections) and `/metrics`
+ * (Prometheus text). None needs a token: they carry no patient data.
  */
 export function registerOperationsRoutes(app: FastifyInstance, deps: {
   metrics: Metrics;
@@ -22,15 +22,10 @@ export function registerOperationsRoutes(app: FastifyInstance, deps: {
   readinessTimeoutMs?: number;
 }): void {
   const timeoutMs = deps.readinessTimeoutMs ?? READINESS_TIMEOUT_MS;
-  let shuttingDown = false;
-  app.addHook('preClose', async () => {
-    shuttingDown = true;
-  });
 
   app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { config: { access: 'public' } }, async () => {
-    if (shuttingDown) throw new VigilError('SHUTTING_DOWN', 'shutting down');
     const results = await Promise.all(deps.readiness.map(async (check) => {
       try {
         await pingWithin(check, timeoutMs);

@@ -8,6 +8,7 @@ import type { PatientProfile, RiskScore, VitalReading } from '../core/domain/rea
 import { createLogger } from '../core/observability/logger.ts';
 import { createMetrics } from '../core/observability/metrics.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
+import type { Bus, OutgoingMessage } from '../core/ports/bus.ts';
 import type { TimeRange, TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { QueryResult, Warehouse } from '../core/ports/warehouse.ts';
 import type { AuditLog } from './audit-log.ts';
@@ -158,4 +159,47 @@ export function readSideApp(extra: Partial<AppDeps> = {}): ReadSideApp {
     ...extra,
   });
   return { app, timeseries, warehouse, updates, audit, metrics, logs };
+}
+
+/**
+ * A bus that records what is published and can be told to fail or hold publishes; for tests of
+ * the publisher's batching, where the message boundaries themselves are what is checked.
+ */
+export function recordingBus() {
+  const calls: OutgoingMessage[][] = [];
+  let failWith: unknown;
+  let gate: Promise<void> | undefined;
+  let openGate = (): void => {};
+  const bus: Bus = {
+    kind: 'test-recording',
+    async provision() {},
+    async publish(_topic, messages) {
+      if (gate) await gate;
+      if (failWith !== undefined) throw failWith;
+      calls.push([...messages]);
+      return messages.map((_, i) => `${calls.length}-${i}`);
+    },
+    async subscribe() {
+      throw new Error('recordingBus does not deliver');
+    },
+    async ping() {},
+    async close() {},
+  };
+  return {
+    bus,
+    calls,
+    failNext(error: unknown) {
+      failWith = error;
+    },
+    /** Publishes wait until `release()` is called. */
+    hold() {
+      gate = new Promise((resolve) => {
+        openGate = resolve;
+      });
+    },
+    release() {
+      gate = undefined;
+      openGate();
+    },
+  };
 }
