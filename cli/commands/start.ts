@@ -1,0 +1,47 @@
+import { signToken } from '../../dashboard-api/auth.ts';
+import type { CliCommand } from '../command.ts';
+import { parseCommandArgs } from '../command.ts';
+import { ENVIRONMENT_HELP, serve } from '../serve.ts';
+
+const help = `Usage: vigil start
+
+Runs every component in one process: the device edge (POST /v1/readings, FHIR, HL7 v2/MLLP),
+a stream processor, the clinician API and live dashboard, and (unless VIGIL_SIMULATE=0) a
+simulated ward posting through the edge. Embedded stores live under VIGIL_DATA_DIR (./data).
+Prints the URL and a clinician sign-in link. Ctrl-C drains in-flight work and exits.
+
+Options:
+  -h, --help   show this help
+
+${ENVIRONMENT_HELP}
+  VIGIL_SIMULATE          simulated patients (default 24; 0 turns the simulator off)
+  VIGIL_SIMULATE_INTERVAL_MS, VIGIL_SIMULATE_SEED, VIGIL_MLLP_PORT`;
+
+const start: CliCommand = {
+  name: 'start',
+  summary: 'everything in one process',
+  help,
+  run(argv) {
+    parseCommandArgs(argv, {});
+    return serve(
+      (config) => ({ ingest: true, process: true, read: true, simulate: config.simulate.patients }),
+      (runtime, config) => {
+        const clinician = signToken(config.auth.secret, { sub: 'clinician@local', role: 'clinician', expiresIn: '12h' });
+        const device = signToken(config.auth.secret, { sub: 'device@local', role: 'device', expiresIn: '12h' });
+        console.log([
+          '',
+          `Vigil is running at ${runtime.url}`,
+          `  data:      ${config.dataDir}${config.simulate.patients > 0 ? `  ·  simulated ward: ${config.simulate.patients} patients` : ''}`,
+          `  sign in:   ${runtime.url}/login?token=${clinician}`,
+          `  API:       curl -H "Authorization: Bearer ${clinician}" ${runtime.url}/v1/patients`,
+          `  device:    Authorization: Bearer ${device}`,
+          config.auth.generated ? '  (tokens are signed with a secret generated for this run; set VIGIL_AUTH_SECRET to keep them valid across restarts)' : '',
+          'Press Ctrl-C to stop.',
+          '',
+        ].filter((line) => line !== '').join('\n'));
+      },
+    );
+  },
+};
+
+export default start;

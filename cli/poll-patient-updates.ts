@@ -1,0 +1,52 @@
+import type { PatientUpdates } from '../core/domain/patient-updates.ts';
+import { summarizePatient } from '../core/domain/patient-summary.ts';
+import type { Logger } from '../core/observability/logger.ts';
+import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
+import { sleep } from '../core/retry.ts';
+
+const RECENT_WINDOW_MS = 6 * 3_600_000;
+
+/**
+ * For a dashboard process that runs no processor (split deployments): announces a patient when
+ * the shared time-series store holds a newer score than last seen. The store is the only thing
+ * processors and dashboards share, so nothing else has to be deployed for live updates.
+ */
+export function pollPatientUpdates(options: {
+  timeseries: TimeSeriesStore; updates: PatientUpdates; logger: Logger; intervalMs: number;
+}): { stop(): Promise<void> } {
+  const { timeseries, updates, logger, intervalMs } = options;
+  const lastSeen = new Map<string, number>();
+  const abort = new AbortController();
+
+  async function tick(): Promise<void> {
+    const patients = await timeseries.listPatients();
+    for (const patientId of patients) {
+      if (abort.signal.aborted) return;
+      const score = await timeseries.latestRiskScore(patientId);
+      if (!score || score.scoredAt <= (lastSeen.get(patientId) ?? -Infinity)) continue;
+      lastSeen.set(patientId, score.scoredAt);
+      const now = Date.now();
+      const recent = await timeseries.readReadings(patientId, { from: now - RECENT_WINDOW_MS, to: now + 60_000, limit: 50, newestFirst: true });
+      updates.publish(summarizePatient(patientId, recent, score));
+    }
+  }
+
+  const loop = (async () => {
+    while (!abort.signal.aborted) {
+      const started = Date.now();
+      try {
+        await tick();
+      } catch (error) {
+        logger.warn({ err: error }, 'patient update poll failed; retrying');
+      }
+      await sleep(Math.max(0, intervalMs - (Date.now() - started)), abort.signal);
+    }
+  })();
+
+  return {
+    async stop() {
+      abort.abort();
+      await loop;
+    },
+  };
+}

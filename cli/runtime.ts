@@ -1,0 +1,146 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { VigilConfig } from '../core/config.ts';
+import type { PatientUpdates } from '../core/domain/patient-updates.ts';
+import { createInMemoryPatientUpdates } from '../core/domain/patient-updates.ts';
+import type { Logger } from '../core/observability/logger.ts';
+import type { Metrics } from '../core/observability/metrics.ts';
+import { createMetrics } from '../core/observability/metrics.ts';
+import type { Bus } from '../core/ports/bus.ts';
+import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
+import type { Warehouse } from '../core/ports/warehouse.ts';
+import { openBus, openTimeSeries, openWarehouse } from '../core/wiring/open-backends.ts';
+import { provisionSteps } from '../core/wiring/provision.ts';
+import { createSqliteAuditLog } from '../dashboard-api/audit-log.ts';
+import { signToken } from '../dashboard-api/auth.ts';
+import { buildApp } from '../dashboard-api/build-app.ts';
+import { createReadingPublisher } from '../ingest/reading-publisher.ts';
+import type { RiskModel } from '../stream-processor/risk-model.ts';
+import { startProcessor } from '../stream-processor/processor.ts';
+import { createHttpSink } from '../simulators/sink-http.ts';
+import { runSimulation } from '../simulators/live-readings.ts';
+import { createWard } from '../simulators/ward.ts';
+import { pollPatientUpdates } from './poll-patient-updates.ts';
+
+/** Which components this process runs. `vigil start` runs them all. */
+export interface RuntimeParts {
+  /** The device edge: POST /v1/readings (and the FHIR routes). */
+  readonly ingest: boolean;
+  /** A stream processor instance. */
+  readonly process: boolean;
+  /** The clinician read API, SSE stream and dashboard. */
+  readonly read: boolean;
+  /** Simulated patients posting through this process's own edge (0: none). */
+  readonly simulate: number;
+}
+
+export interface Runtime {
+  /** Base URL the HTTP server listens on. */
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly metrics: Metrics;
+  /** Drains and closes everything, in order. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** A process is embedded when every backend it uses is, so provisioning at start-up is safe. */
+function isEmbedded(config: VigilConfig): boolean {
+  return config.bus.kind === 'memory' && config.timeseries.kind === 'embedded' && config.warehouse.kind === 'duckdb';
+}
+
+export async function startRuntime(config: VigilConfig, parts: RuntimeParts, logger: Logger): Promise<Runtime> {
+  const metrics = createMetrics();
+  const updates: PatientUpdates = createInMemoryPatientUpdates();
+  const closers: { name: string; close: () => Promise<void> }[] = [];
+  const closeAll = async () => {
+    for (const { name, close } of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        logger.error({ err: error, component: name }, 'error while closing');
+      }
+    }
+  };
+
+  try {
+    const bus: Bus | undefined = parts.ingest || parts.process ? await openBus(config, logger) : undefined;
+    if (bus) closers.push({ name: 'bus', close: () => bus.close() });
+    const timeseries: TimeSeriesStore | undefined = parts.process || parts.read ? await openTimeSeries(config, logger) : undefined;
+    if (timeseries) closers.push({ name: 'timeseries', close: () => timeseries.close() });
+    const warehouse: Warehouse | undefined = parts.process || parts.read ? await openWarehouse(config, logger) : undefined;
+    if (warehouse) closers.push({ name: 'warehouse', close: () => warehouse.close() });
+
+    if (isEmbedded(config)) {
+      for (const step of provisionSteps(config, { bus, timeseries, warehouse })) await step.run();
+    }
+
+    if (parts.process && bus && timeseries && warehouse) {
+      const riskModel = await loadRiskModel(config, logger);
+      const processor = await startProcessor({
+        bus, timeseries, warehouse, updates, metrics, logger,
+        ...(riskModel ? { riskModel } : {}),
+        settings: {
+          ...config.processor,
+          topic: config.bus.readingsTopic,
+          subscription: config.bus.subscription,
+          deadLetterTopic: config.bus.deadLetterTopic,
+        },
+      });
+      closers.push({ name: 'processor', close: () => processor.stop() });
+    }
+
+    if (parts.read && !parts.process && timeseries) {
+      // No processor in this process to announce updates: follow the shared store instead.
+      const poller = pollPatientUpdates({ timeseries, updates, logger, intervalMs: 500 });
+      closers.push({ name: 'update poller', close: () => poller.stop() });
+    }
+
+    const publisher = parts.ingest && bus ? createReadingPublisher({ bus, topic: config.bus.readingsTopic, metrics }) : undefined;
+    if (publisher) closers.push({ name: 'publisher', close: () => publisher.close() });
+
+    const audit = parts.read ? createSqliteAuditLog({ path: path.join(config.dataDir, 'audit.sqlite') }) : undefined;
+    if (audit) closers.push({ name: 'audit log', close: () => audit.close() });
+
+    const readiness = [bus, timeseries, warehouse].filter((b) => b !== undefined).map((b) => ({ name: b.kind, ping: () => b.ping() }));
+    const app = buildApp({
+      config, logger, metrics, readiness,
+      ...(publisher ? { ingest: { publisher } } : {}),
+      ...(parts.read && timeseries && warehouse && audit ? { read: { timeseries, warehouse, updates, audit } } : {}),
+    });
+    await app.listen({ port: config.http.port, host: config.http.host });
+    closers.push({ name: 'http', close: () => app.close() });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.http.port;
+    const url = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}`;
+
+    if (parts.simulate > 0 && parts.ingest) {
+      const abort = new AbortController();
+      const ward = createWard({ patients: parts.simulate, seed: config.simulate.seed });
+      const token = signToken(config.auth.secret, { sub: 'simulated-ward', role: 'device', expiresIn: '30d' });
+      const sink = createHttpSink({ url, token, signal: abort.signal, maxBatchAgeMs: 100 });
+      const running = runSimulation({ ward, sink, intervalMs: config.simulate.intervalMs, signal: abort.signal }).catch((error) => {
+        logger.error({ err: error }, 'simulator stopped');
+      });
+      // Stopped first on shutdown, so its last readings reach the edge before the edge closes.
+      closers.push({ name: 'simulator', close: async () => { abort.abort(); await running; } });
+    }
+
+    let stopping: Promise<void> | undefined;
+    return { url, app, metrics, stop: () => (stopping ??= closeAll()) };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+async function loadRiskModel(config: VigilConfig, logger: Logger): Promise<RiskModel | undefined> {
+  if (!existsSync(config.modelPath)) {
+    logger.warn({ model: config.modelPath }, 'risk model not found: scoring with NEWS2 only');
+    return undefined;
+  }
+  const { loadOnnxRiskModel } = await import('../stream-processor/risk-model-onnx.ts');
+  const model = await loadOnnxRiskModel({ path: config.modelPath });
+  logger.info({ model: model.name }, 'risk model loaded');
+  return model;
+}
