@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PatientSummary } from '../core/domain/patient-summary.ts';
+import { summarizePatient } from '../core/domain/patient-summary.ts';
+import type { ReadSideApp } from './test-fixtures.ts';
+import { bearer, reading, readSideApp } from './test-fixtures.ts';
+
+/**
+ * The stream against a real listening server: inject() cannot follow a response that never ends.
+ */
+let ctx: ReadSideApp | undefined;
+const aborts: AbortController[] = [];
+
+afterEach(async () => {
+  for (const a of aborts.splice(0)) a.abort();
+  await ctx?.app.close();
+  await ctx?.audit.close();
+  ctx = undefined;
+});
+
+async function listen(stream: Parameters<typeof readSideApp>[0]['stream'] = {}) {
+  ctx = readSideApp({ stream });
+  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = ctx.app.server.address() as { port: number };
+  return { ctx, base: `http://127.0.0.1:${port}` };
+}
+
+/** Reads SSE frames from a fetch response as they arrive. */
+function frames(response: Response) {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  const queue: string[] = [];
+  return {
+    async next(timeoutMs = 3000): Promise<string> {
+      const deadline = Date.now() + timeoutMs;
+      while (queue.length === 0) {
+        const split = buffer.indexOf('\n\n');
+        if (split >= 0) {
+          queue.push(buffer.slice(0, split));
+          buffer = buffer.slice(split + 2);
+          continue;
+        }
+        if (Date.now() > deadline) throw new Error('no SSE frame in time');
+        const { value, done } = await reader.read();
+        if (done) throw new Error('stream ended');
+        buffer += value;
+      }
+      return queue.shift()!;
+    },
+  };
+}
+
+const patientOf = (frame: string): PatientSummary => {
+  expect(frame.startsWith('event: patient\ndata: ')).toBe(true);
+  return JSON.parse(frame.slice('event: patient\ndata: '.length)) as PatientSummary;
+};
+
+async function connect(base: string, headers: Record<string, string> = bearer('clinician', 'nurse-sse')) {
+  const abort = new AbortController();
+  aborts.push(abort);
+  const response = await fetch(`${base}/v1/stream`, { headers, signal: abort.signal });
+  return { response, abort };
+}
+
+async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const sseClients = async (c: ReadSideApp) => (await c.metrics.sseClients.get()).values[0]?.value ?? 0;
+
+describe('GET /v1/stream', () => {
+  it('sends a retry hint, a snapshot of the ward, then each published update', async () => {
+    const { ctx: c, base } = await listen();
+    const now = Date.now();
+    await c.timeseries.writeReadings([reading('P0001', now - 1000, { heartRate: 81 }), reading('P0002', now - 2000)]);
+
+    const { response, abort } = await connect(base);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    expect(response.headers.get('cache-control')).toContain('no-cache');
+    const stream = frames(response);
+    expect(await stream.next()).toBe('retry: 3000');
+    const snapshot = [patientOf(await stream.next()), patientOf(await stream.next())];
+    expect(snapshot.map((s) => s.patientId)).toEqual(['P0001', 'P0002']);
+    expect(snapshot[0]!.latest!.heartRate).toBe(81);
+    expect(await sseClients(c)).toBe(1);
+
+    const update = summarizePatient('P0003', [reading('P0003', now, { heartRate: 130 })], undefined);
+    c.updates.publish(update);
+    expect(patientOf(await stream.next())).toEqual(update);
+
+    const audited = await c.audit.list({ limit: 10 });
+    expect(audited).toMatchObject([{ actor: 'nurse-sse', action: 'GET /v1/stream', status: 200 }]);
+
+    abort.abort();
+    await eventually(async () => (await sseClients(c)) === 0);
+  });
+
+  it('sends heartbeats while nothing happens', async () => {
+    const { base } = await listen({ heartbeatMs: 30 });
+    const stream = frames((await connect(base)).response);
+    expect(await stream.next()).toMatch(/^retry:/);
+    expect(await stream.next()).toBe(': heartbeat');
+  });
+
+  it('disconnects a client that does not read instead of buffering without bound', async () => {
+    const { ctx: c, base } = await listen({ maxBufferBytes: 16 * 1024, heartbeatMs: 60_000 });
+    await connect(base); // never read from
+    await eventually(async () => (await sseClients(c)) === 1);
+    const big = summarizePatient('P0009', [reading('P0009', Date.now(), { deviceId: 'x'.repeat(2000) })], undefined);
+    await eventually(async () => {
+      for (let i = 0; i < 200; i++) c.updates.publish(big);
+      return (await sseClients(c)) === 0;
+    }, 10_000);
+  });
+
+  it('closing the app ends open streams', async () => {
+    const { ctx: c, base } = await listen();
+    const stream = frames((await connect(base)).response);
+    await stream.next();
+    await c.app.close();
+    await expect(stream.next()).rejects.toThrow('stream ended');
+    expect(await sseClients(c)).toBe(0);
+  });
+
+  it('refuses a device token', async () => {
+    const { base } = await listen();
+    const { response } = await connect(base, bearer('device'));
+    expect(response.status).toBe(403);
+  });
+});
