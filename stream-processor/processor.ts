@@ -1,0 +1,125 @@
+import type { VigilConfig } from '../core/config.ts';
+import type { PatientUpdates } from '../core/domain/patient-updates.ts';
+import type { Logger } from '../core/observability/logger.ts';
+import type { Metrics } from '../core/observability/metrics.ts';
+import type { Bus, DeliveredMessage } from '../core/ports/bus.ts';
+import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
+import type { Warehouse } from '../core/ports/warehouse.ts';
+import type { RetryOptions } from '../core/retry.ts';
+import { withRetry } from '../core/retry.ts';
+import { deadLetterRow } from './dead-letter.ts';
+import { parseBatch } from './parse-batch.ts';
+import { createRescoreScheduler } from './rescore-scheduler.ts';
+import type { RiskModel } from './risk-model.ts';
+import { scorePatients } from './score-patients.ts';
+import { vitalsRow } from './vitals-row.ts';
+
+export interface ProcessorSettings extends Readonly<VigilConfig['processor']> {
+  readonly topic: string;
+  readonly subscription: string;
+  readonly deadLetterTopic: string;
+  /** Patients waiting to be re-scored at most (default 10,000); beyond, the bus handler waits. */
+  readonly maxPendingRescores?: number;
+  /** Retries of each store write before the batch is nacked (default: 5 attempts, 100 ms doubling to 2 s). */
+  readonly retry?: RetryOptions;
+}
+
+export interface ProcessorDeps {
+  readonly bus: Bus;
+  readonly timeseries: TimeSeriesStore;
+  readonly warehouse: Warehouse;
+  readonly updates: PatientUpdates;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly settings: ProcessorSettings;
+  /** Scores NEWS2 only when absent. */
+  readonly riskModel?: RiskModel;
+}
+
+export interface Processor {
+  /** Stops receiving, finishes in-flight batches (ack or nack), then scores every patient still pending. */
+  stop(): Promise<void>;
+}
+
+// Bounded so one batch's retries stay well inside the bus ack deadline (30 s by default).
+const DEFAULT_RETRY: RetryOptions = { attempts: 5, initialDelayMs: 100, maxDelayMs: 2_000 };
+const SCORING_BATCH = 64;
+const SCORING_CONCURRENCY = 2;
+
+/**
+ * One stream-processor instance. Per bus batch: decode, normalize, de-duplicate, write the
+ * time-series store and the warehouse (`vitals`, `dead_letters`), and only once every write has
+ * been accepted, ack. When a store keeps failing the whole batch is nacked for redelivery (the
+ * writes are idempotent, so writing it again is safe); nothing is acked that was not stored, and bad
+ * input never stops the pipeline: it becomes a dead letter. Affected patients are then re-scored
+ * (see score-patients.ts), debounced per patient.
+ *
+ * Keeps no state another instance needs: run as many as the bus has partitions.
+ */
+export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
+  const { bus, timeseries, warehouse, metrics, settings } = deps;
+  const logger = deps.logger.child({ component: 'processor' });
+  const retry: RetryOptions = {
+    ...(settings.retry ?? DEFAULT_RETRY),
+    onRetry: (error, attempt, delayMs) => logger.warn({ err: error, attempt, delayMs }, 'store write failed; retrying'),
+  };
+
+  const rescore = createRescoreScheduler({
+    debounceMs: settings.rescoreDebounceMs,
+    maxPending: settings.maxPendingRescores ?? 10_000,
+    maxBatch: SCORING_BATCH,
+    concurrency: SCORING_CONCURRENCY,
+    score: (patientIds) => scorePatients({ ...deps, logger, retry }, patientIds),
+    onError: (error, patients) => logger.error({ err: error, patients }, 're-scoring failed; the next reading will retry'),
+  });
+
+  async function handleBatch(batch: readonly DeliveredMessage[]): Promise<void> {
+    const started = performance.now();
+    const parsed = parseBatch(batch);
+    try {
+      await Promise.all([
+        parsed.readings.length > 0 && withRetry(() => timeseries.writeReadings(parsed.readings), retry),
+        parsed.readings.length > 0 && withRetry(() => warehouse.append('vitals', parsed.readings.map(vitalsRow)), retry),
+        parsed.deadLetters.length > 0 && withRetry(() => warehouse.append('dead_letters', parsed.deadLetters.map(deadLetterRow)), retry),
+      ]);
+    } catch (error) {
+      logger.error({ err: error, messages: batch.length }, 'batch not stored; nacked for redelivery');
+      await Promise.all(batch.map((m) => m.nack()));
+      return;
+    }
+    await Promise.all(batch.map((m) => m.ack()));
+
+    metrics.readingsProcessed.inc(parsed.readings.length);
+    if (parsed.duplicates > 0) metrics.readingsDuplicate.inc(parsed.duplicates);
+    for (const letter of parsed.deadLetters) metrics.deadLetters.inc({ reason: letter.metricReason });
+    metrics.batchSeconds.observe((performance.now() - started) / 1000);
+    if (parsed.readings.length > 0) {
+      const newestReceived = Math.max(...parsed.readings.map((r) => r.receivedAt));
+      metrics.lagSeconds.set(Math.max(0, Date.now() - newestReceived) / 1000);
+    }
+    if (parsed.deadLetters.length > 0) logger.warn({ deadLetters: parsed.deadLetters.length, messages: batch.length }, 'unusable messages moved to dead letters');
+
+    await rescore.schedule(new Set(parsed.readings.map((r) => r.patientId)));
+  }
+
+  const subscription = await bus.subscribe({
+    topic: settings.topic,
+    subscription: settings.subscription,
+    maxBatchSize: settings.maxBatchSize,
+    maxBatchWaitMs: settings.maxBatchWaitMs,
+    maxInFlight: settings.maxInFlight,
+    ackDeadlineMs: settings.ackDeadlineMs,
+    maxDeliveryAttempts: settings.maxDeliveryAttempts,
+    deadLetterTopic: settings.deadLetterTopic,
+  }, handleBatch);
+  logger.info({ bus: bus.kind, subscription: settings.subscription, model: deps.riskModel?.name ?? null }, 'processor started');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    stop: () => (stopping ??= (async () => {
+      await subscription.close();
+      await rescore.flush();
+      logger.info('processor stopped');
+    })()),
+  };
+}

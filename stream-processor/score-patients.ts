@@ -1,0 +1,92 @@
+import { news2 } from '../core/domain/news2.ts';
+import { latestVitals, summarizePatient } from '../core/domain/patient-summary.ts';
+import type { PatientUpdates } from '../core/domain/patient-updates.ts';
+import type { PatientProfile, RiskScore, VitalReading } from '../core/domain/reading.ts';
+import type { Logger } from '../core/observability/logger.ts';
+import type { Metrics } from '../core/observability/metrics.ts';
+import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
+import type { Warehouse } from '../core/ports/warehouse.ts';
+import type { RetryOptions } from '../core/retry.ts';
+import { withRetry } from '../core/retry.ts';
+import type { RiskModel, RiskModelOutput, ScoringInput } from './risk-model.ts';
+import { MODEL_WINDOW_MS } from './risk-model.ts';
+import { riskScoreRow } from './risk-score-row.ts';
+
+export interface ScoringDeps {
+  readonly timeseries: TimeSeriesStore;
+  readonly warehouse: Warehouse;
+  readonly updates: PatientUpdates;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly retry: RetryOptions;
+  readonly riskModel?: RiskModel;
+}
+
+/** Readings read back per patient at most: a reading a minute for 6 h is 360. */
+const MAX_WINDOW_READINGS = 2_000;
+
+/**
+ * Re-scores patients from what the time-series store holds (stateless: any instance can score any
+ * patient): NEWS2 on the latest value of each vital, the model on the last 6 h, both anchored on
+ * the patient's newest reading so a replay of old data scores as it happened. Writes the scores to
+ * both stores, then announces each patient's summary to live viewers.
+ */
+export async function scorePatients(deps: ScoringDeps, patientIds: readonly string[]): Promise<void> {
+  const { timeseries, warehouse, updates, metrics, retry, riskModel } = deps;
+  const windows = (await Promise.all(patientIds.map((id) => withRetry(() => readWindow(timeseries, id), retry))))
+    .filter((w) => w !== undefined);
+  if (windows.length === 0) return;
+
+  const outputs = riskModel ? await scoreWithModel(deps, riskModel, windows) : undefined;
+  const scores: RiskScore[] = windows.map((w, i) => {
+    const latest = latestVitals(w.readings)!;
+    const early = news2(latest, { spo2Scale: w.profile?.spo2Scale ?? 1 });
+    const output = outputs?.[i];
+    return {
+      patientId: w.patientId,
+      scoredAt: w.now,
+      news2Score: early.score,
+      news2Level: early.level,
+      riskScore: output ? output.probability : null,
+      model: output ? riskModel!.name : null,
+      factors: output ? output.factors : [],
+    };
+  });
+
+  await Promise.all([
+    withRetry(() => timeseries.writeRiskScores(scores), retry),
+    withRetry(() => warehouse.append('risk_scores', scores.map(riskScoreRow)), retry),
+  ]);
+  metrics.scoresWritten.inc(scores.length);
+  scores.forEach((score, i) => updates.publish(summarizePatient(score.patientId, windows[i]!.readings, score)));
+}
+
+interface PatientWindow extends ScoringInput {
+  readonly readings: VitalReading[];
+  readonly profile?: PatientProfile;
+}
+
+async function readWindow(timeseries: TimeSeriesStore, patientId: string): Promise<PatientWindow | undefined> {
+  const newest = await timeseries.latestReading(patientId);
+  if (!newest) return undefined;
+  const now = newest.observedAt;
+  const [readings, profile] = await Promise.all([
+    timeseries.readReadings(patientId, { from: now - MODEL_WINDOW_MS, to: now + 1, limit: MAX_WINDOW_READINGS, newestFirst: true }),
+    timeseries.readPatientProfile(patientId),
+  ]);
+  return { patientId, now, readings, ...(profile ? { profile } : {}) };
+}
+
+/** A failing model degrades to NEWS2 only for this round rather than holding scores back. */
+async function scoreWithModel(deps: ScoringDeps, model: RiskModel, inputs: readonly ScoringInput[]): Promise<(RiskModelOutput | undefined)[]> {
+  try {
+    const outputs = await model.score(inputs);
+    return inputs.map((_, i) => {
+      const output = outputs[i];
+      return output && Number.isFinite(output.probability) ? output : undefined;
+    });
+  } catch (error) {
+    deps.logger.warn({ err: error, model: model.name, patients: inputs.length }, 'risk model failed; scoring NEWS2 only');
+    return inputs.map(() => undefined);
+  }
+}
