@@ -1,0 +1,311 @@
+import { Hl7Message } from '@medplum/core';
+import type { Hl7Segment } from '@medplum/core';
+import type { RawReading } from '../../core/domain/reading.ts';
+import { toRawReading } from '../../core/domain/validate-ingest.ts';
+import { parseHl7Timestamp } from './hl7-timestamp.ts';
+import type { VitalCode, VitalKind } from './vital-codes.ts';
+import { formatBloodPressure, toCanonical, vitalCodeOf } from './vital-codes.ts';
+
+/**
+ * ORU^R01 (unsolicited observation results, as IHE PCD-01 "Communicate PCD Data" sends them) to
+ * bus readings. Parsing is @medplum/core's Hl7Message; this module only decides what the segments
+ * mean for Vigil.
+ *
+ * Mapping:
+ * - patient: PID-3 (the identifier of type MR when several repeat, else the first);
+ * - device: OBX-18 (equipment instance identifier), else MSH-3 (sending application);
+ * - time: OBX-14, else OBR-7 of the enclosing OBR, with an explicit UTC offset;
+ * - vitals: numeric OBX by OBX-3 code (LOINC or MDC, see vital-codes.ts) with OBX-6 units;
+ *   blood pressure from a systolic/diastolic pair or one combined value ("120/80", SN `^120^/^80`,
+ *   NA `120^80^93`).
+ * OBX rows with codes Vigil does not track (means, EtCO2, device hierarchy rows) are skipped and
+ * listed in the ACK text; a message with none it tracks is refused.
+ *
+ * Observations of one patient, one device and one moment become one reading: the reading id is
+ * derived from exactly those three, so splitting them would make the later ones duplicates.
+ */
+
+/** HL7 table 0357 (message error condition codes) entries this edge uses. */
+export const HL7_ERROR = Object.freeze({
+  segmentSequence: { code: '100', text: 'Segment sequence error' },
+  requiredFieldMissing: { code: '101', text: 'Required field missing' },
+  dataType: { code: '102', text: 'Data type error' },
+  tableValueNotFound: { code: '103', text: 'Table value not found' },
+  unsupportedMessageType: { code: '200', text: 'Unsupported message type' },
+  unsupportedEvent: { code: '201', text: 'Unsupported event code' },
+  unknownKey: { code: '204', text: 'Unknown key identifier' },
+  applicationError: { code: '207', text: 'Application internal error' },
+});
+
+export type Hl7ErrorCondition = (typeof HL7_ERROR)[keyof typeof HL7_ERROR];
+
+export interface MessageHeader {
+  readonly sendingApplication: string;
+  readonly sendingFacility: string;
+  /** Raw (still escaped) MSH-3..6, echoed swapped in the ACK. */
+  readonly rawSender: readonly [string, string];
+  readonly rawReceiver: readonly [string, string];
+  readonly messageType: string;
+  readonly triggerEvent: string;
+  /** MSH-10, echoed in MSA-2. */
+  readonly controlId: string;
+  readonly processingId: string;
+  readonly version: string;
+}
+
+export interface Refusal {
+  readonly ackCode: 'AE' | 'AR';
+  readonly condition: Hl7ErrorCondition;
+  readonly reason: string;
+  /** ERR-2 error location, e.g. `OBX^3^6` (segment^sequence^field). */
+  readonly location?: string;
+}
+
+export type HeaderResult = { ok: true; message: Hl7Message; header: MessageHeader } | ({ ok: false } & Refusal);
+
+/** Parses the message and reads MSH. Anything that is not an HL7 v2 message is refused (AR). */
+export function parseHeader(text: string): HeaderResult {
+  if (!/^MSH\|[\^][~][\\][&]/.test(text)) {
+    return {
+      ok: false, ackCode: 'AR', condition: HL7_ERROR.segmentSequence, location: 'MSH',
+      reason: 'not an HL7 v2 message: it must start with MSH|^~\\&',
+    };
+  }
+  let message: Hl7Message;
+  try {
+    message = Hl7Message.parse(text.replace(/\r\n|\n/g, '\r'));
+  } catch {
+    return { ok: false, ackCode: 'AR', condition: HL7_ERROR.segmentSequence, location: 'MSH', reason: 'the message cannot be parsed as HL7 v2' };
+  }
+  const msh = message.header;
+  const header: MessageHeader = {
+    sendingApplication: comp(msh, 3, 1),
+    sendingFacility: comp(msh, 4, 1),
+    rawSender: [raw(msh, 3), raw(msh, 4)],
+    rawReceiver: [raw(msh, 5), raw(msh, 6)],
+    messageType: comp(msh, 9, 1),
+    triggerEvent: comp(msh, 9, 2),
+    controlId: raw(msh, 10),
+    processingId: comp(msh, 11, 1),
+    version: comp(msh, 12, 1),
+  };
+  if (header.controlId === '') {
+    return { ok: false, ackCode: 'AR', condition: HL7_ERROR.requiredFieldMissing, location: 'MSH^1^10', reason: 'MSH-10 (message control id) is empty' };
+  }
+  return { ok: true, message, header };
+}
+
+/** Only ORU^R01 carries vital signs; everything else is refused without looking further (AR). */
+export function checkMessageType(header: MessageHeader): Refusal | undefined {
+  if (header.messageType !== 'ORU') {
+    return { ackCode: 'AR', condition: HL7_ERROR.unsupportedMessageType, location: 'MSH^1^9', reason: `message type "${header.messageType}" is not supported; send ORU^R01` };
+  }
+  if (header.triggerEvent !== 'R01') {
+    return { ackCode: 'AR', condition: HL7_ERROR.unsupportedEvent, location: 'MSH^1^9', reason: `event "${header.triggerEvent}" is not supported; send ORU^R01` };
+  }
+  return undefined;
+}
+
+export type OruResult =
+  | { ok: true; readings: RawReading[]; ignoredCodes: string[] }
+  | ({ ok: false } & Refusal);
+
+interface Observed {
+  readonly code: VitalCode;
+  readonly value: number | string;
+  readonly obx: number;
+}
+
+interface Group {
+  readonly patientId: string;
+  readonly deviceId: string;
+  readonly observedAt: number;
+  readonly pidIndex: number;
+  readonly firstObx: number;
+  readonly vitals: Map<VitalKind, Observed>;
+}
+
+/** Result statuses (OBX-11, table 0085) whose values are not results: cannot obtain, deleted, wrong, not asked, pending. */
+const NOT_A_RESULT = new Set(['X', 'D', 'W', 'N', 'I']);
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+
+export function oruToReadings(message: Hl7Message, header: MessageHeader, receivedAt: number): OruResult {
+  const refuse = (condition: Hl7ErrorCondition, location: string, reason: string): OruResult =>
+    ({ ok: false, ackCode: 'AE', condition, location, reason });
+  const groups = new Map<string, Group>();
+  const ignored = new Set<string>();
+  let patient: { id: string; index: number } | undefined;
+  let obrTime: { text: string; index: number } | undefined;
+  let pidCount = 0, obrCount = 0, obxCount = 0;
+
+  for (const segment of message.segments) {
+    if (segment.name === 'PID') {
+      pidCount++;
+      const id = patientIdOf(segment);
+      if (id === '') return refuse(HL7_ERROR.requiredFieldMissing, `PID^${pidCount}^3`, 'PID-3 (patient identifier) is empty');
+      patient = { id, index: pidCount };
+      obrTime = undefined;
+    } else if (segment.name === 'OBR') {
+      obrCount++;
+      if (!patient) return refuse(HL7_ERROR.segmentSequence, `OBR^${obrCount}`, 'OBR before any PID segment; ORU^R01 needs PID first');
+      obrTime = { text: comp(segment, 7, 1), index: obrCount };
+    } else if (segment.name === 'OBX') {
+      obxCount++;
+      const at = `OBX^${obxCount}`;
+      if (!patient) return refuse(HL7_ERROR.segmentSequence, at, 'PID segment missing: OBX without a patient');
+      if (!obrTime) return refuse(HL7_ERROR.segmentSequence, at, 'OBR segment missing: OBX must follow an OBR');
+      if (NOT_A_RESULT.has(comp(segment, 11, 1))) continue;
+      const identifier = comp(segment, 3, 1);
+      const system = comp(segment, 3, 3).toUpperCase();
+      const code = lookUp(system, identifier, comp(segment, 3, 2));
+      if (!code) {
+        if (identifier !== '') ignored.add(system ? `${identifier}^${system}` : identifier);
+        continue;
+      }
+      if (raw(segment, 5) === '') continue; // a container row (e.g. the NIBP compound) or no value
+
+      const value = readValue(segment, code.kind);
+      if (!value.ok) return refuse(HL7_ERROR.dataType, `${at}^5`, `OBX-5 of ${code.name}: ${value.reason}`);
+      const units = [1, 2, 4, 5].map((c) => comp(segment, 6, c));
+      let canonical: number | string;
+      if (code.kind === 'bloodPressure') {
+        const [s, d] = value.pair!;
+        const sys = toCanonical('systolic', s, units), dia = toCanonical('diastolic', d, units);
+        if (!sys.ok) return refuse(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${sys.reason}`);
+        if (!dia.ok) return refuse(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${dia.reason}`);
+        canonical = formatBloodPressure(sys.value, dia.value);
+      } else {
+        const q = toCanonical(code.kind, value.number!, units);
+        if (!q.ok) return refuse(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${q.reason}`);
+        canonical = q.value;
+      }
+
+      const ownTime = comp(segment, 14, 1);
+      const time = parseHl7Timestamp(ownTime || obrTime.text);
+      if (!time.ok) {
+        const where = ownTime ? `${at}^14` : `OBR^${obrTime.index}^7`;
+        return refuse(time.reason === 'time missing' ? HL7_ERROR.requiredFieldMissing : HL7_ERROR.dataType, where,
+          `observation time (OBX-14 or OBR-7): ${time.reason}`);
+      }
+      const deviceId = comp(segment, 18, 1) || header.sendingApplication;
+      const key = `${patient.id}\u0000${deviceId}\u0000${time.epochMs}`;
+      let group = groups.get(key);
+      if (!group) {
+        group = { patientId: patient.id, deviceId, observedAt: time.epochMs, pidIndex: patient.index, firstObx: obxCount, vitals: new Map() };
+        groups.set(key, group);
+      }
+      const previous = group.vitals.get(code.kind);
+      if (!previous || code.rank < previous.code.rank) group.vitals.set(code.kind, { code, value: canonical, obx: obxCount });
+    }
+  }
+  if (pidCount === 0) return refuse(HL7_ERROR.segmentSequence, 'PID', 'PID segment missing');
+  if (obrCount === 0) return refuse(HL7_ERROR.segmentSequence, 'OBR', 'OBR segment missing');
+  if (obxCount === 0) return refuse(HL7_ERROR.segmentSequence, 'OBX', 'no OBX segment: the message carries no observation');
+  if (groups.size === 0) {
+    const codes = [...ignored].slice(0, 10).join(', ');
+    return refuse(HL7_ERROR.tableValueNotFound, 'OBX^1^3',
+      `no vital sign Vigil tracks (OBX-3 codes ${codes || 'empty'}); see the LOINC and MDC codes in ingest/hl7/README.md`);
+  }
+
+  const readings: RawReading[] = [];
+  for (const group of groups.values()) {
+    const v = group.vitals;
+    let bloodPressure = v.get('bloodPressure')?.value as string | undefined;
+    const sys = v.get('systolic'), dia = v.get('diastolic');
+    if (sys && dia) {
+      bloodPressure = formatBloodPressure(sys.value as number, dia.value as number);
+    } else if ((sys || dia) && bloodPressure === undefined) {
+      const half = (sys ?? dia)!;
+      return refuse(HL7_ERROR.requiredFieldMissing, `OBX^${half.obx}^3`,
+        `${half.code.name} without its ${sys ? 'diastolic' : 'systolic'} partner; send both OBX (same time and device)`);
+    }
+    const temperature = v.get('temperature')?.value as number | undefined;
+    const result = toRawReading({
+      deviceId: group.deviceId,
+      patientId: group.patientId,
+      observedAt: group.observedAt,
+      heartRate: v.get('heartRate')?.value ?? null,
+      respiratoryRate: v.get('respiratoryRate')?.value ?? null,
+      spo2: v.get('spo2')?.value ?? null,
+      temperature: temperature ?? null,
+      temperatureUnit: temperature === undefined ? null : 'C',
+      bloodPressure: bloodPressure ?? null,
+    }, { receivedAt, source: HL7V2_SOURCE });
+    if (!result.ok) {
+      const first = result.errors[0]!;
+      const location = first.field === 'patientId' ? `PID^${group.pidIndex}^3`
+        : first.field === 'deviceId' ? `OBX^${group.firstObx}^18`
+          : first.field === 'observedAt' ? `OBX^${group.firstObx}^14` : `OBX^${group.firstObx}`;
+      return refuse(HL7_ERROR.dataType, location, result.errors.map((e) => `${hl7FieldName(e.field)} ${e.reason}`).join('; '));
+    }
+    readings.push(result.reading);
+  }
+  return { ok: true, readings, ignoredCodes: [...ignored] };
+}
+
+export const HL7V2_SOURCE = 'hl7v2';
+
+function hl7FieldName(field: string): string {
+  switch (field) {
+    case 'patientId': return 'patient id (PID-3)';
+    case 'deviceId': return 'device id (OBX-18 or MSH-3)';
+    case 'observedAt': return 'observation time (OBX-14 or OBR-7)';
+    default: return field;
+  }
+}
+
+function lookUp(system: string, identifier: string, text: string): VitalCode | undefined {
+  if (system === 'LN' || system === 'LOINC') return vitalCodeOf('loinc', identifier);
+  if (system === 'MDC' || system === 'URN:ISO:STD:ISO:11073:10101') return vitalCodeOf('mdc', identifier, text);
+  if (system === '') return vitalCodeOf('loinc', identifier) ?? vitalCodeOf('mdc', identifier, text);
+  return undefined;
+}
+
+type ValueResult = { ok: true; number?: number; pair?: [number, number] } | { ok: false; reason: string };
+
+/** OBX-5 by OBX-2 value type: NM, SN (`[comparator]^n1[^separator^n2]`), ST/NA for a combined pressure. */
+function readValue(obx: Hl7Segment, kind: VitalKind): ValueResult {
+  const type = comp(obx, 2, 1);
+  const c = (n: number): string => comp(obx, 5, n).trim();
+  if (kind === 'bloodPressure') {
+    let parts: string[];
+    if (type === 'SN') parts = c(3) === '/' || c(3) === ':' ? [c(2), c(4)] : [];
+    else if (type === 'NA' || type === 'NM') parts = [c(1), c(2)];
+    else parts = c(1).split('/');
+    if (parts.length !== 2 || !parts.every((p) => NUMBER.test(p))) {
+      return { ok: false, reason: `"${raw(obx, 5).slice(0, 40)}" is not a systolic/diastolic pair (ST 120/80, SN ^120^/^80 or NA 120^80)` };
+    }
+    return { ok: true, pair: [Number(parts[0]), Number(parts[1])] };
+  }
+  let text: string;
+  if (type === 'SN') {
+    if (c(1) !== '' && c(1) !== '=') return { ok: false, reason: `comparator "${c(1)}" is not an exact value` };
+    if (c(3) !== '') return { ok: false, reason: 'a range or ratio is not a single value' };
+    text = c(2);
+  } else if (type === 'NM' || type === '') {
+    text = c(1);
+  } else {
+    return { ok: false, reason: `value type "${type}" is not numeric; send NM` };
+  }
+  if (!NUMBER.test(text)) return { ok: false, reason: `"${text.slice(0, 40)}" is not a number` };
+  return { ok: true, number: Number(text) };
+}
+
+/** PID-3: the repetition typed MR (medical record number) when there is one, else the first. */
+function patientIdOf(pid: Hl7Segment): string {
+  const field = pid.getField(3);
+  if (!field) return '';
+  const repetitions = field.components;
+  const mr = repetitions.find((r) => r[4] === 'MR');
+  return (mr ?? repetitions[0])?.[0]?.trim() ?? '';
+}
+
+/** A component, '' when the field or component is absent (medplum returns undefined fields). */
+function comp(segment: Hl7Segment, field: number, component: number): string {
+  if (!segment.getField(field)) return '';
+  return segment.getComponent(field, component) ?? '';
+}
+
+function raw(segment: Hl7Segment, field: number): string {
+  return segment.getField(field)?.toString() ?? '';
+}
