@@ -143,9 +143,8 @@ export interface ReadSideApp {
 }
 
 /** An app with the read side (and whatever `extra` adds), on in-memory stores and a temp-less audit log. */
-export function readSideApp(extra: Partial<AppDeps> = {}): ReadSideApp {
+export function readSideApp(extra: Partial<AppDeps> = {}, warehouse = cannedWarehouse()): ReadSideApp {
   const timeseries = inMemoryTimeSeries();
-  const warehouse = cannedWarehouse();
   const updates = createInMemoryPatientUpdates();
   const audit = createSqliteAuditLog({ path: ':memory:' });
   const metrics = createMetrics({ defaultMetrics: false });

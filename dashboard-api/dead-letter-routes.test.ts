@@ -1,0 +1,48 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { deadLettersSql } from './dead-letter-routes.ts';
+import type { ReadSideApp } from './test-fixtures.ts';
+import { bearer, cannedWarehouse, readSideApp } from './test-fixtures.ts';
+
+let ctx: ReadSideApp;
+afterEach(async () => {
+  await ctx.app.close();
+  await ctx.audit.close();
+});
+
+describe('GET /v1/dead-letters', () => {
+  it('lists recent dead letters for an admin, newest first, and audits the read', async () => {
+    const receivedAt = new Date('2026-11-22T10:00:00Z');
+    const warehouse = cannedWarehouse([
+      { dead_letter_id: 'd1', received_at: receivedAt, source: 'json', reason: 'implausible', field: 'heartRate', patient_id: 'P1', payload: '{"heartRate":900}' },
+      { dead_letter_id: 'd2', received_at: receivedAt, source: 'hl7v2', reason: 'undecodable', field: null, patient_id: null, payload: 'base64:AAE=' },
+    ]);
+    ctx = readSideApp({}, warehouse);
+    const res = await ctx.app.inject({ method: 'GET', url: '/v1/dead-letters?since=2026-11-22T00:00:00Z&limit=5', headers: bearer('admin', 'ops-1') });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual([
+      { deadLetterId: 'd1', receivedAt: '2026-11-22T10:00:00.000Z', source: 'json', reason: 'implausible', field: 'heartRate', patientId: 'P1', payload: '{"heartRate":900}' },
+      { deadLetterId: 'd2', receivedAt: '2026-11-22T10:00:00.000Z', source: 'hl7v2', reason: 'undecodable', field: null, patientId: null, payload: 'base64:AAE=' },
+    ]);
+    expect(warehouse.queries).toEqual([deadLettersSql('duckdb', 'vigil', Date.parse('2026-11-22T00:00:00Z'), 5)]);
+    expect(await ctx.audit.list({ limit: 5 })).toMatchObject([{ actor: 'ops-1', action: 'GET /v1/dead-letters', status: 200 }]);
+  });
+
+  it('refuses a bad since or limit with 400', async () => {
+    ctx = readSideApp();
+    for (const query of ['since=last-week', 'limit=0', 'limit=100000']) {
+      const res = await ctx.app.inject({ method: 'GET', url: `/v1/dead-letters?${query}`, headers: bearer('admin') });
+      expect(res.statusCode, query).toBe(400);
+    }
+    expect(ctx.warehouse.queries).toHaveLength(0);
+  });
+});
+
+describe('deadLettersSql', () => {
+  it('writes each dialect, with the validated numbers as literals', () => {
+    expect(deadLettersSql('duckdb', 'vigil', 1_700_000_000_000, 100)).toBe(
+      'SELECT dead_letter_id, received_at, source, reason, field, patient_id, payload FROM dead_letters '
+      + 'WHERE received_at >= epoch_ms(1700000000000) ORDER BY received_at DESC LIMIT 100');
+    expect(deadLettersSql('googlesql', 'vigil_test', 1_700_000_000_000, 7)).toContain('FROM `vigil_test.dead_letters` WHERE received_at >= TIMESTAMP_MILLIS(1700000000000)');
+  });
+});
+
