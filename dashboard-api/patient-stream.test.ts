@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PatientSummary } from '../core/domain/patient-summary.ts';
 import { summarizePatient } from '../core/domain/patient-summary.ts';
+import type { AppDeps } from './build-app.ts';
 import type { ReadSideApp } from './test-fixtures.ts';
 import { bearer, reading, readSideApp } from './test-fixtures.ts';
 
@@ -17,7 +18,7 @@ afterEach(async () => {
   ctx = undefined;
 });
 
-async function listen(stream: Parameters<typeof readSideApp>[0]['stream'] = {}) {
+async function listen(stream: AppDeps['stream'] = {}) {
   ctx = readSideApp({ stream });
   await ctx.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = ctx.app.server.address() as { port: number };
