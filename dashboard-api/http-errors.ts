@@ -75,9 +75,12 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     const vigilError = toVigilError(error);
     if (vigilError.status >= 500) {
-      const cause = vigilError.cause as { name?: string; code?: unknown; message?: string } | undefined;
+      const cause = vigilError.cause as { name?: string; code?: unknown; stack?: string } | undefined;
+      // Name, code and stack frames locate the fault; the message is left out, as backends put
+      // values (ids, SQL parameters) into theirs.
+      const where = cause?.stack?.split('\n').slice(1, 9).join('\n');
       request.log.error(
-        { code: vigilError.code, retriable: isRetriable(vigilError), cause: cause ? { name: cause.name, code: cause.code } : undefined },
+        { code: vigilError.code, retriable: isRetriable(vigilError), cause: cause ? { name: cause.name, code: cause.code, stack: where } : undefined },
         vigilError.code === 'INTERNAL' ? `internal error: ${(error as Error)?.name ?? 'unknown'}` : vigilError.message,
       );
     }

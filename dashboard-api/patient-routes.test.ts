@@ -186,13 +186,23 @@ describe('audit and logs', () => {
     ctx = readSideApp();
     const patientId = 'PX-7731-SECRET';
     await ctx.timeseries.writeReadings([reading(patientId, Date.now() - 1000, { heartRate: 123.25 })]);
+    // A backend failure whose message quotes the patient id.
+    ctx.timeseries.readRiskScores = async (id) => {
+      throw Object.assign(new Error(`row ${id} unreadable`), { code: 'EIO' });
+    };
     const token = bearer('clinician', 'nurse-log');
     const urls = [`/v1/patients/${patientId}/vitals?from=nonsense`, `/v1/patients/${patientId}/vitals`, `/v1/patients/${patientId}/risk`, '/v1/patients', `/v1/nothing/${patientId}`];
     for (const url of urls) await ctx.app.inject({ method: 'GET', url, headers: token });
     await ctx.app.inject({ method: 'PUT', url: `/v1/patients/${patientId}/profile`, headers: token, payload: { spo2Scale: 9, note: patientId } });
     await ctx.app.inject({ method: 'GET', url: `/v1/patients/${patientId}/vitals`, headers: { authorization: 'Bearer nope' } });
 
+    const failed = await ctx.app.inject({ method: 'GET', url: `/v1/patients/${patientId}/risk`, headers: token });
+    expect(failed.statusCode).toBe(500);
+    expect(failed.json()).toEqual({ error: 'internal error', code: 'INTERNAL', details: [] });
+
     const log = ctx.logs.text();
+    expect(log).toContain('"level":50');
+    expect(log).toContain('EIO');
     expect(ctx.logs.lines.length).toBeGreaterThanOrEqual(urls.length + 2);
     expect(log).toContain('/v1/patients/:patientId/vitals');
     expect(log).toContain('nurse-log');
