@@ -44,7 +44,8 @@ export function registerPatientStream(
     for (const stream of openStreams) stream.end();
   });
 
-  app.get('/v1/stream', { config: { access: 'clinician', audit: true } }, async (request, reply) => {
+  // No automatic HEAD route: it would open a stream nobody reads.
+  app.get('/v1/stream', { config: { access: 'clinician', audit: true }, exposeHeadRoute: false }, async (request, reply) => {
     // Subscribe before reading the snapshot so nothing that happens meanwhile is missed; updates
     // that arrive during the snapshot are kept per patient (newest wins) and sent after it.
     const pending = new Map<string, PatientSummary>();
