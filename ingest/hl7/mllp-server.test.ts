@@ -1,0 +1,165 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { VigilError } from '../../core/errors.ts';
+import { frameMllp } from './mllp-framing.ts';
+import type { RecordingServer } from './mllp-test-support.ts';
+import { connectRaw, msaOf, startRecordingServer } from './mllp-test-support.ts';
+
+const at = (offsetSeconds = 0): string => {
+  const d = new Date(Date.now() - 60_000 + offsetSeconds * 1000).toISOString();
+  return `${d.slice(0, 19).replace(/[-T:]/g, '')}+0000`;
+};
+
+function oru(controlId: string, obx: string[], sender = 'MONITOR|ICU', extra: string[] = []): string {
+  return [
+    `MSH|^~\\&|${sender}|VIGIL|HOSP|${at()}||ORU^R01^ORU_R01|${controlId}|P|2.6`,
+    'PID|1||P0012^^^HOSP^MR',
+    ...extra,
+    `OBR|1|||182777000^monitoring of patient^SCT|||${at()}`,
+    ...obx,
+  ].join('\r');
+}
+
+const GOOD_OBX = [
+  'OBX|1|NM|150021^MDC_PRESS_BLD_NONINV_SYS^MDC|1.0.1.1|120|266016^MDC_DIM_MMHG^MDC|||||R',
+  'OBX|2|NM|150022^MDC_PRESS_BLD_NONINV_DIA^MDC|1.0.1.2|80|266016^MDC_DIM_MMHG^MDC|||||R',
+  'OBX|3|NM|147842^MDC_ECG_HEART_RATE^MDC|1.0.2.1|71|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||R',
+];
+
+let running: RecordingServer | undefined;
+afterEach(async () => {
+  await running?.server.close();
+  running = undefined;
+});
+
+describe('MLLP listener: answers', () => {
+  it('answers AA echoing MSH-10 and publishes the reading', async () => {
+    running = await startRecordingServer();
+    const client = await connectRaw(running.port);
+    client.send(frameMllp(oru('CTRL-1', GOOD_OBX)));
+    const ack = await client.nextAck();
+    expect(msaOf(ack)).toEqual({ code: 'AA', controlId: 'CTRL-1', text: 'accepted 1 reading' });
+    expect(ack).toMatch(/^MSH\|\^~\\&\|VIGIL\|HOSP\|MONITOR\|ICU\|\d{14}(\.\d{3})?\+0000\|\|ACK\^R01\^ACK\|\w+\|P\|2\.6\r/);
+    expect(running.published).toMatchObject([{ patientId: 'P0012', deviceId: 'MONITOR', bloodPressure: '120/80', heartRate: 71, source: 'hl7v2' }]);
+    expect(running.deadLetters).toEqual([]);
+    client.end();
+  });
+
+  const negative: [string, Buffer | string, 'AE' | 'AR', RegExp, string][] = [
+    ['unknown sender', frameMllp(oru('C1', GOOD_OBX, 'INTRUDER|')), 'AR', /sender INTRUDER.*not configured/, 'C1'],
+    ['right application, wrong facility', frameMllp(oru('C2', GOOD_OBX, 'GATEWAY|OR')), 'AR', /not configured/, 'C2'],
+    ['unsupported message type', frameMllp(oru('C3', GOOD_OBX).replace('ORU^R01^ORU_R01', 'ADT^A01^ADT_A01')), 'AR', /message type "ADT"/, 'C3'],
+    ['missing PID', frameMllp(oru('C4', GOOD_OBX).replace(/PID\|[^\r]*\r/, '')), 'AE', /PID/, 'C4'],
+    ['wrong units', frameMllp(oru('C5', ['OBX|1|NM|8867-4^HR^LN||70|mm[Hg]'])), 'AE', /unit "mm\[Hg\]" is not valid/, 'C5'],
+    ['unknown codes', frameMllp(oru('C6', ['OBX|1|NM|99999^MDC_MYSTERY^MDC||70|/min'])), 'AE', /no vital sign Vigil tracks/, 'C6'],
+    ['garbage inside a frame', frameMllp('\x00\xff hello, this is not HL7'), 'AR', /not an HL7 v2 message/, ''],
+    ['a frame interrupted by a new start block', Buffer.concat([Buffer.from('\x0bMSH|^~\\&|MONITOR||VIGIL|HOSP|20260101000000+0000||ORU^R01|C7|P|2.6\rPID|1'), frameMllp(oru('C8', GOOD_OBX))]), 'AR', /frame broken/, 'C7'],
+  ];
+  it.each(negative)('%s → %s with a reason, kept as a dead letter', async (_name, bytes, code, reason, controlId) => {
+    running = await startRecordingServer();
+    const client = await connectRaw(running.port);
+    client.send(bytes);
+    const ack = msaOf(await client.nextAck());
+    expect(ack).toMatchObject({ code, controlId });
+    expect(ack.text).toMatch(reason);
+    expect(running.deadLetters[0]?.reason).toMatch(new RegExp(`^${code} \\d{3}: `));
+    // The listener stays up and the same connection carries on.
+    client.send(frameMllp(oru('NEXT', GOOD_OBX)));
+    let next = msaOf(await client.nextAck());
+    if (next.controlId === 'C8') next = msaOf(await client.nextAck()); // the frame after the broken one was fine
+    expect(next).toMatchObject({ code: 'AA', controlId: 'NEXT' });
+    client.end();
+  });
+
+  it('keeps the original bytes of a refused message in the dead letters', async () => {
+    running = await startRecordingServer();
+    const client = await connectRaw(running.port);
+    const message = oru('C9', ['OBX|1|NM|8867-4^HR^LN||70|%']);
+    client.send(frameMllp(message));
+    await client.nextAck();
+    expect(running.deadLetters[0]!.payload.toString('utf8')).toBe(message);
+    client.end();
+  });
+
+  it('skips garbage between frames and answers an oversize frame with AR, then carries on', async () => {
+    running = await startRecordingServer({ maxFrameBytes: 2048 });
+    const client = await connectRaw(running.port);
+    const huge = oru('BIG', [...GOOD_OBX, ...Array.from({ length: 100 }, (_, i) => `NTE|${i}||${'x'.repeat(60)}`)]);
+    client.send(Buffer.concat([Buffer.from('GET / HTTP/1.1\r\n\r\n'), frameMllp(huge), Buffer.from([0xff, 0x00, 0x1c, 0x0d]), frameMllp(oru('SMALL', GOOD_OBX))]));
+    const first = msaOf(await client.nextAck());
+    expect(first).toMatchObject({ code: 'AR', controlId: 'BIG' });
+    expect(first.text).toMatch(/larger than 2048 bytes/);
+    expect(msaOf(await client.nextAck())).toMatchObject({ code: 'AA', controlId: 'SMALL' });
+    client.end();
+  });
+
+  it('answers AR without a dead letter when the bus is unavailable, so the sender retries', async () => {
+    running = await startRecordingServer({
+      publish: async () => {
+        throw new VigilError('BACKPRESSURE', 'too many readings waiting');
+      },
+    });
+    const client = await connectRaw(running.port);
+    client.send(frameMllp(oru('BUSY', GOOD_OBX)));
+    expect(msaOf(await client.nextAck())).toMatchObject({ code: 'AR', controlId: 'BUSY', text: 'system unavailable; resend later' });
+    expect(running.deadLetters).toEqual([]);
+    client.end();
+  });
+
+  it('answers pipelined frames in order', async () => {
+    running = await startRecordingServer();
+    const client = await connectRaw(running.port);
+    client.send(Buffer.concat(Array.from({ length: 40 }, (_, i) => frameMllp(oru(`P${i}`, GOOD_OBX)))));
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) ids.push(msaOf(await client.nextAck()).controlId);
+    expect(ids).toEqual(Array.from({ length: 40 }, (_, i) => `P${i}`));
+    client.end();
+  });
+});
+
+describe('MLLP listener: slow peers and shutdown', () => {
+  it('closes a connection whose frame trickles in slower than frameTimeoutMs (slowloris)', async () => {
+    running = await startRecordingServer({ frameTimeoutMs: 300, idleTimeoutMs: 10_000 });
+    const client = await connectRaw(running.port);
+    const bytes = frameMllp(oru('SLOW', GOOD_OBX));
+    let i = 0;
+    const trickle = setInterval(() => client.send(bytes.subarray(i, ++i)), 50);
+    const started = Date.now();
+    await client.closed;
+    clearInterval(trickle);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(running.published).toEqual([]);
+  });
+
+  it('closes an idle connection', async () => {
+    running = await startRecordingServer({ idleTimeoutMs: 200 });
+    const client = await connectRaw(running.port);
+    await client.closed;
+    await vi.waitFor(() => expect(running!.server.connections).toBe(0));
+  });
+
+  it('close() stops accepting, answers the message in flight, then ends the connection', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const published: unknown[] = [];
+    running = await startRecordingServer({
+      publish: async (readings) => {
+        await gate;
+        published.push(...readings);
+      },
+    });
+    const { port } = running;
+    const client = await connectRaw(port);
+    client.send(frameMllp(oru('INFLIGHT', GOOD_OBX)));
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = running.server.close();
+    await expect(connectRaw(port)).rejects.toThrow();
+    release();
+    expect(msaOf(await client.nextAck())).toMatchObject({ code: 'AA', controlId: 'INFLIGHT' });
+    await closing;
+    await client.closed;
+    expect(published).toHaveLength(1);
+    running = undefined;
+  });
+});

@@ -1,0 +1,95 @@
+import net from 'node:net';
+import { createLogger } from '../../core/observability/logger.ts';
+import { createMetrics } from '../../core/observability/metrics.ts';
+import type { RawReading } from '../../core/domain/reading.ts';
+import { MllpDeframer } from './mllp-framing.ts';
+import type { MllpServer, MllpServerOptions } from './mllp-server.ts';
+import { createMllpServer } from './mllp-server.ts';
+
+/**
+ * Test support for the MLLP listener: a server on a free port whose publish and dead letters are
+ * recorded, and a raw socket client that can send any bytes (broken frames, garbage) and collects
+ * the ACK frames it gets back.
+ */
+export interface RecordingServer {
+  server: MllpServer;
+  port: number;
+  published: RawReading[];
+  deadLetters: { payload: Buffer; reason: string }[];
+}
+
+export async function startRecordingServer(overrides: Partial<MllpServerOptions> = {}): Promise<RecordingServer> {
+  const published: RawReading[] = [];
+  const deadLetters: { payload: Buffer; reason: string }[] = [];
+  const server = createMllpServer({
+    port: 0,
+    host: '127.0.0.1',
+    allowedSenders: [{ application: 'MONITOR' }, { application: 'GATEWAY', facility: 'ICU' }],
+    publish: async (readings) => {
+      published.push(...readings);
+    },
+    deadLetter: async (payload, reason) => {
+      deadLetters.push({ payload, reason });
+    },
+    logger: createLogger({ level: 'silent' }),
+    metrics: createMetrics({ defaultMetrics: false }),
+    ...overrides,
+  });
+  const { port } = await server.listen();
+  return { server, port, published, deadLetters };
+}
+
+export interface RawClient {
+  send(bytes: Buffer | string): void;
+  /** Resolves with the next ACK (frame text), or rejects when the connection closes first. */
+  nextAck(timeoutMs?: number): Promise<string>;
+  readonly closed: Promise<void>;
+  end(): void;
+}
+
+export async function connectRaw(port: number): Promise<RawClient> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const acks: string[] = [];
+  const waiting: ((ack: string | undefined) => void)[] = [];
+  const deframer = new MllpDeframer(1 << 20, {
+    frame: (payload) => {
+      const text = payload.toString('utf8');
+      const waiter = waiting.shift();
+      if (waiter) waiter(text);
+      else acks.push(text);
+    },
+    problem: () => undefined,
+    garbage: () => undefined,
+  });
+  socket.on('data', (chunk: Buffer) => deframer.push(chunk));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => {
+    for (const waiter of waiting.splice(0)) waiter(undefined);
+    resolve();
+  }));
+  return {
+    send: (bytes) => void socket.write(bytes),
+    nextAck: (timeoutMs = 5000) => {
+      const ready = acks.shift();
+      if (ready !== undefined) return Promise.resolve(ready);
+      if (socket.destroyed) return Promise.reject(new Error('connection closed'));
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no ACK in time')), timeoutMs);
+        waiting.push((ack) => {
+          clearTimeout(timer);
+          if (ack === undefined) reject(new Error('connection closed'));
+          else resolve(ack);
+        });
+      });
+    },
+    closed,
+    end: () => socket.destroy(),
+  };
+}
+
+/** MSA-1, MSA-2 and MSA-3 of an ACK. */
+export function msaOf(ack: string): { code: string; controlId: string; text: string } {
+  const msa = ack.split('\r').find((s) => s.startsWith('MSA|'))?.split('|') ?? [];
+  return { code: msa[1] ?? '', controlId: msa[2] ?? '', text: msa[3] ?? '' };
+}
