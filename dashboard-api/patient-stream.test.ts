@@ -3,7 +3,8 @@ import type { PatientSummary } from '../core/domain/patient-summary.ts';
 import { summarizePatient } from '../core/domain/patient-summary.ts';
 import type { AppDeps } from './build-app.ts';
 import type { ReadSideApp } from './test-fixtures.ts';
-import { bearer, reading, readSideApp } from './test-fixtures.ts';
+import { SESSION_COOKIE } from './auth.ts';
+import { bearer, reading, readSideApp, tokenFor } from './test-fixtures.ts';
 
 /**
  * The stream against a real listening server: inject() cannot follow a response that never ends.
@@ -125,6 +126,16 @@ describe('GET /v1/stream', () => {
     await c.app.close();
     await expect(stream.next()).rejects.toThrow('stream ended');
     expect(await sseClients(c)).toBe(0);
+  });
+
+  it('accepts the session cookie from /login, as EventSource cannot send headers', async () => {
+    const { ctx: c, base } = await listen();
+    const login = await c.app.inject({ method: 'GET', url: `/login?token=${tokenFor('clinician', 'nurse-cookie')}` });
+    const cookie = login.cookies.find((k) => k.name === SESSION_COOKIE)!;
+    const { response } = await connect(base, { cookie: `${SESSION_COOKIE}=${cookie.value}` });
+    expect(response.status).toBe(200);
+    expect(await frames(response).next()).toMatch(/^retry:/);
+    expect(await c.audit.list({ limit: 1 })).toMatchObject([{ actor: 'nurse-cookie', action: 'GET /v1/stream' }]);
   });
 
   it('refuses a device token', async () => {
