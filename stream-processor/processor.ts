@@ -8,6 +8,7 @@ import type { Warehouse } from '../core/ports/warehouse.ts';
 import type { RetryOptions } from '../core/retry.ts';
 import { withRetry } from '../core/retry.ts';
 import { deadLetterRow } from './dead-letter.ts';
+import { logSafeError } from './log-safe-error.ts';
 import { parseBatch } from './parse-batch.ts';
 import { createRescoreScheduler } from './rescore-scheduler.ts';
 import type { RiskModel } from './risk-model.ts';
@@ -61,7 +62,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
   const logger = deps.logger.child({ component: 'processor' });
   const retry: RetryOptions = {
     ...(settings.retry ?? DEFAULT_RETRY),
-    onRetry: (error, attempt, delayMs) => logger.warn({ err: error, attempt, delayMs }, 'store write failed; retrying'),
+    onRetry: (error, attempt, delayMs) => logger.warn({ error: logSafeError(error), attempt, delayMs }, 'store write failed; retrying'),
   };
 
   const rescore = createRescoreScheduler({
@@ -70,7 +71,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
     maxBatch: SCORING_BATCH,
     concurrency: SCORING_CONCURRENCY,
     score: (patientIds) => scorePatients({ ...deps, logger, retry }, patientIds),
-    onError: (error, patients) => logger.error({ err: error, patients }, 're-scoring failed; the next reading will retry'),
+    onError: (error, patients) => logger.error({ error: logSafeError(error), patients }, 're-scoring failed; the next reading will retry'),
   });
 
   async function handleBatch(batch: readonly DeliveredMessage[]): Promise<void> {
@@ -83,7 +84,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
         parsed.deadLetters.length > 0 && withRetry(() => warehouse.append('dead_letters', parsed.deadLetters.map(deadLetterRow)), retry),
       ]);
     } catch (error) {
-      logger.error({ err: error, messages: batch.length }, 'batch not stored; nacked for redelivery');
+      logger.error({ error: logSafeError(error), messages: batch.length }, 'batch not stored; nacked for redelivery');
       await Promise.all(batch.map((m) => m.nack()));
       return;
     }

@@ -10,6 +10,7 @@ import type { RetryOptions } from '../core/retry.ts';
 import { withRetry } from '../core/retry.ts';
 import type { RiskModel, RiskModelOutput, ScoringInput } from './risk-model.ts';
 import { MODEL_WINDOW_MS } from './risk-model.ts';
+import { logSafeError } from './log-safe-error.ts';
 import { riskScoreRow } from './risk-score-row.ts';
 
 export interface ScoringDeps {
@@ -86,7 +87,7 @@ async function scoreWithModel(deps: ScoringDeps, model: RiskModel, inputs: reado
       return output && Number.isFinite(output.probability) ? output : undefined;
     });
   } catch (error) {
-    deps.logger.warn({ err: error, model: model.name, patients: inputs.length }, 'risk model failed; scoring NEWS2 only');
+    deps.logger.warn({ error: logSafeError(error), model: model.name, patients: inputs.length }, 'risk model failed; scoring NEWS2 only');
     return inputs.map(() => undefined);
   }
 }

@@ -1,0 +1,262 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSqliteBus } from '../adapters/embedded/bus-sqlite.ts';
+import { createSqliteTimeSeriesStore } from '../adapters/embedded/timeseries-sqlite.ts';
+import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
+import type { PatientSummary } from '../core/domain/patient-summary.ts';
+import { createInMemoryPatientUpdates } from '../core/domain/patient-updates.ts';
+import { toRawReading } from '../core/domain/validate-ingest.ts';
+import { VigilError } from '../core/errors.ts';
+import { createLogger } from '../core/observability/logger.ts';
+import { createMetrics } from '../core/observability/metrics.ts';
+import type { Bus, OutgoingMessage } from '../core/ports/bus.ts';
+import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
+import type { Warehouse } from '../core/ports/warehouse.ts';
+import { sleep } from '../core/retry.ts';
+import { CONTENT_TYPE_JSON, READING_ATTRIBUTES, encodeReading } from '../core/wire/reading-codec.ts';
+import type { Processor, ProcessorSettings } from './processor.ts';
+import { startProcessor } from './processor.ts';
+import type { RiskModel } from './risk-model.ts';
+
+const TOPIC = 'vigil-readings';
+const SUBSCRIPTION = 'vigil-processor';
+const DEAD_TOPIC = 'vigil-readings-dead';
+const T0 = Date.parse('2026-11-22T10:00:00Z');
+
+const settings: ProcessorSettings = {
+  maxBatchSize: 100, maxBatchWaitMs: 10, maxInFlight: 1000, ackDeadlineMs: 5_000, maxDeliveryAttempts: 50,
+  rescoreDebounceMs: 20, topic: TOPIC, subscription: SUBSCRIPTION, deadLetterTopic: DEAD_TOPIC,
+  retry: { attempts: 2, initialDelayMs: 5, maxDelayMs: 10 },
+};
+
+interface Rig {
+  dir: string;
+  bus: Bus;
+  timeseries: TimeSeriesStore;
+  warehouse: Warehouse;
+  updates: ReturnType<typeof createInMemoryPatientUpdates>;
+  metrics: ReturnType<typeof createMetrics>;
+  processors: Processor[];
+  /** Everything the processors logged, one JSON line each. */
+  log: string[];
+}
+
+const rigs: Rig[] = [];
+afterEach(async () => {
+  for (const rig of rigs.splice(0)) {
+    for (const p of rig.processors) await p.stop();
+    await rig.bus.close();
+    await rig.timeseries.close();
+    await rig.warehouse.close();
+    rmSync(rig.dir, { recursive: true, force: true });
+  }
+});
+
+async function createRig(): Promise<Rig> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-processor-'));
+  const logger = createLogger({ level: 'silent' });
+  const bus = await createSqliteBus({ path: path.join(dir, 'bus.sqlite'), logger });
+  const timeseries = await createSqliteTimeSeriesStore({ path: path.join(dir, 'timeseries.sqlite') });
+  const warehouse = await createDuckDbWarehouse({ path: path.join(dir, 'warehouse.duckdb') });
+  await bus.provision([
+    { topic: TOPIC, subscriptions: [{ name: SUBSCRIPTION, ackDeadlineMs: settings.ackDeadlineMs, deadLetterTopic: DEAD_TOPIC, maxDeliveryAttempts: settings.maxDeliveryAttempts }] },
+    { topic: DEAD_TOPIC, subscriptions: [{ name: `${SUBSCRIPTION}-dead` }] },
+  ]);
+  await timeseries.provision();
+  await warehouse.provision();
+  const rig: Rig = { dir, bus, timeseries, warehouse, updates: createInMemoryPatientUpdates(), metrics: createMetrics({ defaultMetrics: false }), processors: [], log: [] };
+  rigs.push(rig);
+  return rig;
+}
+
+async function start(rig: Rig, overrides: { warehouse?: Warehouse; riskModel?: RiskModel; settings?: Partial<ProcessorSettings> } = {}): Promise<Processor> {
+  const processor = await startProcessor({
+    bus: rig.bus, timeseries: rig.timeseries, warehouse: overrides.warehouse ?? rig.warehouse, updates: rig.updates,
+    metrics: rig.metrics, logger: createLogger({ level: 'debug', destination: { write: (line: string) => { rig.log.push(line); } } }), settings: { ...settings, ...overrides.settings },
+    ...(overrides.riskModel ? { riskModel: overrides.riskModel } : {}),
+  });
+  rig.processors.push(processor);
+  return processor;
+}
+
+/** An ingest body (PRODUCT.md "A reading") through the real edge check, Avro-encoded as the edge publishes it. */
+function avroMessage(body: Record<string, unknown>): OutgoingMessage {
+  const result = toRawReading({ deviceId: 'bed-1', patientId: 'P1', observedAt: T0, ...body }, { receivedAt: T0 + 500, source: 'json' });
+  if (!result.ok) throw new Error(`test reading invalid: ${JSON.stringify(result.errors)}`);
+  return { data: encodeReading(result.reading), attributes: READING_ATTRIBUTES, orderingKey: result.reading.patientId };
+}
+
+function jsonMessage(body: unknown): OutgoingMessage {
+  return { data: Buffer.from(JSON.stringify(body)), attributes: { 'content-type': CONTENT_TYPE_JSON } };
+}
+
+async function rows(warehouse: Warehouse, sql: string) {
+  return (await warehouse.query(sql)).rows;
+}
+
+async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
+    await sleep(25);
+  }
+}
+
+async function counter(rig: Rig, name: string): Promise<number> {
+  const metric = await rig.metrics.registry.getSingleMetric(name)!.get();
+  return metric.values.reduce((sum, v) => sum + v.value, 0);
+}
+
+const allReadings = (rig: Rig, patientId = 'P1') => rig.timeseries.readReadings(patientId, { from: 0, to: T0 + 86_400_000 });
+
+describe('stream processor on the embedded adapters', () => {
+  it('splits blood pressure and converts °F before storing in both stores', async () => {
+    const rig = await createRig();
+    await start(rig);
+    await rig.bus.publish(TOPIC, [avroMessage({ bloodPressure: '130/85', temperature: 100.4, temperatureUnit: 'F', heartRate: 88 })]);
+
+    const [stored] = await eventually(() => allReadings(rig), (r) => r.length === 1);
+    expect(stored).toMatchObject({ patientId: 'P1', deviceId: 'bed-1', observedAt: T0, systolic: 130, diastolic: 85, temperatureC: 38, heartRate: 88, spo2: null });
+    const vitals = await eventually(() => rows(rig.warehouse, 'SELECT * FROM vitals'), (r) => r.length === 1);
+    expect(vitals[0]).toMatchObject({ reading_id: stored!.readingId, patient_id: 'P1', systolic: 130, diastolic: 85, temperature_c: 38, heart_rate: 88, spo2: null });
+    expect((vitals[0]!.observed_at as Date).getTime()).toBe(T0);
+  });
+
+  it('dead-letters malformed input with its reason and payload, and keeps processing what follows', async () => {
+    const rig = await createRig();
+    await start(rig);
+    const implausible = { deviceId: 'bed-2', patientId: 'P2', observedAt: '2026-11-22T10:00:00Z', heartRate: 900, bloodPressure: '120/' };
+    const garbage = new Uint8Array([0xde, 0xad, 0xbe, 0xef]);
+    await rig.bus.publish(TOPIC, [jsonMessage(implausible), { data: garbage, attributes: READING_ATTRIBUTES }]);
+    await rig.bus.publish(TOPIC, [avroMessage({ heartRate: 70 })]);
+
+    const letters = await eventually(() => rows(rig.warehouse, 'SELECT * FROM dead_letters ORDER BY source'), (r) => r.length === 2);
+    expect(letters[0]).toMatchObject({
+      source: 'bus', field: 'payload', reason: 'payload is not a valid Avro reading', patient_id: null,
+      payload: `base64:${Buffer.from(garbage).toString('base64')}`,
+    });
+    expect(letters[1]).toMatchObject({
+      source: 'json', field: 'heartRate,bloodPressure', patient_id: 'P2', payload: JSON.stringify(implausible),
+      reason: 'heartRate must be between 20 and 300 bpm; bloodPressure must look like 120/80 (systolic/diastolic mmHg)',
+    });
+    await eventually(() => allReadings(rig), (r) => r.length === 1);
+    expect(await allReadings(rig, 'P2')).toEqual([]);
+    const metrics = await rig.metrics.registry.getSingleMetricAsString('vigil_dead_letters_total');
+    expect(metrics).toContain('reason="implausible:heartRate"} 1');
+    expect(metrics).toContain('reason="undecodable:payload"} 1');
+  });
+
+  it('stores a reading delivered twice once in each store, and a bad message sent twice as one dead letter', async () => {
+    const rig = await createRig();
+    await start(rig);
+    const reading = avroMessage({ heartRate: 75, spo2: 96 });
+    const bad = jsonMessage({ deviceId: 'bed-1', patientId: 'P1', observedAt: T0, spo2: 140 });
+    await rig.bus.publish(TOPIC, [reading, reading, bad]);
+    await eventually(() => rows(rig.warehouse, 'SELECT * FROM vitals'), (r) => r.length === 1);
+    await rig.bus.publish(TOPIC, [reading, bad]);
+    // Every delivery is counted once, as processed or as a duplicate within its batch, however the bus batches them.
+    await eventually(async () => await counter(rig, 'vigil_readings_processed_total') + await counter(rig, 'vigil_readings_duplicate_total'), (n) => n === 3);
+    await eventually(() => counter(rig, 'vigil_dead_letters_total'), (n) => n === 2);
+
+    expect(await rows(rig.warehouse, 'SELECT count(*)::INT AS n FROM vitals')).toEqual([{ n: 1 }]);
+    expect(await allReadings(rig)).toHaveLength(1);
+    expect(await rows(rig.warehouse, 'SELECT count(*)::INT AS n FROM dead_letters')).toEqual([{ n: 1 }]);
+  });
+
+  it('acks nothing while the warehouse refuses the batch: the message is redelivered and stored once the warehouse recovers', async () => {
+    const rig = await createRig();
+    let refused = 0;
+    const real = rig.warehouse;
+    // The real warehouse, except that it refuses vitals: a store outage, injected at the port.
+    const broken: Warehouse = {
+      kind: real.kind, dialect: real.dialect,
+      provision: () => real.provision(), replaceRows: (t, r) => real.replaceRows(t, r), query: (q, p) => real.query(q, p),
+      ping: () => real.ping(), close: () => real.close(),
+      append: async (table, batch) => {
+        if (table === 'vitals') {
+          refused++;
+          throw new VigilError('BACKEND_UNAVAILABLE', `cannot append ${batch.map((r) => r.patient_id).join(',')} (test outage)`);
+        }
+        return real.append(table, batch);
+      },
+    };
+    const failing = await start(rig, { warehouse: broken, settings: { rescoreDebounceMs: 60_000 } });
+    await rig.bus.publish(TOPIC, [avroMessage({ heartRate: 70 })]);
+
+    // Two attempts per delivery: more than two calls means the bus redelivered after the nack.
+    await eventually(async () => refused, (n) => n > 2);
+    await failing.stop();
+    expect(await rows(rig.warehouse, 'SELECT count(*)::INT AS n FROM vitals')).toEqual([{ n: 0 }]);
+    expect(await counter(rig, 'vigil_readings_processed_total')).toBe(0);
+
+    await start(rig);
+    await eventually(() => rows(rig.warehouse, 'SELECT count(*)::INT AS n FROM vitals'), (r) => r[0]?.n === 1);
+    expect(await allReadings(rig)).toHaveLength(1);
+    // The outage was logged, without the backend's message (it quoted the patient id).
+    expect(rig.log.join('')).toContain('batch not stored; nacked for redelivery');
+    expect(rig.log.join('')).toContain('BACKEND_UNAVAILABLE');
+    expect(rig.log.join('')).not.toContain('P1');
+  });
+
+  it('scores NEWS2 and publishes the patient summary within a second of the reading being stored', async () => {
+    const rig = await createRig();
+    const received: PatientSummary[] = [];
+    rig.updates.subscribe((u) => received.push(u));
+    await start(rig);
+    // RR 22 → 2, SpO2 95 → 1, air → 0, systolic 105 → 1, pulse 95 → 1, alert → 0, 38.5 °C → 1: NEWS2 6, medium.
+    await rig.bus.publish(TOPIC, [avroMessage({
+      respiratoryRate: 22, spo2: 95, onOxygen: false, bloodPressure: '105/70', heartRate: 95, consciousness: 'A', temperature: 38.5,
+    })]);
+    await eventually(() => allReadings(rig), (r) => r.length === 1, 10_000);
+    const storedAt = Date.now();
+    const [summary] = await eventually(async () => received, (r) => r.length > 0, 1_000);
+    expect(Date.now() - storedAt).toBeLessThan(1_000);
+    expect(summary).toMatchObject({
+      patientId: 'P1', news2: { score: 6, level: 'medium' }, risk: { score: null, model: null },
+      latest: { observedAt: new Date(T0).toISOString(), systolic: 105, diastolic: 70, temperatureC: 38.5 },
+    });
+    expect(await rig.timeseries.latestRiskScore('P1')).toMatchObject({ scoredAt: T0, news2Score: 6, news2Level: 'medium' });
+    const scores = await eventually(() => rows(rig.warehouse, 'SELECT * FROM risk_scores'), (r) => r.length === 1);
+    expect(scores[0]).toMatchObject({ patient_id: 'P1', news2_score: 6, news2_level: 'medium', risk_score: null });
+  });
+
+  it('uses the patient’s SpO2 scale, the latest value of each vital, and the risk model over the recent window', async () => {
+    const rig = await createRig();
+    await rig.timeseries.writePatientProfile({ patientId: 'P1', spo2Scale: 2, updatedAt: T0, updatedBy: 'test' });
+    const seen: number[] = [];
+    const model: RiskModel = {
+      name: 'test-risk@1',
+      score: async (inputs) => inputs.map((input) => {
+        seen.push(input.readings.length);
+        return { probability: 0.25, factors: [{ feature: 'heartRate', contribution: 0.1, value: input.readings.at(-1)!.heartRate }] };
+      }),
+    };
+    const received: PatientSummary[] = [];
+    rig.updates.subscribe((u) => received.push(u));
+    await start(rig, { riskModel: model });
+    // Temperature 7 h before (outside the 6 h window), then pressure, then SpO2 97 % on oxygen (scale 2: 3, oxygen: 2).
+    await rig.bus.publish(TOPIC, [
+      avroMessage({ observedAt: T0 - 7 * 3_600_000, temperature: 39.5 }),
+      avroMessage({ observedAt: T0 - 60_000, bloodPressure: '120/80', heartRate: 70 }),
+      avroMessage({ observedAt: T0, spo2: 97, onOxygen: true }),
+    ]);
+    const summary = await eventually(async () => received.at(-1), (s) => s?.news2?.score === 5);
+    expect(summary).toMatchObject({ news2: { score: 5, level: 'medium' }, risk: { score: 0.25, model: 'test-risk@1' }, latest: { temperatureC: null, systolic: 120, spo2: 97 } });
+    expect(seen.at(-1)).toBe(2);
+    expect(await rig.timeseries.latestRiskScore('P1')).toMatchObject({ riskScore: 0.25, model: 'test-risk@1', factors: [{ feature: 'heartRate', contribution: 0.1, value: 70 }] });
+  });
+
+  it('stop() finishes the scoring still waiting for its debounce', async () => {
+    const rig = await createRig();
+    const processor = await start(rig, { settings: { rescoreDebounceMs: 60_000 } });
+    await rig.bus.publish(TOPIC, [avroMessage({ heartRate: 135 })]);
+    await eventually(() => allReadings(rig), (r) => r.length === 1);
+    expect(await rig.timeseries.latestRiskScore('P1')).toBeUndefined();
+    await processor.stop();
+    expect(await rig.timeseries.latestRiskScore('P1')).toMatchObject({ news2Score: 3, news2Level: 'low-medium' });
+  });
+});
