@@ -1,0 +1,127 @@
+import { news2 } from '../core/domain/news2.ts';
+import { latestVitals } from '../core/domain/patient-summary.ts';
+import type { VitalReading } from '../core/domain/reading.ts';
+import FEATURE_SPEC from './features.json' with { type: 'json' };
+
+/**
+ * The recovery-risk model's features, computed for serving. `features.json` declares the list and
+ * its order; `features.py` computes the same list for training, operation for operation, so the
+ * float64 values are bit-identical before both round to float32 (the parity test checks this).
+ * Change one, change the other.
+ */
+
+const HOUR_MS = 3_600_000;
+
+export type FeatureSpec = typeof FEATURE_SPEC;
+export { FEATURE_SPEC };
+export const FEATURE_NAMES: readonly string[] = FEATURE_SPEC.features;
+export const FEATURE_COUNT = FEATURE_NAMES.length;
+
+/** Who the patient is, when the caller knows: the admission's start, age and type. */
+export interface AdmissionContext {
+  /** Epoch ms. */
+  readonly admittedAt?: number | null;
+  readonly age?: number | null;
+  /** EMERGENCY, URGENT or ELECTIVE (anything else counts as unknown). */
+  readonly admissionType?: string | null;
+}
+
+export type FeatureReading = Pick<VitalReading, 'readingId' | 'observedAt' | 'heartRate' | 'systolic' | 'diastolic' | 'temperatureC' | 'spo2' | 'respiratoryRate' | 'onOxygen' | 'consciousness'>;
+
+export interface FeatureInput {
+  /** Epoch ms the features are "as of"; readings after it are ignored. */
+  readonly now: number;
+  /** Any order; only those in (now − 6 h, now] count. */
+  readonly readings: readonly FeatureReading[];
+  readonly admission?: AdmissionContext;
+  readonly spo2Scale?: 1 | 2;
+}
+
+type NumericVital = 'heartRate' | 'respiratoryRate' | 'systolic' | 'diastolic' | 'temperatureC' | 'spo2';
+const VITALS = FEATURE_SPEC.vitals as NumericVital[];
+const REFERENCE = FEATURE_SPEC.reference;
+const LONG_WINDOW_HOURS = FEATURE_SPEC.windowHours['6h'];
+
+/** Feature name → value, for the declared list. */
+export function featureValues(input: FeatureInput): Map<string, number> {
+  const { now } = input;
+  const longWindow = input.readings
+    .filter((r) => r.observedAt > now - LONG_WINDOW_HOURS * HOUR_MS && r.observedAt <= now)
+    .sort((a, b) => a.observedAt - b.observedAt || (a.readingId < b.readingId ? -1 : a.readingId > b.readingId ? 1 : 0));
+  const values = new Map<string, number>();
+
+  for (const vital of VITALS) {
+    const reference = REFERENCE[vital];
+    for (const [label, hours] of Object.entries(FEATURE_SPEC.windowHours)) {
+      const points = longWindow.filter((r) => r.observedAt > now - hours * HOUR_MS && r[vital] !== null);
+      const stats = windowStats(points.map((r) => (r.observedAt - now) / HOUR_MS), points.map((r) => r[vital]!), reference);
+      for (const [stat, value] of Object.entries(stats)) values.set(`${vital}.${label}.${stat}`, value);
+    }
+    const last = longWindow.findLast((r) => r[vital] !== null);
+    values.set(`${vital}.hoursSinceLast`, last ? (now - last.observedAt) / HOUR_MS : LONG_WINDOW_HOURS);
+  }
+
+  values.set('readings.6h.count', longWindow.length);
+  const oxygen = longWindow.filter((r) => r.onOxygen !== null);
+  values.set('onOxygen.last', oxygen.at(-1)?.onOxygen ? 1 : 0);
+  values.set('onOxygen.6h.fraction', oxygen.length === 0 ? 0 : oxygen.filter((r) => r.onOxygen).length / oxygen.length);
+  const consciousness = longWindow.filter((r) => r.consciousness !== null);
+  const lastConsciousness = consciousness.at(-1)?.consciousness;
+  values.set('consciousness.last.notAlert', lastConsciousness !== undefined && lastConsciousness !== 'A' ? 1 : 0);
+  values.set('consciousness.6h.anyNotAlert', consciousness.some((r) => r.consciousness !== 'A') ? 1 : 0);
+
+  const latest = latestVitals(longWindow as VitalReading[]);
+  const early = latest ? news2(latest, { spo2Scale: input.spo2Scale ?? 1 }) : null;
+  values.set('news2.score', early ? early.score : 0);
+  for (const parameter of FEATURE_SPEC.news2Parameters) {
+    values.set(`news2.${parameter}`, early?.components[parameter as keyof typeof early.components] ?? 0);
+  }
+
+  const { age, admissionType, admittedAt } = input.admission ?? {};
+  const knownAge = typeof age === 'number' && Number.isFinite(age);
+  values.set('age', knownAge ? age : REFERENCE.age);
+  values.set('age.missing', knownAge ? 0 : 1);
+  for (const type of FEATURE_SPEC.admissionTypes) values.set(`admissionType.${type}`, admissionType === type ? 1 : 0);
+  const knownAdmittedAt = typeof admittedAt === 'number' && Number.isFinite(admittedAt);
+  values.set('hoursSinceAdmission', knownAdmittedAt ? (now - admittedAt) / HOUR_MS : REFERENCE.hoursSinceAdmission);
+  values.set('hoursSinceAdmission.missing', knownAdmittedAt ? 0 : 1);
+  return values;
+}
+
+/** The model's input row: the declared features in order, as float32. */
+export function computeFeatures(input: FeatureInput): Float32Array {
+  return writeFeatures(input, new Float32Array(FEATURE_COUNT), 0);
+}
+
+/** Writes one input's row into `out` at row `row` (for batches without per-row allocation). */
+export function writeFeatures(input: FeatureInput, out: Float32Array, row: number): Float32Array {
+  const values = featureValues(input);
+  FEATURE_NAMES.forEach((name, i) => {
+    out[row * FEATURE_COUNT + i] = values.get(name)!;
+  });
+  return out;
+}
+
+/**
+ * last/mean/min/max/slope/count of one vital in one window. An empty window reads as the
+ * reference (a typical well adult) with count 0; slope is the least-squares change per hour, 0
+ * with fewer than two distinct times. Sums run in reading order (features.py does the same).
+ */
+function windowStats(hours: readonly number[], values: readonly number[], reference: number) {
+  const n = values.length;
+  if (n === 0) return { last: reference, mean: reference, min: reference, max: reference, slope: 0, count: 0 };
+  let sumX = 0, sumY = 0, min = values[0]!, max = values[0]!;
+  for (let i = 0; i < n; i++) {
+    sumX += hours[i]!;
+    sumY += values[i]!;
+    if (values[i]! < min) min = values[i]!;
+    if (values[i]! > max) max = values[i]!;
+  }
+  const meanX = sumX / n, meanY = sumY / n;
+  let sxy = 0, sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (hours[i]! - meanX) * (values[i]! - meanY);
+    sxx += (hours[i]! - meanX) * (hours[i]! - meanX);
+  }
+  return { last: values[n - 1]!, mean: meanY, min, max, slope: sxx > 0 ? sxy / sxx : 0, count: n };
+}
