@@ -30,6 +30,12 @@ export interface Warehouse {
   provision(): Promise<void>;
   append(table: TableName, rows: readonly WarehouseRow[]): Promise<void>;
   replaceRows(table: TableName, rows: readonly WarehouseRow[]): Promise<void>;
+  /**
+   * Optional streamed form of `replaceRows` for batch loads too big to hold in memory: atomic over
+   * every batch. If the source throws (a load over its bad-row limit) or a batch is refused, the
+   * table is as it was. Callers fall back to `replaceRows` when an adapter lacks it.
+   */
+  replaceRowsFrom?(table: TableName, batches: AsyncIterable<readonly WarehouseRow[]>): Promise<{ rows: number }>;
   query(sql: string, params?: Readonly<Record<string, unknown>>): Promise<QueryResult>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,426 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DuckDBConnection, DuckDBType } from '@duckdb/node-api';
+import { DuckDBDataChunkWriter, DuckDBInstance, DuckDBTypeId, JSToDuckDBValueConverter, jsToDuckDBValue, TIMESTAMP } from '@duckdb/node-api';
+import { VigilError } from '../../core/errors.ts';
+import type { QueryResult, Warehouse, WarehouseRow } from '../../core/ports/warehouse.ts';
+import type { ColumnSpec, ColumnType, TableName, TableSpec } from '../../core/warehouse-schema.ts';
+import { TABLES } from '../../core/warehouse-schema.ts';
+
+/**
+ * The embedded warehouse: one DuckDB file (`${VIGIL_DATA_DIR}/warehouse.duckdb`).
+ *
+ * TIMESTAMP columns are DuckDB `TIMESTAMP` holding UTC instants (no zone is stored, none is
+ * applied), so `date_trunc('hour', observed_at)` buckets in UTC exactly as BigQuery does.
+ *
+ * Connections: DuckDB allows one writing process per file, and inside that process a connection
+ * runs one statement at a time. Appends and single-call replaces share one writer connection
+ * (serialized); queries use their own connection so an analyst's query never waits behind the
+ * stream processor; a streamed batch load gets a connection of its own for its transaction, so
+ * the stream processor keeps appending vitals while a CSV loads (different tables, no conflict).
+ */
+export interface DuckDbWarehouseOptions {
+  /** Database file, or `:memory:`. */
+  readonly path: string;
+  /** Folder of `*.sql` view files applied by `provision()` in filename order. */
+  readonly viewsDir?: string;
+}
+
+export interface DuckDbWarehouse extends Warehouse {
+  // Always present here (optional on the port).
+  replaceRowsFrom(table: TableName, batches: AsyncIterable<readonly WarehouseRow[]>): Promise<{ rows: number }>;
+}
+
+const DEFAULT_VIEWS_DIR = fileURLToPath(new URL('../../analytics-sql/duckdb/', import.meta.url));
+
+const DUCKDB_TYPE: Readonly<Record<ColumnType, string>> = {
+  STRING: 'VARCHAR',
+  INT64: 'BIGINT',
+  FLOAT64: 'DOUBLE',
+  BOOL: 'BOOLEAN',
+  TIMESTAMP: 'TIMESTAMP',
+  DATE: 'DATE',
+};
+
+export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Promise<DuckDbWarehouse> {
+  if (!options.path) throw new VigilError('CONFIG_INVALID', 'createDuckDbWarehouse: path is required');
+  const viewsDir = options.viewsDir ?? DEFAULT_VIEWS_DIR;
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(options.path);
+  } catch (cause) {
+    // The usual reason: another process (a running `vigil start`) holds the file's write lock.
+    throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the DuckDB warehouse ${options.path}: ${(cause as Error).message}`, { cause });
+  }
+  const writer = serialized(await instance.connect());
+  const reader = serialized(await instance.connect());
+  let closed = false;
+
+  const ensureOpen = () => {
+    if (closed) throw new VigilError('SHUTTING_DOWN', 'the DuckDB warehouse is closed');
+  };
+
+  return {
+    kind: 'duckdb',
+    dialect: 'duckdb',
+
+    async provision() {
+      ensureOpen();
+      await writer.use(async (c) => {
+        for (const spec of Object.values(TABLES)) {
+          await run(c, createTableSql(spec));
+          // Columns added to the schema after a table was created are added in place.
+          for (const column of spec.columns) {
+            await run(c, `ALTER TABLE ${ident(spec.name)} ADD COLUMN IF NOT EXISTS ${ident(column.name)} ${DUCKDB_TYPE[column.type]}`);
+          }
+        }
+        for (const file of await viewFiles(viewsDir)) {
+          const sql = await readFile(path.join(viewsDir, file), 'utf8');
+          try {
+            await c.run(sql);
+          } catch (cause) {
+            throw new VigilError('BACKEND_REJECTED', `view file ${file}: ${(cause as Error).message}`, { cause });
+          }
+        }
+      });
+    },
+
+    async append(table, rows) {
+      ensureOpen();
+      const spec = tableSpec(table);
+      if (rows.length === 0) return;
+      const converted = rows.map((row, index) => toDuckDbRow(spec, row, index));
+      await writer.use(async (c) => {
+        // Fast path: the appender straight into the keyed table, in a transaction. Redelivered rows
+        // are rare, so only a batch that hits a key conflict pays for the staged INSERT OR IGNORE
+        // (about three times slower: a second statement and a conflict check per row).
+        await run(c, 'BEGIN TRANSACTION');
+        try {
+          await appendRows(c, spec.name, 'main', [converted]);
+          await run(c, 'COMMIT');
+          return;
+        } catch (error) {
+          await c.run('ROLLBACK').catch(() => undefined);
+          if (!isKeyConflict(error)) throw asVigilError(error);
+        }
+        const stage = await ensureStage(c, spec);
+        await appendRows(c, stageName(spec), 'temp', [converted]);
+        // INSERT OR IGNORE keeps the first row for a key, both against the table and inside the batch.
+        await run(c, `INSERT OR IGNORE INTO ${ident(spec.name)} SELECT * FROM ${stage}`);
+      });
+    },
+
+    async replaceRows(table, rows) {
+      ensureOpen();
+      const spec = tableSpec(table);
+      const converted = rows.map((row, index) => toDuckDbRow(spec, row, index));
+      await writer.use((c) => replaceFromStage(c, spec, () => appendRows(c, stageName(spec), 'temp', [converted])));
+    },
+
+    async replaceRowsFrom(table, batches) {
+      ensureOpen();
+      const spec = tableSpec(table);
+      const connection = await instance.connect();
+      try {
+        let offset = 0;
+        const converted = (async function* () {
+          for await (const batch of batches) {
+            yield batch.map((row, index) => toDuckDbRow(spec, row, offset + index));
+            offset += batch.length;
+          }
+        })();
+        await replaceFromStage(connection, spec, () => appendRows(connection, stageName(spec), 'temp', converted));
+        return { rows: offset };
+      } finally {
+        connection.closeSync();
+      }
+    },
+
+    async query(sql, params) {
+      ensureOpen();
+      return reader.use(async (c) => {
+        let result;
+        try {
+          result = await c.runAndReadAll(sql, params ? toDuckDbParams(params) : undefined);
+        } catch (cause) {
+          throw new VigilError('BACKEND_REJECTED', `query failed: ${(cause as Error).message}`, { cause });
+        }
+        const names = result.columnNames();
+        const types = result.columnTypes();
+        const rows = result.getRowsJS().map((values) => {
+          const row: WarehouseRow = {};
+          values.forEach((value, i) => {
+            row[names[i] ?? `column${i}`] = toPlainValue(value);
+          });
+          return row;
+        });
+        return { columns: names.map((name, i) => ({ name, type: neutralTypeName(types[i]) })), rows } satisfies QueryResult;
+      });
+    },
+
+    async ping() {
+      ensureOpen();
+      await reader.use((c) => run(c, 'SELECT 1'));
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Wait for in-flight work on both connections, then release the file lock.
+      await Promise.allSettled([writer.use(async () => {}), reader.use(async () => {})]);
+      writer.connection.closeSync();
+      reader.connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** A connection whose users take turns: DuckDB runs one statement per connection at a time. */
+function serialized(connection: DuckDBConnection) {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    connection,
+    use<T>(work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+      const result = tail.then(() => work(connection));
+      tail = result.catch(() => undefined);
+      return result;
+    },
+  };
+}
+
+function tableSpec(table: TableName): TableSpec {
+  const spec = TABLES[table];
+  if (!spec) throw new VigilError('VALIDATION_FAILED', `unknown warehouse table "${String(table)}"`);
+  return spec;
+}
+
+function createTableSql(spec: TableSpec): string {
+  const columns = spec.columns.map((c) => `${ident(c.name)} ${DUCKDB_TYPE[c.type]}${c.required ? ' NOT NULL' : ''}`);
+  return `CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${columns.join(', ')}, PRIMARY KEY (${spec.key.map(ident).join(', ')}))`;
+}
+
+async function viewFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** A constraint-free temp twin of the table, per connection, that batches are appended into. */
+async function ensureStage(c: DuckDBConnection, spec: TableSpec): Promise<string> {
+  const name = stageName(spec);
+  const columns = spec.columns.map((col) => `${ident(col.name)} ${DUCKDB_TYPE[col.type]}`);
+  await run(c, `CREATE TEMP TABLE IF NOT EXISTS ${ident(name)} (${columns.join(', ')})`);
+  await run(c, `DELETE FROM temp.main.${ident(name)}`);
+  return `temp.main.${ident(name)}`;
+}
+
+function stageName(spec: TableSpec): string {
+  return `stage_${spec.name}`;
+}
+
+async function appendRows(
+  c: DuckDBConnection,
+  table: string,
+  catalog: 'main' | 'temp',
+  batches: Iterable<unknown[][]> | AsyncIterable<unknown[][]>,
+): Promise<void> {
+  const appender = await c.createAppender(table, 'main', catalog === 'temp' ? 'temp' : null);
+  const chunkWriter = DuckDBDataChunkWriter.forAppender(appender, { converter: JSToDuckDBValueConverter });
+  try {
+    // Errors thrown by the source pass through unchanged; the appender's are DuckDB's.
+    for await (const batch of batches) {
+      try {
+        for (const row of batch) chunkWriter.appendRow(row as never);
+      } catch (cause) {
+        throw asVigilError(cause);
+      }
+    }
+    try {
+      chunkWriter.flush();
+      appender.closeSync(); // flushes
+    } catch (cause) {
+      throw asVigilError(cause);
+    }
+  } catch (error) {
+    try {
+      appender.closeSync();
+    } catch {
+      // After a failure the appender's transaction is aborted and closing repeats that: keep the first error.
+    }
+    throw error;
+  }
+}
+
+/**
+ * Fills the stage, then in one transaction deletes the table's rows whose keys are staged and
+ * inserts the staged rows. Any failure (a duplicate key inside the batch, a bad value, the
+ * source throwing) rolls back, so the table is as it was.
+ */
+async function replaceFromStage(c: DuckDBConnection, spec: TableSpec, fill: () => Promise<void>): Promise<void> {
+  const stage = await ensureStage(c, spec);
+  try {
+    await fill();
+    await run(c, 'BEGIN TRANSACTION');
+    try {
+      const match = spec.key.map((k) => `t.${ident(k)} = s.${ident(k)}`).join(' AND ');
+      await run(c, `DELETE FROM ${ident(spec.name)} AS t USING ${stage} AS s WHERE ${match}`);
+      await run(c, `INSERT INTO ${ident(spec.name)} SELECT * FROM ${stage}`);
+      await run(c, 'COMMIT');
+    } catch (error) {
+      await c.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    await c.run(`DELETE FROM ${stage}`).catch(() => undefined);
+  }
+}
+
+async function run(c: DuckDBConnection, sql: string): Promise<void> {
+  try {
+    await c.run(sql);
+  } catch (cause) {
+    throw asVigilError(cause);
+  }
+}
+
+function isKeyConflict(error: unknown): boolean {
+  const message = error instanceof VigilError && error.cause instanceof Error ? error.cause.message : (error as Error).message;
+  return /duplicate key|violates primary key/i.test(message);
+}
+
+/** DuckDB reports constraint violations only in message text; they are the caller's data, not ours. */
+function asVigilError(cause: unknown): VigilError {
+  if (cause instanceof VigilError) return cause;
+  const message = (cause as Error).message;
+  const code = /constraint|duplicate key|NOT NULL/i.test(message) ? 'VALIDATION_FAILED' : 'BACKEND_REJECTED';
+  return new VigilError(code, `DuckDB: ${message}`, { cause });
+}
+
+/** Checks one row against the schema and returns its values in column order. */
+function toDuckDbRow(spec: TableSpec, row: WarehouseRow, index: number): unknown[] {
+  for (const name of Object.keys(row)) {
+    if (!spec.columns.some((c) => c.name === name)) {
+      throw rowError(spec, index, name, 'is not a column of the table');
+    }
+  }
+  return spec.columns.map((column) => toDuckDbValue(spec, column, row[column.name], index));
+}
+
+function toDuckDbValue(spec: TableSpec, column: ColumnSpec, value: unknown, index: number): unknown {
+  if (value === null || value === undefined) {
+    if (column.required) throw rowError(spec, index, column.name, 'is required');
+    return null;
+  }
+  switch (column.type) {
+    case 'STRING':
+      if (typeof value === 'string') return value;
+      break;
+    case 'INT64':
+      if (typeof value === 'bigint') return value;
+      if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+      break;
+    case 'FLOAT64':
+      if (typeof value === 'number' && Number.isFinite(value)) return value;
+      break;
+    case 'BOOL':
+      if (typeof value === 'boolean') return value;
+      break;
+    case 'TIMESTAMP': {
+      const date = toDate(value);
+      if (date) return date;
+      break;
+    }
+    case 'DATE': {
+      const date = toDate(value);
+      if (date) return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
+      break;
+    }
+  }
+  throw rowError(spec, index, column.name, `expects ${column.type}, got ${describe(value)}`);
+}
+
+/** Date, epoch milliseconds, or an ISO 8601 string (a date alone, or a time with a zone). */
+function toDate(value: unknown): Date | undefined {
+  let date: Date | undefined;
+  if (value instanceof Date) date = value;
+  else if (typeof value === 'number' && Number.isFinite(value)) date = new Date(value);
+  else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}($|T.*(Z|[+-]\d{2}:?\d{2})$)/.test(value)) date = new Date(value);
+  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (value instanceof Date) return 'an invalid Date';
+  return `${typeof value} ${String(value)}`;
+}
+
+function rowError(spec: TableSpec, index: number, column: string, reason: string): VigilError {
+  return new VigilError('VALIDATION_FAILED', `${spec.name} row ${index}: column ${column} ${reason}`, {
+    details: { table: spec.name, row: index, column, reason },
+  });
+}
+
+/** Named parameters: Dates bind as TIMESTAMP; numbers, strings, booleans, bigint and null as they are. */
+function toDuckDbParams(params: Readonly<Record<string, unknown>>) {
+  const out: Record<string, never> = {};
+  for (const [name, value] of Object.entries(params)) {
+    let bound: unknown = value ?? null;
+    if (value instanceof Date) bound = jsToDuckDBValue(value, TIMESTAMP);
+    else if (!(value === null || value === undefined || ['string', 'number', 'boolean', 'bigint'].includes(typeof value))) {
+      throw new VigilError('VALIDATION_FAILED', `query parameter ${name}: unsupported ${typeof value}`);
+    }
+    out[name] = bound as never;
+  }
+  return out;
+}
+
+/** bigint → number when it fits exactly; everything else the JS converter already made plain. */
+function toPlainValue(value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  }
+  return value;
+}
+
+/** Column types named as the schema names them (STRING, INT64, ...), the same on every warehouse. */
+function neutralTypeName(type: DuckDBType | undefined): string {
+  if (!type) return 'UNKNOWN';
+  switch (type.typeId) {
+    case DuckDBTypeId.VARCHAR:
+      return 'STRING';
+    case DuckDBTypeId.TINYINT:
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UTINYINT:
+    case DuckDBTypeId.USMALLINT:
+    case DuckDBTypeId.UINTEGER:
+    case DuckDBTypeId.UBIGINT:
+      return 'INT64';
+    case DuckDBTypeId.FLOAT:
+    case DuckDBTypeId.DOUBLE:
+    case DuckDBTypeId.DECIMAL:
+      return 'FLOAT64';
+    case DuckDBTypeId.BOOLEAN:
+      return 'BOOL';
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_MS:
+    case DuckDBTypeId.TIMESTAMP_S:
+    case DuckDBTypeId.TIMESTAMP_NS:
+    case DuckDBTypeId.TIMESTAMP_TZ:
+      return 'TIMESTAMP';
+    case DuckDBTypeId.DATE:
+      return 'DATE';
+    default:
+      return type.toString();
+  }
+}
+
+function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
