@@ -8,6 +8,8 @@ import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import type { ReadingPublisher } from '../ingest/reading-publisher.ts';
 import { registerReadingsRoute } from '../ingest/readings-route.ts';
+import type { AlertEngine } from './alerts/alert-engine.ts';
+import { registerAlertRoutes } from './alerts/alert-routes.ts';
 import type { AuditLog } from './audit-log.ts';
 import { registerAudit } from './audit-routes.ts';
 import { registerAuth } from './auth.ts';
@@ -19,6 +21,8 @@ import { registerOperationsRoutes } from './operations-routes.ts';
 import type { StreamOptions } from './patient-stream.ts';
 import { DEFAULT_STREAM_OPTIONS, registerPatientStream } from './patient-stream.ts';
 import { registerPatientRoutes } from './patient-routes.ts';
+import { registerRejectedReadingsRoute } from './rejected-readings-route.ts';
+import { registerWardTrendsRoute } from './ward-trends-route.ts';
 import { installRequestLog } from './request-log.ts';
 
 export interface AppDeps {
@@ -33,6 +37,8 @@ export interface AppDeps {
     readonly warehouse: Warehouse;
     readonly updates: PatientUpdates;
     readonly audit: AuditLog;
+    /** Alerts for the ward (`/v1/alerts`, `event: alert` on the stream); none when absent. */
+    readonly alerts?: AlertEngine;
   };
   /** Backends `/readyz` pings. */
   readonly readiness: readonly ReadinessCheck[];
@@ -72,12 +78,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }
 
   if (deps.read) {
-    const { timeseries, warehouse, updates, audit } = deps.read;
+    const { timeseries, warehouse, updates, audit, alerts } = deps.read;
     registerAudit(app, audit);
     registerPatientRoutes(app, timeseries);
-    registerPatientStream(app, { timeseries, updates, metrics: deps.metrics }, { ...DEFAULT_STREAM_OPTIONS, ...deps.stream });
+    registerPatientStream(app, { timeseries, updates, metrics: deps.metrics, ...(alerts ? { alerts } : {}) }, { ...DEFAULT_STREAM_OPTIONS, ...deps.stream });
     registerDeadLetterRoutes(app, { warehouse, config: deps.config });
     registerDashboardPage(app);
+    registerRejectedReadingsRoute(app, { warehouse, config: deps.config });
+    registerWardTrendsRoute(app, { warehouse, config: deps.config });
+    if (alerts) registerAlertRoutes(app, { alerts, audit, secret: deps.config.auth.secret });
   }
 
   for (const register of deps.routes ?? []) register(app);

@@ -31,9 +31,18 @@ export function patientEvent(summary: PatientSummary): string {
   return `event: patient\ndata: ${JSON.stringify(summary)}\n\n`;
 }
 
+/** Alert changes, sent as `event: alert` after the patient snapshot (see alerts/alert-engine.ts). */
+export interface AlertFeed {
+  /** The alerts a newly connected ward must show. */
+  current(): readonly object[];
+  subscribe(listener: (alert: object) => void): () => void;
+}
+
+const alertEvent = (alert: object): string => `event: alert\ndata: ${JSON.stringify(alert)}\n\n`;
+
 export function registerPatientStream(
   app: FastifyInstance,
-  deps: { timeseries: TimeSeriesStore; updates: PatientUpdates; metrics: Metrics },
+  deps: { timeseries: TimeSeriesStore; updates: PatientUpdates; metrics: Metrics; alerts?: AlertFeed },
   options: StreamOptions = DEFAULT_STREAM_OPTIONS,
 ): void {
   const { timeseries, updates, metrics } = deps;
@@ -65,12 +74,19 @@ export function registerPatientStream(
       if (live) send(patientEvent(update));
       else pending.set(update.patientId, update);
     });
+    // Alerts change rarely (one ward's worth at most during a snapshot); all are kept, in order.
+    const pendingAlerts: object[] = [];
+    const unsubscribeAlerts = deps.alerts?.subscribe((alert) => {
+      if (live) send(alertEvent(alert));
+      else pendingAlerts.push(alert);
+    });
 
     let snapshot: PatientSummary[];
     try {
       snapshot = await summarizeWard(timeseries);
     } catch (error) {
       unsubscribe();
+      unsubscribeAlerts?.();
       stream.destroy();
       throw error;
     }
@@ -83,6 +99,7 @@ export function registerPatientStream(
       closed = true;
       clearInterval(heartbeat);
       unsubscribe();
+      unsubscribeAlerts?.();
       openStreams.delete(stream);
       metrics.sseClients.dec();
       stream.end();
@@ -95,6 +112,8 @@ export function registerPatientStream(
     for (const summary of snapshot) if (!pending.has(summary.patientId)) stream.write(patientEvent(summary));
     for (const summary of pending.values()) stream.write(patientEvent(summary));
     pending.clear();
+    for (const alert of [...(deps.alerts?.current() ?? []), ...pendingAlerts]) stream.write(alertEvent(alert));
+    pendingAlerts.length = 0;
     allowance = stream.writableLength;
     live = true;
 

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInMemoryPatientUpdates } from '../../core/domain/patient-updates.ts';
+import { createMetrics } from '../../core/observability/metrics.ts';
+import { createSqliteAuditLog } from '../audit-log.ts';
+import { SESSION_COOKIE } from '../auth.ts';
+import { buildApp } from '../build-app.ts';
+import { bearer, captureLogs, cannedWarehouse, inMemoryTimeSeries, testConfig, tokenFor } from '../test-fixtures.ts';
+import { DEFAULT_ALERT_THRESHOLDS } from './alert.ts';
+import { createAlertEngine } from './alert-engine.ts';
+import { createSqliteAlertStore } from './alert-store-sqlite.ts';
+
+const updates = createInMemoryPatientUpdates();
+const store = createSqliteAlertStore({ path: ':memory:' });
+const alerts = createAlertEngine({ updates, store, thresholds: DEFAULT_ALERT_THRESHOLDS, sweepIntervalMs: 0 });
+const audit = createSqliteAuditLog({ path: ':memory:' });
+const app = buildApp({
+  config: testConfig(),
+  logger: captureLogs().logger,
+  metrics: createMetrics({ defaultMetrics: false }),
+  read: { timeseries: inMemoryTimeSeries(), warehouse: cannedWarehouse(), updates, audit, alerts },
+  readiness: [],
+});
+
+beforeAll(() => app.ready());
+afterAll(async () => {
+  await app.close();
+  alerts.stop();
+  store.close();
+  await audit.close();
+});
+
+function raiseAlert(patientId: string): string {
+  updates.publish({ patientId, latest: null, news2: { score: 7, level: 'high' }, risk: null });
+  return alerts.list().find((a) => a.patientId === patientId)!.id;
+}
+
+async function sessionCookies(role: 'clinician' | 'admin', sub: string) {
+  const res = await app.inject({ method: 'GET', url: `/login?token=${tokenFor(role, sub)}` });
+  const cookie = res.cookies.find((c) => c.name === SESSION_COOKIE)!;
+  return { [SESSION_COOKIE]: cookie.value };
+}
+
+describe('alert routes', () => {
+  it('lists visible alerts to clinicians; not to analysts or devices', async () => {
+    raiseAlert('P0001');
+    const res = await app.inject({ method: 'GET', url: '/v1/alerts', headers: bearer('clinician') });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual(expect.arrayContaining([expect.objectContaining({ patientId: 'P0001', status: 'open', visible: true })]));
+    for (const role of ['analyst', 'device'] as const) {
+      expect((await app.inject({ method: 'GET', url: '/v1/alerts', headers: bearer(role) })).statusCode).toBe(403);
+    }
+  });
+
+  it('records who acknowledged and when, and audits it with the patient', async () => {
+    const id = raiseAlert('P0002');
+    const res = await app.inject({ method: 'POST', url: `/v1/alerts/${id}/ack`, headers: bearer('clinician', 'nurse-7') });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id, acknowledgedBy: 'nurse-7', acknowledgedAt: expect.any(String) });
+    const entries = await audit.list({ patientId: 'P0002', limit: 10 });
+    expect(entries).toContainEqual(expect.objectContaining({ actor: 'nurse-7', action: 'POST /v1/alerts/:alertId/ack', patientId: 'P0002', status: 200 }));
+    expect((await app.inject({ method: 'POST', url: '/v1/alerts/unknown/ack', headers: bearer('clinician') })).statusCode).toBe(404);
+  });
+
+  it('does not let the session cookie acknowledge on its own; its page token does', async () => {
+    const id = raiseAlert('P0003');
+    const cookies = await sessionCookies('clinician', 'dr-cookie');
+    expect((await app.inject({ method: 'POST', url: `/v1/alerts/${id}/ack`, cookies })).statusCode).toBe(401);
+
+    const tokenRes = await app.inject({ method: 'GET', url: '/v1/session/token', cookies });
+    expect(tokenRes.statusCode).toBe(200);
+    expect(tokenRes.headers['cache-control']).toBe('no-store');
+    const { token } = tokenRes.json() as { token: string };
+    const ack = await app.inject({ method: 'POST', url: `/v1/alerts/${id}/ack`, headers: { authorization: `Bearer ${token}` } });
+    expect(ack.json()).toMatchObject({ acknowledgedBy: 'dr-cookie' });
+    expect((await app.inject({ method: 'GET', url: '/v1/session/token', headers: bearer('analyst') })).statusCode).toBe(403);
+  });
+
+  it('audits alert list reads', async () => {
+    await app.inject({ method: 'GET', url: '/v1/alerts', headers: bearer('clinician', 'auditee') });
+    const entries = await audit.list({ limit: 50 });
+    expect(entries).toContainEqual(expect.objectContaining({ actor: 'auditee', action: 'GET /v1/alerts', status: 200 }));
+  });
+});

@@ -1,0 +1,119 @@
+import type { PatientSummary } from '../../core/domain/patient-summary.ts';
+import { VigilError } from '../../core/errors.ts';
+
+/**
+ * An alert: one episode of a patient above a threshold. It opens when NEWS2 or the model's risk
+ * crosses its threshold and closes only after every value has stayed below for the hold period
+ * (hysteresis), so a patient hovering at the edge does not raise a new alert with every reading.
+ * A clinician acknowledges it; until then it stays on the ward view even after it closed, so an
+ * episode nobody saw is never lost.
+ */
+export type AlertReason = 'news2' | 'news2-red-parameter' | 'risk';
+
+export interface Alert {
+  readonly id: string;
+  readonly patientId: string;
+  readonly status: 'open' | 'closed';
+  /** Epoch ms (processing time) of the update that opened it. */
+  readonly openedAt: number;
+  readonly closedAt: number | null;
+  /** Why it opened. */
+  readonly reasons: readonly AlertReason[];
+  readonly news2Score: number | null;
+  readonly riskScore: number | null;
+  /** Highest values seen while open. */
+  readonly peakNews2: number | null;
+  readonly peakRisk: number | null;
+  /** Since when every value has been below its threshold (null while above). */
+  readonly belowSince: number | null;
+  readonly acknowledgedAt: number | null;
+  readonly acknowledgedBy: string | null;
+}
+
+/** An alert as the API and the SSE stream show it: ISO times, and whether the ward must show it. */
+export interface AlertView {
+  readonly id: string;
+  readonly patientId: string;
+  readonly status: 'open' | 'closed';
+  readonly openedAt: string;
+  readonly closedAt: string | null;
+  readonly reasons: readonly AlertReason[];
+  readonly news2Score: number | null;
+  readonly riskScore: number | null;
+  readonly peakNews2: number | null;
+  readonly peakRisk: number | null;
+  readonly belowSince: string | null;
+  readonly acknowledgedAt: string | null;
+  readonly acknowledgedBy: string | null;
+  /** Open, or closed but not yet acknowledged. */
+  readonly visible: boolean;
+}
+
+export interface AlertThresholds {
+  /** NEWS2 aggregate at or above which an alert opens (RCP: 5 calls for an urgent response). */
+  readonly news2: number;
+  /** Also open when one parameter scores 3 (NEWS2 level "low-medium"). */
+  readonly news2RedParameter: boolean;
+  /** Model probability (0..1) at or above which an alert opens. */
+  readonly risk: number;
+  /** How long every value must stay below before the alert closes. */
+  readonly holdMs: number;
+}
+
+export const DEFAULT_ALERT_THRESHOLDS: AlertThresholds = Object.freeze({
+  news2: 5,
+  news2RedParameter: true,
+  // The model is calibrated; one in three is where a ward would want a second look.
+  risk: 0.33,
+  // Long enough that a re-positioned probe or a cough does not close and reopen the episode.
+  holdMs: 15 * 60 * 1000,
+});
+
+/** Fails fast on thresholds that could never or would always fire. */
+export function validateThresholds(thresholds: AlertThresholds): AlertThresholds {
+  const problems: { field: string; reason: string }[] = [];
+  if (!Number.isInteger(thresholds.news2) || thresholds.news2 < 1 || thresholds.news2 > 20) problems.push({ field: 'news2', reason: 'must be an integer 1..20' });
+  if (!(thresholds.risk > 0 && thresholds.risk <= 1)) problems.push({ field: 'risk', reason: 'must be in (0, 1]' });
+  if (!Number.isFinite(thresholds.holdMs) || thresholds.holdMs < 0) problems.push({ field: 'holdMs', reason: 'must be a non-negative number of milliseconds' });
+  if (problems.length > 0) throw new VigilError('CONFIG_INVALID', 'invalid alert thresholds', { details: problems });
+  return Object.freeze({ ...thresholds });
+}
+
+/**
+ * Which thresholds a patient's latest summary crosses; empty when none. A single red parameter is
+ * recognised by the NEWS2 level the scorer assigned (it knows the patient's SpO2 scale); at an
+ * aggregate of 5 or more the aggregate threshold covers it with the default settings.
+ */
+export function crossedThresholds(summary: PatientSummary, thresholds: AlertThresholds): AlertReason[] {
+  const reasons: AlertReason[] = [];
+  if (summary.news2 && summary.news2.score >= thresholds.news2) reasons.push('news2');
+  else if (summary.news2 && thresholds.news2RedParameter && summary.news2.level === 'low-medium') reasons.push('news2-red-parameter');
+  const risk = summary.risk?.score;
+  if (typeof risk === 'number' && risk >= thresholds.risk) reasons.push('risk');
+  return reasons;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function isVisible(alert: Alert): boolean {
+  return alert.status === 'open' || alert.acknowledgedAt === null;
+}
+
+export function alertView(alert: Alert): AlertView {
+  return {
+    id: alert.id,
+    patientId: alert.patientId,
+    status: alert.status,
+    openedAt: new Date(alert.openedAt).toISOString(),
+    closedAt: iso(alert.closedAt),
+    reasons: alert.reasons,
+    news2Score: alert.news2Score,
+    riskScore: alert.riskScore,
+    peakNews2: alert.peakNews2,
+    peakRisk: alert.peakRisk,
+    belowSince: iso(alert.belowSince),
+    acknowledgedAt: iso(alert.acknowledgedAt),
+    acknowledgedBy: alert.acknowledgedBy,
+    visible: isVisible(alert),
+  };
+}
