@@ -1,0 +1,226 @@
+import type { RawReading } from '../../core/domain/reading.ts';
+import { toRawReading } from '../../core/domain/validate-ingest.ts';
+import type { VitalCode, VitalKind } from '../hl7/vital-codes.ts';
+import { LOINC_VITALS, formatBloodPressure, toCanonical } from '../hl7/vital-codes.ts';
+import type { FhirIssue } from './operation-outcome.ts';
+
+/**
+ * FHIR R4 vital-signs Observations to bus readings.
+ *
+ * What is required (the vital-signs profile, plus what Vigil needs to place a reading):
+ * `status` final/amended/corrected/preliminary; a `category` coding `vital-signs`; a LOINC
+ * `code` Vigil tracks (heart rate 8867-4, respiratory rate 9279-1, body temperature 8310-5,
+ * SpO2 2708-6/59408-5, blood-pressure panel 85354-9 with components 8480-6 and 8462-4);
+ * `subject` a Patient reference; `effectiveDateTime` (or `effectiveInstant`) with a time and an
+ * offset; a `valueQuantity` (components for the panel) in UCUM (`/min`, `%`, `Cel`, `[degF]`,
+ * `mm[Hg]`). The device is `device` (Device/<id> or DeviceMetric/<id>), else the authenticated
+ * device's token subject.
+ *
+ * Every problem is reported, each with the FHIRPath of the failing element.
+ */
+export const FHIR_SOURCE = 'fhir';
+export const LOINC_SYSTEM = 'http://loinc.org';
+export const UCUM_SYSTEM = 'http://unitsofmeasure.org';
+export const OBSERVATION_CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/observation-category';
+const ACCEPTED_STATUSES = ['final', 'amended', 'corrected', 'preliminary'];
+
+/** What one Observation says, before it is merged with others of the same moment. */
+export interface ObservationVitals {
+  readonly patientId: string;
+  readonly deviceId: string;
+  readonly observedAt: string;
+  readonly kind: VitalKind;
+  readonly value: number | string;
+}
+
+export type ObservationResult = { ok: true; vitals: ObservationVitals } | { ok: false; issues: FhirIssue[] };
+
+const DATE_TIME_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const DATE_ONLY = /^\d{4}(-\d{2}(-\d{2})?)?$/;
+const PATIENT_REFERENCE = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+const DEVICE_REFERENCE = /(?:^|\/)(?:Device|DeviceMetric)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const arrayOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/**
+ * Reads one Observation. `path` is its FHIRPath prefix (`Observation`, or
+ * `Bundle.entry[3].resource` inside a bundle); `defaultDeviceId` is the token subject.
+ */
+export function readObservation(resource: unknown, path: string, defaultDeviceId: string | undefined): ObservationResult {
+  const issues: FhirIssue[] = [];
+  const issue = (code: FhirIssue['code'], element: string, diagnostics: string): void => {
+    issues.push({ code, expression: element ? `${path}.${element}` : path, diagnostics });
+  };
+  if (!isObject(resource)) return { ok: false, issues: [{ code: 'structure', expression: path, diagnostics: 'must be a JSON object' }] };
+  if (resource.resourceType !== 'Observation') {
+    return { ok: false, issues: [{ code: 'structure', expression: `${path}.resourceType`, diagnostics: `resourceType must be "Observation", not ${JSON.stringify(resource.resourceType)?.slice(0, 40)}` }] };
+  }
+
+  if (resource.status === undefined) issue('required', 'status', 'status is required');
+  else if (!ACCEPTED_STATUSES.includes(resource.status as string)) issue('value', 'status', `status "${String(resource.status).slice(0, 30)}" is not a result; expected one of ${ACCEPTED_STATUSES.join(', ')}`);
+
+  const vitalSigns = arrayOf(resource.category).some((c) => isObject(c) && arrayOf(c.coding).some((coding) =>
+    isObject(coding) && coding.system === OBSERVATION_CATEGORY_SYSTEM && coding.code === 'vital-signs'));
+  if (!vitalSigns) issue('required', 'category', `category must include ${OBSERVATION_CATEGORY_SYSTEM}|vital-signs`);
+
+  const code = loincCodeOf(resource.code);
+  if (!code) {
+    issue('code-invalid', 'code', 'code has no LOINC vital sign Vigil tracks (8867-4, 9279-1, 8310-5, 2708-6, 59408-5, 85354-9)');
+  } else if (code.kind === 'systolic' || code.kind === 'diastolic') {
+    issue('not-supported', 'code', `${code.name} alone cannot be stored; send the blood-pressure panel 85354-9 with systolic and diastolic components`);
+  }
+
+  const subject = isObject(resource.subject) ? resource.subject.reference : undefined;
+  const patientMatch = typeof subject === 'string' ? PATIENT_REFERENCE.exec(subject) : null;
+  if (subject === undefined) issue('required', 'subject', 'subject (a Patient reference) is required');
+  else if (!patientMatch) issue('value', 'subject.reference', 'subject.reference must be "Patient/<id>"');
+
+  let deviceId = defaultDeviceId;
+  if (resource.device !== undefined) {
+    const reference = isObject(resource.device) ? resource.device.reference : undefined;
+    const match = typeof reference === 'string' ? DEVICE_REFERENCE.exec(reference) : null;
+    if (match) deviceId = match[1];
+    else issue('value', 'device.reference', 'device.reference must be "Device/<id>" or "DeviceMetric/<id>"');
+  } else if (deviceId === undefined) {
+    issue('required', 'device', 'device (a Device reference) is required');
+  }
+
+  const observedAt = readEffective(resource, issue);
+
+  let value: number | string | undefined;
+  if (code && code.kind === 'bloodPressure') value = readPanel(resource, issue);
+  else if (code && code.kind !== 'systolic' && code.kind !== 'diastolic') value = readQuantity(resource.valueQuantity, 'valueQuantity', code, resource, issue);
+
+  if (issues.length > 0 || !code || !patientMatch || !deviceId || !observedAt || value === undefined) return { ok: false, issues };
+  return { ok: true, vitals: { patientId: patientMatch[1]!, deviceId, observedAt, kind: code.kind, value } };
+}
+
+type Issue = (code: FhirIssue['code'], element: string, diagnostics: string) => void;
+
+function loincCodeOf(concept: unknown): VitalCode | undefined {
+  if (!isObject(concept)) return undefined;
+  let best: VitalCode | undefined;
+  for (const coding of arrayOf(concept.coding)) {
+    if (!isObject(coding) || coding.system !== LOINC_SYSTEM || typeof coding.code !== 'string') continue;
+    const found = LOINC_VITALS.get(coding.code);
+    if (found && (!best || found.rank < best.rank)) best = found;
+  }
+  return best;
+}
+
+function readEffective(resource: Json, issue: Issue): string | undefined {
+  const element = resource.effectiveDateTime !== undefined ? 'effectiveDateTime' : resource.effectiveInstant !== undefined ? 'effectiveInstant' : undefined;
+  if (!element) {
+    issue('required', resource.effectivePeriod !== undefined ? 'effectivePeriod' : 'effective', 'effectiveDateTime (a time with its UTC offset) is required');
+    return undefined;
+  }
+  const value = resource[element];
+  if (typeof value === 'string' && DATE_TIME_WITH_OFFSET.test(value)) return value;
+  const reason = typeof value === 'string' && DATE_ONLY.test(value)
+    ? `"${value}" has no time of day; a vital sign needs the moment it was taken, with its offset`
+    : 'must be a dateTime with seconds and an offset, e.g. 2026-11-22T10:00:00+01:00';
+  issue('value', element, reason);
+  return undefined;
+}
+
+function readQuantity(quantity: unknown, element: string, code: VitalCode, resource: Json, issue: Issue, kind: VitalKind = code.kind): number | undefined {
+  if (quantity === undefined) {
+    const absent = resource.dataAbsentReason !== undefined ? ' (dataAbsentReason given: nothing to store)' : '';
+    issue('required', element, `${element} is required for ${code.name}${absent}`);
+    return undefined;
+  }
+  if (!isObject(quantity)) {
+    issue('structure', element, `${element} must be a Quantity`);
+    return undefined;
+  }
+  if (typeof quantity.value !== 'number' || !Number.isFinite(quantity.value)) {
+    issue('required', `${element}.value`, `${element}.value must be a number`);
+    return undefined;
+  }
+  if (quantity.comparator !== undefined) {
+    issue('value', `${element}.comparator`, 'a comparator (<, >) is not an exact measurement');
+    return undefined;
+  }
+  if (quantity.system !== undefined && quantity.system !== UCUM_SYSTEM) {
+    issue('value', `${element}.system`, `${element}.system must be ${UCUM_SYSTEM}`);
+    return undefined;
+  }
+  // The UCUM code is authoritative; without one, the display unit is tried as a UCUM code.
+  const [unitElement, unit] = typeof quantity.code === 'string' ? ['code', quantity.code] : ['unit', typeof quantity.unit === 'string' ? quantity.unit : ''];
+  const converted = toCanonical(kind, quantity.value, [unit]);
+  if (!converted.ok) {
+    issue(unit === '' ? 'required' : 'code-invalid', `${element}.${unitElement}`, `${element}.${unitElement}: ${converted.reason}`);
+    return undefined;
+  }
+  return converted.value;
+}
+
+function readPanel(resource: Json, issue: Issue): string | undefined {
+  const components = arrayOf(resource.component);
+  const find = (kind: 'systolic' | 'diastolic'): number | undefined => {
+    const index = components.findIndex((c) => isObject(c) && loincCodeOf(c.code)?.kind === kind);
+    if (index === -1) {
+      issue('required', 'component', `the ${kind} component (LOINC ${kind === 'systolic' ? '8480-6' : '8462-4'}) is missing`);
+      return undefined;
+    }
+    const component = components[index] as Json;
+    return readQuantity(component.valueQuantity, `component[${index}].valueQuantity`, LOINC_VITALS.get(kind === 'systolic' ? '8480-6' : '8462-4')!, component, issue);
+  };
+  const systolic = find('systolic');
+  const diastolic = find('diastolic');
+  return systolic === undefined || diastolic === undefined ? undefined : formatBloodPressure(systolic, diastolic);
+}
+
+/** One reading per patient, device and moment, with the FHIRPaths of the Observations it came from. */
+export interface MergedReading {
+  readonly paths: string[];
+  readonly result: { ok: true; reading: RawReading } | { ok: false; issues: FhirIssue[] };
+}
+
+/**
+ * Merges Observations of the same patient, device and moment into one reading (the reading id is
+ * derived from those three, so separate readings would be duplicates of each other) and runs the
+ * edge validation every ingest path shares.
+ */
+export function mergeObservations(items: readonly { path: string; vitals: ObservationVitals }[], receivedAt: number): MergedReading[] {
+  const groups = new Map<string, { paths: string[]; first: ObservationVitals; values: Map<VitalKind, number | string> }>();
+  for (const { path, vitals } of items) {
+    const key = `${vitals.patientId}\u0000${vitals.deviceId}\u0000${Date.parse(vitals.observedAt)}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { paths: [], first: vitals, values: new Map() };
+      groups.set(key, group);
+    }
+    group.paths.push(path);
+    group.values.set(vitals.kind, vitals.value);
+  }
+  return [...groups.values()].map(({ paths, first, values }) => {
+    const temperature = values.get('temperature');
+    const result = toRawReading({
+      deviceId: first.deviceId,
+      patientId: first.patientId,
+      observedAt: first.observedAt,
+      heartRate: values.get('heartRate') ?? null,
+      respiratoryRate: values.get('respiratoryRate') ?? null,
+      spo2: values.get('spo2') ?? null,
+      temperature: temperature ?? null,
+      temperatureUnit: temperature === undefined ? null : 'C',
+      bloodPressure: values.get('bloodPressure') ?? null,
+    }, { receivedAt, source: FHIR_SOURCE });
+    if (result.ok) return { paths, result };
+    const elementOf: Record<string, string> = { patientId: 'subject.reference', deviceId: 'device.reference', observedAt: 'effectiveDateTime' };
+    return {
+      paths,
+      result: {
+        ok: false,
+        issues: result.errors.map((e) => ({
+          code: 'value' as const,
+          expression: `${paths[0]}.${elementOf[e.field] ?? 'value[x]'}`,
+          diagnostics: `${elementOf[e.field] ?? e.field} ${e.reason}`,
+        })),
+      },
+    };
+  });
+}
