@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Warehouse, WarehouseRow } from '../ports/warehouse.ts';
+import { runPrefix } from './wait-for.ts';
+
+/**
+ * The warehouse contract (core/ports/warehouse.ts), run by every warehouse adapter's tests.
+ *
+ * Tables are fixed names, so the suite never drops or empties anything: it writes rows with
+ * per-run ids (patients, readings, admissions) and only looks at those.
+ */
+export function describeWarehouseContract(name: string, makeWarehouse: () => Promise<Warehouse>, options: { testTimeoutMs?: number } = {}): void {
+  const run = runPrefix('ct');
+  const timeout = options.testTimeoutMs ?? 60_000;
+
+  describe(`warehouse contract: ${name}`, () => {
+    let warehouse: Warehouse;
+    /** A named query parameter in the adapter's dialect. */
+    const p = (param: string): string => (warehouse.dialect === 'duckdb' ? `$${param}` : `@${param}`);
+
+    beforeAll(async () => {
+      warehouse = await makeWarehouse();
+      await warehouse.provision();
+    }, timeout);
+
+    afterAll(async () => {
+      await warehouse?.close();
+    });
+
+    const at = (iso: string): Date => new Date(iso);
+    const vital = (readingId: string, patientId: string, extra: Partial<WarehouseRow> = {}): WarehouseRow => ({
+      reading_id: `${run}-${readingId}`,
+      patient_id: `${run}-${patientId}`,
+      device_id: 'bed-1',
+      observed_at: at('2026-11-22T10:00:00.000Z'),
+      received_at: at('2026-11-22T10:00:01.250Z'),
+      heart_rate: 72,
+      systolic: 120,
+      diastolic: 80,
+      temperature_c: 37.1,
+      spo2: 97,
+      respiratory_rate: 16,
+      on_oxygen: false,
+      consciousness: 'A',
+      ...extra,
+    });
+    const admission = (id: string, extra: Partial<WarehouseRow> = {}): WarehouseRow => ({
+      admission_id: `${run}-${id}`,
+      patient_id: `${run}-P1`,
+      admitted_at: at('2026-11-20T08:30:00.000Z'),
+      discharged_at: null,
+      admission_type: 'EMERGENCY',
+      hospital_expire_flag: false,
+      total_cost: 1234.5,
+      ...extra,
+    });
+    const admissionsOfRun = async (): Promise<WarehouseRow[]> => [...(await warehouse.query(
+      `SELECT admission_id, admission_type, admitted_at, total_cost FROM admissions WHERE STARTS_WITH(admission_id, ${p('run')}) ORDER BY admission_id`,
+      { run: `${run}-` },
+    )).rows];
+
+    it('provision is idempotent and ping resolves', async () => {
+      await warehouse.provision();
+      await expect(warehouse.ping()).resolves.toBeUndefined();
+      expect(['duckdb', 'googlesql']).toContain(warehouse.dialect);
+    }, timeout);
+
+    it('appends vitals and queries them back as plain typed values', async () => {
+      await warehouse.append('vitals', [
+        vital('typed-1', 'TYPED'),
+        vital('typed-2', 'TYPED', {
+          observed_at: at('2026-11-22T10:05:00.123Z'), heart_rate: null, systolic: null, diastolic: null,
+          temperature_c: null, spo2: 88.5, respiratory_rate: null, on_oxygen: true, consciousness: null,
+        }),
+      ]);
+      const result = await warehouse.query(
+        `SELECT reading_id, patient_id, observed_at, heart_rate, spo2, on_oxygen, consciousness FROM vitals WHERE patient_id = ${p('patient')} ORDER BY reading_id`,
+        { patient: `${run}-TYPED` },
+      );
+      expect(result.columns.map((c) => c.name)).toEqual(['reading_id', 'patient_id', 'observed_at', 'heart_rate', 'spo2', 'on_oxygen', 'consciousness']);
+      expect(result.rows).toHaveLength(2);
+      const [first, second] = result.rows;
+      expect(first).toEqual({
+        reading_id: `${run}-typed-1`, patient_id: `${run}-TYPED`, observed_at: at('2026-11-22T10:00:00.000Z'),
+        heart_rate: 72, spo2: 97, on_oxygen: false, consciousness: 'A',
+      });
+      expect(second).toEqual({
+        reading_id: `${run}-typed-2`, patient_id: `${run}-TYPED`, observed_at: at('2026-11-22T10:05:00.123Z'),
+        heart_rate: null, spo2: 88.5, on_oxygen: true, consciousness: null,
+      });
+      expect(first!.observed_at).toBeInstanceOf(Date);
+    }, timeout);
+
+    it('keeps one visible row per reading_id however often it is appended', async () => {
+      const row = vital('dup-1', 'DUP');
+      await warehouse.append('vitals', [row, vital('dup-2', 'DUP')]);
+      await warehouse.append('vitals', [row]);
+      await warehouse.append('vitals', [row, row]);
+      const result = await warehouse.query(
+        `SELECT reading_id, COUNT(*) AS n FROM vitals WHERE patient_id = ${p('patient')} GROUP BY reading_id ORDER BY reading_id`,
+        { patient: `${run}-DUP` },
+      );
+      expect(result.rows).toEqual([{ reading_id: `${run}-dup-1`, n: 1 }, { reading_id: `${run}-dup-2`, n: 1 }]);
+    }, timeout);
+
+    it('rejects an append with an invalid row as a whole', async () => {
+      await expect(warehouse.append('vitals', [vital('bad-1', 'BAD'), vital('bad-2', 'BAD', { device_id: null })])).rejects.toThrow();
+      const result = await warehouse.query(`SELECT COUNT(*) AS n FROM vitals WHERE patient_id = ${p('patient')}`, { patient: `${run}-BAD` });
+      expect(result.rows).toEqual([{ n: 0 }]);
+    }, timeout);
+
+    it('replaceRows replaces rows by key and leaves other rows alone', async () => {
+      await warehouse.replaceRows('admissions', [admission('A1'), admission('A2', { admission_type: 'ELECTIVE' })]);
+      await warehouse.replaceRows('admissions', [admission('A1', { admission_type: 'URGENT', total_cost: 99 }), admission('A3')]);
+      expect(await admissionsOfRun()).toEqual([
+        { admission_id: `${run}-A1`, admission_type: 'URGENT', admitted_at: at('2026-11-20T08:30:00.000Z'), total_cost: 99 },
+        { admission_id: `${run}-A2`, admission_type: 'ELECTIVE', admitted_at: at('2026-11-20T08:30:00.000Z'), total_cost: 1234.5 },
+        { admission_id: `${run}-A3`, admission_type: 'EMERGENCY', admitted_at: at('2026-11-20T08:30:00.000Z'), total_cost: 1234.5 },
+      ]);
+    }, timeout);
+
+    it('replaceRows is atomic: a batch with an invalid row rejects and changes nothing', async () => {
+      await warehouse.replaceRows('admissions', [admission('B1', { admission_type: 'ELECTIVE' })]);
+      const before = await admissionsOfRun();
+      await expect(warehouse.replaceRows('admissions', [
+        admission('B1', { admission_type: 'CHANGED' }),
+        admission('B2'),
+        admission('B3', { admitted_at: null }),
+      ])).rejects.toThrow();
+      expect(await admissionsOfRun()).toEqual(before);
+    }, timeout);
+
+    it('binds query parameters of every plain type', async () => {
+      await warehouse.append('vitals', [
+        vital('param-1', 'PARAM', { heart_rate: 60, on_oxygen: true, observed_at: at('2026-11-22T09:00:00.000Z') }),
+        vital('param-2', 'PARAM', { heart_rate: 110, on_oxygen: true, observed_at: at('2026-11-22T11:00:00.000Z') }),
+        vital('param-3', 'PARAM', { heart_rate: 120, on_oxygen: false, observed_at: at('2026-11-22T11:30:00.000Z') }),
+      ]);
+      const result = await warehouse.query(
+        `SELECT reading_id FROM vitals WHERE patient_id = ${p('patient')} AND heart_rate > ${p('hr')} AND on_oxygen = ${p('oxygen')} AND observed_at >= ${p('since')} ORDER BY reading_id`,
+        { patient: `${run}-PARAM`, hr: 100, oxygen: true, since: at('2026-11-22T10:00:00.000Z') },
+      );
+      expect(result.rows).toEqual([{ reading_id: `${run}-param-2` }]);
+    }, timeout);
+
+    it('returns INT64 aggregates as numbers', async () => {
+      const result = await warehouse.query(`SELECT COUNT(*) AS n, SUM(1) AS s FROM vitals WHERE patient_id = ${p('patient')}`, { patient: `${run}-PARAM` });
+      expect(result.rows).toEqual([{ n: 3, s: 3 }]);
+    }, timeout);
+  });
+}
