@@ -1,0 +1,155 @@
+import { readFile } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import type { RiskFactor, VitalReading } from '../core/domain/reading.ts';
+import { VigilError } from '../core/errors.ts';
+import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, writeFeatures } from '../models/features.ts';
+import type { AdmissionContext, FeatureInput } from '../models/features.ts';
+import type { RiskModel, RiskModelOutput, ScoringInput } from './risk-model.ts';
+
+/**
+ * The recovery-risk model served with onnxruntime-node: one InferenceSession, loaded once, and one
+ * `session.run` per `score` call however many patients it carries (each patient's row plus its
+ * occlusion rows for the factors).
+ *
+ * Factors are explained by occlusion, which works for any model the card describes: for each
+ * factor (features.json `factorReferences`), the patient's readings are rescored with that vital
+ * set to a typical well adult's value; the factor's contribution is the probability minus that
+ * rescored probability (probability units). The largest positive contributions are returned, so
+ * a factor says "this pushed the risk up by this much".
+ */
+
+/** What the processor may add to a ScoringInput: the admission, when it is known (proposed additive field). */
+export type OnnxScoringInput = ScoringInput & { readonly admission?: AdmissionContext };
+
+export interface ModelCard {
+  readonly name?: string;
+  readonly version: number | string;
+}
+
+export interface OnnxRiskModelOptions {
+  /** The .onnx file. */
+  readonly path: string;
+  /** The model card (or its name and version); by default the `<name>.card.json` beside `path`. */
+  readonly card?: ModelCard;
+  /** Factors returned per patient (default 3; 0 skips the occlusion rows). */
+  readonly topFactors?: number;
+  /** Contributions below this (probability) are not reported as factors. */
+  readonly minContribution?: number;
+  /** onnxruntime intra-op threads (default 1: the processor scores many small batches). */
+  readonly threads?: number;
+}
+
+export interface OnnxRiskModel extends RiskModel {
+  score(inputs: readonly OnnxScoringInput[]): Promise<RiskModelOutput[]>;
+  /** The bare model: probabilities for ready-made feature rows (row-major, FEATURE_COUNT wide). */
+  run(rows: Float32Array, count: number): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+type FactorReference = Readonly<Record<string, number | boolean | string>>;
+const FACTORS = Object.entries(FEATURE_SPEC.factorReferences as Record<string, FactorReference>);
+const LAST_VALUE_FEATURE: Readonly<Record<string, string | undefined>> = {
+  heartRate: 'heartRate.6h.last', respiratoryRate: 'respiratoryRate.6h.last', bloodPressure: 'systolic.6h.last',
+  temperature: 'temperatureC.6h.last', spo2: 'spo2.6h.last', oxygen: 'onOxygen.last', consciousness: 'consciousness.last.notAlert', age: 'age',
+};
+
+export async function loadOnnxRiskModel(options: OnnxRiskModelOptions): Promise<OnnxRiskModel> {
+  const card = options.card ?? (await readCard(options.path));
+  const topFactors = options.topFactors ?? 3;
+  const minContribution = options.minContribution ?? 0.001;
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(options.path, { intraOpNumThreads: options.threads ?? 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  } catch (error) {
+    throw new VigilError('CONFIG_INVALID', `cannot load the risk model ${options.path}`, { cause: error });
+  }
+  const inputName = session.inputNames[0]!;
+  const width = session.inputMetadata[0]?.isTensor ? session.inputMetadata[0].shape.at(-1) : undefined;
+  if (width !== FEATURE_COUNT || !session.outputNames.includes('probabilities')) {
+    await session.release();
+    throw new VigilError('CONFIG_INVALID', `risk model ${options.path} takes ${String(width)} features with outputs ${session.outputNames.join(', ')}; features.json declares ${FEATURE_COUNT} and serving reads "probabilities"`);
+  }
+
+  async function run(rows: Float32Array, count: number): Promise<Float32Array> {
+    const tensor = new ort.Tensor('float32', rows.subarray(0, count * FEATURE_COUNT), [count, FEATURE_COUNT]);
+    const out = await session.run({ [inputName]: tensor }, ['probabilities']);
+    const probabilities = out.probabilities!.data as Float32Array;
+    // Column 1 of [count, 2] is P(event).
+    const positive = new Float32Array(count);
+    for (let i = 0; i < count; i++) positive[i] = probabilities[i * 2 + 1]!;
+    return positive;
+  }
+
+  return {
+    name: `${card.name ?? 'recovery-risk'}@${card.version}`,
+    run,
+    async score(inputs) {
+      const variants = topFactors > 0 ? 1 + FACTORS.length : 1;
+      const rows = new Float32Array(inputs.length * variants * FEATURE_COUNT);
+      inputs.forEach((input, i) => {
+        const features = featureInput(input);
+        writeFeatures(features, rows, i * variants);
+        if (variants > 1) FACTORS.forEach(([, reference], f) => writeFeatures(occluded(features, reference), rows, i * variants + 1 + f));
+      });
+      const probabilities = await run(rows, inputs.length * variants);
+      return inputs.map((_, i) => {
+        const probability = probabilities[i * variants]!;
+        if (variants === 1) return { probability, factors: [] };
+        const factors: RiskFactor[] = FACTORS.map(([feature], f) => ({
+          feature,
+          contribution: probability - probabilities[i * variants + 1 + f]!,
+          value: factorValue(rows, i * variants, feature),
+        }))
+          .filter((factor) => factor.contribution >= minContribution)
+          .sort((a, b) => b.contribution - a.contribution)
+          .slice(0, topFactors);
+        return { probability, factors };
+      });
+    },
+    close: () => session.release(),
+  };
+}
+
+function featureInput(input: OnnxScoringInput): FeatureInput {
+  return {
+    now: input.now,
+    readings: input.readings,
+    ...(input.admission ? { admission: input.admission } : {}),
+    spo2Scale: input.profile?.spo2Scale ?? 1,
+  };
+}
+
+/** The same input with one factor's fields set to the reference where they were measured. */
+function occluded(input: FeatureInput, reference: FactorReference): FeatureInput {
+  const readingFields = Object.entries(reference).filter(([field]) => !field.startsWith('admission.'));
+  const readings = readingFields.length === 0 ? input.readings : input.readings.map((reading) => {
+    const copy: Record<string, unknown> = { ...reading };
+    for (const [field, value] of readingFields) if (copy[field] !== null && copy[field] !== undefined) copy[field] = value;
+    return copy as unknown as VitalReading;
+  });
+  const admissionFields = Object.entries(reference).filter(([field]) => field.startsWith('admission.'));
+  const admission = admissionFields.length === 0 || !input.admission ? input.admission : {
+    ...input.admission,
+    ...Object.fromEntries(admissionFields.map(([field, value]) => [field.slice('admission.'.length), input.admission?.[field.slice('admission.'.length) as keyof AdmissionContext] == null ? null : value])),
+  };
+  return { ...input, readings, ...(admission ? { admission } : {}) };
+}
+
+function factorValue(rows: Float32Array, row: number, factor: string): number | null {
+  const name = LAST_VALUE_FEATURE[factor];
+  if (!name) return null;
+  const value = rows[row * FEATURE_COUNT + FEATURE_NAMES.indexOf(name)]!;
+  // Round away float32 noise (36.8 reads as 36.79999923706055).
+  return Math.round(value * 100) / 100;
+}
+
+async function readCard(modelPath: string): Promise<ModelCard> {
+  const cardPath = modelPath.replace(/\.onnx$/, '.card.json');
+  try {
+    const card = JSON.parse(await readFile(cardPath, 'utf8')) as { name?: unknown; version?: unknown };
+    if (typeof card.version !== 'number' && typeof card.version !== 'string') throw new Error('no version');
+    return { version: card.version, ...(typeof card.name === 'string' ? { name: card.name } : {}) };
+  } catch (error) {
+    throw new VigilError('CONFIG_INVALID', `risk model card ${cardPath} is missing or has no version; pass options.card`, { cause: error });
+  }
+}
