@@ -1,0 +1,268 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { Consciousness, News2Level, PatientProfile, RiskFactor, RiskScore, VitalReading } from '../../core/domain/reading.ts';
+import { VigilError } from '../../core/errors.ts';
+import type { TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
+
+/**
+ * The embedded time-series store: one SQLite file (`${VIGIL_DATA_DIR}/timeseries.sqlite`, WAL).
+ *
+ * Readings are clustered by (patient_id, observed_at, reading_id) in a WITHOUT ROWID table, so a
+ * patient's range read is one contiguous index walk and an upsert of the same reading touches one
+ * row. A reading id is deterministic from its content (patient and time included), so it is
+ * unique within that key. `patients` keeps the ids that have readings, so listing them does not
+ * scan the readings.
+ */
+export interface SqliteTimeSeriesOptions {
+  /** The database file; its folder is created if missing. */
+  readonly path: string;
+  /** `full` (default) syncs each write batch to disk; `normal` survives a killed process only. */
+  readonly durability?: 'full' | 'normal';
+  readonly busyTimeoutMs?: number;
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS readings (
+    patient_id TEXT NOT NULL,
+    observed_at INTEGER NOT NULL,
+    reading_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    heart_rate REAL, systolic REAL, diastolic REAL, temperature_c REAL, spo2 REAL, respiratory_rate REAL,
+    on_oxygen INTEGER,
+    consciousness TEXT,
+    PRIMARY KEY (patient_id, observed_at, reading_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS patients (patient_id TEXT PRIMARY KEY) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS risk_scores (
+    patient_id TEXT NOT NULL,
+    scored_at INTEGER NOT NULL,
+    news2_score INTEGER NOT NULL,
+    news2_level TEXT NOT NULL,
+    risk_score REAL,
+    model TEXT,
+    factors TEXT NOT NULL,
+    PRIMARY KEY (patient_id, scored_at)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS profiles (
+    patient_id TEXT PRIMARY KEY,
+    spo2_scale INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    updated_by TEXT NOT NULL
+  ) WITHOUT ROWID;
+`;
+
+const READING_COLUMNS = 'patient_id, observed_at, reading_id, device_id, received_at, heart_rate, systolic, diastolic, temperature_c, spo2, respiratory_rate, on_oxygen, consciousness';
+const SCORE_COLUMNS = 'patient_id, scored_at, news2_score, news2_level, risk_score, model, factors';
+
+interface ReadingRow {
+  patient_id: string; observed_at: number; reading_id: string; device_id: string; received_at: number;
+  heart_rate: number | null; systolic: number | null; diastolic: number | null; temperature_c: number | null;
+  spo2: number | null; respiratory_rate: number | null; on_oxygen: number | null; consciousness: string | null;
+}
+
+interface ScoreRow {
+  patient_id: string; scored_at: number; news2_score: number; news2_level: string;
+  risk_score: number | null; model: string | null; factors: string;
+}
+
+export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): TimeSeriesStore {
+  if (!options || typeof options.path !== 'string' || options.path === '') {
+    throw new VigilError('CONFIG_INVALID', 'createSqliteTimeSeriesStore needs a database file path');
+  }
+  let db: DatabaseSync;
+  try {
+    mkdirSync(path.dirname(options.path), { recursive: true });
+    db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
+    db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${(options.durability ?? 'full').toUpperCase()}; PRAGMA cache_size = -32000;`);
+    db.exec(SCHEMA);
+  } catch (cause) {
+    throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the time-series database ${options.path}`, { cause });
+  }
+  const sql = prepareStatements(db);
+  let closed = false;
+
+  const open = (): void => {
+    if (closed) throw new VigilError('SHUTTING_DOWN', 'the time-series store is closed');
+  };
+
+  /** All or nothing: the caller retries a failed batch whole, which the upserts make safe. */
+  const transaction = (work: () => void): void => {
+    open();
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        work();
+        db.exec('COMMIT');
+      } catch (error) {
+        if (db.isTransaction) db.exec('ROLLBACK');
+        throw error;
+      }
+    } catch (error) {
+      throw asStoreError(error);
+    }
+  };
+
+  const read = <T>(work: () => T): T => {
+    open();
+    try {
+      return work();
+    } catch (error) {
+      throw asStoreError(error);
+    }
+  };
+
+  return {
+    kind: 'sqlite',
+
+    async provision() {
+      open();
+    },
+
+    async writeReadings(readings) {
+      if (readings.length === 0) return;
+      transaction(() => {
+        const patients = new Set<string>();
+        for (const r of readings) {
+          sql.upsertReading.run(
+            r.patientId, r.observedAt, r.readingId, r.deviceId, r.receivedAt,
+            r.heartRate, r.systolic, r.diastolic, r.temperatureC, r.spo2, r.respiratoryRate,
+            r.onOxygen === null ? null : r.onOxygen ? 1 : 0, r.consciousness,
+          );
+          patients.add(r.patientId);
+        }
+        for (const p of patients) sql.insertPatient.run(p);
+      });
+    },
+
+    async readReadings(patientId, range) {
+      return read(() => ranged(sql.readingsAsc, sql.readingsDesc, patientId, range) as unknown as ReadingRow[]).map(toReading);
+    },
+
+    async latestReading(patientId) {
+      const row = read(() => sql.readingsDesc.get(patientId, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 1)) as ReadingRow | undefined;
+      return row ? toReading(row) : undefined;
+    },
+
+    async writeRiskScores(scores) {
+      if (scores.length === 0) return;
+      transaction(() => {
+        for (const s of scores) {
+          sql.upsertScore.run(s.patientId, s.scoredAt, s.news2Score, s.news2Level, s.riskScore, s.model, JSON.stringify(s.factors));
+        }
+      });
+    },
+
+    async readRiskScores(patientId, range) {
+      return read(() => ranged(sql.scoresAsc, sql.scoresDesc, patientId, range) as unknown as ScoreRow[]).map(toScore);
+    },
+
+    async latestRiskScore(patientId) {
+      const row = read(() => sql.scoresDesc.get(patientId, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 1)) as ScoreRow | undefined;
+      return row ? toScore(row) : undefined;
+    },
+
+    async writePatientProfile(profile) {
+      transaction(() => {
+        sql.upsertProfile.run(profile.patientId, profile.spo2Scale, profile.updatedAt, profile.updatedBy);
+      });
+    },
+
+    async readPatientProfile(patientId) {
+      const row = read(() => sql.profile.get(patientId)) as { patient_id: string; spo2_scale: number; updated_at: number; updated_by: string } | undefined;
+      if (!row) return undefined;
+      const profile: PatientProfile = {
+        patientId: row.patient_id,
+        spo2Scale: row.spo2_scale === 2 ? 2 : 1,
+        updatedAt: row.updated_at,
+        updatedBy: row.updated_by,
+      };
+      return profile;
+    },
+
+    async listPatients() {
+      return read(() => sql.patients.all() as { patient_id: string }[]).map((r) => r.patient_id);
+    },
+
+    async ping() {
+      read(() => sql.ping.get());
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}
+
+/** A range read in ascending order; `newestFirst` takes the newest `limit` and turns them back. */
+function ranged(asc: StatementSync, desc: StatementSync, patientId: string, range: TimeRange): Record<string, unknown>[] {
+  const limit = range.limit === undefined ? -1 : Math.max(0, Math.floor(range.limit));
+  const params: SQLInputValue[] = [patientId, range.from, range.to, limit];
+  if (range.newestFirst && range.limit !== undefined) return desc.all(...params).reverse();
+  return asc.all(...params);
+}
+
+function prepareStatements(db: DatabaseSync) {
+  const p = (text: string): StatementSync => db.prepare(text);
+  const range = 'WHERE patient_id = ? AND observed_at >= ? AND observed_at < ?';
+  const scoreRange = 'WHERE patient_id = ? AND scored_at >= ? AND scored_at < ?';
+  return {
+    ping: p('SELECT 1'),
+    upsertReading: p(`INSERT INTO readings (${READING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET device_id = excluded.device_id, received_at = excluded.received_at,
+        heart_rate = excluded.heart_rate, systolic = excluded.systolic, diastolic = excluded.diastolic,
+        temperature_c = excluded.temperature_c, spo2 = excluded.spo2, respiratory_rate = excluded.respiratory_rate,
+        on_oxygen = excluded.on_oxygen, consciousness = excluded.consciousness`),
+    insertPatient: p('INSERT OR IGNORE INTO patients (patient_id) VALUES (?)'),
+    readingsAsc: p(`SELECT ${READING_COLUMNS} FROM readings ${range} ORDER BY observed_at, reading_id LIMIT ?`),
+    readingsDesc: p(`SELECT ${READING_COLUMNS} FROM readings ${range} ORDER BY observed_at DESC, reading_id DESC LIMIT ?`),
+    upsertScore: p(`INSERT INTO risk_scores (${SCORE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET news2_score = excluded.news2_score, news2_level = excluded.news2_level,
+        risk_score = excluded.risk_score, model = excluded.model, factors = excluded.factors`),
+    scoresAsc: p(`SELECT ${SCORE_COLUMNS} FROM risk_scores ${scoreRange} ORDER BY scored_at LIMIT ?`),
+    scoresDesc: p(`SELECT ${SCORE_COLUMNS} FROM risk_scores ${scoreRange} ORDER BY scored_at DESC LIMIT ?`),
+    upsertProfile: p(`INSERT INTO profiles (patient_id, spo2_scale, updated_at, updated_by) VALUES (?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET spo2_scale = excluded.spo2_scale, updated_at = excluded.updated_at, updated_by = excluded.updated_by`),
+    profile: p('SELECT patient_id, spo2_scale, updated_at, updated_by FROM profiles WHERE patient_id = ?'),
+    patients: p('SELECT patient_id FROM patients ORDER BY patient_id'),
+  };
+}
+
+function toReading(r: ReadingRow): VitalReading {
+  return {
+    readingId: r.reading_id,
+    patientId: r.patient_id,
+    deviceId: r.device_id,
+    observedAt: r.observed_at,
+    receivedAt: r.received_at,
+    heartRate: r.heart_rate,
+    systolic: r.systolic,
+    diastolic: r.diastolic,
+    temperatureC: r.temperature_c,
+    spo2: r.spo2,
+    respiratoryRate: r.respiratory_rate,
+    onOxygen: r.on_oxygen === null ? null : r.on_oxygen === 1,
+    consciousness: r.consciousness as Consciousness | null,
+  };
+}
+
+function toScore(r: ScoreRow): RiskScore {
+  return {
+    patientId: r.patient_id,
+    scoredAt: r.scored_at,
+    news2Score: r.news2_score,
+    news2Level: r.news2_level as News2Level,
+    riskScore: r.risk_score,
+    model: r.model,
+    factors: JSON.parse(r.factors) as RiskFactor[],
+  };
+}
+
+function asStoreError(error: unknown): VigilError {
+  if (error instanceof VigilError) return error;
+  const busy = /SQLITE_BUSY|database is locked/i.test(String((error as Error)?.message));
+  return new VigilError(busy ? 'BACKEND_UNAVAILABLE' : 'BACKEND_REJECTED', 'time-series store operation failed', { cause: error });
+}
