@@ -35,6 +35,17 @@ describe('GET /v1/patients', () => {
     expect(body[1]).toMatchObject({ patientId: 'P0002', news2: null, risk: null });
   });
 
+  it('takes each vital from the newest readings even when the window holds more than it reads', async () => {
+    ctx = readSideApp();
+    const now = Date.now();
+    const many = Array.from({ length: 400 }, (_, i) => reading('P0001', now - (400 - i) * 30_000, { spo2: 99 }));
+    many[398] = { ...many[398]!, spo2: 91 };
+    many[399] = { ...many[399]!, spo2: null };
+    await ctx.timeseries.writeReadings(many);
+    const res = await ctx.app.inject({ method: 'GET', url: '/v1/patients', headers: bearer('clinician') });
+    expect(res.json()[0].latest).toMatchObject({ spo2: 91, observedAt: new Date(now - 30_000).toISOString() });
+  });
+
   it('reads a large ward with bounded concurrency and keeps the order', async () => {
     ctx = readSideApp();
     const now = Date.now();

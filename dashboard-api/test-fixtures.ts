@@ -54,7 +54,7 @@ export function inMemoryTimeSeries(): TimeSeriesStore & { readonly readings: Vit
   const inRange = <T>(items: T[], time: (t: T) => number, range: TimeRange): T[] => {
     const hits = items.filter((t) => time(t) >= range.from && time(t) < range.to).sort((a, b) => time(a) - time(b));
     if (range.limit === undefined) return hits;
-    return range.newestFirst ? hits.slice(-range.limit).reverse() : hits.slice(0, range.limit);
+    return range.newestFirst ? hits.slice(-range.limit) : hits.slice(0, range.limit);
   };
   return {
     kind: 'test-memory',
@@ -71,7 +71,7 @@ export function inMemoryTimeSeries(): TimeSeriesStore & { readonly readings: Vit
       return inRange(readings.filter((r) => r.patientId === patientId), (r) => r.observedAt, range);
     },
     async latestReading(patientId) {
-      return inRange(readings.filter((r) => r.patientId === patientId), (r) => r.observedAt, { from: 0, to: Infinity, limit: 1, newestFirst: true })[0];
+      return inRange(readings.filter((r) => r.patientId === patientId), (r) => r.observedAt, { from: 0, to: Infinity, limit: 1, newestFirst: true }).at(-1);
     },
     async writeRiskScores(batch) {
       scores.push(...batch);
@@ -80,7 +80,7 @@ export function inMemoryTimeSeries(): TimeSeriesStore & { readonly readings: Vit
       return inRange(scores.filter((s) => s.patientId === patientId), (s) => s.scoredAt, range);
     },
     async latestRiskScore(patientId) {
-      return inRange(scores.filter((s) => s.patientId === patientId), (s) => s.scoredAt, { from: 0, to: Infinity, limit: 1, newestFirst: true })[0];
+      return inRange(scores.filter((s) => s.patientId === patientId), (s) => s.scoredAt, { from: 0, to: Infinity, limit: 1, newestFirst: true }).at(-1);
     },
     async writePatientProfile(profile) {
       profiles.set(profile.patientId, profile);
