@@ -71,9 +71,9 @@ async function createRig(): Promise<Rig> {
   return rig;
 }
 
-async function start(rig: Rig, overrides: { warehouse?: Warehouse; riskModel?: RiskModel; settings?: Partial<ProcessorSettings> } = {}): Promise<Processor> {
+async function start(rig: Rig, overrides: { warehouse?: Warehouse; timeseries?: TimeSeriesStore; riskModel?: RiskModel; settings?: Partial<ProcessorSettings> } = {}): Promise<Processor> {
   const processor = await startProcessor({
-    bus: rig.bus, timeseries: rig.timeseries, warehouse: overrides.warehouse ?? rig.warehouse, updates: rig.updates,
+    bus: rig.bus, timeseries: overrides.timeseries ?? rig.timeseries, warehouse: overrides.warehouse ?? rig.warehouse, updates: rig.updates,
     metrics: rig.metrics, logger: createLogger({ level: 'debug', destination: { write: (line: string) => { rig.log.push(line); } } }), settings: { ...settings, ...overrides.settings },
     ...(overrides.riskModel ? { riskModel: overrides.riskModel } : {}),
   });
@@ -200,6 +200,33 @@ describe('stream processor on the embedded adapters', () => {
     expect(rig.log.join('')).toContain('batch not stored; nacked for redelivery');
     expect(rig.log.join('')).toContain('BACKEND_UNAVAILABLE');
     expect(rig.log.join('')).not.toContain('PATIENT-7731');
+  });
+
+  it('acks nothing while the time-series store refuses the batch; the redelivery leaves one row in the warehouse', async () => {
+    const rig = await createRig();
+    let refused = 0;
+    // The real store, except that reading writes fail: an outage injected at the port.
+    const broken = new Proxy(rig.timeseries, {
+      get(target, key) {
+        if (key === 'writeReadings') {
+          return async () => {
+            refused++;
+            throw new VigilError('BACKEND_UNAVAILABLE', 'time-series store down (test)');
+          };
+        }
+        const value: unknown = Reflect.get(target, key);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const failing = await start(rig, { timeseries: broken });
+    await rig.bus.publish(TOPIC, [avroMessage({ heartRate: 70 })]);
+    await eventually(async () => refused, (n) => n > 2);
+    await failing.stop();
+    expect(await allReadings(rig)).toEqual([]);
+
+    await start(rig);
+    await eventually(() => allReadings(rig), (r) => r.length === 1);
+    expect(await rows(rig.warehouse, 'SELECT count(*)::INT AS n FROM vitals')).toEqual([{ n: 1 }]);
   });
 
   it('scores NEWS2 and publishes the patient summary within a second of the reading being stored', async () => {
