@@ -142,6 +142,14 @@ describe('sign-in link and session cookie', () => {
     expect((await ctx.app.inject({ method: 'GET', url: '/v1/audit', cookies })).statusCode).toBe(401);
   });
 
+  it('a session cannot be replayed as a bearer token, nor a bearer token planted as the cookie', async () => {
+    const session = sessionCookie(await signIn('admin')).value;
+    const asBearer = await ctx.app.inject({ method: 'PUT', url: '/v1/patients/P1/profile', headers: { authorization: `Bearer ${session}` }, payload: { spo2Scale: 2 } });
+    expect(asBearer.statusCode).toBe(401);
+    const planted = await ctx.app.inject({ method: 'GET', url: '/v1/patients', cookies: { [SESSION_COOKIE]: tokenFor('clinician') } });
+    expect(planted.statusCode).toBe(401);
+  });
+
   it('refuses a forged cookie', async () => {
     const forged = signToken('another-secret-0123456789', { sub: 'x', role: 'clinician', expiresIn: 60 });
     expect((await ctx.app.inject({ method: 'GET', url: '/v1/patients', cookies: { [SESSION_COOKIE]: forged } })).statusCode).toBe(401);

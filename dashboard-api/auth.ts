@@ -55,9 +55,18 @@ declare module 'fastify' {
  * Used by `npm start` to print a sign-in link, and by tests.
  */
 export function signToken(secret: string, claims: { sub: string; role: Role; expiresIn: number | string }): string {
-  const expiresIn = typeof claims.expiresIn === 'number' ? claims.expiresIn * 1000 : claims.expiresIn;
-  const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn });
-  return sign({ sub: claims.sub, role: claims.role });
+  return sign(secret, { sub: claims.sub, role: claims.role }, claims.expiresIn);
+}
+
+/**
+ * Session cookies carry `use: "session"`, and only the cookie may carry it: a session copied into
+ * an Authorization header is refused, so the cookie's GET-only reach cannot be widened.
+ */
+const SESSION_USE = 'session';
+
+function sign(secret: string, payload: Record<string, string>, expiresIn: number | string): string {
+  const span = typeof expiresIn === 'number' ? expiresIn * 1000 : expiresIn;
+  return createSigner({ key: secret, algorithm: 'HS256', expiresIn: span })(payload);
 }
 
 /** Registers cookie and JWT support, the access check on every route, `/login` and `/logout`. */
@@ -91,13 +100,13 @@ export function registerAuth(app: FastifyInstance, secret: string): void {
   }, async (request, reply) => {
     const { token } = request.query as { token?: string };
     if (!token) throw unauthenticated(reply, 'missing token parameter');
-    const principal = verifyToken(app, reply, token);
+    const principal = verifyToken(app, reply, token, 'bearer');
     if (!ALLOWED.clinician.includes(principal.role)) {
       throw new VigilError('FORBIDDEN', `role "${principal.role}" cannot sign in to the dashboard`);
     }
     const tokenExp = (app.jwt.decode<{ exp: number }>(token)?.exp ?? 0) * 1000;
     const maxAge = Math.max(1, Math.min(SESSION_MAX_AGE_SECONDS, Math.floor((tokenExp - Date.now()) / 1000)));
-    const session = signToken(secret, { sub: principal.sub, role: principal.role, expiresIn: maxAge });
+    const session = sign(secret, { sub: principal.sub, role: principal.role, use: SESSION_USE }, maxAge);
     return reply
       .header('cache-control', 'no-store')
       // The sign-in URL carries a token: do not hand it to whatever the page links to.
@@ -123,20 +132,23 @@ function authenticate(app: FastifyInstance, request: FastifyRequest, reply: Fast
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw unauthenticated(reply, 'Authorization header must be "Bearer <token>"');
-    return verifyToken(app, reply, match[1]!);
+    return verifyToken(app, reply, match[1]!, 'bearer');
   }
   const cookie = allowCookie ? request.cookies[SESSION_COOKIE] : undefined;
-  if (cookie) return verifyToken(app, reply, cookie);
+  if (cookie) return verifyToken(app, reply, cookie, 'session');
   throw unauthenticated(reply, 'missing bearer token');
 }
 
-function verifyToken(app: FastifyInstance, reply: FastifyReply, token: string): Principal {
-  let claims: { sub?: unknown; role?: unknown };
+function verifyToken(app: FastifyInstance, reply: FastifyReply, token: string, kind: 'bearer' | 'session'): Principal {
+  let claims: { sub?: unknown; role?: unknown; use?: unknown };
   try {
     claims = app.jwt.verify(token);
   } catch (error) {
     const expired = (error as { code?: string }).code === 'FAST_JWT_EXPIRED';
     throw unauthenticated(reply, expired ? 'token expired' : 'invalid token', error);
+  }
+  if ((claims.use === SESSION_USE) !== (kind === 'session')) {
+    throw unauthenticated(reply, kind === 'session' ? 'not a session cookie' : 'a session cookie is not a bearer token');
   }
   const { sub, role } = claims;
   if (typeof sub !== 'string' || sub.length === 0) throw unauthenticated(reply, 'token has no subject');
