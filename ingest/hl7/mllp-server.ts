@@ -136,6 +136,8 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     };
     idle.add(settle);
     socket.on('close', () => idle.delete(settle));
+    // The peer finished sending (half-close): answer what it sent, then close our side.
+    socket.on('end', () => void settle());
 
     function enqueue(work: Work): void {
       queue.push(work);
@@ -232,7 +234,9 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     return allowed.some((s) => s.application === header.sendingApplication && (s.facility === undefined || s.facility === header.sendingFacility));
   }
 
-  const server = options.tls ? tls.createServer(options.tls, onConnection) : net.createServer(onConnection);
+  const server = options.tls
+    ? tls.createServer({ ...options.tls, allowHalfOpen: true }, onConnection)
+    : net.createServer({ allowHalfOpen: true }, onConnection);
   server.maxConnections = settings.maxConnections;
   server.on('error', (error) => log.error({ code: (error as { code?: string }).code }, 'MLLP listener error'));
   if (options.tls) {
