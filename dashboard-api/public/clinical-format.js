@@ -1,0 +1,82 @@
+import bands from './news2-bands.json' with { type: 'json' };
+
+// How values read on the ward. NEWS2 bands come from the server's scoring chart (news2-bands.json
+// is core/domain/news2.ts), so what is underlined here is what the scorer counted.
+
+export const NEWS2_BANDS = bands;
+
+/** Minutes without a reading after which a patient's device counts as stale. */
+export const STALE_AFTER_MS = 5 * 60 * 1000;
+
+export const LEVEL_LABEL = { low: 'Low', 'low-medium': 'Low-med', medium: 'Medium', high: 'High' };
+
+export const VITALS = [
+  { key: 'heartRate', label: 'HR', unit: 'bpm', band: 'heartRate', digits: 0 },
+  { key: 'respiratoryRate', label: 'RR', unit: '/min', band: 'respiratoryRate', digits: 0 },
+  { key: 'spo2', label: 'SpO₂', unit: '%', band: 'spo2Scale1', digits: 0 },
+  { key: 'systolic', label: 'BP', unit: 'mmHg', band: 'systolic', digits: 0 },
+  { key: 'temperatureC', label: 'Temp', unit: '°C', band: 'temperatureC', digits: 1 },
+];
+
+/** NEWS2 points of one value on a band table ([inclusive upper, points], null = no upper bound). */
+export function bandPoints(value, table) {
+  if (value === null || value === undefined || !table) return null;
+  for (const [upper, points] of table) if (upper === null || value <= upper) return points;
+  return table.at(-1)[1];
+}
+
+export function formatValue(value, digits = 0) {
+  return value === null || value === undefined ? '–' : Number(value).toFixed(digits);
+}
+
+export function formatVital(latest, vital) {
+  if (!latest) return '–';
+  if (vital.key === 'systolic') return latest.systolic === null ? '–' : `${formatValue(latest.systolic)}/${formatValue(latest.diastolic)}`;
+  return formatValue(latest[vital.key], vital.digits);
+}
+
+export function formatAge(ms) {
+  if (!Number.isFinite(ms)) return 'never';
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s ago`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.floor(m / 60);
+  return `${h} h ${m % 60} min ago`;
+}
+
+export function formatTime(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+export function formatPercent(p) {
+  return p === null || p === undefined ? '–' : `${Math.round(p * 100)}%`;
+}
+
+export const FACTOR_LABEL = {
+  heartRate: 'heart rate', respiratoryRate: 'resp. rate', spo2: 'SpO₂', systolic: 'systolic BP',
+  temperatureC: 'temperature', consciousness: 'consciousness', onOxygen: 'on oxygen', news2: 'NEWS2',
+};
+
+/** The model's strongest reasons, e.g. "↑ resp. rate, ↓ SpO₂". */
+export function topFactors(risk, count = 3) {
+  if (!risk || !Array.isArray(risk.factors) || risk.factors.length === 0) return '';
+  return [...risk.factors]
+    .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
+    .slice(0, count)
+    .map((f) => `${f.contribution >= 0 ? '↑' : '↓'} ${FACTOR_LABEL[f.feature] ?? f.feature}`)
+    .join(', ');
+}
+
+/** Sort key: the model's risk once any patient has one, NEWS2 before that. */
+export function riskOrder(useModel) {
+  return (a, b) => {
+    if (useModel) {
+      const d = (b.risk?.score ?? -1) - (a.risk?.score ?? -1);
+      if (d !== 0) return d;
+    }
+    const n = (b.news2?.score ?? -1) - (a.news2?.score ?? -1);
+    if (n !== 0) return n;
+    return a.patientId < b.patientId ? -1 : a.patientId > b.patientId ? 1 : 0;
+  };
+}
