@@ -62,6 +62,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Fastify's own request lines carry the URL (patient ids); request-log.ts writes safe ones.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.http.bodyLimitBytes,
+    // pino's Logger type is wider than FastifyBaseLogger, which would make every route module
+    // generic over the logger; the instance is used only as a plain FastifyInstance.
   }) as unknown as FastifyInstance;
 
   installErrorHandling(app);
