@@ -1,4 +1,4 @@
-/* global requestAnimationFrame, getComputedStyle, HTMLElement */
+/* global requestAnimationFrame, getComputedStyle, HTMLElement, performance */
 import {
   LEVEL_LABEL, NEWS2_BANDS, STALE_AFTER_MS, VITALS, bandPoints, formatAge, formatPercent, formatVital, riskOrder, topFactors,
 } from './clinical-format.js';
