@@ -1,0 +1,267 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { parse } from 'csv-parse';
+import { VigilError } from '../core/errors.ts';
+import type { Warehouse, WarehouseRow } from '../core/ports/warehouse.ts';
+import type { ColumnSpec, TableSpec } from '../core/warehouse-schema.ts';
+import { TABLES } from '../core/warehouse-schema.ts';
+import { convertValue } from './convert-value.ts';
+import type { DateReadOptions } from './parse-csv-date.ts';
+import { checkTimeZone } from './parse-csv-date.ts';
+import { openRejectsFile } from './rejects-file.ts';
+import type { RejectsFile } from './rejects-file.ts';
+import type { LayoutName } from './source-layouts.ts';
+import { planColumns } from './source-layouts.ts';
+import type { RejectCode } from './value-reject.ts';
+import { ValueReject } from './value-reject.ts';
+
+export const LOADABLE_TABLES = ['patients', 'admissions', 'icustays'] as const;
+export type LoadableTable = (typeof LOADABLE_TABLES)[number];
+
+/** Which century two-digit years are in: for every date column, or per column (source or warehouse name). */
+export interface Centuries {
+  readonly all?: number;
+  readonly byColumn?: Readonly<Record<string, number>>;
+}
+
+export interface LoadCsvOptions {
+  readonly warehouse: Warehouse;
+  readonly table: LoadableTable;
+  readonly file: string;
+  /** Absent: detected from the header. */
+  readonly layout?: LayoutName;
+  readonly centuries?: Centuries;
+  /** IANA zone for timestamps without an offset. Default UTC. */
+  readonly timeZone?: string;
+  /** The load fails, loading nothing, when more rows than this are rejected. Default 0. */
+  readonly maxBadRows?: number;
+  /** Where rejected rows are written (line, column, value, reason). */
+  readonly rejectsPath: string;
+  /** Rows handed to the warehouse at a time: bounds memory. Default 5,000. */
+  readonly batchRows?: number;
+  readonly onProgress?: (progress: LoadProgress) => void;
+}
+
+export interface LoadProgress {
+  readonly rows: number;
+  readonly rejected: number;
+  readonly bytes: number;
+  readonly totalBytes: number;
+}
+
+export interface Reject {
+  readonly line: number;
+  readonly column: string;
+  readonly value: string;
+  readonly code: RejectCode | 'field-count' | 'duplicate-key';
+  readonly reason: string;
+}
+
+export interface LoadSummary {
+  readonly table: LoadableTable;
+  readonly layout: LayoutName;
+  readonly rowsRead: number;
+  readonly rowsLoaded: number;
+  readonly rowsRejected: number;
+  readonly ignoredColumns: readonly string[];
+  /** Set when rows were rejected. */
+  readonly rejectsPath?: string;
+  /** The first rejects, for the message (all of them are in the rejects file). */
+  readonly firstRejects: readonly Reject[];
+  readonly twoDigitYearRejects: number;
+  readonly seconds: number;
+}
+
+/** Thrown when the load is refused; `details` is the LoadSummary (nothing was loaded). */
+export class LoadRejectedError extends VigilError {
+  readonly summary: LoadSummary;
+  constructor(summary: LoadSummary, maxBadRows: number) {
+    super('VALIDATION_FAILED', rejectionMessage(summary, maxBadRows), { details: summary });
+    this.summary = summary;
+  }
+}
+
+const FIRST_REJECTS_KEPT = 10;
+const PROGRESS_EVERY_ROWS = 10_000;
+
+/**
+ * Loads one CSV into a warehouse table: streamed parse, typed conversion with row-level rejects,
+ * then one atomic keyed replace, so loading a file twice leaves the same table and a refused or
+ * failed load leaves the table as it was.
+ */
+export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
+  const started = performance.now();
+  const spec: TableSpec = TABLES[options.table];
+  if (!spec || !(LOADABLE_TABLES as readonly string[]).includes(options.table)) {
+    throw new VigilError('VALIDATION_FAILED', `cannot load table "${options.table}" (expected ${LOADABLE_TABLES.join(', ')})`);
+  }
+  const timeZone = options.timeZone ?? 'UTC';
+  try {
+    checkTimeZone(timeZone);
+  } catch {
+    throw new VigilError('VALIDATION_FAILED', `unknown time zone "${timeZone}" (an IANA name such as UTC or America/New_York)`);
+  }
+  const maxBadRows = options.maxBadRows ?? 0;
+  const batchRows = options.batchRows ?? 5_000;
+  const totalBytes = (await stat(options.file)).size;
+
+  const input = createReadStream(options.file);
+  const parser = input.pipe(
+    parse({ bom: true, relax_column_count: true, skip_empty_lines: false, info: true, record_delimiter: ['\r\n', '\n', '\r'] }),
+  );
+  input.on('error', (error) => parser.destroy(error));
+
+  const state = {
+    layout: undefined as LayoutName | undefined,
+    ignored: [] as string[],
+    rowsRead: 0,
+    rowsLoaded: 0,
+    rejectedRows: 0,
+    twoDigitYear: 0,
+    firstRejects: [] as Reject[],
+  };
+  let rejects: RejectsFile | undefined;
+  const reject = async (r: Reject) => {
+    if (state.firstRejects.length < FIRST_REJECTS_KEPT) state.firstRejects.push(r);
+    if (r.code === 'two-digit-year') state.twoDigitYear++;
+    rejects ??= openRejectsFile(options.rejectsPath);
+    await rejects.write(r);
+  };
+
+  const summary = (): LoadSummary => ({
+    table: options.table,
+    layout: state.layout ?? 'vigil',
+    rowsRead: state.rowsRead,
+    rowsLoaded: state.rowsLoaded,
+    rowsRejected: state.rejectedRows,
+    ignoredColumns: state.ignored,
+    ...(rejects ? { rejectsPath: options.rejectsPath } : {}),
+    firstRejects: state.firstRejects,
+    twoDigitYearRejects: state.twoDigitYear,
+    seconds: (performance.now() - started) / 1000,
+  });
+
+  /** Valid rows in batches; throws at the end (after every reject is written) when over the limit. */
+  async function* batches(): AsyncGenerator<WarehouseRow[]> {
+    let columns: { index: number; column: ColumnSpec; source: string; dates: DateReadOptions }[] = [];
+    let headerLength = 0;
+    const keyFirstLine = new Map<string, number>();
+    let batch: WarehouseRow[] = [];
+    let previousEndLine = 0;
+    let lastProgress = 0;
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const line = previousEndLine + 1;
+      previousEndLine = info.lines;
+      if (headerLength === 0) {
+        const plan = planColumns(record, spec, options.layout);
+        state.layout = plan.layout.name;
+        state.ignored = [...plan.ignored];
+        headerLength = record.length;
+        columns = plan.targets.flatMap((target, index) => {
+          const column = spec.columns.find((c) => c.name === target);
+          if (!column) return [];
+          const source = record[index]!;
+          const dates = { formats: plan.layout.dateFormats, timeZone, ...centuryFor(options.centuries, column.name, source) };
+          return [{ index, column, source, dates }];
+        });
+        continue;
+      }
+      if (record.length === 1 && record[0] === '') continue; // a blank line
+      state.rowsRead++;
+      if (record.length !== headerLength) {
+        state.rejectedRows++;
+        await reject({ line, column: '', value: '', code: 'field-count', reason: `has ${record.length} fields, the header has ${headerLength}` });
+        continue;
+      }
+      const row: WarehouseRow = {};
+      let bad = false;
+      for (const { index, column, source, dates } of columns) {
+        const text = record[index]!;
+        const value = convertValue(text, column, dates);
+        if (value instanceof ValueReject) {
+          bad = true;
+          await reject({ line, column: source, value: text, code: value.code, reason: `${column.name}: ${value.reason}` });
+        } else {
+          row[column.name] = value;
+        }
+      }
+      if (!bad) {
+        const key = spec.key.map((k) => String(row[k])).join('\u0000');
+        const firstLine = keyFirstLine.get(key);
+        if (firstLine !== undefined) {
+          bad = true;
+          const keyText = spec.key.map((k) => `${k}=${String(row[k])}`).join(', ');
+          await reject({ line, column: spec.key.join(','), value: keyText, code: 'duplicate-key', reason: `duplicate key, first on line ${firstLine}` });
+        } else {
+          keyFirstLine.set(key, line);
+        }
+      }
+      if (bad) {
+        state.rejectedRows++;
+      } else if (state.rejectedRows <= maxBadRows) {
+        batch.push(row);
+        if (batch.length >= batchRows) {
+          state.rowsLoaded += batch.length;
+          yield batch;
+          batch = [];
+        }
+      }
+      if (options.onProgress && state.rowsRead - lastProgress >= PROGRESS_EVERY_ROWS) {
+        lastProgress = state.rowsRead;
+        options.onProgress({ rows: state.rowsRead, rejected: state.rejectedRows, bytes: input.bytesRead, totalBytes });
+      }
+    }
+    if (headerLength === 0) throw new VigilError('VALIDATION_FAILED', `${options.file} is empty: no header line`);
+    options.onProgress?.({ rows: state.rowsRead, rejected: state.rejectedRows, bytes: totalBytes, totalBytes });
+    if (state.rejectedRows > maxBadRows) {
+      state.rowsLoaded = 0;
+      throw new LoadRejectedError(summary(), maxBadRows);
+    }
+    if (batch.length > 0) {
+      state.rowsLoaded += batch.length;
+      yield batch;
+    }
+  }
+
+  try {
+    if (options.warehouse.replaceRowsFrom) {
+      await options.warehouse.replaceRowsFrom(options.table, batches());
+    } else {
+      // Adapters without a streamed replace get the whole file at once (memory grows with it).
+      const all: WarehouseRow[] = [];
+      for await (const b of batches()) all.push(...b);
+      await options.warehouse.replaceRows(options.table, all);
+    }
+  } catch (error) {
+    state.rowsLoaded = 0;
+    throw error;
+  } finally {
+    input.destroy();
+    await rejects?.close();
+  }
+  return summary();
+}
+
+function centuryFor(centuries: Centuries | undefined, column: string, source: string): { century?: number } {
+  if (!centuries) return {};
+  const byColumn = Object.fromEntries(Object.entries(centuries.byColumn ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const century = byColumn[column] ?? byColumn[source.trim().toLowerCase()] ?? centuries.all;
+  return century === undefined ? {} : { century };
+}
+
+function rejectionMessage(summary: LoadSummary, maxBadRows: number): string {
+  const lines = [
+    `refused: ${summary.rowsRejected} of ${summary.rowsRead} rows rejected (--max-bad-rows ${maxBadRows}); nothing was loaded into ${summary.table}`,
+  ];
+  if (summary.twoDigitYearRejects > 0) {
+    lines.push(
+      `${summary.twoDigitYearRejects} values have two-digit years (e.g. "10/23/64"): the century is ambiguous, so they are not guessed. ` +
+        'If you know it, give the first two digits of the year with --century (--century 21 reads 64 as 2164), ' +
+        'for every date column or per column (--century dob=20).',
+    );
+  }
+  for (const r of summary.firstRejects) lines.push(`  line ${r.line}${r.column ? `, ${r.column}` : ''}: ${r.reason}`);
+  if (summary.rowsRejected > summary.firstRejects.length) lines.push('  ...');
+  if (summary.rejectsPath) lines.push(`every rejected row: ${summary.rejectsPath}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,50 @@
+import { SingleBar } from 'cli-progress';
+import type { LoadProgress } from './load-csv.ts';
+
+export interface ProgressReporter {
+  update(progress: LoadProgress): void;
+  stop(): void;
+}
+
+/**
+ * A progress bar with rows/s when the stream is a terminal; otherwise (CI, pipes, log files) a
+ * plain line at most every few seconds, so logs stay readable.
+ */
+export function createLoadProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, label: string, plainEveryMs = 5_000): ProgressReporter {
+  const started = performance.now();
+  const rate = (rows: number) => Math.round(rows / Math.max((performance.now() - started) / 1000, 1e-3));
+  if (stream.isTTY) {
+    const bar = new SingleBar({
+      stream,
+      format: `${label} [{bar}] {percentage}% | {rows} rows | {rate} rows/s | {rejected} rejected`,
+      hideCursor: true,
+      clearOnComplete: false,
+    });
+    let startedBar = false;
+    return {
+      update(p) {
+        const payload = { rows: p.rows.toLocaleString('en-US'), rate: rate(p.rows).toLocaleString('en-US'), rejected: p.rejected };
+        if (!startedBar) {
+          bar.start(p.totalBytes, p.bytes, payload);
+          startedBar = true;
+        } else {
+          bar.update(p.bytes, payload);
+        }
+      },
+      stop() {
+        if (startedBar) bar.stop();
+      },
+    };
+  }
+  let last = started;
+  return {
+    update(p) {
+      const now = performance.now();
+      if (now - last < plainEveryMs) return;
+      last = now;
+      const percent = p.totalBytes ? Math.round((100 * p.bytes) / p.totalBytes) : 100;
+      stream.write(`${label}: ${p.rows} rows read (${percent}%), ${rate(p.rows)} rows/s, ${p.rejected} rejected\n`);
+    },
+    stop() {},
+  };
+}

@@ -1,0 +1,147 @@
+import { writeFile } from 'node:fs/promises';
+import { Bool, DateDay, Float64, Int64, Table, tableToIPC, Timestamp, TimeUnit, Utf8, vectorFromArray } from 'apache-arrow';
+import type { DataType } from 'apache-arrow';
+import { stringify } from 'csv-stringify/sync';
+import { loadConfig } from '../../core/config.ts';
+import { VigilError } from '../../core/errors.ts';
+import { createLogger } from '../../core/observability/logger.ts';
+import type { QueryResult, Warehouse } from '../../core/ports/warehouse.ts';
+import { openWarehouse } from '../../core/wiring/open-backends.ts';
+import type { CliCommand } from '../command.ts';
+import { UsageError, parseCommandArgs } from '../command.ts';
+
+const FORMATS = ['table', 'csv', 'json', 'arrow'] as const;
+type Format = (typeof FORMATS)[number];
+
+const help = `Usage: vigil sql "<query>" [--format table|csv|json|arrow] [--out <file>]
+
+Runs one query on the configured warehouse, in its dialect: DuckDB SQL for the embedded
+warehouse, GoogleSQL for BigQuery. Tables: patients, admissions, icustays, vitals, risk_scores;
+views: patient_unified, icu_waiting_times, vitals_hourly, latest_risk (analytics-sql/README.md).
+
+Options:
+  --format <f>   table (default: aligned text), csv (header line, RFC 4180), json (an array of
+                 objects; timestamps ISO 8601 UTC, dates YYYY-MM-DD, integers beyond 2^53 as
+                 strings), arrow (Arrow IPC stream: pipe it to a file, or read it with pyarrow,
+                 DuckDB or polars)
+  --out <file>   write to a file instead of stdout
+  -h, --help     show this help
+
+Exit status: 0 on success; 65 when the warehouse refuses the query (the message says why).
+
+Environment: VIGIL_WAREHOUSE (duckdb|bigquery), VIGIL_DATA_DIR (the DuckDB file is
+$VIGIL_DATA_DIR/warehouse.duckdb; a running "vigil start" holds its lock), and the BigQuery
+variables for VIGIL_WAREHOUSE=bigquery.`;
+
+export interface SqlCommandIo {
+  readonly openWarehouse: () => Promise<Warehouse>;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+/** `vigil sql` with the warehouse and output streams as parameters (what the tests drive). */
+export async function runSql(argv: readonly string[], io: SqlCommandIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { format: { type: 'string', short: 'f' }, out: { type: 'string', short: 'o' } }, true);
+  if (positionals.length !== 1) throw new UsageError('give the query as one argument (quote it)');
+  const format = (values.format ?? 'table') as Format;
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
+  const warehouse = await io.openWarehouse();
+  let result: QueryResult;
+  try {
+    result = await warehouse.query(positionals[0]!);
+  } catch (error) {
+    if (error instanceof VigilError && (error.code === 'BACKEND_REJECTED' || error.code === 'VALIDATION_FAILED')) {
+      io.stderr.write(`vigil sql: ${error.message}\n`);
+      return 65;
+    }
+    throw error;
+  } finally {
+    await warehouse.close();
+  }
+  const output = formatResult(result, format);
+  if (values.out) await writeFile(values.out, output);
+  else io.stdout.write(output);
+  return 0;
+}
+
+export function formatResult(result: QueryResult, format: Format): string | Uint8Array {
+  switch (format) {
+    case 'table':
+      return formatTable(result);
+    case 'csv':
+      return stringify(
+        result.rows.map((row) => result.columns.map((c) => toText(row[c.name], c.type) ?? '')),
+        { header: true, columns: result.columns.map((c) => c.name) },
+      );
+    case 'json':
+      return `[${result.rows.map((row) => JSON.stringify(Object.fromEntries(result.columns.map((c) => [c.name, toJson(row[c.name], c.type)])))).join(',\n ')}]\n`;
+    case 'arrow':
+      return toArrowStream(result);
+  }
+}
+
+function toText(value: unknown, type: string): string | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return type === 'DATE' ? value.toISOString().slice(0, 10) : value.toISOString();
+  if (typeof value === 'object') return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  return String(value);
+}
+
+function toJson(value: unknown, type: string): unknown {
+  if (value instanceof Date || typeof value === 'bigint') return toText(value, type);
+  return value ?? null;
+}
+
+function formatTable(result: QueryResult): string {
+  const header = result.columns.map((c) => c.name);
+  const body = result.rows.map((row) => result.columns.map((c) => toText(row[c.name], c.type) ?? 'NULL'));
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]!.length)));
+  const numeric = result.columns.map((c) => c.type === 'INT64' || c.type === 'FLOAT64');
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  const footer = `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`;
+  return `${[line(header), rule, ...body.map(line), footer].join('\n')}\n`;
+}
+
+/** An Arrow IPC stream with types from the result's column types (schema types, UTC timestamps). */
+export function toArrowStream(result: QueryResult): Uint8Array {
+  const vectors = Object.fromEntries(
+    result.columns.map((c) => {
+      const values = result.rows.map((row) => row[c.name] ?? null);
+      const [type, convert] = arrowTypeFor(c.type);
+      return [c.name, vectorFromArray(values.map((v) => (v === null ? null : convert(v))), type)];
+    }),
+  );
+  return tableToIPC(new Table(vectors), 'stream');
+}
+
+function arrowTypeFor(type: string): [DataType, (value: unknown) => unknown] {
+  switch (type) {
+    case 'INT64':
+      return [new Int64(), (v) => BigInt(v as number | bigint)];
+    case 'FLOAT64':
+      return [new Float64(), (v) => Number(v)];
+    case 'BOOL':
+      return [new Bool(), (v) => Boolean(v)];
+    case 'TIMESTAMP':
+      return [new Timestamp(TimeUnit.MILLISECOND, 'UTC'), (v) => (v as Date).getTime()];
+    case 'DATE':
+      return [new DateDay(), (v) => (v as Date).getTime()];
+    default:
+      return [new Utf8(), (v) => toText(v, type)];
+  }
+}
+
+const sql: CliCommand = {
+  name: 'sql',
+  summary: 'run SQL on the configured warehouse',
+  help,
+  run(argv) {
+    const config = loadConfig();
+    const logger = createLogger({ level: config.logLevel, name: 'vigil-sql' });
+    return runSql(argv, { openWarehouse: () => openWarehouse(config, logger), stdout: process.stdout, stderr: process.stderr });
+  },
+};
+
+export default sql;
