@@ -16,6 +16,7 @@ import { openBus, openTimeSeries, openWarehouse } from '../../core/wiring/open-b
 import { provisionSteps } from '../../core/wiring/provision.ts';
 import { createReadingPublisher } from '../../ingest/reading-publisher.ts';
 import { startProcessor } from '../../stream-processor/processor.ts';
+import type { RiskModel } from '../../stream-processor/risk-model.ts';
 import { DEFAULT_ALERT_THRESHOLDS } from '../alerts/alert.ts';
 import { createAlertEngine } from '../alerts/alert-engine.ts';
 import { createSqliteAlertStore } from '../alerts/alert-store-sqlite.ts';
@@ -64,7 +65,7 @@ function calmReading(patientId: string, at: number, wobble: number): IngestReadi
 function seedWard(now: number): IngestReading[] {
   const readings: IngestReading[] = [];
   for (let i = 1; i <= WARD_SIZE; i++) {
-    const last = i === 12 ? now - 20 * MINUTE : now - (i % 50) * 1000;
+    const last = i === 12 ? now - 20 * MINUTE : i === 7 ? now - 2 * MINUTE : now - (i % 50) * 1000;
     if (i <= WITH_HISTORY) {
       for (let k = 24; k >= 1; k--) readings.push(calmReading(pid(i), last - k * 5 * MINUTE, Math.round(Math.sin(i + k / 3) * 2)));
     }
@@ -85,6 +86,27 @@ function deterioration(now: number): IngestReading[] {
     heartRate: s.hr, bloodPressure: `${s.sbp}/70`, temperature: 37.9, spo2: s.spo2, respiratoryRate: s.rr, onOxygen: false, consciousness: 'A',
   }));
 }
+
+/**
+ * A small, real model for the test: logistic in the latest respiratory rate, SpO2 and heart rate,
+ * its factors the terms. The ward shows model risk whenever a model is loaded; the trained ONNX
+ * model is not the subject here.
+ */
+const LOGISTIC_MODEL: RiskModel = {
+  name: 'e2e-logistic@1',
+  async score(inputs) {
+    return inputs.map(({ readings }) => {
+      const latest = readings.at(-1);
+      const terms = [
+        { feature: 'respiratoryRate', value: latest?.respiratoryRate ?? null, weight: 0.15, centre: 16 },
+        { feature: 'spo2', value: latest?.spo2 ?? null, weight: -0.25, centre: 96 },
+        { feature: 'heartRate', value: latest?.heartRate ?? null, weight: 0.03, centre: 75 },
+      ].map((t) => ({ feature: t.feature, value: t.value, contribution: t.value === null ? 0 : t.weight * (t.value - t.centre) }));
+      const logit = -4 + terms.reduce((sum, t) => sum + t.contribution, 0);
+      return { probability: 1 / (1 + Math.exp(-logit)), factors: terms };
+    });
+  },
+};
 
 describe.skipIf(!haveChromium)('ward dashboard in headless Chromium', () => {
   let dir: string;
@@ -119,7 +141,7 @@ describe.skipIf(!haveChromium)('ward dashboard in headless Chromium', () => {
 
     const updates = createInMemoryPatientUpdates();
     const processor = await startProcessor({
-      bus, timeseries, warehouse, updates, metrics, logger,
+      bus, timeseries, warehouse, updates, metrics, logger, riskModel: LOGISTIC_MODEL,
       settings: { ...config.processor, topic: config.bus.readingsTopic, subscription: config.bus.subscription, deadLetterTopic: config.bus.deadLetterTopic },
     });
     const publisher = createReadingPublisher({ bus, topic: config.bus.readingsTopic, metrics, maxBatchDelayMs: 10 });
@@ -201,6 +223,9 @@ describe.skipIf(!haveChromium)('ward dashboard in headless Chromium', () => {
     const alert = page.locator('#alerts .alert', { hasText: DETERIORATING });
     await alert.waitFor({ timeout: 10_000 });
     expect(await alert.textContent()).toContain('NEWS2 8');
+    expect(await alert.textContent()).toMatch(/risk \d+%/);
+    expect(await tile.locator('.risk').textContent()).toMatch(/^Risk \d+% · e2e-logistic@1$/);
+    expect(await tile.locator('.factors').textContent()).toMatch(/resp\. rate 25 ▲/);
     expect(await tile.locator('.alert-chip').isVisible()).toBe(true);
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     await page.screenshot({ path: path.join(RESULTS, 'ward.png') });

@@ -58,13 +58,13 @@ export const FACTOR_LABEL = {
   temperatureC: 'temperature', consciousness: 'consciousness', onOxygen: 'on oxygen', news2: 'NEWS2',
 };
 
-/** The model's strongest reasons, e.g. "↑ resp. rate, ↓ SpO₂". */
+/** The model's strongest reasons, e.g. "resp. rate 25 ▲, SpO₂ 91 ▲" (▲ raises the risk, ▼ lowers it). */
 export function topFactors(risk, count = 3) {
   if (!risk || !Array.isArray(risk.factors) || risk.factors.length === 0) return '';
   return [...risk.factors]
     .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
     .slice(0, count)
-    .map((f) => `${f.contribution >= 0 ? '↑' : '↓'} ${FACTOR_LABEL[f.feature] ?? f.feature}`)
+    .map((f) => `${FACTOR_LABEL[f.feature] ?? f.feature}${f.value === null || f.value === undefined ? '' : ` ${Math.round(f.value * 10) / 10}`} ${f.contribution >= 0 ? '▲' : '▼'}`)
     .join(', ');
 }
 

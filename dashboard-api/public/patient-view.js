@@ -152,6 +152,9 @@ export async function showPatientView({ section, patientId, windowKey, summary, 
       }))],
       hooks: { drawClear: [shadeBands(def.bands)] },
     }, data, box);
+    if (def.id === 'risk' && !rows.risk.some((r) => r.riskPercent !== null)) {
+      box.append(el('p', { className: 'muted', textContent: 'No model risk in this window: the patient is scored with NEWS2 only.' }));
+    }
     return { def, plot, data, box };
   });
 

@@ -54,8 +54,13 @@ export function createWardView({ container, empty, count, onOpen }) {
     const staleChip = chip('badge stale-chip', 'STALE');
     const news2 = chip('badge news2 band-none', 'NEWS2 –');
     head.append(name, alertChip, staleChip, news2);
-    const risk = document.createElement('p');
+    const meta = document.createElement('p');
+    meta.className = 'meta';
+    const risk = document.createElement('span');
     risk.className = 'risk';
+    const fresh = document.createElement('span');
+    fresh.className = 'fresh';
+    meta.append(risk, fresh);
     const vitals = document.createElement('dl');
     vitals.className = 'vitals';
     const cells = {};
@@ -80,9 +85,7 @@ export function createWardView({ container, empty, count, onOpen }) {
     vitals.append(other);
     const factors = document.createElement('p');
     factors.className = 'factors';
-    const fresh = document.createElement('p');
-    fresh.className = 'fresh';
-    el.append(head, risk, vitals, factors, fresh);
+    el.append(head, meta, vitals, factors);
     el.addEventListener('click', () => onOpen(patientId));
     const tile = { el, alertChip, staleChip, news2, risk, factors, fresh, cells, otherDd, summary: null, observedMs: NaN };
     tiles.set(patientId, tile);
@@ -108,9 +111,10 @@ export function createWardView({ container, empty, count, onOpen }) {
       strong.textContent = `Risk ${formatPercent(model)}`;
       tile.risk.append(strong, ` · ${s.risk.model ?? 'model'}`);
     } else {
-      tile.risk.textContent = 'Risk model: not scored';
+      tile.risk.textContent = 'Model risk –';
     }
     tile.factors.textContent = topFactors(s.risk);
+    tile.factors.hidden = tile.factors.textContent === '';
     const latest = s.latest;
     tile.observedMs = latest ? Date.parse(latest.observedAt) : NaN;
     for (const vital of VITALS) {
@@ -138,7 +142,7 @@ export function createWardView({ container, empty, count, onOpen }) {
     const stale = !(age <= STALE_AFTER_MS);
     tile.el.classList.toggle('stale', stale);
     tile.staleChip.hidden = !stale;
-    tile.fresh.textContent = Number.isFinite(age) ? `${stale ? 'No reading for ' + formatAge(age).replace(' ago', '') : 'Updated ' + formatAge(age)}` : 'No reading yet';
+    tile.fresh.textContent = Number.isFinite(age) ? `${stale ? 'No reading for ' + formatAge(age).replace(' ago', '') : formatAge(age)}` : 'No reading yet';
   };
 
   const renderAlert = (tile) => {
