@@ -2,9 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeWarehouseContract } from '../../core/contracts/warehouse-contract.ts';
 import type { WarehouseRow } from '../../core/ports/warehouse.ts';
 import type { DuckDbWarehouse } from './warehouse-duckdb.ts';
 import { createDuckDbWarehouse } from './warehouse-duckdb.ts';
+
+describeWarehouseContract('duckdb (file)', async () => {
+  const contractDir = mkdtempSync(path.join(tmpdir(), 'vigil-duckdb-contract-'));
+  return createDuckDbWarehouse({ path: path.join(contractDir, 'warehouse.duckdb') });
+});
 
 let dir: string;
 let warehouse: DuckDbWarehouse;
