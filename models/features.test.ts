@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { news2 } from '../core/domain/news2.ts';
+import { featureValues, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, computeFeatures } from './features.ts';
+import type { FeatureReading } from './features.ts';
+
+const HOUR = 3_600_000;
+const NOW = Date.UTC(2026, 0, 1, 12);
+
+function reading(hoursAgo: number, vitals: Partial<FeatureReading> = {}): FeatureReading {
+  return {
+    readingId: `r${hoursAgo}`, observedAt: NOW - hoursAgo * HOUR,
+    heartRate: 80, systolic: 120, diastolic: 70, temperatureC: 37, spo2: 96, respiratoryRate: 16, onOxygen: false, consciousness: 'A',
+    ...vitals,
+  };
+}
+
+describe('recovery-risk features', () => {
+  it('returns the declared features in order, as float32', () => {
+    const row = computeFeatures({ now: NOW, readings: [reading(0.5)] });
+    expect(row).toBeInstanceOf(Float32Array);
+    expect(row).toHaveLength(FEATURE_COUNT);
+    expect(FEATURE_COUNT).toBe(FEATURE_SPEC.features.length);
+    expect(new Set(FEATURE_NAMES).size).toBe(FEATURE_COUNT);
+  });
+
+  it('uses only readings in (now − window, now]: none after now, none older than 6 h', () => {
+    const v = featureValues({ now: NOW, readings: [reading(-1, { heartRate: 200 }), reading(7, { heartRate: 10 }), reading(3, { heartRate: 90 }), reading(0.5, { heartRate: 100 })] });
+    expect(v.get('heartRate.6h.count')).toBe(2);
+    expect(v.get('heartRate.6h.max')).toBe(100);
+    expect(v.get('heartRate.6h.min')).toBe(90);
+    expect(v.get('heartRate.1h.count')).toBe(1);
+    expect(v.get('heartRate.1h.last')).toBe(100);
+    expect(v.get('readings.6h.count')).toBe(2);
+  });
+
+  it('takes last, mean and the least-squares slope per hour whatever the input order', () => {
+    const v = featureValues({ now: NOW, readings: [reading(0, { respiratoryRate: 24 }), reading(4, { respiratoryRate: 16 }), reading(2, { respiratoryRate: 20 })] });
+    expect(v.get('respiratoryRate.6h.last')).toBe(24);
+    expect(v.get('respiratoryRate.6h.mean')).toBe(20);
+    expect(v.get('respiratoryRate.6h.slope')).toBeCloseTo(2, 12);
+    expect(v.get('respiratoryRate.1h.slope')).toBe(0);
+  });
+
+  it('reads a missing vital as the reference value with count 0 and 6 h since last', () => {
+    const v = featureValues({ now: NOW, readings: [reading(1, { spo2: null })] });
+    expect(v.get('spo2.6h.count')).toBe(0);
+    expect(v.get('spo2.6h.last')).toBe(FEATURE_SPEC.reference.spo2);
+    expect(v.get('spo2.hoursSinceLast')).toBe(6);
+    expect(v.get('heartRate.hoursSinceLast')).toBe(1);
+  });
+
+  it('carries NEWS2 and its components as the domain scores them, on the SpO2 scale given', () => {
+    const readings = [reading(0.2, { spo2: 87, onOxygen: true, respiratoryRate: 26, consciousness: 'V' })];
+    for (const spo2Scale of [1, 2] as const) {
+      const v = featureValues({ now: NOW, readings, spo2Scale });
+      const expected = news2({ ...readings[0]! }, { spo2Scale });
+      expect(v.get('news2.score')).toBe(expected.score);
+      for (const [parameter, points] of Object.entries(expected.components)) expect(v.get(`news2.${parameter}`)).toBe(points);
+    }
+  });
+
+  it('flags unknown admission context instead of guessing silently', () => {
+    const known = featureValues({ now: NOW, readings: [], admission: { age: 81, admissionType: 'URGENT', admittedAt: NOW - 30 * HOUR } });
+    expect([known.get('age'), known.get('age.missing'), known.get('admissionType.URGENT'), known.get('hoursSinceAdmission'), known.get('hoursSinceAdmission.missing')]).toEqual([81, 0, 1, 30, 0]);
+    const unknown = featureValues({ now: NOW, readings: [] });
+    expect([unknown.get('age.missing'), unknown.get('admissionType.EMERGENCY'), unknown.get('hoursSinceAdmission.missing'), unknown.get('news2.score')]).toEqual([1, 0, 1, 0]);
+  });
+});

@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { VitalReading } from '../core/domain/reading.ts';
+import type { OnnxScoringInput } from '../stream-processor/risk-model-onnx.ts';
+import type { FeatureInput } from './features.ts';
+
+/** The golden inputs train.py writes (test-set windows and edge cases), for the parity test and the bench. */
+export function readGoldenInputs(): FeatureInput[] {
+  return JSON.parse(readFileSync(path.join(import.meta.dirname, 'fixtures', 'parity-inputs.json'), 'utf8')) as FeatureInput[];
+}
+
+/** A golden input as the processor would hand it to the model (identity fields filled in). */
+export function toScoringInput(input: FeatureInput, patientId: string): OnnxScoringInput {
+  const readings: VitalReading[] = input.readings.map((r) => ({ ...r, patientId, deviceId: 'bed-01', receivedAt: r.observedAt }));
+  return {
+    patientId,
+    now: input.now,
+    readings,
+    ...(input.admission ? { admission: input.admission } : {}),
+    ...(input.spo2Scale ? { profile: { patientId, spo2Scale: input.spo2Scale, updatedAt: 0, updatedBy: 'golden' } } : {}),
+  };
+}
