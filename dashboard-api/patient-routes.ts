@@ -26,7 +26,7 @@ const VITAL_FIELDS = {
 /** A reading as the API shows it (PRODUCT.md: parsed, systolic/diastolic, °C, ISO time). */
 const VITALS_VIEW = {
   type: 'object',
-  properties: { readingId: { type: 'string' }, deviceId: { type: 'string' }, observedAt: iso, ...VITAL_FIELDS },
+  properties: { readingId: { type: 'string' }, patientId: { type: 'string' }, deviceId: { type: 'string' }, observedAt: iso, ...VITAL_FIELDS },
 } as const;
 
 const FACTORS = {
@@ -77,6 +77,7 @@ export const PATIENT_PARAMS = {
 export function vitalsView(r: VitalReading) {
   return {
     readingId: r.readingId,
+    patientId: r.patientId,
     deviceId: r.deviceId,
     observedAt: new Date(r.observedAt).toISOString(),
     heartRate: r.heartRate,

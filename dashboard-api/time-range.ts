@@ -4,11 +4,10 @@ import { parseObservedAt } from '../core/wire/reading-codec.ts';
 
 /**
  * The `from`/`to`/`limit` query parameters of the history routes: ISO 8601 with an offset or
- * epoch milliseconds, `from` inclusive and `to` exclusive, by default the last six hours.
+ * epoch milliseconds, `from` inclusive and `to` exclusive, by default the last six hours. Any span
+ * is allowed: `limit` is what bounds an answer.
  */
 export const DEFAULT_SPAN_MS = 6 * 60 * 60 * 1000;
-/** A month of history is the most one request may ask for; charts page through longer spans. */
-export const MAX_SPAN_MS = 31 * 24 * 60 * 60 * 1000;
 export const DEFAULT_LIMIT = 5000;
 export const MAX_LIMIT = 20_000;
 
@@ -38,9 +37,6 @@ export function parseTimeRange(query: { from?: string; to?: string; limit: numbe
   const from = query.from === undefined ? to - DEFAULT_SPAN_MS : parseInstant(query.from, 'from');
   if (from >= to) {
     throw new VigilError('VALIDATION_FAILED', 'from must be before to', { details: [{ field: 'from', reason: 'not before to' }] });
-  }
-  if (to - from > MAX_SPAN_MS) {
-    throw new VigilError('VALIDATION_FAILED', 'time range is longer than 31 days', { details: [{ field: 'from', reason: 'range longer than 31 days' }] });
   }
   return { from, to, limit: query.limit };
 }
