@@ -137,7 +137,7 @@ export const TABLES: Readonly<Record<TableName, TableSpec>> = Object.freeze({
       col('reason', 'STRING', true),
       col('field', 'STRING'),
       col('patient_id', 'STRING'),
-      col('payload', 'STRING', true, 'The original bytes, UTF-8 text or base64: prefixed.'),
+      col('payload', 'STRING', true, 'The original message: JSON as sent, an Avro reading as its record in JSON, or base64:-prefixed bytes when undecodable.'),
     ],
     key: ['dead_letter_id'],
     partitionBy: 'received_at',

@@ -48,7 +48,8 @@ export function rejectedDeadLetter(message: DeliveredMessage, raw: RawReading, p
     reason: problems.map((p) => `${p.field} ${p.reason}`).join('; '),
     field: [...new Set(problems.map((p) => p.field))].join(','),
     patientId: raw.patientId,
-    payload: payloadText(message.data),
+    // The decoded record is the same data as the Avro bytes, and readable in SQL and on the dashboard.
+    payload: isJson(message) ? payloadText(message.data) : JSON.stringify(raw),
     metricReason: `${first.kind}:${first.field}`,
   };
 }
@@ -89,6 +90,10 @@ export function payloadText(data: Uint8Array): string {
   } catch {
     return `base64:${Buffer.from(data).toString('base64')}`;
   }
+}
+
+function isJson(message: DeliveredMessage): boolean {
+  return (message.attributes['content-type'] ?? '').startsWith('application/json');
 }
 
 function isFieldDetails(details: unknown): details is { field: string } {

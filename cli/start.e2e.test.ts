@@ -1,0 +1,169 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signToken } from '../dashboard-api/auth.ts';
+import type { VigilProcess } from './test-support/vigil-process.ts';
+import { eventually, startVigil } from './test-support/vigil-process.ts';
+
+/**
+ * The embedded default as a newcomer runs it: `vigil start` in a child process, talked to over
+ * HTTP only. This is the "done when" of the embedded pipeline.
+ */
+const SECRET = 'e2e-secret-0123456789abcdef';
+const token = (role: 'device' | 'clinician' | 'analyst' | 'admin') => signToken(SECRET, { sub: `e2e-${role}`, role, expiresIn: '1h' });
+const auth = (role: 'device' | 'clinician' | 'analyst' | 'admin') => ({ authorization: `Bearer ${token(role)}` });
+
+let dataDir: string;
+let vigil: VigilProcess;
+
+async function post(readings: unknown): Promise<Response> {
+  return fetch(`${vigil.url}/v1/readings`, {
+    method: 'POST',
+    headers: { ...auth('device'), 'content-type': 'application/json' },
+    body: JSON.stringify(readings),
+  });
+}
+
+async function vitalsOf(patientId: string, from = '2026-01-01T00:00:00Z'): Promise<Record<string, unknown>[]> {
+  const response = await fetch(`${vigil.url}/v1/patients/${patientId}/vitals?from=${encodeURIComponent(from)}&to=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`, { headers: auth('clinician') });
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as { readings?: Record<string, unknown>[] } | Record<string, unknown>[];
+  return Array.isArray(body) ? body : (body.readings ?? []);
+}
+
+function start(): Promise<VigilProcess> {
+  return startVigil('start', { VIGIL_DATA_DIR: dataDir, VIGIL_AUTH_SECRET: SECRET, VIGIL_SIMULATE: '6', VIGIL_SIMULATE_INTERVAL_MS: '500', VIGIL_ACK_DEADLINE_MS: '5000' });
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-e2e-'));
+  vigil = await start();
+}, 60_000);
+
+afterAll(async () => {
+  await vigil?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('vigil start (embedded default)', () => {
+  it('splits "120/80" into systolic 120 and diastolic 80', async () => {
+    const observedAt = new Date(Date.now() - 60_000).toISOString();
+    const response = await post({ deviceId: 'bed-e2e', patientId: 'E2E-BP', observedAt, heartRate: 72, bloodPressure: '120/80', temperature: 98.6, temperatureUnit: 'F' });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ accepted: 1 });
+    const [reading] = await eventually(async () => {
+      const rows = await vitalsOf('E2E-BP');
+      return rows.length > 0 ? rows : undefined;
+    }, 15_000, 'the reading to be stored');
+    expect(reading).toMatchObject({ patientId: 'E2E-BP', systolic: 120, diastolic: 80, heartRate: 72 });
+    expect(reading!.temperatureC).toBeCloseTo(37, 1);
+  });
+
+  it('answers a malformed reading 400 with the field and the reason', async () => {
+    const response = await post([
+      { deviceId: 'bed-e2e', patientId: 'E2E-BAD', observedAt: new Date().toISOString(), heartRate: 70 },
+      { deviceId: 'bed-e2e', patientId: 'E2E-BAD', observedAt: new Date().toISOString(), bloodPressure: '120/' },
+    ]);
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: string; details: { index: number; field: string; reason: string }[] };
+    expect(body.details).toContainEqual(expect.objectContaining({ index: 1, field: 'bloodPressure' }));
+    expect(body.details.every((d) => d.reason.length > 0)).toBe(true);
+  });
+
+  it('puts an implausible reading in the dead letters with its reason, and keeps going', async () => {
+    const observedAt = new Date(Date.now() - 30_000).toISOString();
+    expect((await post({ deviceId: 'bed-e2e', patientId: 'E2E-DL', observedAt, heartRate: 900 })).status).toBe(202);
+    const letter = await eventually(async () => {
+      const response = await fetch(`${vigil.url}/v1/dead-letters`, { headers: auth('admin') });
+      const body = (await response.json()) as { deadLetters?: Record<string, unknown>[] } | Record<string, unknown>[];
+      const rows = Array.isArray(body) ? body : (body.deadLetters ?? []);
+      return rows.find((row) => String(row.payload ?? '').includes('E2E-DL'));
+    }, 15_000, 'the dead letter');
+    expect(String(letter.reason)).toMatch(/heart/i);
+    expect((await post({ deviceId: 'bed-e2e', patientId: 'E2E-DL', observedAt: new Date().toISOString(), heartRate: 80 })).status).toBe(202);
+    await eventually(async () => ((await vitalsOf('E2E-DL')).length === 1 ? true : undefined), 15_000, 'the next reading');
+  });
+
+  it('stores a reading posted twice once', async () => {
+    const reading = { deviceId: 'bed-e2e', patientId: 'E2E-DUP', observedAt: Date.now() - 10_000, spo2: 96 };
+    expect((await post(reading)).status).toBe(202);
+    expect((await post(reading)).status).toBe(202);
+    await eventually(async () => ((await vitalsOf('E2E-DUP')).length > 0 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await vitalsOf('E2E-DUP')).toHaveLength(1);
+  });
+
+  it('shows the simulated ward in /v1/patients with NEWS2 within seconds', async () => {
+    const patients = await eventually(async () => {
+      const response = await fetch(`${vigil.url}/v1/patients`, { headers: auth('clinician') });
+      const body = (await response.json()) as { patients?: Record<string, unknown>[] } | Record<string, unknown>[];
+      const rows = (Array.isArray(body) ? body : (body.patients ?? [])).filter((p) => String(p.patientId).startsWith('P') && p.news2);
+      return rows.length >= 6 ? rows : undefined;
+    }, 20_000, 'six simulated patients with NEWS2');
+    for (const patient of patients) {
+      expect(patient.news2).toMatchObject({ score: expect.any(Number), level: expect.stringMatching(/^(low|low-medium|medium|high)$/) });
+    }
+  });
+
+  it('streams patient updates over SSE', async () => {
+    const abort = new AbortController();
+    const response = await fetch(`${vigil.url}/v1/stream`, { headers: auth('clinician'), signal: abort.signal });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = response.body!.getReader();
+    let text = '';
+    const deadline = Date.now() + 10_000;
+    while (!/event: patient\ndata: .*"patientId"/.test(text) && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    abort.abort();
+    expect(text).toMatch(/event: patient\ndata: .*"patientId"/);
+  });
+
+  it('refuses missing and invalid tokens with 401 and the wrong role with 403', async () => {
+    expect((await fetch(`${vigil.url}/v1/patients`)).status).toBe(401);
+    const forged = signToken('another-secret-0123456789', { sub: 'x', role: 'clinician', expiresIn: '1h' });
+    expect((await fetch(`${vigil.url}/v1/patients`, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
+    expect((await fetch(`${vigil.url}/v1/patients`, { headers: auth('device') })).status).toBe(403);
+    expect((await fetch(`${vigil.url}/v1/patients`, { headers: auth('analyst') })).status).toBe(403);
+    const asClinician = await fetch(`${vigil.url}/v1/readings`, { method: 'POST', headers: { ...auth('clinician'), 'content-type': 'application/json' }, body: '{}' });
+    expect(asClinician.status).toBe(403);
+    expect((await fetch(`${vigil.url}/healthz`)).status).toBe(200);
+  });
+
+  it('loses nothing it acknowledged when killed with SIGKILL mid-stream', async () => {
+    const base = Date.now() - 120_000;
+    const acknowledged: number[] = [];
+    // Post in the background and kill while requests are in flight.
+    const posting = (async () => {
+      for (let i = 0; i < 400; i++) {
+        try {
+          const response = await post({ deviceId: 'bed-kill', patientId: 'E2E-KILL', observedAt: base + i * 100, heartRate: 60 + (i % 40) });
+          if (response.status === 202) acknowledged.push(i);
+        } catch {
+          return; // the server is gone
+        }
+      }
+    })();
+    await eventually(async () => (acknowledged.length >= 50 ? true : undefined), 15_000, '50 acknowledged readings');
+    await vigil.kill();
+    await posting;
+    expect(acknowledged.length).toBeGreaterThanOrEqual(50);
+
+    vigil = await start();
+    const stored = await eventually(async () => {
+      const rows = await vitalsOf('E2E-KILL', new Date(base - 1000).toISOString());
+      const times = new Set(rows.map((r) => Date.parse(String(r.observedAt))));
+      return acknowledged.every((i) => times.has(base + i * 100)) ? rows : undefined;
+    }, 30_000, 'every acknowledged reading after the restart');
+    expect(new Set(stored.map((r) => r.observedAt)).size).toBe(stored.length);
+  }, 90_000);
+
+  it('drains and exits 0 on SIGTERM', async () => {
+    expect(await vigil.stop('SIGTERM')).toBe(0);
+    vigil = await start();
+  }, 60_000);
+});
