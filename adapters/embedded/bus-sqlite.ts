@@ -6,21 +6,28 @@ import type { Logger } from '../../core/observability/logger.ts';
 import type {
   BatchHandler, Bus, DeliveredMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicSpec,
 } from '../../core/ports/bus.ts';
+import {
+  bitmapOf, chunkRuns, clearBit, decodeChunk, encodeChunk, fullBitmap, hasBit, isEmpty, MAX_CHUNK_MESSAGES, setBits,
+  type ChunkEntry,
+} from './bus-sqlite-chunk.ts';
 
 /**
  * The embedded bus: a durable message log in one SQLite file (node:sqlite, WAL mode), shared by
  * every process that opens the same file.
  *
- * Layout: `messages` is one log per topic (`topic_id`, `seq`); each subscription keeps a `cursor`
- * (the last seq it took from the log) and a `leases` row per message taken but not yet acked, with
- * `visible_at` (when it may be delivered again) and `attempts`. Taking messages inserts leases and
- * moves the cursor in one transaction; ack deletes the lease; nack and lease expiry make it visible
- * again; a lease that already used `maxDeliveryAttempts` is moved to the dead-letter topic instead.
- * Log entries below every subscription's cursor and oldest lease are garbage-collected.
+ * Layout: `chunks` is the log of each topic, in runs of consecutive messages (`first_seq`,
+ * `count`; see bus-sqlite-chunk.ts). Each subscription keeps a `cursor` (the last seq it took from
+ * the log) and `leases` for what it took but has not fully acked: a range of one chunk, a bitmap
+ * of the messages still unacked, `visible_at` (when they may be delivered again) and `attempts`.
+ * Taking messages writes a lease and moves the cursor in one transaction; acks clear bits (the
+ * lease goes when none is left); a nack or a closing subscriber splits the messages off into a
+ * lease of their own that becomes visible after the backoff; an expired lease is redelivered
+ * whole; a lease that already used `maxDeliveryAttempts` goes to the dead-letter topic instead.
+ * Chunks below every subscription's cursor and oldest lease are garbage-collected.
  *
- * Throughput comes from group commit: publishes, acks and nacks made in the same event-loop turn
- * share one transaction, and subscribers in this process are woken as soon as a publish commits
- * (others, in other processes, poll).
+ * Throughput comes from chunks and group commit: publishes, acks and nacks made in the same
+ * event-loop turn share one transaction, and subscribers in this process are woken as soon as a
+ * publish commits (subscribers in other processes poll).
  */
 export interface SqliteBusOptions {
   /** The database file, e.g. `${VIGIL_DATA_DIR}/bus.sqlite`; its folder is created if missing. */
@@ -49,8 +56,6 @@ const DEFAULTS = Object.freeze({
   nackBackoffMaxMs: 10_000,
   maxMessagesPerCommit: 20_000,
   busyTimeoutMs: 5_000,
-  /** Rows garbage-collected per topic per pass, so one pass never stalls the loop for long. */
-  gcRowsPerPass: 50_000,
   gcIntervalMs: 1_000,
 });
 
@@ -69,22 +74,25 @@ const SCHEMA = `
     dead_letter_topic TEXT,
     max_delivery_attempts INTEGER
   );
-  CREATE TABLE IF NOT EXISTS messages (
+  CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id INTEGER PRIMARY KEY,
     topic_id INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    count INTEGER NOT NULL,
     published_at INTEGER NOT NULL,
-    ordering_key TEXT,
-    attributes TEXT,
-    data BLOB NOT NULL,
-    PRIMARY KEY (topic_id, seq)
-  ) WITHOUT ROWID;
+    body BLOB NOT NULL
+  );
+  CREATE UNIQUE INDEX IF NOT EXISTS chunks_by_seq ON chunks (topic_id, first_seq);
   CREATE TABLE IF NOT EXISTS leases (
+    lease_id INTEGER PRIMARY KEY,
     sub_id INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    count INTEGER NOT NULL,
     visible_at INTEGER NOT NULL,
     attempts INTEGER NOT NULL,
-    PRIMARY KEY (sub_id, seq)
-  ) WITHOUT ROWID;
+    pending BLOB NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS leases_due ON leases (sub_id, visible_at);
 `;
 
 interface SubscriptionRow {
@@ -101,23 +109,41 @@ interface PendingPublish {
   readonly reject: (error: unknown) => void;
 }
 
-interface LogRow {
-  seq: number;
+interface ChunkRow {
+  first_seq: number;
+  count: number;
   published_at: number;
-  ordering_key: string | null;
-  attributes: string | null;
-  data: Uint8Array;
+  body: Uint8Array;
 }
 
+interface LeaseRow {
+  lease_id: number;
+  first_seq: number;
+  count: number;
+  attempts: number;
+  pending: Uint8Array;
+}
+
+/** Messages of one lease handed to a subscriber. */
 interface Claim {
-  readonly row: LogRow;
+  readonly leaseId: number;
+  readonly firstSeq: number;
   readonly attempts: number;
+  readonly publishedAt: number;
+  /** Indexes within the lease (bit numbers) and their entries. */
+  readonly indexes: readonly number[];
+  readonly entries: readonly ChunkEntry[];
 }
 
-/** A settlement waiting for the next group commit, shared by every ack/nack of one turn. */
+/** Acks and nacks of one lease, gathered for one commit. */
+interface LeaseSettlement {
+  readonly acked: number[];
+  readonly nacked: { index: number; attempts: number }[];
+}
+
+/** Settlements waiting for the next group commit, shared by every ack/nack of one turn. */
 interface SettleBatch {
-  readonly acks: { subId: number; seq: number }[];
-  readonly nacks: { subId: number; seq: number; attempts: number; visibleAt: number }[];
+  readonly byLease: Map<number, LeaseSettlement>;
   readonly done: Promise<void>;
   resolve(): void;
   reject(error: unknown): void;
@@ -255,72 +281,87 @@ class SqliteBus implements Bus {
     this.subscribers.delete(subscriber);
   }
 
-  /** Wakes this process's subscribers of a subscription, e.g. after leases were released. */
-  wakeSubscription(subId: number, rescan: boolean): void {
-    for (const s of this.subscribers) if (s.row.subId === subId) s.wake(rescan);
-  }
-
   /**
    * Takes up to `room` messages for a subscription in one transaction: leases due for redelivery
    * first (when `scanLeases`), then new messages from the log.
    */
   claim(sub: SubscriptionRow, room: number, leaseMs: number, scanLeases: boolean): Claim[] {
+    // Most wake-ups find nothing new: check with a plain read before taking the write lock.
+    if (!scanLeases && !(this.sql.hasFresh.get(sub.subId) as { fresh: number }).fresh) return [];
     const now = Date.now();
     const claims: Claim[] = [];
+    let taken = 0;
     this.transaction(() => {
       if (scanLeases) {
-        const due = this.sql.dueLeases.all(sub.subId, now, room) as { seq: number; attempts: number }[];
-        for (const lease of due) {
-          const row = this.sql.logEntry.get(sub.topicId, lease.seq) as LogRow | undefined;
-          if (!row) {
-            this.sql.deleteLease.run(sub.subId, lease.seq);
-          } else if (sub.deadLetterTopic && sub.maxDeliveryAttempts && lease.attempts >= sub.maxDeliveryAttempts) {
-            this.deadLetter(sub, row, lease.attempts, now);
-          } else {
-            this.sql.renewLease.run(now + leaseMs, lease.attempts + 1, sub.subId, lease.seq);
-            claims.push({ row, attempts: lease.attempts + 1 });
+        for (const lease of this.sql.dueLeases.all(sub.subId, now, room) as unknown as LeaseRow[]) {
+          if (taken >= room) break;
+          const chunk = this.sql.chunkAt.get(sub.topicId, lease.first_seq) as ChunkRow | undefined;
+          let indexes = setBits(lease.pending);
+          if (!chunk || indexes.length === 0) {
+            this.sql.deleteLease.run(lease.lease_id);
+            continue;
           }
+          if (sub.deadLetterTopic && sub.maxDeliveryAttempts && lease.attempts >= sub.maxDeliveryAttempts) {
+            this.deadLetter(sub, chunk, lease, indexes, now);
+            continue;
+          }
+          let leaseId = lease.lease_id;
+          if (indexes.length > room - taken) {
+            // Take what fits; the rest stays due under the old lease.
+            indexes = indexes.slice(0, room - taken);
+            const rest = new Uint8Array(lease.pending);
+            for (const i of indexes) clearBit(rest, i);
+            this.sql.setPending.run(rest, lease.lease_id);
+            leaseId = Number(this.sql.insertLease.run(sub.subId, lease.first_seq, lease.count, now + leaseMs, lease.attempts + 1, bitmapOf(lease.count, indexes)).lastInsertRowid);
+          } else {
+            this.sql.renewLease.run(now + leaseMs, lease.attempts + 1, lease.lease_id);
+          }
+          claims.push(claimOf(chunk, lease.first_seq, leaseId, lease.attempts + 1, indexes));
+          taken += indexes.length;
         }
       }
-      if (claims.length < room) {
-        const { cursor } = this.sql.subscriptionCursor.get(sub.subId) as { cursor: number };
-        const fresh = this.sql.logAfter.all(sub.topicId, cursor, room - claims.length) as unknown as LogRow[];
-        for (const row of fresh) {
-          this.sql.insertLease.run(sub.subId, row.seq, now + leaseMs);
-          claims.push({ row, attempts: 1 });
-        }
-        if (fresh.length > 0) this.sql.moveCursor.run(fresh[fresh.length - 1]!.seq, sub.subId);
+      if (taken >= room) return;
+      let { cursor } = this.sql.subscriptionCursor.get(sub.subId) as { cursor: number };
+      const start = cursor;
+      for (const chunk of this.sql.chunksAfter.all(sub.topicId, cursor + 1 - MAX_CHUNK_MESSAGES, cursor + 1) as unknown as ChunkRow[]) {
+        if (taken >= room) break;
+        const from = Math.max(chunk.first_seq, cursor + 1);
+        const count = Math.min(chunk.first_seq + chunk.count - from, room - taken);
+        const leaseId = Number(this.sql.insertLease.run(sub.subId, from, count, now + leaseMs, 1, fullBitmap(count)).lastInsertRowid);
+        claims.push(claimOf(chunk, from, leaseId, 1, Array.from({ length: count }, (_, i) => i)));
+        cursor = from + count - 1;
+        taken += count;
       }
+      if (cursor !== start) this.sql.moveCursor.run(cursor, sub.subId);
     });
     return claims;
   }
 
   /** Queues an ack or nack for the next group commit; resolves once it is written. */
-  settleLater(kind: 'ack' | 'nack', subId: number, seq: number, attempts: number): Promise<void> {
+  settleLater(kind: 'ack' | 'nack', leaseId: number, index: number, attempts: number): Promise<void> {
     if (this.closed) return Promise.resolve();
     if (!this.settle) {
       let resolve!: () => void;
       let reject!: (error: unknown) => void;
       const done = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
-      this.settle = { acks: [], nacks: [], done, resolve, reject };
+      this.settle = { byLease: new Map(), done, resolve, reject };
       setImmediate(() => this.flushSettlements());
     }
-    if (kind === 'ack') this.settle.acks.push({ subId, seq });
-    else {
-      const backoff = Math.min(this.settings.nackBackoffMaxMs, this.settings.nackBackoffMs * 2 ** Math.max(0, attempts - 1));
-      this.settle.nacks.push({ subId, seq, attempts, visibleAt: Date.now() + backoff });
-    }
+    let s = this.settle.byLease.get(leaseId);
+    if (!s) this.settle.byLease.set(leaseId, (s = { acked: [], nacked: [] }));
+    if (kind === 'ack') s.acked.push(index);
+    else s.nacked.push({ index, attempts });
     return this.settle.done;
   }
 
-  /** Makes leases this subscriber still holds visible at once (closing hands them to others). */
-  release(subId: number, leases: readonly { seq: number; attempts: number }[]): void {
-    if (leases.length === 0) return;
+  /** Makes messages a closing subscriber still holds visible at once, for other subscribers. */
+  release(subId: number, held: ReadonlyMap<number, LeaseSettlement>): void {
+    if (held.size === 0) return;
     const now = Date.now();
     this.transaction(() => {
-      for (const l of leases) this.sql.nackLease.run(now, subId, l.seq, l.attempts);
+      for (const [leaseId, s] of held) this.applySettlement(leaseId, s, () => now);
     });
-    this.wakeSubscription(subId, true);
+    for (const s of this.subscribers) if (s.row.subId === subId) s.wake(true);
   }
 
   idOf(topicId: number, seq: number): string {
@@ -339,20 +380,23 @@ class SqliteBus implements Bus {
     const results: string[][] = [];
     try {
       this.transaction(() => {
-        const nextSeq = new Map<number, number>();
+        // Every publish of the turn to one topic goes into the same chunks.
+        const byTopic = new Map<number, PendingPublish[]>();
         for (const p of batch) {
-          let seq = nextSeq.get(p.topicId) ?? (this.sql.topicNextSeq.get(p.topicId) as { next_seq: number }).next_seq;
-          const ids: string[] = [];
-          for (const m of p.messages) {
-            const attributes = m.attributes && Object.keys(m.attributes).length > 0 ? JSON.stringify(m.attributes) : null;
-            this.sql.insertMessage.run(p.topicId, seq, now, m.orderingKey ?? null, attributes, m.data);
-            ids.push(this.idOf(p.topicId, seq));
-            seq++;
-          }
-          nextSeq.set(p.topicId, seq);
-          results.push(ids);
+          const list = byTopic.get(p.topicId);
+          if (list) list.push(p);
+          else byTopic.set(p.topicId, [p]);
         }
-        for (const [topicId, seq] of nextSeq) this.sql.setNextSeq.run(seq, topicId);
+        const ids = new Map<PendingPublish, string[]>();
+        for (const [topicId, publishes] of byTopic) {
+          let seq = this.appendToLog(topicId, publishes.flatMap((p) => p.messages), now);
+          for (const p of publishes) {
+            const out: string[] = new Array(p.messages.length);
+            for (let i = 0; i < out.length; i++) out[i] = this.idOf(topicId, seq++);
+            ids.set(p, out);
+          }
+        }
+        for (const p of batch) results.push(ids.get(p)!);
       });
     } catch (error) {
       const failure = asBackendError(error, 'publish');
@@ -360,52 +404,97 @@ class SqliteBus implements Bus {
       return;
     }
     batch.forEach((p, i) => p.resolve(results[i]!));
-    const topics = new Set(batch.map((p) => p.topicId));
-    for (const s of this.subscribers) if (topics.has(s.row.topicId)) s.wake(false);
+    this.wakeTopics(new Set(batch.map((p) => p.topicId)));
+  }
+
+  /** Appends messages to a topic's log inside the caller's transaction; returns the first seq. */
+  private appendToLog(topicId: number, messages: readonly OutgoingMessage[], now: number): number {
+    const first = (this.sql.topicNextSeq.get(topicId) as { next_seq: number }).next_seq;
+    let seq = first;
+    for (const run of chunkRuns(messages)) {
+      this.sql.insertChunk.run(topicId, seq, run.length, now, encodeChunk(run));
+      seq += run.length;
+    }
+    this.sql.setNextSeq.run(seq, topicId);
+    return first;
+  }
+
+  private wakeTopics(topicIds: ReadonlySet<number>): void {
+    for (const s of this.subscribers) if (topicIds.has(s.row.topicId)) s.wake(false);
   }
 
   private flushSettlements(): void {
     const batch = this.settle;
     if (!batch) return;
     this.settle = undefined;
+    const nackedSubs = new Map<number, number>();
     try {
       this.transaction(() => {
-        for (const a of batch.acks) this.sql.deleteLease.run(a.subId, a.seq);
-        for (const n of batch.nacks) this.sql.nackLease.run(n.visibleAt, n.subId, n.seq, n.attempts);
+        for (const [leaseId, s] of batch.byLease) {
+          this.applySettlement(leaseId, s, (attempts, subId) => {
+            const visibleAt = Date.now() + Math.min(this.settings.nackBackoffMaxMs, this.settings.nackBackoffMs * 2 ** Math.max(0, attempts - 1));
+            nackedSubs.set(subId, Math.min(nackedSubs.get(subId) ?? Infinity, visibleAt));
+            return visibleAt;
+          });
+        }
       });
     } catch (error) {
       batch.reject(asBackendError(error, 'ack/nack'));
       return;
     }
     batch.resolve();
-    const nacked = new Map<number, number>();
-    for (const n of batch.nacks) nacked.set(n.subId, Math.min(nacked.get(n.subId) ?? Infinity, n.visibleAt));
     for (const s of this.subscribers) {
-      const visibleAt = nacked.get(s.row.subId);
+      const visibleAt = nackedSubs.get(s.row.subId);
       if (visibleAt !== undefined) s.rescanAt(visibleAt);
     }
   }
 
-  private deadLetter(sub: SubscriptionRow, row: LogRow, attempts: number, now: number): void {
-    const deadTopicId = this.topicId(sub.deadLetterTopic!);
-    const { next_seq: seq } = this.sql.topicNextSeq.get(deadTopicId) as { next_seq: number };
-    const attributes = { ...(row.attributes ? JSON.parse(row.attributes) as Record<string, string> : {}), 'vigil-delivery-attempts': String(attempts) };
-    this.sql.insertMessage.run(deadTopicId, seq, now, row.ordering_key, JSON.stringify(attributes), row.data);
-    this.sql.setNextSeq.run(seq + 1, deadTopicId);
-    this.sql.deleteLease.run(sub.subId, row.seq);
-    this.logger?.warn({ subscription: sub.subId, attempts }, 'bus message moved to the dead-letter topic');
-    queueMicrotask(() => {
-      for (const s of this.subscribers) if (s.row.topicId === deadTopicId) s.wake(false);
-    });
+  /**
+   * Acks clear their bits whatever the lease's attempt (a late ack still saves a redelivery);
+   * nacks count only for the delivery the lease is on now, and split off into their own lease.
+   */
+  private applySettlement(leaseId: number, s: LeaseSettlement, visibleAt: (attempts: number, subId: number) => number): void {
+    const lease = this.sql.leaseById.get(leaseId) as (LeaseRow & { sub_id: number }) | undefined;
+    if (!lease) return;
+    const pending = new Uint8Array(lease.pending);
+    for (const i of s.acked) clearBit(pending, i);
+    const nacked = s.nacked.filter((n) => n.attempts === lease.attempts && hasBit(pending, n.index)).map((n) => n.index);
+    for (const i of nacked) clearBit(pending, i);
+    if (nacked.length > 0) {
+      const nackedBits = bitmapOf(lease.count, nacked);
+      const at = visibleAt(lease.attempts, lease.sub_id);
+      if (isEmpty(pending)) {
+        this.sql.nackWholeLease.run(at, nackedBits, leaseId);
+        return;
+      }
+      this.sql.insertLease.run(lease.sub_id, lease.first_seq, lease.count, at, lease.attempts, nackedBits);
+    }
+    if (isEmpty(pending)) this.sql.deleteLease.run(leaseId);
+    else this.sql.setPending.run(pending, leaseId);
   }
 
-  /** Drops log entries every subscription of their topic is done with. */
+  private deadLetter(sub: SubscriptionRow, chunk: ChunkRow, lease: LeaseRow, indexes: readonly number[], now: number): void {
+    const deadTopicId = this.topicId(sub.deadLetterTopic!);
+    const entries = decodeChunk(chunk.body, chunk.count);
+    const offset = lease.first_seq - chunk.first_seq;
+    const messages: OutgoingMessage[] = indexes.map((i) => {
+      const e = entries[offset + i]!;
+      const attributes = { ...(e.attributesJson ? JSON.parse(e.attributesJson) as Record<string, string> : {}), 'vigil-delivery-attempts': String(lease.attempts) };
+      return { data: e.data, attributes, ...(e.orderingKey === undefined ? {} : { orderingKey: e.orderingKey }) };
+    });
+    this.appendToLog(deadTopicId, messages, now);
+    this.sql.deleteLease.run(lease.lease_id);
+    this.logger?.warn({ subscription: sub.subId, attempts: lease.attempts, messages: messages.length }, 'bus messages moved to the dead-letter topic');
+    queueMicrotask(() => this.wakeTopics(new Set([deadTopicId])));
+  }
+
+  /** Drops chunks every subscription of their topic is done with. */
   private collectGarbage(): void {
     if (this.closed) return;
     try {
       this.transaction(() => {
         for (const t of this.sql.gcBounds.all() as { topic_id: number; low: number }[]) {
-          this.sql.deleteLogBelow.run(t.topic_id, t.low, t.topic_id, DEFAULTS.gcRowsPerPass);
+          this.sql.deleteChunksBelow.run(t.topic_id, t.low, t.low);
         }
       });
     } catch (error) {
@@ -444,6 +533,12 @@ class SqliteBus implements Bus {
   private assertOpen(): void {
     if (this.closed) throw new VigilError('SHUTTING_DOWN', 'the bus is closed');
   }
+}
+
+function claimOf(chunk: ChunkRow, firstSeq: number, leaseId: number, attempts: number, indexes: readonly number[]): Claim {
+  const all = decodeChunk(chunk.body, chunk.count);
+  const offset = firstSeq - chunk.first_seq;
+  return { leaseId, firstSeq, attempts, publishedAt: chunk.published_at, indexes, entries: indexes.map((i) => all[offset + i]!) };
 }
 
 /** One `subscribe` call: pulls leases for its subscription and feeds the handler, within maxInFlight. */
@@ -510,12 +605,13 @@ class SqliteSubscriber implements Subscription {
       return;
     }
     if (claims.length === 0) return;
-    const deliveries = claims.map((c) => new SqliteDelivery(this, c));
+    const deliveries: SqliteDelivery[] = [];
+    for (const c of claims) c.indexes.forEach((index, k) => deliveries.push(new SqliteDelivery(this, c, index, c.entries[k]!)));
     for (let i = 0; i < deliveries.length; i += this.options.maxBatchSize) {
       this.dispatch(deliveries.slice(i, i + this.options.maxBatchSize));
     }
     // More may be waiting than this pull took; look again once this turn is over.
-    if (claims.length === room) return;
+    if (deliveries.length >= room) return;
     this.wake(false);
   }
 
@@ -549,7 +645,13 @@ class SqliteSubscriber implements Subscription {
       const unsettled = [...this.held].filter((d) => d.expire());
       this.held.clear();
       try {
-        this.bus.release(this.row.subId, unsettled.map((d) => d.lease));
+        const byLease = new Map<number, { acked: number[]; nacked: { index: number; attempts: number }[] }>();
+        for (const d of unsettled) {
+          let s = byLease.get(d.leaseId);
+          if (!s) byLease.set(d.leaseId, (s = { acked: [], nacked: [] }));
+          s.nacked.push({ index: d.index, attempts: d.deliveryAttempt });
+        }
+        this.bus.release(this.row.subId, byLease);
       } catch (error) {
         this.bus.logger?.warn({ err: error, messages: unsettled.length }, 'could not release leases on close; they expire at their deadline');
       }
@@ -557,8 +659,8 @@ class SqliteSubscriber implements Subscription {
     })());
   }
 
-  settleLater(kind: 'ack' | 'nack', lease: { seq: number; attempts: number }): Promise<void> {
-    return this.bus.settleLater(kind, this.row.subId, lease.seq, lease.attempts);
+  settleLater(kind: 'ack' | 'nack', delivery: SqliteDelivery): Promise<void> {
+    return this.bus.settleLater(kind, delivery.leaseId, delivery.index, delivery.deliveryAttempt);
   }
 
   idOf(seq: number): string {
@@ -571,23 +673,36 @@ const EMPTY_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 class SqliteDelivery implements DeliveredMessage {
   readonly id: string;
   readonly data: Uint8Array;
-  readonly attributes: Readonly<Record<string, string>>;
   readonly orderingKey?: string;
   readonly deliveryAttempt: number;
   readonly publishedAt: Date;
-  readonly lease: { seq: number; attempts: number };
+  readonly leaseId: number;
+  /** Bit of this message in its lease. */
+  readonly index: number;
   private readonly subscriber: SqliteSubscriber;
+  private attributesJson: string | undefined;
+  private parsedAttributes: Readonly<Record<string, string>> | undefined;
   private state: 'open' | 'acked' | 'nacked' | 'expired' = 'open';
 
-  constructor(subscriber: SqliteSubscriber, claim: Claim) {
+  constructor(subscriber: SqliteSubscriber, claim: Claim, index: number, entry: ChunkEntry) {
     this.subscriber = subscriber;
-    this.id = subscriber.idOf(claim.row.seq);
-    this.data = claim.row.data;
-    this.attributes = claim.row.attributes ? Object.freeze(JSON.parse(claim.row.attributes) as Record<string, string>) : EMPTY_ATTRIBUTES;
-    if (claim.row.ordering_key !== null) this.orderingKey = claim.row.ordering_key;
+    this.id = subscriber.idOf(claim.firstSeq + index);
+    this.data = entry.data;
+    if (entry.orderingKey !== undefined) this.orderingKey = entry.orderingKey;
+    this.attributesJson = entry.attributesJson;
     this.deliveryAttempt = claim.attempts;
-    this.publishedAt = new Date(claim.row.published_at);
-    this.lease = { seq: claim.row.seq, attempts: claim.attempts };
+    this.publishedAt = new Date(claim.publishedAt);
+    this.leaseId = claim.leaseId;
+    this.index = index;
+  }
+
+  /** Parsed on first use: a consumer that never reads attributes never pays for them. */
+  get attributes(): Readonly<Record<string, string>> {
+    if (!this.parsedAttributes) {
+      this.parsedAttributes = this.attributesJson ? JSON.parse(this.attributesJson) as Record<string, string> : EMPTY_ATTRIBUTES;
+      this.attributesJson = undefined;
+    }
+    return this.parsedAttributes;
   }
 
   ack(): Promise<void> {
@@ -595,14 +710,14 @@ class SqliteDelivery implements DeliveredMessage {
     if (this.state === 'acked' || this.state === 'nacked') return Promise.resolve();
     this.state = 'acked';
     this.subscriber.settled(this);
-    return this.subscriber.settleLater('ack', this.lease);
+    return this.subscriber.settleLater('ack', this);
   }
 
   nack(): Promise<void> {
     if (this.state !== 'open') return Promise.resolve();
     this.state = 'nacked';
     this.subscriber.settled(this);
-    return this.subscriber.settleLater('nack', this.lease);
+    return this.subscriber.settleLater('nack', this);
   }
 
   /** Marks an open delivery expired; true when it was open. */
@@ -629,21 +744,27 @@ function prepareStatements(db: DatabaseSync) {
         dead_letter_topic = excluded.dead_letter_topic, max_delivery_attempts = excluded.max_delivery_attempts`),
     subscriptionCursor: p('SELECT cursor FROM subscriptions WHERE sub_id = ?'),
     moveCursor: p('UPDATE subscriptions SET cursor = ? WHERE sub_id = ?'),
-    insertMessage: p('INSERT INTO messages (topic_id, seq, published_at, ordering_key, attributes, data) VALUES (?, ?, ?, ?, ?, ?)'),
-    logAfter: p('SELECT seq, published_at, ordering_key, attributes, data FROM messages WHERE topic_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
-    logEntry: p('SELECT seq, published_at, ordering_key, attributes, data FROM messages WHERE topic_id = ? AND seq = ?'),
-    dueLeases: p('SELECT seq, attempts FROM leases WHERE sub_id = ? AND visible_at <= ? ORDER BY seq LIMIT ?'),
-    insertLease: p('INSERT INTO leases (sub_id, seq, visible_at, attempts) VALUES (?, ?, ?, 1)'),
-    renewLease: p('UPDATE leases SET visible_at = ?, attempts = ? WHERE sub_id = ? AND seq = ?'),
-    // Guarded by attempts so a stale nack cannot cut short a newer delivery's lease.
-    nackLease: p('UPDATE leases SET visible_at = ? WHERE sub_id = ? AND seq = ? AND attempts = ?'),
-    deleteLease: p('DELETE FROM leases WHERE sub_id = ? AND seq = ?'),
+    hasFresh: p(`SELECT EXISTS (SELECT 1 FROM subscriptions s JOIN topics t ON t.topic_id = s.topic_id
+      WHERE s.sub_id = ? AND t.next_seq > s.cursor + 1) AS fresh`),
+    insertChunk: p('INSERT INTO chunks (topic_id, first_seq, count, published_at, body) VALUES (?, ?, ?, ?, ?)'),
+    // Chunks holding any seq from the second parameter on (a chunk never holds more than MAX_CHUNK_MESSAGES).
+    chunksAfter: p(`SELECT first_seq, count, published_at, body FROM chunks
+      WHERE topic_id = ? AND first_seq > ? AND first_seq + count > ? ORDER BY first_seq LIMIT 64`),
+    chunkAt: p(`SELECT first_seq, count, published_at, body FROM chunks
+      WHERE topic_id = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1`),
+    dueLeases: p(`SELECT lease_id, first_seq, count, attempts, pending FROM leases
+      WHERE sub_id = ? AND visible_at <= ? ORDER BY first_seq LIMIT ?`),
+    leaseById: p('SELECT lease_id, sub_id, first_seq, count, attempts, pending FROM leases WHERE lease_id = ?'),
+    insertLease: p('INSERT INTO leases (sub_id, first_seq, count, visible_at, attempts, pending) VALUES (?, ?, ?, ?, ?, ?)'),
+    renewLease: p('UPDATE leases SET visible_at = ?, attempts = ? WHERE lease_id = ?'),
+    nackWholeLease: p('UPDATE leases SET visible_at = ?, pending = ? WHERE lease_id = ?'),
+    setPending: p('UPDATE leases SET pending = ? WHERE lease_id = ?'),
+    deleteLease: p('DELETE FROM leases WHERE lease_id = ?'),
     // Per topic, the lowest seq still needed: the oldest lease or the first entry past a cursor.
     gcBounds: p(`SELECT t.topic_id AS topic_id, coalesce(min(coalesce(
-        (SELECT min(l.seq) FROM leases l WHERE l.sub_id = s.sub_id), s.cursor + 1)), t.next_seq) AS low
+        (SELECT min(l.first_seq) FROM leases l WHERE l.sub_id = s.sub_id), s.cursor + 1)), t.next_seq) AS low
       FROM topics t LEFT JOIN subscriptions s ON s.topic_id = t.topic_id GROUP BY t.topic_id`),
-    deleteLogBelow: p(`DELETE FROM messages WHERE topic_id = ? AND seq < min(?,
-      coalesce((SELECT min(seq) FROM messages WHERE topic_id = ?), 0) + ?)`),
+    deleteChunksBelow: p('DELETE FROM chunks WHERE topic_id = ? AND first_seq < ? AND first_seq + count <= ?'),
   };
 }
 
