@@ -21,7 +21,7 @@ const app = buildApp({
   readiness: [],
 });
 
-beforeAll(() => app.ready());
+beforeAll(() => app.listen({ port: 0, host: '127.0.0.1' }));
 afterAll(async () => {
   await app.close();
   alerts.stop();
@@ -79,5 +79,34 @@ describe('alert routes', () => {
     await app.inject({ method: 'GET', url: '/v1/alerts', headers: bearer('clinician', 'auditee') });
     const entries = await audit.list({ limit: 50 });
     expect(entries).toContainEqual(expect.objectContaining({ actor: 'auditee', action: 'GET /v1/alerts', status: 200 }));
+  });
+});
+
+describe('alerts on the live stream', () => {
+  it('sends the visible alerts after the snapshot, then every change as event: alert', async () => {
+    const before = raiseAlert('P0100');
+    const { port } = app.server.address() as { port: number };
+    const abort = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${port}/v1/stream`, { headers: bearer('clinician'), signal: abort.signal });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    const alertEvents = () => text.split('\n\n').slice(0, -1).filter((f) => f.startsWith('event: alert\ndata: ')).map((f) => JSON.parse(f.slice('event: alert\ndata: '.length)) as { id: string; patientId: string; acknowledgedBy: string | null });
+    const until = async (done: () => boolean) => {
+      const deadline = Date.now() + 3000;
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`not seen in time; got ${text}`);
+        const { value } = await reader.read();
+        text += value ?? '';
+      }
+    };
+    try {
+      await until(() => alertEvents().some((a) => a.id === before));
+      const later = raiseAlert('P0101');
+      await until(() => alertEvents().some((a) => a.id === later));
+      alerts.acknowledge(later, 'dr-live');
+      await until(() => alertEvents().some((a) => a.id === later && a.acknowledgedBy === 'dr-live'));
+    } finally {
+      abort.abort();
+    }
   });
 });
