@@ -12,11 +12,32 @@ export const MAX_CHUNK_MESSAGES = 1_000;
 export const MAX_CHUNK_BYTES = 256 * 1024;
 const NO_KEY = 0xffff;
 
-export interface ChunkEntry {
+/** One message of a decoded chunk; its key and attributes are turned into strings only when read. */
+export class ChunkEntry {
   readonly data: Uint8Array;
-  readonly orderingKey: string | undefined;
-  /** JSON text of the attributes, or undefined when there are none; parsed only when asked for. */
-  readonly attributesJson: string | undefined;
+  private readonly buf: Buffer;
+  private readonly keyAt: number;
+  private readonly keyLength: number;
+  private readonly attrsAt: number;
+  private readonly attrsLength: number;
+
+  constructor(data: Uint8Array, buf: Buffer, keyAt: number, keyLength: number, attrsAt: number, attrsLength: number) {
+    this.data = data;
+    this.buf = buf;
+    this.keyAt = keyAt;
+    this.keyLength = keyLength;
+    this.attrsAt = attrsAt;
+    this.attrsLength = attrsLength;
+  }
+
+  orderingKey(): string | undefined {
+    return this.keyLength === NO_KEY ? undefined : this.buf.toString('utf8', this.keyAt, this.keyAt + this.keyLength);
+  }
+
+  /** JSON text of the attributes, or undefined when there are none. */
+  attributesJson(): string | undefined {
+    return this.attrsLength === 0 ? undefined : this.buf.toString('utf8', this.attrsAt, this.attrsAt + this.attrsLength);
+  }
 }
 
 /** Splits messages into runs that each fit one chunk, by count and bytes. */
@@ -39,30 +60,37 @@ export function chunkRuns(messages: readonly OutgoingMessage[]): OutgoingMessage
 }
 
 export function encodeChunk(messages: readonly OutgoingMessage[]): Uint8Array {
-  const keys: (Buffer | undefined)[] = [];
-  const attributes: (Buffer | undefined)[] = [];
+  const attributes: (string | undefined)[] = new Array(messages.length);
   let size = 0;
-  for (const m of messages) {
-    const key = m.orderingKey === undefined ? undefined : Buffer.from(m.orderingKey, 'utf8');
-    if (key && key.length >= NO_KEY) throw new RangeError('ordering key too long');
-    const attrs = m.attributes && Object.keys(m.attributes).length > 0 ? Buffer.from(JSON.stringify(m.attributes), 'utf8') : undefined;
-    keys.push(key);
-    attributes.push(attrs);
-    size += 10 + m.data.byteLength + (key?.length ?? 0) + (attrs?.length ?? 0);
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    let attrs: string | undefined;
+    if (m.attributes) for (const _ in m.attributes) { attrs = JSON.stringify(m.attributes); break; }
+    attributes[i] = attrs;
+    size += 10 + m.data.byteLength + (m.orderingKey === undefined ? 0 : Buffer.byteLength(m.orderingKey)) + (attrs === undefined ? 0 : Buffer.byteLength(attrs));
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  messages.forEach((m, i) => {
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
     at = out.writeUInt32LE(m.data.byteLength, at);
     out.set(m.data, at);
     at += m.data.byteLength;
-    const key = keys[i];
-    at = out.writeUInt16LE(key ? key.length : NO_KEY, at);
-    if (key) at += key.copy(out, at);
+    if (m.orderingKey === undefined) at = out.writeUInt16LE(NO_KEY, at);
+    else {
+      const keyLength = out.write(m.orderingKey, at + 2, 'utf8');
+      if (keyLength >= NO_KEY) throw new RangeError('ordering key too long');
+      out.writeUInt16LE(keyLength, at);
+      at += 2 + keyLength;
+    }
     const attrs = attributes[i];
-    at = out.writeUInt32LE(attrs?.length ?? 0, at);
-    if (attrs) at += attrs.copy(out, at);
-  });
+    if (attrs === undefined) at = out.writeUInt32LE(0, at);
+    else {
+      const attrsLength = out.write(attrs, at + 4, 'utf8');
+      out.writeUInt32LE(attrsLength, at);
+      at += 4 + attrsLength;
+    }
+  }
   return out;
 }
 
@@ -72,21 +100,14 @@ export function decodeChunk(body: Uint8Array, count: number): ChunkEntry[] {
   let at = 0;
   for (let i = 0; i < count; i++) {
     const dataLength = buf.readUInt32LE(at);
-    at += 4;
-    const data = body.subarray(at, at + dataLength);
-    at += dataLength;
+    const data = body.subarray(at + 4, at + 4 + dataLength);
+    at += 4 + dataLength;
     const keyLength = buf.readUInt16LE(at);
-    at += 2;
-    let orderingKey: string | undefined;
-    if (keyLength !== NO_KEY) {
-      orderingKey = buf.toString('utf8', at, at + keyLength);
-      at += keyLength;
-    }
+    const keyAt = at + 2;
+    at = keyAt + (keyLength === NO_KEY ? 0 : keyLength);
     const attrsLength = buf.readUInt32LE(at);
-    at += 4;
-    const attributesJson = attrsLength === 0 ? undefined : buf.toString('utf8', at, at + attrsLength);
-    at += attrsLength;
-    entries[i] = { data, orderingKey, attributesJson };
+    entries[i] = new ChunkEntry(data, buf, keyAt, keyLength, at + 4, attrsLength);
+    at += 4 + attrsLength;
   }
   return entries;
 }

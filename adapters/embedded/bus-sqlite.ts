@@ -479,8 +479,10 @@ class SqliteBus implements Bus {
     const offset = lease.first_seq - chunk.first_seq;
     const messages: OutgoingMessage[] = indexes.map((i) => {
       const e = entries[offset + i]!;
-      const attributes = { ...(e.attributesJson ? JSON.parse(e.attributesJson) as Record<string, string> : {}), 'vigil-delivery-attempts': String(lease.attempts) };
-      return { data: e.data, attributes, ...(e.orderingKey === undefined ? {} : { orderingKey: e.orderingKey }) };
+      const json = e.attributesJson();
+      const attributes = { ...(json ? JSON.parse(json) as Record<string, string> : {}), 'vigil-delivery-attempts': String(lease.attempts) };
+      const orderingKey = e.orderingKey();
+      return { data: e.data, attributes, ...(orderingKey === undefined ? {} : { orderingKey }) };
     });
     this.appendToLog(deadTopicId, messages, now);
     this.sql.deleteLease.run(lease.lease_id);
@@ -673,14 +675,13 @@ const EMPTY_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 class SqliteDelivery implements DeliveredMessage {
   readonly id: string;
   readonly data: Uint8Array;
-  readonly orderingKey?: string;
   readonly deliveryAttempt: number;
-  readonly publishedAt: Date;
   readonly leaseId: number;
   /** Bit of this message in its lease. */
   readonly index: number;
   private readonly subscriber: SqliteSubscriber;
-  private attributesJson: string | undefined;
+  private readonly entry: ChunkEntry;
+  private readonly publishedAtMs: number;
   private parsedAttributes: Readonly<Record<string, string>> | undefined;
   private state: 'open' | 'acked' | 'nacked' | 'expired' = 'open';
 
@@ -688,21 +689,28 @@ class SqliteDelivery implements DeliveredMessage {
     this.subscriber = subscriber;
     this.id = subscriber.idOf(claim.firstSeq + index);
     this.data = entry.data;
-    if (entry.orderingKey !== undefined) this.orderingKey = entry.orderingKey;
-    this.attributesJson = entry.attributesJson;
+    this.entry = entry;
     this.deliveryAttempt = claim.attempts;
-    this.publishedAt = new Date(claim.publishedAt);
+    this.publishedAtMs = claim.publishedAt;
     this.leaseId = claim.leaseId;
     this.index = index;
   }
 
-  /** Parsed on first use: a consumer that never reads attributes never pays for them. */
+  // Decoded on first use: a consumer that never reads them never pays for them.
   get attributes(): Readonly<Record<string, string>> {
     if (!this.parsedAttributes) {
-      this.parsedAttributes = this.attributesJson ? JSON.parse(this.attributesJson) as Record<string, string> : EMPTY_ATTRIBUTES;
-      this.attributesJson = undefined;
+      const json = this.entry.attributesJson();
+      this.parsedAttributes = json ? JSON.parse(json) as Record<string, string> : EMPTY_ATTRIBUTES;
     }
     return this.parsedAttributes;
+  }
+
+  get orderingKey(): string | undefined {
+    return this.entry.orderingKey();
+  }
+
+  get publishedAt(): Date {
+    return new Date(this.publishedAtMs);
   }
 
   ack(): Promise<void> {
