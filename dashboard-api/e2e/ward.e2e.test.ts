@@ -256,6 +256,46 @@ describe.skipIf(!haveChromium)('ward dashboard in headless Chromium', () => {
     await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-patient-id'))).toBe(DETERIORATING);
   });
 
+  it('keeps text readable (WCAG AA 4.5:1) on tiles, badges and alerts', async () => {
+    const { checked, failures } = await page.evaluate(() => {
+      const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+      const lum = ([r, g, b]: number[]) => [r!, g!, b!].map((v) => {
+        const c = v / 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      }).reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i]!, 0);
+      const background = (el: Element | null): number[] => {
+        for (; el; el = el.parentElement) {
+          const c = rgb(getComputedStyle(el).backgroundColor);
+          if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+        }
+        return [255, 255, 255];
+      };
+      const out: string[] = [];
+      let count = 0;
+      for (const el of document.querySelectorAll('.badge, .tile h2, .tile dt, .tile dd, .tile .risk, .tile .fresh, .tile .factors, .alert span, .alert a, .alert button, .topbar *')) {
+        if (!(el instanceof HTMLElement) || el.offsetParent === null || !el.textContent?.trim()) continue;
+        count++;
+        const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (ratio < 4.5) out.push(`${el.className || el.tagName} "${el.textContent.trim().slice(0, 20)}": ${ratio.toFixed(2)}`);
+      }
+      return { checked: count, failures: out };
+    });
+    expect(checked).toBeGreaterThan(100);
+    expect(failures).toEqual([]);
+  });
+
+  it('fits a tablet: no sideways scrolling, two columns of tiles', async () => {
+    await page.setViewportSize({ width: 820, height: 1180 });
+    const layout = await page.evaluate(() => ({
+      overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      columns: getComputedStyle(document.getElementById('tiles')!).gridTemplateColumns.split(' ').length,
+    }));
+    expect(layout).toEqual({ overflow: 0, columns: 2 });
+    await page.screenshot({ path: path.join(RESULTS, 'ward-tablet.png') });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
   it('has the reads and the acknowledgement in the audit log', async () => {
     const res = await fetch(`${url}/v1/audit?limit=1000`, { headers: { authorization: `Bearer ${token('admin', 'e2e-auditor')}` } });
     const entries = (await res.json()) as { actor: string; action: string; patientId?: string }[];
