@@ -301,11 +301,12 @@ function asVigilError(cause: unknown): VigilError {
 }
 
 /** Checks one row against the schema and returns its values in column order. */
+const COLUMN_NAMES = new Map(Object.values(TABLES).map((spec) => [spec.name, new Set(spec.columns.map((c) => c.name))]));
+
 function toDuckDbRow(spec: TableSpec, row: WarehouseRow, index: number): unknown[] {
-  for (const name of Object.keys(row)) {
-    if (!spec.columns.some((c) => c.name === name)) {
-      throw rowError(spec, index, name, 'is not a column of the table');
-    }
+  const names = COLUMN_NAMES.get(spec.name)!;
+  for (const name in row) {
+    if (!names.has(name)) throw rowError(spec, index, name, 'is not a column of the table');
   }
   return spec.columns.map((column) => toDuckDbValue(spec, column, row[column.name], index));
 }
