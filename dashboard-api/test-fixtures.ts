@@ -1,15 +1,16 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { createSqliteTimeSeriesStore } from '../adapters/embedded/timeseries-sqlite.ts';
 import { loadConfig } from '../core/config.ts';
 import type { VigilConfig } from '../core/config.ts';
 import { createInMemoryPatientUpdates } from '../core/domain/patient-updates.ts';
 import type { PatientUpdates } from '../core/domain/patient-updates.ts';
-import type { PatientProfile, RiskScore, VitalReading } from '../core/domain/reading.ts';
+import type { RiskScore, VitalReading } from '../core/domain/reading.ts';
 import { createLogger } from '../core/observability/logger.ts';
 import { createMetrics } from '../core/observability/metrics.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import type { Bus, OutgoingMessage } from '../core/ports/bus.ts';
-import type { TimeRange, TimeSeriesStore } from '../core/ports/timeseries-store.ts';
+import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { QueryResult, Warehouse } from '../core/ports/warehouse.ts';
 import type { AuditLog } from './audit-log.ts';
 import { createSqliteAuditLog } from './audit-log.ts';
@@ -19,9 +20,9 @@ import type { AppDeps } from './build-app.ts';
 import { buildApp } from './build-app.ts';
 
 /**
- * Shared by the dashboard-api tests: a config with a known secret, tokens per role, a log sink
- * that keeps every line, and a small in-memory time-series store that keeps the port's promises
- * (ascending order, `from` inclusive, `to` exclusive, `limit`, `newestFirst`).
+ * Shared by the dashboard-api and ingest tests: a config with a known secret, tokens per role, a
+ * log sink that keeps every line, an app on the embedded stores, and two small test doubles
+ * (a warehouse with canned rows, a bus that records) for what the tests inspect directly.
  */
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 
@@ -47,53 +48,9 @@ export function captureLogs() {
   return { logger: createLogger({ level: 'debug', destination }), lines, text: () => lines.join('') };
 }
 
-export function inMemoryTimeSeries(): TimeSeriesStore & { readonly readings: VitalReading[] } {
-  const readings: VitalReading[] = [];
-  const scores: RiskScore[] = [];
-  const profiles = new Map<string, PatientProfile>();
-  const inRange = <T>(items: T[], time: (t: T) => number, range: TimeRange): T[] => {
-    const hits = items.filter((t) => time(t) >= range.from && time(t) < range.to).sort((a, b) => time(a) - time(b));
-    if (range.limit === undefined) return hits;
-    return range.newestFirst ? hits.slice(-range.limit) : hits.slice(0, range.limit);
-  };
-  return {
-    kind: 'test-memory',
-    readings,
-    async provision() {},
-    async writeReadings(batch) {
-      for (const r of batch) {
-        const i = readings.findIndex((x) => x.readingId === r.readingId);
-        if (i >= 0) readings[i] = r;
-        else readings.push(r);
-      }
-    },
-    async readReadings(patientId, range) {
-      return inRange(readings.filter((r) => r.patientId === patientId), (r) => r.observedAt, range);
-    },
-    async latestReading(patientId) {
-      return inRange(readings.filter((r) => r.patientId === patientId), (r) => r.observedAt, { from: 0, to: Infinity, limit: 1, newestFirst: true }).at(-1);
-    },
-    async writeRiskScores(batch) {
-      scores.push(...batch);
-    },
-    async readRiskScores(patientId, range) {
-      return inRange(scores.filter((s) => s.patientId === patientId), (s) => s.scoredAt, range);
-    },
-    async latestRiskScore(patientId) {
-      return inRange(scores.filter((s) => s.patientId === patientId), (s) => s.scoredAt, { from: 0, to: Infinity, limit: 1, newestFirst: true }).at(-1);
-    },
-    async writePatientProfile(profile) {
-      profiles.set(profile.patientId, profile);
-    },
-    async readPatientProfile(patientId) {
-      return profiles.get(patientId);
-    },
-    async listPatients() {
-      return [...new Set(readings.map((r) => r.patientId))].sort();
-    },
-    async ping() {},
-    async close() {},
-  };
+/** The embedded time-series store on an in-memory database: the real adapter, nothing to clean up. */
+export function inMemoryTimeSeries(): TimeSeriesStore {
+  return createSqliteTimeSeriesStore({ path: ':memory:' });
 }
 
 /** A warehouse that answers every query with `rows` and remembers the SQL it was given. */
@@ -134,7 +91,7 @@ export function riskScore(patientId: string, scoredAt: number, riskScoreValue = 
 
 export interface ReadSideApp {
   app: FastifyInstance;
-  timeseries: ReturnType<typeof inMemoryTimeSeries>;
+  timeseries: TimeSeriesStore;
   warehouse: ReturnType<typeof cannedWarehouse>;
   updates: PatientUpdates;
   audit: AuditLog;
@@ -142,7 +99,7 @@ export interface ReadSideApp {
   logs: ReturnType<typeof captureLogs>;
 }
 
-/** An app with the read side (and whatever `extra` adds), on in-memory stores and a temp-less audit log. */
+/** An app with the read side (and whatever `extra` adds) on the embedded time-series store and audit log, in memory. */
 export function readSideApp(extra: Partial<AppDeps> = {}, warehouse = cannedWarehouse()): ReadSideApp {
   const timeseries = inMemoryTimeSeries();
   const updates = createInMemoryPatientUpdates();
