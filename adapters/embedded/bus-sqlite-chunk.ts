@@ -11,6 +11,7 @@ import type { OutgoingMessage } from '../../core/ports/bus.ts';
 export const MAX_CHUNK_MESSAGES = 1_000;
 export const MAX_CHUNK_BYTES = 256 * 1024;
 const NO_KEY = 0xffff;
+const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 
 /** One message of a decoded chunk; its key and attributes are turned into strings only when read. */
 export class ChunkEntry {
@@ -21,8 +22,12 @@ export class ChunkEntry {
   private readonly attrsAt: number;
   private readonly attrsLength: number;
 
-  constructor(data: Uint8Array, buf: Buffer, keyAt: number, keyLength: number, attrsAt: number, attrsLength: number) {
+  private readonly parsed: Map<string, Readonly<Record<string, string>>>;
+
+  constructor(data: Uint8Array, buf: Buffer, keyAt: number, keyLength: number, attrsAt: number, attrsLength: number,
+    parsed: Map<string, Readonly<Record<string, string>>>) {
     this.data = data;
+    this.parsed = parsed;
     this.buf = buf;
     this.keyAt = keyAt;
     this.keyLength = keyLength;
@@ -34,9 +39,19 @@ export class ChunkEntry {
     return this.keyLength === NO_KEY ? undefined : this.buf.toString('utf8', this.keyAt, this.keyAt + this.keyLength);
   }
 
-  /** JSON text of the attributes, or undefined when there are none. */
-  attributesJson(): string | undefined {
-    return this.attrsLength === 0 ? undefined : this.buf.toString('utf8', this.attrsAt, this.attrsAt + this.attrsLength);
+  /**
+   * The attributes, frozen. Messages of a chunk usually carry the same ones (readings all do), so
+   * each distinct JSON text is parsed once per chunk and the object shared.
+   */
+  attributes(): Readonly<Record<string, string>> {
+    if (this.attrsLength === 0) return NO_ATTRIBUTES;
+    const json = this.buf.toString('utf8', this.attrsAt, this.attrsAt + this.attrsLength);
+    let attributes = this.parsed.get(json);
+    if (!attributes) {
+      attributes = Object.freeze(JSON.parse(json) as Record<string, string>);
+      this.parsed.set(json, attributes);
+    }
+    return attributes;
   }
 }
 
@@ -62,10 +77,18 @@ export function chunkRuns(messages: readonly OutgoingMessage[]): OutgoingMessage
 export function encodeChunk(messages: readonly OutgoingMessage[]): Uint8Array {
   const attributes: (string | undefined)[] = new Array(messages.length);
   let size = 0;
+  // Publishers tend to pass one shared attributes object for every message: stringify it once.
+  let lastObject: Readonly<Record<string, string>> | undefined;
+  let lastJson: string | undefined;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
     let attrs: string | undefined;
-    if (m.attributes) for (const _ in m.attributes) { attrs = JSON.stringify(m.attributes); break; }
+    if (m.attributes && m.attributes === lastObject) attrs = lastJson;
+    else if (m.attributes) {
+      for (const _ in m.attributes) { attrs = JSON.stringify(m.attributes); break; }
+      lastObject = m.attributes;
+      lastJson = attrs;
+    }
     attributes[i] = attrs;
     size += 10 + m.data.byteLength + (m.orderingKey === undefined ? 0 : Buffer.byteLength(m.orderingKey)) + (attrs === undefined ? 0 : Buffer.byteLength(attrs));
   }
@@ -97,6 +120,7 @@ export function encodeChunk(messages: readonly OutgoingMessage[]): Uint8Array {
 export function decodeChunk(body: Uint8Array, count: number): ChunkEntry[] {
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const entries: ChunkEntry[] = new Array(count);
+  const parsed = new Map<string, Readonly<Record<string, string>>>();
   let at = 0;
   for (let i = 0; i < count; i++) {
     const dataLength = buf.readUInt32LE(at);
@@ -106,7 +130,7 @@ export function decodeChunk(body: Uint8Array, count: number): ChunkEntry[] {
     const keyAt = at + 2;
     at = keyAt + (keyLength === NO_KEY ? 0 : keyLength);
     const attrsLength = buf.readUInt32LE(at);
-    entries[i] = new ChunkEntry(data, buf, keyAt, keyLength, at + 4, attrsLength);
+    entries[i] = new ChunkEntry(data, buf, keyAt, keyLength, at + 4, attrsLength, parsed);
     at += 4 + attrsLength;
   }
   return entries;

@@ -479,8 +479,7 @@ class SqliteBus implements Bus {
     const offset = lease.first_seq - chunk.first_seq;
     const messages: OutgoingMessage[] = indexes.map((i) => {
       const e = entries[offset + i]!;
-      const json = e.attributesJson();
-      const attributes = { ...(json ? JSON.parse(json) as Record<string, string> : {}), 'vigil-delivery-attempts': String(lease.attempts) };
+      const attributes = { ...e.attributes(), 'vigil-delivery-attempts': String(lease.attempts) };
       const orderingKey = e.orderingKey();
       return { data: e.data, attributes, ...(orderingKey === undefined ? {} : { orderingKey }) };
     });
@@ -670,8 +669,6 @@ class SqliteSubscriber implements Subscription {
   }
 }
 
-const EMPTY_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
-
 class SqliteDelivery implements DeliveredMessage {
   readonly id: string;
   readonly data: Uint8Array;
@@ -698,11 +695,7 @@ class SqliteDelivery implements DeliveredMessage {
 
   // Decoded on first use: a consumer that never reads them never pays for them.
   get attributes(): Readonly<Record<string, string>> {
-    if (!this.parsedAttributes) {
-      const json = this.entry.attributesJson();
-      this.parsedAttributes = json ? JSON.parse(json) as Record<string, string> : EMPTY_ATTRIBUTES;
-    }
-    return this.parsedAttributes;
+    return (this.parsedAttributes ??= this.entry.attributes());
   }
 
   get orderingKey(): string | undefined {
