@@ -88,8 +88,4 @@ export async function connectRaw(port: number): Promise<RawClient> {
   };
 }
 
-/** MSA-1, MSA-2 and MSA-3 of an ACK. */
-export function msaOf(ack: string): { code: string; controlId: string; text: string } {
-  const msa = ack.split('\r').find((s) => s.startsWith('MSA|'))?.split('|') ?? [];
-  return { code: msa[1] ?? '', controlId: msa[2] ?? '', text: msa[3] ?? '' };
-}
+export { msaOf } from '../../simulators/device-protocols/mllp-client.ts';

@@ -89,8 +89,8 @@ export async function connectMllp(options: MllpClientOptions): Promise<MllpClien
   };
 }
 
-/** MSA-1 and MSA-3 of an ACK (AA, AE, AR, or '' when the ACK has no MSA). */
-export function ackCodeOf(ack: string): { code: string; text: string } {
+/** MSA-1 (AA, AE, AR, or '' when the ACK has no MSA), MSA-2 and MSA-3 of an ACK. */
+export function msaOf(ack: string): { code: string; controlId: string; text: string } {
   const msa = ack.split('\r').find((s) => s.startsWith('MSA|'))?.split('|') ?? [];
-  return { code: msa[1] ?? '', text: msa[3] ?? '' };
+  return { code: msa[1] ?? '', controlId: msa[2] ?? '', text: msa[3] ?? '' };
 }

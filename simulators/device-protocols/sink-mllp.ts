@@ -4,7 +4,7 @@ import { withRetry } from '../../core/retry.ts';
 import type { SimulatedReading } from '../device-faults.ts';
 import type { ReadingSink, SinkStats } from '../reading-sink.ts';
 import type { MllpClient } from './mllp-client.ts';
-import { ackCodeOf, connectMllp } from './mllp-client.ts';
+import { connectMllp, msaOf } from './mllp-client.ts';
 import { readingToOru } from './reading-to-oru.ts';
 
 export interface MllpSinkOptions {
@@ -57,7 +57,7 @@ export function createMllpSink(options: MllpSinkOptions): ReadingSink {
         pool[slot] = undefined; // reconnect on the next attempt
         throw error;
       }
-      const { code, text } = ackCodeOf(ack);
+      const { code, text } = msaOf(ack);
       if (code === 'AR' && /resend later/.test(text)) throw new VigilError('BACKPRESSURE', text);
       if (code === 'AR') throw new VigilError('FORBIDDEN', `MLLP listener rejected the messages: ${text}`);
       return code;
