@@ -542,7 +542,12 @@ function claimOf(chunk: ChunkRow, firstSeq: number, leaseId: number, attempts: n
   return { leaseId, firstSeq, attempts, publishedAt: chunk.published_at, indexes, entries: indexes.map((i) => all[offset + i]!) };
 }
 
-/** One `subscribe` call: pulls leases for its subscription and feeds the handler, within maxInFlight. */
+/**
+ * One `subscribe` call: pulls leases for its subscription and feeds the handler, within
+ * maxInFlight. Batches go out as soon as messages are there (never waiting `maxBatchWaitMs`): group
+ * commit already makes them as big as the publishers' turn was, and waiting would only add latency.
+ * Several batches may be in the handler at once, up to maxInFlight messages.
+ */
 class SqliteSubscriber implements Subscription {
   readonly row: SubscriptionRow;
   private readonly bus: SqliteBus;
