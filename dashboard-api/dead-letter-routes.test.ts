@@ -1,39 +1,49 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
 import { deadLettersSql } from './dead-letter-routes.ts';
+import type { Warehouse } from '../core/ports/warehouse.ts';
 import type { ReadSideApp } from './test-fixtures.ts';
 import { bearer, cannedWarehouse, readSideApp } from './test-fixtures.ts';
 
-let ctx: ReadSideApp;
+let ctx: ReadSideApp<Warehouse>;
 afterEach(async () => {
   await ctx.app.close();
   await ctx.audit.close();
 });
 
 describe('GET /v1/dead-letters', () => {
-  it('lists recent dead letters for an admin, newest first, and audits the read', async () => {
-    const receivedAt = new Date('2026-11-22T10:00:00Z');
-    const warehouse = cannedWarehouse([
-      { dead_letter_id: 'd1', received_at: receivedAt, source: 'json', reason: 'implausible', field: 'heartRate', patient_id: 'P1', payload: '{"heartRate":900}' },
-      { dead_letter_id: 'd2', received_at: receivedAt, source: 'hl7v2', reason: 'undecodable', field: null, patient_id: null, payload: 'base64:AAE=' },
+  it('lists recent dead letters from the warehouse for an admin, newest first, and audits the read', async () => {
+    const warehouse = await createDuckDbWarehouse({ path: ':memory:' });
+    await warehouse.provision();
+    await warehouse.append('dead_letters', [
+      { dead_letter_id: 'd0', received_at: new Date('2026-11-20T10:00:00Z'), source: 'json', reason: 'too old to list', field: null, patient_id: null, payload: '{}' },
+      { dead_letter_id: 'd1', received_at: new Date('2026-11-22T10:00:00Z'), source: 'json', reason: 'implausible', field: 'heartRate', patient_id: 'P1', payload: '{"heartRate":900}' },
+      { dead_letter_id: 'd2', received_at: new Date('2026-11-22T11:00:00Z'), source: 'hl7v2', reason: 'undecodable', field: null, patient_id: null, payload: 'base64:AAE=' },
     ]);
     ctx = readSideApp({}, warehouse);
     const res = await ctx.app.inject({ method: 'GET', url: '/v1/dead-letters?since=2026-11-22T00:00:00Z&limit=5', headers: bearer('admin', 'ops-1') });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual([
+      { deadLetterId: 'd2', receivedAt: '2026-11-22T11:00:00.000Z', source: 'hl7v2', reason: 'undecodable', field: null, patientId: null, payload: 'base64:AAE=' },
       { deadLetterId: 'd1', receivedAt: '2026-11-22T10:00:00.000Z', source: 'json', reason: 'implausible', field: 'heartRate', patientId: 'P1', payload: '{"heartRate":900}' },
-      { deadLetterId: 'd2', receivedAt: '2026-11-22T10:00:00.000Z', source: 'hl7v2', reason: 'undecodable', field: null, patientId: null, payload: 'base64:AAE=' },
     ]);
-    expect(warehouse.queries).toEqual([deadLettersSql('duckdb', 'vigil', Date.parse('2026-11-22T00:00:00Z'), 5)]);
-    expect(await ctx.audit.list({ limit: 5 })).toMatchObject([{ actor: 'ops-1', action: 'GET /v1/dead-letters', status: 200 }]);
+    const limited = await ctx.app.inject({ method: 'GET', url: '/v1/dead-letters?since=2026-01-01T00:00:00Z&limit=1', headers: bearer('admin') });
+    expect(limited.json().map((d: { deadLetterId: string }) => d.deadLetterId)).toEqual(['d2']);
+    expect(await ctx.audit.list({ limit: 5 })).toMatchObject([
+      { action: 'GET /v1/dead-letters', status: 200 },
+      { actor: 'ops-1', action: 'GET /v1/dead-letters', status: 200 },
+    ]);
+    await warehouse.close();
   });
 
   it('refuses a bad since or limit with 400', async () => {
-    ctx = readSideApp();
+    const warehouse = cannedWarehouse();
+    ctx = readSideApp({}, warehouse);
     for (const query of ['since=last-week', 'limit=0', 'limit=100000']) {
       const res = await ctx.app.inject({ method: 'GET', url: `/v1/dead-letters?${query}`, headers: bearer('admin') });
       expect(res.statusCode, query).toBe(400);
     }
-    expect(ctx.warehouse.queries).toHaveLength(0);
+    expect(warehouse.queries).toHaveLength(0);
   });
 });
 

@@ -89,10 +89,12 @@ export function riskScore(patientId: string, scoredAt: number, riskScoreValue = 
   return { patientId, scoredAt, news2Score: 1, news2Level: 'low', riskScore: riskScoreValue, model: 'recovery-risk@1', factors: [] };
 }
 
-export interface ReadSideApp {
+export type CannedWarehouse = ReturnType<typeof cannedWarehouse>;
+
+export interface ReadSideApp<W extends Warehouse = CannedWarehouse> {
   app: FastifyInstance;
   timeseries: TimeSeriesStore;
-  warehouse: ReturnType<typeof cannedWarehouse>;
+  warehouse: W;
   updates: PatientUpdates;
   audit: AuditLog;
   metrics: Metrics;
@@ -100,7 +102,7 @@ export interface ReadSideApp {
 }
 
 /** An app with the read side (and whatever `extra` adds) on the embedded time-series store and audit log, in memory. */
-export function readSideApp(extra: Partial<AppDeps> = {}, warehouse = cannedWarehouse()): ReadSideApp {
+export function readSideApp<W extends Warehouse = CannedWarehouse>(extra: Partial<AppDeps> = {}, warehouse: W = cannedWarehouse() as unknown as W): ReadSideApp<W> {
   const timeseries = inMemoryTimeSeries();
   const updates = createInMemoryPatientUpdates();
   const audit = createSqliteAuditLog({ path: ':memory:' });
