@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { VigilError } from '../../core/errors.ts';
+import { connectMllp } from '../../simulators/device-protocols/mllp-client.ts';
 import { frameMllp } from './mllp-framing.ts';
 import type { RecordingServer } from './mllp-test-support.ts';
 import { connectRaw, msaOf, startRecordingServer } from './mllp-test-support.ts';
@@ -161,5 +163,26 @@ describe('MLLP listener: slow peers and shutdown', () => {
     await client.closed;
     expect(published).toHaveLength(1);
     running = undefined;
+  });
+});
+
+describe('MLLP listener over TLS', () => {
+  it('accepts ORU^R01 over TLS with the configured certificate', async () => {
+    const dir = new URL('./test-tls/', import.meta.url);
+    const cert = readFileSync(new URL('test-only-cert.pem', dir));
+    running = await startRecordingServer({ tls: { key: readFileSync(new URL('test-only-key.pem', dir)), cert } });
+    const client = await connectMllp({ host: '127.0.0.1', port: running.port, tls: { ca: cert, servername: 'localhost' } });
+    expect(msaOf(await client.send(oru('TLS-1', GOOD_OBX)))).toMatchObject({ code: 'AA', controlId: 'TLS-1' });
+    await client.close();
+    expect(running.published).toHaveLength(1);
+  });
+
+  it('refuses a plain-TCP peer on the TLS port without going down', async () => {
+    const dir = new URL('./test-tls/', import.meta.url);
+    running = await startRecordingServer({ tls: { key: readFileSync(new URL('test-only-key.pem', dir)), cert: readFileSync(new URL('test-only-cert.pem', dir)) } });
+    const plain = await connectRaw(running.port);
+    plain.send(frameMllp(oru('PLAIN', GOOD_OBX)));
+    await plain.closed;
+    expect(running.published).toEqual([]);
   });
 });

@@ -150,7 +150,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
       try {
         while (queue.length > 0 && !socket.destroyed) {
           const work = queue.shift()!;
-          const ack = work.kind === 'frame' ? await answerFrame(work.payload) : await answerProblem(work.problem);
+          const ack = await answer(work);
           if (socket.destroyed) break;
           if (!socket.write(frameMllp(ack))) {
             await new Promise<void>((resolve) => {
@@ -161,14 +161,25 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
           if (queue.length < settings.maxQueuedFrames && !closing && socket.isPaused()) socket.resume();
         }
       } catch (error) {
-        // answerFrame catches everything it expects; anything else must not take the listener down.
-        log.error({ err: { name: (error as Error)?.name } }, 'unexpected error answering an MLLP frame; closing the connection');
+        // `answer` never throws; a failing socket write must still not take the listener down.
+        log.error({ err: { name: (error as Error)?.name } }, 'unexpected MLLP connection failure; closing it');
         socket.destroy();
       } finally {
         busy = false;
       }
     }
   };
+
+  /** Never throws: a message that trips something unexpected still gets an answer. */
+  async function answer(work: Work): Promise<string> {
+    try {
+      return work.kind === 'frame' ? await answerFrame(work.payload) : await answerProblem(work.problem);
+    } catch (error) {
+      log.error({ err: { name: (error as Error)?.name } }, 'unexpected error answering an MLLP frame');
+      const payload = work.kind === 'frame' ? work.payload : work.problem.head;
+      return refuse(payload, undefined, { ackCode: 'AE', condition: HL7_ERROR.applicationError, reason: 'the message could not be processed' }, now());
+    }
+  }
 
   async function answerFrame(payload: Buffer): Promise<string> {
     const receivedAt = now();
