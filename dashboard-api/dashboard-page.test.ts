@@ -59,6 +59,9 @@ describe('ward page', () => {
     expect(uplot.body).toContain('uPlot');
     const bands = await ctx.app.inject({ method: 'GET', url: '/assets/news2-bands.json', cookies });
     expect(bands.json().heartRate).toEqual(NEWS2_BANDS.heartRate.map(([upper, points]) => [upper === Infinity ? null : upper, points]));
+    const module = await ctx.app.inject({ method: 'GET', url: '/assets/news2-bands.js', cookies });
+    expect(module.headers['content-type']).toContain('text/javascript');
+    expect(module.body).toBe(`export default ${bands.body};\n`);
   });
 
   it('never serves files outside the asset folders', async () => {

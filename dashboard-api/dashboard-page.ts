@@ -13,8 +13,9 @@ import { toVigilError, sendError } from './http-errors.ts';
  *   the sign-in page; a signed-in role that may not see the ward gets a plain 403 page.
  * - `GET /signin` (public): `public/signin.html`, a form that takes a clinician token to `/login`.
  * - `GET /assets/*` (clinicians): the files beside index.html; `assets/vendor/uplot/*` from the
- *   installed uPlot package (no CDN: wards often have no internet); `assets/news2-bands.json` is
- *   the scoring chart of core/domain/news2.ts, so the charts draw exactly the bands the scorer uses.
+ *   installed uPlot package (no CDN: wards often have no internet); `assets/news2-bands.js` (an
+ *   ES module, so it preloads with the others) and `.json` are the scoring chart of
+ *   core/domain/news2.ts, so the page draws exactly the bands the scorer uses.
  * Files are read per request: they are few and small, and a page edit shows without a restart.
  */
 const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
@@ -75,6 +76,8 @@ export function registerDashboardPage(app: FastifyInstance, publicDir: string = 
 
   app.get('/assets/news2-bands.json', { config: { access: 'clinician' } }, async (_request, reply) =>
     pageHeaders(reply).type(CONTENT_TYPES['.json']!).send(NEWS2_BANDS_JSON));
+  app.get('/assets/news2-bands.js', { config: { access: 'clinician' } }, async (_request, reply) =>
+    pageHeaders(reply).type(CONTENT_TYPES['.js']!).send(`export default ${NEWS2_BANDS_JSON};\n`));
 
   app.get('/assets/*', { config: { access: 'clinician' } }, async (request, reply) => {
     const relative = (request.params as { '*': string })['*'];

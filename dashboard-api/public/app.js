@@ -99,9 +99,15 @@ function setConnection(state) {
   box.querySelector('.label').textContent = { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…', offline: 'Offline, retrying' }[state];
 }
 
+let trendsRequested = false;
 connectLive({
   onStatus(state, info) {
     setConnection(state);
+    // Sparkline history after the first snapshot, so the two do not compete for the first paint.
+    if (state === 'live' && !trendsRequested) {
+      trendsRequested = true;
+      getJson(`/v1/ward/trends?hours=${SPARK_HOURS}`).then(({ body }) => ward.setTrends(body), () => {});
+    }
     // A fresh snapshot follows; alerts that disappeared meanwhile must not linger.
     if (info?.fresh) alerts.clear();
   },
@@ -112,7 +118,6 @@ connectLive({
   onAlert,
 });
 
-getJson(`/v1/ward/trends?hours=${SPARK_HOURS}`).then(({ body }) => ward.setTrends(body), () => {});
 setInterval(() => ward.tick(), 5_000);
 
 document.addEventListener('keydown', (event) => {

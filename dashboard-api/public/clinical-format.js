@@ -1,7 +1,7 @@
-import bands from './news2-bands.json' with { type: 'json' };
+import bands from './news2-bands.js';
 
-// How values read on the ward. NEWS2 bands come from the server's scoring chart (news2-bands.json
-// is core/domain/news2.ts), so what is underlined here is what the scorer counted.
+// How values read on the ward. NEWS2 bands come from the server's scoring chart (news2-bands.js
+// is made from core/domain/news2.ts), so what is underlined here is what the scorer counted.
 
 export const NEWS2_BANDS = bands;
 
