@@ -301,6 +301,23 @@ describe.skipIf(!haveChromium)('ward dashboard in headless Chromium', () => {
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
+  it('reconnects by itself when the connection drops, showing it, and stays live', async () => {
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { connectionStates: string[] }).connectionStates = seen;
+      const label = document.querySelector('#connection .label')!;
+      new MutationObserver(() => seen.push(label.textContent ?? '')).observe(label, { childList: true, characterData: true, subtree: true });
+    });
+    app.server.closeAllConnections();
+    await expect.poll(() => page.evaluate(() => (window as unknown as { connectionStates: string[] }).connectionStates), { timeout: 15_000 })
+      .toEqual(expect.arrayContaining(['Reconnecting…', 'Live']));
+    expect(await page.locator('#connection .label').textContent()).toBe('Live');
+    // Still live after the reconnection: a new reading shows without a reload.
+    await post([calmReading(pid(3), Date.now(), 0)]);
+    await expect.poll(() => page.locator(`.tile[data-patient-id="${pid(3)}"] .fresh`).textContent(), { timeout: 10_000 }).toMatch(/^[0-4] s ago$/);
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+  });
+
   it('has the reads and the acknowledgement in the audit log', async () => {
     const res = await fetch(`${url}/v1/audit?limit=1000`, { headers: { authorization: `Bearer ${token('admin', 'e2e-auditor')}` } });
     const entries = (await res.json()) as { actor: string; action: string; patientId?: string }[];
