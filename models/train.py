@@ -104,7 +104,11 @@ def onnx_probabilities(session, X):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cohort-dir", help="use CSVs already written by training-cohort.ts")
+    parser.add_argument("--out", default=str(HERE), help="where to write the model, card and fixtures (default models/)")
+    parser.add_argument("--smoke", action="store_true", help="a tiny grid, to check the pipeline end to end quickly")
     args = parser.parse_args()
+    out = Path(args.out)
+    grid = [dict(GRID[0], max_iter=10)] if args.smoke else GRID
     config = json.loads((HERE / "training-config.json").read_text())
     rng = np.random.default_rng(SEED)
 
@@ -125,8 +129,9 @@ def main():
     X_tr, X_va, X_te, X_te_nc = map(as_training_input, (X_tr, X_va, X_te, X_te_nc))
     log(f"features: train {X_tr.shape}, validation {X_va.shape}, test {X_te.shape}; positives {y_tr.mean():.3f}/{y_va.mean():.3f}/{y_te.mean():.3f}")
 
+    log(f"validation NEWS2 AUROC {roc_auc_score(y_va, n2_va):.4f}")
     best = None
-    for params in GRID:
+    for params in grid:
         model = HistGradientBoostingClassifier(early_stopping=False, random_state=SEED, **params).fit(X_tr, y_tr)
         auroc = roc_auc_score(y_va, model.predict_proba(X_va)[:, 1])
         log(f"validation AUROC {auroc:.4f} for {params}")
@@ -147,11 +152,11 @@ def main():
     log(f"test: NEWS2 {news2_metrics}")
     log(f"test without admission context: {no_context}")
 
-    onnx_path = HERE / f"{NAME}.onnx"
+    onnx_path = out / f"{NAME}.onnx"
     session = export_onnx(model, X_te, onnx_path)
     onnx_gap = float(np.max(np.abs(onnx_probabilities(session, X_te) - p_te)))
     log(f"ONNX vs sklearn on the test rows: max |Δ| {onnx_gap:.2e}")
-    joblib.dump(model, HERE / f"{NAME}.sklearn.joblib", compress=3)
+    joblib.dump(model, out / f"{NAME}.sklearn.joblib", compress=3)
 
     test_patients = len(set(pid_te))
     positive_patients = len({pid for pid, y in zip(pid_te, y_te) if y})
@@ -183,7 +188,7 @@ def main():
         "training": {
             "estimator": "HistGradientBoostingClassifier, sigmoid-calibrated (CalibratedClassifierCV on the validation split)",
             "hyperparameters": params,
-            "grid": GRID,
+            "grid": grid,
             "validationAuroc": validation_auroc,
             "seed": SEED,
             "requirements": (HERE / "requirements.txt").read_text().split("\n"),
@@ -204,16 +209,16 @@ def main():
             "Not a diagnostic device; a prompt for a clinician's review.",
         ],
     }
-    (HERE / f"{NAME}.card.json").write_text(json.dumps(card, indent=2) + "\n")
-    (HERE / f"{NAME}.card.md").write_text(render_card(card))
-    write_parity_fixtures(by_split["test"], rng)
+    (out / f"{NAME}.card.json").write_text(json.dumps(card, indent=2) + "\n")
+    (out / f"{NAME}.card.md").write_text(render_card(card))
+    write_parity_fixtures(by_split["test"], rng, out)
     log("wrote recovery-risk.onnx, recovery-risk.card.json and .md, recovery-risk.sklearn.joblib, fixtures/parity-inputs.json")
     done_when = model_metrics["auroc"] - news2_metrics["auroc"] >= 0.05 and 0.8 <= model_metrics["calibrationSlope"] <= 1.2
     log(f"done-when {'met' if done_when else 'NOT met'}: ΔAUROC {model_metrics['auroc'] - news2_metrics['auroc']:.3f}, slope {model_metrics['calibrationSlope']:.3f}")
     return 0
 
 
-def write_parity_fixtures(test_points, rng):
+def write_parity_fixtures(test_points, rng, out):
     """Golden inputs for parity.test.ts: test-set prediction points (positives and negatives, with
     and without admission context) plus hand-made edge cases."""
     picks = [test_points[i] for i in rng.choice(len(test_points), size=40, replace=False)]
@@ -232,7 +237,7 @@ def write_parity_fixtures(test_points, rng):
         {"now": base.now, "readings": [dict(r, consciousness="V", onOxygen=True, spo2=86) for r in base.readings], "spo2Scale": 2},
         {"now": base.now, "readings": [dict(r, observedAt=base.now) for r in base.readings[-2:]]},
     ]
-    fixtures = HERE / "fixtures"
+    fixtures = out / "fixtures"
     fixtures.mkdir(exist_ok=True)
     (fixtures / "parity-inputs.json").write_text(json.dumps(inputs) + "\n")
 

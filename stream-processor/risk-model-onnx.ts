@@ -84,6 +84,7 @@ export async function loadOnnxRiskModel(options: OnnxRiskModelOptions): Promise<
     name: `${card.name ?? 'recovery-risk'}@${card.version}`,
     run,
     async score(inputs) {
+      if (inputs.length === 0) return [];
       const variants = topFactors > 0 ? 1 + FACTORS.length : 1;
       const rows = new Float32Array(inputs.length * variants * FEATURE_COUNT);
       inputs.forEach((input, i) => {
