@@ -15,10 +15,17 @@ import { provisionSteps } from '../core/wiring/provision.ts';
 import { createSqliteAuditLog } from '../dashboard-api/audit-log.ts';
 import { signToken } from '../dashboard-api/auth.ts';
 import { buildApp } from '../dashboard-api/build-app.ts';
+import { createEdgeDeadLetters } from '../ingest/edge-dead-letters.ts';
+import { fhirRoutes } from '../ingest/fhir/fhir-routes.ts';
+import { createMllpServer, parseAllowedSenders } from '../ingest/hl7/mllp-server.ts';
 import { createReadingPublisher } from '../ingest/reading-publisher.ts';
 import type { RiskModel } from '../stream-processor/risk-model.ts';
 import { startProcessor } from '../stream-processor/processor.ts';
 import { createHttpSink } from '../simulators/sink-http.ts';
+import type { ReadingSink } from '../simulators/reading-sink.ts';
+import { createFhirSink } from '../simulators/device-protocols/sink-fhir.ts';
+import { createMixedDeviceSink } from '../simulators/device-protocols/sink-mixed-devices.ts';
+import { createMllpSink } from '../simulators/device-protocols/sink-mllp.ts';
 import { runSimulation } from '../simulators/live-readings.ts';
 import { createWard } from '../simulators/ward.ts';
 import { pollPatientUpdates } from './poll-patient-updates.ts';
@@ -38,6 +45,8 @@ export interface RuntimeParts {
 export interface Runtime {
   /** Base URL the HTTP server listens on. */
   readonly url: string;
+  /** host:port of the HL7 v2 MLLP listener, when this process runs the edge. */
+  readonly mllpAddress?: string;
   readonly app: FastifyInstance;
   readonly metrics: Metrics;
   /** Drains and closes everything, in order. Safe to call twice. */
@@ -68,7 +77,8 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     if (bus) closers.push({ name: 'bus', close: () => bus.close() });
     const timeseries: TimeSeriesStore | undefined = parts.process || parts.read ? await openTimeSeries(config, logger) : undefined;
     if (timeseries) closers.push({ name: 'timeseries', close: () => timeseries.close() });
-    const warehouse: Warehouse | undefined = parts.process || parts.read ? await openWarehouse(config, logger) : undefined;
+    // The edge needs the warehouse too: HL7 and FHIR messages it cannot use become dead letters there.
+    const warehouse: Warehouse | undefined = parts.process || parts.read || parts.ingest ? await openWarehouse(config, logger) : undefined;
     if (warehouse) closers.push({ name: 'warehouse', close: () => warehouse.close() });
 
     if (isEmbedded(config)) {
@@ -102,11 +112,20 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     const audit = parts.read ? createSqliteAuditLog({ path: path.join(config.dataDir, 'audit.sqlite') }) : undefined;
     if (audit) closers.push({ name: 'audit log', close: () => audit.close() });
 
+    const edge = publisher && warehouse
+      ? {
+          publish: (readings: Parameters<typeof publisher.publish>[0]) => publisher.publish(readings),
+          fhirDeadLetter: createEdgeDeadLetters(warehouse, 'fhir'),
+          hl7DeadLetter: createEdgeDeadLetters(warehouse, 'hl7v2'),
+        }
+      : undefined;
+
     const readiness = [bus, timeseries, warehouse].filter((b) => b !== undefined).map((b) => ({ name: b.kind, ping: () => b.ping() }));
     const app = buildApp({
       config, logger, metrics, readiness,
       ...(publisher ? { ingest: { publisher } } : {}),
       ...(parts.read && timeseries && warehouse && audit ? { read: { timeseries, warehouse, updates, audit } } : {}),
+      ...(edge ? { routes: [(instance: FastifyInstance) => void instance.register(fhirRoutes, { publish: edge.publish, deadLetter: edge.fhirDeadLetter })] } : {}),
     });
     await app.listen({ port: config.http.port, host: config.http.host });
     closers.push({ name: 'http', close: () => app.close() });
@@ -114,11 +133,36 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     const port = typeof address === 'object' && address ? address.port : config.http.port;
     const url = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}`;
 
+    let mllpAddress: string | undefined;
+    if (edge) {
+      const mllp = createMllpServer({
+        port: config.mllp.port,
+        host: config.http.host,
+        allowedSenders: parseAllowedSenders(config.mllp.allowedSenders),
+        publish: edge.publish,
+        deadLetter: edge.hl7DeadLetter,
+        logger,
+        metrics,
+      });
+      const bound = await mllp.listen();
+      mllpAddress = `${bound.host}:${bound.port}`;
+      // Closed before the publisher (registered earlier, closed later): no message is left half-answered.
+      closers.push({ name: 'mllp', close: () => mllp.close() });
+    }
+
     if (parts.simulate > 0 && parts.ingest) {
       const abort = new AbortController();
       const ward = createWard({ patients: parts.simulate, seed: config.simulate.seed });
       const token = signToken(config.auth.secret, { sub: 'simulated-ward', role: 'device', expiresIn: '30d' });
-      const sink = createHttpSink({ url, token, signal: abort.signal, maxBatchAgeMs: 100 });
+      const json = createHttpSink({ url, token, signal: abort.signal, maxBatchAgeMs: 100 });
+      const [mllpHost, mllpPort] = (mllpAddress ?? ':0').split(':');
+      const sink: ReadingSink = config.simulate.protocols === 'json' || !mllpAddress
+        ? json
+        : createMixedDeviceSink([
+            { name: 'json', sink: json, share: 0.6 },
+            { name: 'hl7v2', sink: createMllpSink({ host: mllpHost === '0.0.0.0' ? '127.0.0.1' : mllpHost!, port: Number(mllpPort), sendingApplication: 'VIGIL-SIM' }), share: 0.2 },
+            { name: 'fhir', sink: createFhirSink({ url, token, signal: abort.signal }), share: 0.2 },
+          ]);
       const running = runSimulation({ ward, sink, intervalMs: config.simulate.intervalMs, signal: abort.signal }).catch((error) => {
         logger.error({ err: error }, 'simulator stopped');
       });
@@ -127,7 +171,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     }
 
     let stopping: Promise<void> | undefined;
-    return { url, app, metrics, stop: () => (stopping ??= closeAll()) };
+    return { url, app, metrics, ...(mllpAddress ? { mllpAddress } : {}), stop: () => (stopping ??= closeAll()) };
   } catch (error) {
     await closeAll();
     throw error;

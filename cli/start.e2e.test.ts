@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../dashboard-api/auth.ts';
+import { connectMllp, msaOf } from '../simulators/device-protocols/mllp-client.ts';
+import { readingToOru } from '../simulators/device-protocols/reading-to-oru.ts';
+import { readingsToBundle } from '../simulators/device-protocols/reading-to-fhir.ts';
 import type { VigilProcess } from './test-support/vigil-process.ts';
 import { eventually, startVigil } from './test-support/vigil-process.ts';
 
@@ -33,7 +36,7 @@ async function vitalsOf(patientId: string, from = '2026-01-01T00:00:00Z'): Promi
 }
 
 function start(): Promise<VigilProcess> {
-  return startVigil('start', { VIGIL_DATA_DIR: dataDir, VIGIL_AUTH_SECRET: SECRET, VIGIL_SIMULATE: '6', VIGIL_SIMULATE_INTERVAL_MS: '500', VIGIL_ACK_DEADLINE_MS: '5000' });
+  return startVigil('start', { VIGIL_DATA_DIR: dataDir, VIGIL_AUTH_SECRET: SECRET, VIGIL_SIMULATE: '6', VIGIL_SIMULATE_INTERVAL_MS: '500', VIGIL_ACK_DEADLINE_MS: '5000', VIGIL_SIMULATE_PROTOCOLS: 'mixed' });
 }
 
 beforeAll(async () => {
@@ -83,6 +86,32 @@ describe('vigil start (embedded default)', () => {
     expect(String(letter.reason)).toMatch(/heart/i);
     expect((await post({ deviceId: 'bed-e2e', patientId: 'E2E-DL', observedAt: new Date().toISOString(), heartRate: 80 })).status).toBe(202);
     await eventually(async () => ((await vitalsOf('E2E-DL')).length === 1 ? true : undefined), 15_000, 'the next reading');
+  });
+
+  it('takes an HL7 v2 ORU^R01 over MLLP: ACK AA, and the reading shows systolic and diastolic', async () => {
+    const address = /MLLP on ([\d.]+):(\d+)/.exec(vigil.output());
+    expect(address).not.toBeNull();
+    const client = await connectMllp({ host: address![1]!, port: Number(address![2]) });
+    const reading = { deviceId: 'monitor-7', patientId: 'E2E-HL7', observedAt: new Date(Date.now() - 20_000).toISOString(), heartRate: 88, bloodPressure: '132/84', spo2: 95 };
+    const ack = await client.send(readingToOru(reading, { sendingApplication: 'VIGIL-SIM', controlId: 'E2E1' }));
+    await client.close();
+    expect(msaOf(ack)).toMatchObject({ code: 'AA', controlId: 'E2E1' });
+    const [stored] = await eventually(async () => {
+      const rows = await vitalsOf('E2E-HL7');
+      return rows.length > 0 ? rows : undefined;
+    }, 15_000, 'the HL7 reading');
+    expect(stored).toMatchObject({ systolic: 132, diastolic: 84, heartRate: 88, spo2: 95 });
+  });
+
+  it('takes a FHIR blood-pressure panel: 2xx, and the reading shows systolic and diastolic', async () => {
+    const bundle = readingsToBundle([{ deviceId: 'fhir-gw', patientId: 'E2E-FHIR', observedAt: new Date(Date.now() - 15_000).toISOString(), bloodPressure: '118/76' }]);
+    const response = await fetch(`${vigil.url}/fhir`, { method: 'POST', headers: { ...auth('device'), 'content-type': 'application/fhir+json' }, body: JSON.stringify(bundle) });
+    expect(response.status).toBeLessThan(300);
+    const [stored] = await eventually(async () => {
+      const rows = await vitalsOf('E2E-FHIR');
+      return rows.length > 0 ? rows : undefined;
+    }, 15_000, 'the FHIR reading');
+    expect(stored).toMatchObject({ systolic: 118, diastolic: 76 });
   });
 
   it('stores a reading posted twice once', async () => {

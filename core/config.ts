@@ -34,8 +34,18 @@ export interface VigilConfig {
     /** Re-score a patient at most this often (debounce). */
     readonly rescoreDebounceMs: number;
   };
-  readonly simulate: { readonly patients: number; readonly intervalMs: number; readonly seed: number };
-  readonly mllp: { readonly port: number };
+  readonly simulate: {
+    readonly patients: number;
+    readonly intervalMs: number;
+    readonly seed: number;
+    /** `json`: every simulated monitor posts JSON; `mixed`: some speak HL7 v2/MLLP and some FHIR. */
+    readonly protocols: 'json' | 'mixed';
+  };
+  readonly mllp: {
+    readonly port: number;
+    /** Senders (MSH-3, or MSH-3@MSH-4) whose messages are accepted; everyone else gets AR. */
+    readonly allowedSenders: string;
+  };
   readonly modelPath: string;
   readonly logLevel: string;
 }
@@ -91,8 +101,13 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       // One reading per patient every 2 s keeps a 24-bed demo ward visibly alive.
       intervalMs: int(env, 'VIGIL_SIMULATE_INTERVAL_MS', 2000, 1, 3_600_000),
       seed: int(env, 'VIGIL_SIMULATE_SEED', 42, 0, 2 ** 31 - 1),
+      protocols: oneOf(env, 'VIGIL_SIMULATE_PROTOCOLS', ['json', 'mixed'] as const, 'json'),
     },
-    mllp: { port: int(env, 'VIGIL_MLLP_PORT', 2575, 0, 65535) },
+    mllp: {
+      port: int(env, 'VIGIL_MLLP_PORT', 2575, 0, 65535),
+      // The simulated ward's monitors identify as VIGIL-SIM; real deployments list their gateways.
+      allowedSenders: str(env, 'VIGIL_MLLP_SENDERS', 'VIGIL-SIM'),
+    },
     modelPath: path.resolve(str(env, 'VIGIL_MODEL', new URL('../models/recovery-risk.onnx', import.meta.url).pathname)),
     logLevel: oneOf(env, 'VIGIL_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   };

@@ -15,7 +15,9 @@ Options:
 
 ${ENVIRONMENT_HELP}
   VIGIL_SIMULATE          simulated patients (default 24; 0 turns the simulator off)
-  VIGIL_SIMULATE_INTERVAL_MS, VIGIL_SIMULATE_SEED, VIGIL_MLLP_PORT`;
+  VIGIL_SIMULATE_INTERVAL_MS, VIGIL_SIMULATE_SEED
+  VIGIL_SIMULATE_PROTOCOLS   json (default) or mixed (some monitors speak HL7 v2/MLLP, some FHIR)
+  VIGIL_MLLP_PORT, VIGIL_MLLP_SENDERS (accepted MSH-3[@MSH-4] senders, comma-separated)`;
 
 const start: CliCommand = {
   name: 'start',
@@ -31,6 +33,7 @@ const start: CliCommand = {
         console.log([
           '',
           `Vigil is running at ${runtime.url}`,
+          ...(runtime.mllpAddress ? [`  HL7 v2:    MLLP on ${runtime.mllpAddress} (senders: ${config.mllp.allowedSenders})`] : []),
           `  data:      ${config.dataDir}${config.simulate.patients > 0 ? `  ·  simulated ward: ${config.simulate.patients} patients` : ''}`,
           `  sign in:   ${runtime.url}/login?token=${clinician}`,
           `  API:       curl -H "Authorization: Bearer ${clinician}" ${runtime.url}/v1/patients`,

@@ -31,7 +31,7 @@ export async function freePort(): Promise<number> {
 export async function startVigil(command: string, env: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<VigilProcess> {
   const port = env.PORT ?? String(await freePort());
   const child = spawn(process.execPath, [VIGIL_BIN, command], {
-    env: { ...process.env, VIGIL_HOST: '127.0.0.1', VIGIL_LOG_LEVEL: 'warn', ...env, PORT: port },
+    env: { ...process.env, VIGIL_HOST: '127.0.0.1', VIGIL_LOG_LEVEL: 'warn', VIGIL_MLLP_PORT: '0', ...env, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
