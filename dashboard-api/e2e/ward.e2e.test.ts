@@ -230,7 +230,7 @@ describe.skipIf(!haveChromium)('ward dashboard in headless Chromium', () => {
     expect(await alert.textContent()).toContain('NEWS2 8');
     expect(await alert.textContent()).toMatch(/risk \d+%/);
     expect(await tile.locator('.risk').textContent()).toMatch(/^Risk \d+% · e2e-logistic@1$/);
-    expect(await tile.locator('.factors').textContent()).toMatch(/resp\. rate 25 ▲/);
+    expect(await tile.locator('.factors').textContent()).toMatch(/RR 25 ▲/);
     expect(await tile.locator('.alert-chip').isVisible()).toBe(true);
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     await page.screenshot({ path: path.join(RESULTS, 'ward.png') });

@@ -53,12 +53,13 @@ export function formatPercent(p) {
   return p === null || p === undefined ? '–' : `${Math.round(p * 100)}%`;
 }
 
+/** Short names of the model's factors, as the tiles name the vitals. */
 export const FACTOR_LABEL = {
-  heartRate: 'heart rate', respiratoryRate: 'resp. rate', spo2: 'SpO₂', systolic: 'systolic BP',
-  temperatureC: 'temperature', consciousness: 'consciousness', onOxygen: 'on oxygen', news2: 'NEWS2',
+  heartRate: 'HR', respiratoryRate: 'RR', spo2: 'SpO₂', bloodPressure: 'BP', systolic: 'BP', temperature: 'Temp',
+  temperatureC: 'Temp', consciousness: 'ACVPU', oxygen: 'O₂', onOxygen: 'O₂', age: 'Age', news2: 'NEWS2',
 };
 
-/** The model's strongest reasons, e.g. "resp. rate 25 ▲, SpO₂ 91 ▲" (▲ raises the risk, ▼ lowers it). */
+/** The model's strongest reasons, e.g. "RR 25 ▲, SpO₂ 91 ▲" (▲ raises the risk, ▼ lowers it). */
 export function topFactors(risk, count = 3) {
   if (!risk || !Array.isArray(risk.factors) || risk.factors.length === 0) return '';
   return [...risk.factors]

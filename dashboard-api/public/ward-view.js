@@ -6,8 +6,6 @@ import { appendPoint, createSparkline, drawSparkline } from './sparkline.js';
 
 /** Hours of history the sparklines show. */
 export const SPARK_HOURS = 4;
-/** Live points closer than this merge, matching the trend buckets (4 h / 48). */
-const SPARK_GAP_MS = (SPARK_HOURS * 3_600_000) / 48;
 
 /**
  * The ward: one tile per patient, highest risk first. Tiles are built once and then only their
@@ -22,15 +20,17 @@ export function createWardView({ container, empty, count, onOpen }) {
   const dirty = new Set();
   // Trends can arrive before the stream has announced a patient.
   const pendingTrends = new Map();
+  let trendBucketMs = 0;
 
-  const applyTrend = (tile, trend) => {
+  const applyTrend = (tile, trend, bucketMs) => {
     for (const vital of VITALS) {
       const live = tile.cells[vital.key].series;
       const t = [];
       const v = [];
       trend.t.forEach((time, i) => {
-        if (trend[vital.key][i] !== null && (live.t.length === 0 || time < live.t[0])) {
-          t.push(time);
+        // Only whole buckets before the live points; a bucket mean stands at its middle.
+        if (trend[vital.key][i] !== null && (live.t.length === 0 || time + bucketMs <= live.t[0])) {
+          t.push(time + bucketMs / 2);
           v.push(trend[vital.key][i]);
         }
       });
@@ -92,7 +92,7 @@ export function createWardView({ container, empty, count, onOpen }) {
     const trend = pendingTrends.get(patientId);
     if (trend) {
       pendingTrends.delete(patientId);
-      applyTrend(tile, trend);
+      applyTrend(tile, trend, trendBucketMs);
     }
     return tile;
   };
@@ -122,7 +122,7 @@ export function createWardView({ container, empty, count, onOpen }) {
       cell.dd.textContent = formatVital(latest, vital);
       const points = latest ? bandPoints(latest[vital.key], NEWS2_BANDS[vital.band]) : null;
       cell.dd.className = points ? `scored-${points}` : '';
-      if (latest) appendPoint(cell.series, tile.observedMs, latest[vital.key], SPARK_GAP_MS);
+      if (latest) appendPoint(cell.series, tile.observedMs, latest[vital.key], Date.now() - SPARK_HOURS * 3_600_000);
     }
     tile.otherDd.textContent = latest ? `${latest.consciousness ?? '–'} · ${latest.onOxygen === null ? '–' : latest.onOxygen ? 'O₂' : 'air'}` : '–';
     tile.otherDd.className = latest && latest.consciousness && latest.consciousness !== 'A' ? 'scored-3' : '';
@@ -207,9 +207,10 @@ export function createWardView({ container, empty, count, onOpen }) {
     },
     /** History from /v1/ward/trends: fills the sparklines behind the live points. */
     setTrends(trends) {
+      trendBucketMs = trends.bucketMs;
       for (const trend of trends.patients) {
         const tile = tiles.get(trend.patientId);
-        if (tile) applyTrend(tile, trend);
+        if (tile) applyTrend(tile, trend, trends.bucketMs);
         else pendingTrends.set(trend.patientId, trend);
       }
     },
