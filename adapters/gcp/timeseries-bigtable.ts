@@ -1,0 +1,245 @@
+import { Bigtable } from '@google-cloud/bigtable';
+import type { Table } from '@google-cloud/bigtable';
+import type { PatientProfile, RiskScore, VitalReading } from '../../core/domain/reading.ts';
+import { VigilError } from '../../core/errors.ts';
+import type { Logger } from '../../core/observability/logger.ts';
+import type { TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
+import type { KeyRange } from './bigtable-row-keys.ts';
+import {
+  INDEX_PREFIX, MAX_MS, indexKey, patientOfIndexKey, patientPrefix, profileKey, readingKey, scoreKey, timeRangeKeys,
+} from './bigtable-row-keys.ts';
+import { backendError, createIfMissing } from './google-errors.ts';
+
+/**
+ * The Bigtable time-series store (core/ports/timeseries-store.ts). Row keys: bigtable-row-keys.ts
+ * and adapters/gcp/README.md. With BIGTABLE_EMULATOR_HOST set the client talks to cbtemulator.
+ *
+ * Each reading, score or profile is one cell holding its JSON, written at a cell timestamp taken
+ * from the data (observedAt, scoredAt, updatedAt), never from the clock: writing the same reading
+ * again rewrites the same cell (same row, column and timestamp), so redeliveries leave one copy,
+ * and the families' max-age GC rule expires readings by when they were observed.
+ */
+export interface BigtableTimeSeriesOptions {
+  readonly projectId: string;
+  readonly instanceId: string;
+  readonly tableId: string;
+  readonly logger: Logger;
+  /** Readings and scores older than this (by observed/scored time) are garbage-collected. Default 30. */
+  readonly retentionDays?: number;
+  /** Bounds of one MutateRows request (Bigtable allows 100 000 mutations per request). */
+  readonly maxEntriesPerRequest?: number;
+  readonly maxBytesPerRequest?: number;
+}
+
+const FAMILY = { readings: 'v', scores: 's', profiles: 'p', index: 'i' } as const;
+/** The one column of every family. */
+const COLUMN = 'j';
+const DAY_SECONDS = 86_400;
+const DEFAULTS = {
+  retentionDays: 30,
+  // One mutation per entry here, so entries bound mutations; bytes keep a request well under 256 MB.
+  maxEntriesPerRequest: 5_000,
+  maxBytesPerRequest: 8 * 1024 * 1024,
+} as const;
+
+interface MutationEntry {
+  readonly key: string;
+  readonly data: Record<string, Record<string, { value: string; timestamp: Date }>>;
+  readonly bytes: number;
+}
+
+interface BigtableRow {
+  readonly id: string;
+  readonly data: Record<string, Record<string, { value: string | Buffer }[]>>;
+}
+
+export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions): TimeSeriesStore {
+  for (const name of ['projectId', 'instanceId', 'tableId'] as const) {
+    if (!options?.[name]) throw new VigilError('CONFIG_INVALID', `createBigtableTimeSeriesStore needs ${name}`);
+  }
+  const retentionDays = options.retentionDays ?? DEFAULTS.retentionDays;
+  const maxEntries = options.maxEntriesPerRequest ?? DEFAULTS.maxEntriesPerRequest;
+  const maxBytes = options.maxBytesPerRequest ?? DEFAULTS.maxBytesPerRequest;
+  const logger = options.logger.child({ component: 'timeseries-bigtable' });
+  const client = new Bigtable({ projectId: options.projectId });
+  const table: Table = client.instance(options.instanceId).table(options.tableId);
+  let closed = false;
+
+  const families = {
+    // Keep the newest version only; drop what was observed more than `retentionDays` ago.
+    [FAMILY.readings]: { age: { seconds: retentionDays * DAY_SECONDS }, versions: 1, union: true },
+    [FAMILY.scores]: { age: { seconds: retentionDays * DAY_SECONDS }, versions: 1, union: true },
+    [FAMILY.profiles]: { versions: 1 },
+    [FAMILY.index]: { versions: 1 },
+  };
+
+  const open = (): void => {
+    if (closed) throw new VigilError('SHUTTING_DOWN', 'the Bigtable store is closed');
+  };
+
+  async function mutate(entries: readonly MutationEntry[], what: string): Promise<void> {
+    open();
+    let chunk: MutationEntry[] = [];
+    let bytes = 0;
+    const send = async (): Promise<void> => {
+      if (chunk.length === 0) return;
+      const sending = chunk;
+      chunk = [];
+      bytes = 0;
+      try {
+        await table.mutate(sending.map(({ key, data }) => ({ key, data, method: 'insert' })));
+      } catch (error) {
+        // Entries that failed after the client's own retries: the caller retries the whole batch,
+        // which the fixed cell timestamps make safe.
+        const partial = (error as { name?: string }).name === 'PartialFailureError';
+        throw partial
+          ? new VigilError('BACKEND_UNAVAILABLE', `Bigtable ${what}: some rows were not written`, { cause: error })
+          : backendError(error, `Bigtable ${what}`);
+      }
+    };
+    for (const entry of entries) {
+      if (chunk.length >= maxEntries || (chunk.length > 0 && bytes + entry.bytes > maxBytes)) await send();
+      chunk.push(entry);
+      bytes += entry.bytes;
+    }
+    await send();
+  }
+
+  async function rows(range: KeyRange | { prefix: string }, limit?: number): Promise<BigtableRow[]> {
+    open();
+    const keys = 'prefix' in range
+      ? { prefix: range.prefix }
+      : { ranges: [{ start: { value: range.start, inclusive: true }, end: { value: range.end, inclusive: false } }] };
+    try {
+      const [found] = await table.getRows({
+        ...keys,
+        ...(limit === undefined ? {} : { limit }),
+        // Only the newest cell of each column, should GC not have removed an older one yet.
+        filter: [{ column: { cellLimit: 1 } }],
+      });
+      return found as unknown as BigtableRow[];
+    } catch (error) {
+      throw backendError(error, 'Bigtable read');
+    }
+  }
+
+  const cellOf = <T>(row: BigtableRow, family: string): T | undefined => {
+    const value = row.data[family]?.[COLUMN]?.[0]?.value;
+    return value === undefined ? undefined : (JSON.parse(value.toString()) as T);
+  };
+
+  /**
+   * One patient's rows of a kind in [from, to), ascending by (time, tie), per the port's range
+   * promise. Keys run newest first, so `newestFirst` with a limit reads only `limit` rows (plus the
+   * rows sharing the oldest returned time, so ties are cut by id exactly like the ascending order).
+   */
+  async function readRange<T>(
+    kind: 'r' | 's', patientId: string, range: TimeRange, family: string,
+    time: (item: T) => number, tie: (item: T) => string,
+  ): Promise<T[]> {
+    const prefix = patientPrefix(kind, patientId);
+    const keys = timeRangeKeys(prefix, range.from, range.to);
+    if (!keys || (range.limit !== undefined && range.limit <= 0)) return [];
+    const decode = (found: BigtableRow[]): T[] => found.map((r) => cellOf<T>(r, family)).filter((v): v is T => v !== undefined);
+    const ascending = (items: T[]): T[] => items.sort((a, b) => time(a) - time(b) || (tie(a) < tie(b) ? -1 : tie(a) > tie(b) ? 1 : 0));
+    if (range.limit === undefined) return ascending(decode(await rows(keys)));
+    if (!range.newestFirst) return ascending(decode(await rows(keys))).slice(0, range.limit);
+    const newest = decode(await rows(keys, range.limit));
+    if (newest.length < range.limit) return ascending(newest);
+    const boundary = Math.min(...newest.map(time));
+    const newer = newest.filter((item) => time(item) > boundary);
+    const atBoundary = ascending(decode(await rows(timeRangeKeys(prefix, boundary, boundary + 1)!)));
+    return ascending([...newer, ...atBoundary.slice(atBoundary.length - (range.limit - newer.length))]);
+  }
+
+  const everything: TimeRange = { from: 0, to: MAX_MS + 1, limit: 1, newestFirst: true };
+  const readingTime = (r: VitalReading): number => r.observedAt;
+  const readingTie = (r: VitalReading): string => r.readingId;
+  const scoreTime = (s: RiskScore): number => s.scoredAt;
+
+  return {
+    kind: 'bigtable',
+
+    async provision() {
+      open();
+      try {
+        const created = await createIfMissing(() => table.create({ families: Object.entries(families).map(([name, rule]) => ({ name, rule })) }));
+        if (created === 'created') {
+          logger.info({ table: options.tableId }, 'Bigtable table created');
+          return;
+        }
+        const [existing] = await table.getFamilies();
+        const have = new Set(existing.map((f) => f.id));
+        for (const [id, rule] of Object.entries(families)) {
+          // Setting a family's rule to the rule it has is a no-op, so rules are always (re)applied.
+          if (have.has(id)) await table.family(id).setMetadata({ rule });
+          else await createIfMissing(() => table.createFamily(id, { rule }));
+        }
+      } catch (error) {
+        throw backendError(error, `Bigtable provision of table ${options.tableId} (the instance must exist)`);
+      }
+    },
+
+    async writeReadings(readings) {
+      if (readings.length === 0) return;
+      const entries: MutationEntry[] = readings.map((r) =>
+        entry(readingKey(r.patientId, r.observedAt, r.readingId), FAMILY.readings, r, r.observedAt));
+      // The index rows are rewritten with the readings: cheap, and listPatients never scans readings.
+      for (const patientId of new Set(readings.map((r) => r.patientId))) {
+        entries.push(entry(indexKey(patientId), FAMILY.index, 1, 0));
+      }
+      await mutate(entries, 'write readings');
+    },
+
+    readReadings(patientId, range) {
+      return readRange('r', patientId, range, FAMILY.readings, readingTime, readingTie);
+    },
+
+    async latestReading(patientId) {
+      return (await readRange('r', patientId, everything, FAMILY.readings, readingTime, readingTie))[0];
+    },
+
+    async writeRiskScores(scores) {
+      if (scores.length === 0) return;
+      await mutate(scores.map((s) => entry(scoreKey(s.patientId, s.scoredAt), FAMILY.scores, s, s.scoredAt)), 'write risk scores');
+    },
+
+    readRiskScores(patientId, range) {
+      return readRange('s', patientId, range, FAMILY.scores, scoreTime, () => '');
+    },
+
+    async latestRiskScore(patientId) {
+      return (await readRange('s', patientId, everything, FAMILY.scores, scoreTime, () => ''))[0];
+    },
+
+    async writePatientProfile(profile) {
+      await mutate([entry(profileKey(profile.patientId), FAMILY.profiles, profile, profile.updatedAt)], 'write profile');
+    },
+
+    async readPatientProfile(patientId) {
+      const [row] = await rows({ start: profileKey(patientId), end: `${profileKey(patientId)}\u0000` });
+      return row ? cellOf<PatientProfile>(row, FAMILY.profiles) : undefined;
+    },
+
+    async listPatients() {
+      const found = await rows({ prefix: INDEX_PREFIX });
+      return [...new Set(found.map((r) => patientOfIndexKey(r.id)))].sort();
+    },
+
+    async ping() {
+      await rows({ prefix: INDEX_PREFIX }, 1);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await client.close();
+    },
+  };
+}
+
+/** One row's one cell; the cell timestamp comes from the data so rewrites hit the same cell. */
+function entry(key: string, family: string, value: unknown, timeMs: number): MutationEntry {
+  const json = JSON.stringify(value);
+  return { key, data: { [family]: { [COLUMN]: { value: json, timestamp: new Date(timeMs) } } }, bytes: key.length + json.length + 32 };
+}
