@@ -1,0 +1,115 @@
+/**
+ * Waits until each named emulator answers a real API call through the client the project uses,
+ * not merely until its port accepts connections (a JVM or gRPC server listens before it serves).
+ *
+ *   node infra/wait-ready.ts --timeout-ms 120000 pubsub bigtable gcs bigquery kafka
+ *
+ * Reads the addresses from the environment (emulators-up.sh exports what it writes to .emulators/env).
+ * Prints one line per emulator, `ready <name> <seconds>` or `failed <name> <reason>`; exits 1 if any failed.
+ */
+import { Bigtable } from '@google-cloud/bigtable';
+import { PubSub } from '@google-cloud/pubsub';
+import { Kafka, logLevel } from 'kafkajs';
+import { withRetry } from '../core/retry.ts';
+import { VigilError } from '../core/errors.ts';
+import { storageOrigin } from './emulator-env.ts';
+
+type Probe = () => Promise<void>;
+
+const CALL_TIMEOUT_MS = 3_000;
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new VigilError('CONFIG_INVALID', `${name} is not set`);
+  return value;
+}
+
+async function httpOk(url: string): Promise<void> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+  await response.body?.cancel();
+  if (!response.ok) throw new VigilError('BACKEND_UNAVAILABLE', `GET ${url} answered ${response.status}`);
+}
+
+const probes: Record<string, Probe> = {
+  async pubsub() {
+    const pubsub = new PubSub({ projectId: required('GOOGLE_CLOUD_PROJECT') });
+    try {
+      await pubsub.getTopics({ pageSize: 1, gaxOpts: { timeout: CALL_TIMEOUT_MS } });
+    } finally {
+      await pubsub.close();
+    }
+  },
+  async bigtable() {
+    required('BIGTABLE_EMULATOR_HOST');
+    const bigtable = new Bigtable({ projectId: required('GOOGLE_CLOUD_PROJECT') });
+    try {
+      await bigtable.instance('vigil').getTables({ gaxOptions: { timeout: CALL_TIMEOUT_MS } });
+    } finally {
+      await bigtable.close();
+    }
+  },
+  async gcs() {
+    const origin = storageOrigin(required('STORAGE_EMULATOR_HOST'));
+    await httpOk(`${origin}/storage/v1/b?project=${encodeURIComponent(required('GOOGLE_CLOUD_PROJECT'))}`);
+  },
+  async bigquery() {
+    const base = required('BIGQUERY_EMULATOR_HOST').replace(/\/+$/, '');
+    await httpOk(`${base}/projects/${encodeURIComponent(required('GOOGLE_CLOUD_PROJECT'))}/datasets`);
+  },
+  async kafka() {
+    const kafka = new Kafka({
+      clientId: 'vigil-wait-ready',
+      brokers: required('KAFKA_BROKERS').split(','),
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: CALL_TIMEOUT_MS,
+      retry: { retries: 0 },
+    });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      if (cluster.brokers.length === 0) throw new VigilError('BACKEND_UNAVAILABLE', 'no broker registered yet');
+    } finally {
+      await admin.disconnect();
+    }
+  },
+};
+
+async function waitFor(name: string, probe: Probe, deadline: AbortSignal): Promise<string> {
+  const started = performance.now();
+  try {
+    await withRetry(() => probe(), {
+      attempts: Number.POSITIVE_INFINITY,
+      initialDelayMs: 250,
+      maxDelayMs: 1_000,
+      signal: deadline,
+      // Until the deadline every failure is "not up yet": refused connections, 503s, gRPC UNAVAILABLE.
+      retryOn: () => true,
+    });
+    return `ready ${name} ${((performance.now() - started) / 1000).toFixed(1)}s`;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return `failed ${name} ${reason.split('\n')[0]}`;
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let timeoutMs = 120_000;
+  const names: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--timeout-ms') timeoutMs = Number(argv[++i]);
+    else names.push(arg);
+  }
+  const unknown = names.filter((name) => !(name in probes));
+  if (unknown.length > 0 || names.length === 0 || !(timeoutMs > 0)) {
+    console.error(`usage: wait-ready.ts [--timeout-ms N] <${Object.keys(probes).join('|')}>...`);
+    return 2;
+  }
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const lines = await Promise.all(names.map((name) => waitFor(name, probes[name] as Probe, deadline)));
+  for (const line of lines) console.log(line);
+  return lines.every((line) => line.startsWith('ready')) ? 0 : 1;
+}
+
+process.exitCode = await main(process.argv.slice(2));
