@@ -118,54 +118,60 @@ export async function benchEmbeddedPipeline(options: { patients?: number; second
     }
   })();
 
+  // Phase 1, throughput: flood the edge for `seconds`, then wait until the processor caught up.
   const startProcessed = await metricValue(vigil.url, 'vigil_readings_processed_total');
   const started = performance.now();
   const stopAt = started + seconds * 1000;
   let sent = 0;
   let accepted = 0;
   let refused = 0;
-  const workers = Array.from({ length: concurrency }, async (_, w) => {
-    for (let i = w * BATCH; performance.now() < stopAt; i = (i + concurrency * BATCH) % (readings.length - BATCH)) {
+  const flood = (until: number, pauseMs: number, shift: number) => Array.from({ length: concurrency }, async (_, w) => {
+    for (let i = w * BATCH; performance.now() < until; i = (i + concurrency * BATCH) % (readings.length - BATCH)) {
       // Shift observedAt per round so every reading is new (not a duplicate of an earlier round).
-      const round = Math.floor(sent / readings.length);
+      const round = shift + Math.floor(sent / readings.length);
       const batch = readings.slice(i, i + BATCH).map((r) => ({ ...r, observedAt: Date.parse(String(r.observedAt)) + round }));
       sent += batch.length;
       const response = await post(batch);
       if (response.status === 202) accepted += batch.length;
       else refused += batch.length;
       await response.arrayBuffer();
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
     }
   });
-  const probeDelays: number[] = [];
-  const probing = (async () => {
-    for (let n = 0; performance.now() < stopAt - 1000; n++) {
-      const observedAt = Date.now() - n; // unique per probe
-      const response = await post({ deviceId: 'bench-probe', patientId: 'BENCH-PROBE', observedAt, heartRate: 70 + (n % 30) });
-      const acceptedAt = performance.now();
-      await response.arrayBuffer();
-      const deadline = acceptedAt + 5000;
-      while (!probeSeen.has(observedAt) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 2));
-      const seenAt = probeSeen.get(observedAt);
-      if (seenAt !== undefined) probeDelays.push(seenAt - acceptedAt);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
-  await Promise.all([...workers, probing]);
+  await Promise.all(flood(stopAt, 0, 0));
   const sendSeconds = (performance.now() - started) / 1000;
-  // Let the processor finish what the edge accepted, then count.
   let processed = 0;
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 1200; i++) {
     processed = (await metricValue(vigil.url, 'vigil_readings_processed_total')) - startProcessed;
     if (processed >= accepted) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const totalSeconds = (performance.now() - started) / 1000;
+  const throughput = processed / totalSeconds;
+
+  // Phase 2, latency: a steady ward-like load (one batch per worker every 250 ms) while probe
+  // readings measure the delay from the edge's 202 to the SSE update that carries them.
+  const background = concurrency * BATCH * 4;
+  const latencyStopAt = performance.now() + 10_000;
+  const steady = flood(latencyStopAt, 250, 500); // 500 ms off the 1 s grid: no collision with phase 1
+  const probeDelays: number[] = [];
+  for (let n = 0; performance.now() < latencyStopAt - 500; n++) {
+    const observedAt = Date.now() - n; // unique per probe
+    const response = await post({ deviceId: 'bench-probe', patientId: 'BENCH-PROBE', observedAt, heartRate: 70 + (n % 30) });
+    const acceptedAt = performance.now();
+    await response.arrayBuffer();
+    const deadline = acceptedAt + 5000;
+    while (!probeSeen.has(observedAt) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    const seenAt = probeSeen.get(observedAt);
+    if (seenAt !== undefined) probeDelays.push(seenAt - acceptedAt);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await Promise.all(steady);
   const rssMb = peakRssMb(vigil.child.pid!);
   abort.abort();
   await vigil.stop();
   rmSync(dataDir, { recursive: true, force: true });
 
-  const throughput = processed / totalSeconds;
   probeDelays.sort((a, b) => a - b);
   return {
     name: 'embedded pipeline (HTTP edge → SQLite bus → processor → SQLite + DuckDB)',
@@ -177,6 +183,7 @@ export async function benchEmbeddedPipeline(options: { patients?: number; second
       'end-to-end throughput (readings/s)': Math.round(throughput),
       'floor: validate+encode+decode+parse+store loop (readings/s)': Math.round(floor),
       'ratio pipeline / floor': Number((throughput / floor).toFixed(2)),
+      'latency phase: offered load (readings/s)': background,
       'SSE delay after 202, p50 (ms)': Number(percentile(probeDelays, 0.5).toFixed(1)),
       'SSE delay after 202, p99 (ms)': Number(percentile(probeDelays, 0.99).toFixed(1)),
       'probes': probeDelays.length,

@@ -11,6 +11,43 @@ const BENCHES: Record<string, { describe: string; run: () => Promise<BenchResult
     describe: 'embedded pipeline end to end vs a decode+parse+store loop',
     run: async () => (await import('./embedded-pipeline.ts')).benchEmbeddedPipeline(),
   },
+  load: {
+    describe: 'vigil load of a 1,000,000-row admissions CSV vs DuckDB read_csv of the same file',
+    run: async () => {
+      const r = await (await import('../batch-loader/bench-load.ts')).benchLoad();
+      return {
+        name: 'batch loader → DuckDB (full validation) vs DuckDB read_csv',
+        figures: {
+          rows: r.rows, 'file (MB)': Math.round(r.fileBytes / 1e6),
+          'vigil load (rows/s)': Math.round(r.loaderRowsPerSecond), 'read_csv floor (rows/s)': Math.round(r.readCsvRowsPerSecond),
+          'ratio load / read_csv': Number(r.ratio.toFixed(3)), 'peak RSS (MiB)': Math.round(r.peakRssMiB),
+        },
+      };
+    },
+  },
+  hl7: {
+    describe: 'HL7 v2 ORU^R01 over MLLP (1 and 16 connections) vs POST /v1/readings',
+    run: async () => (await import('../ingest/hl7/bench-mllp.ts')).benchMllp(),
+  },
+  scoring: {
+    describe: 'recovery-risk scoring (features + ONNX) vs a bare session.run',
+    run: async () => {
+      const r = await (await import('../models/bench-scoring.ts')).benchScoring();
+      return {
+        name: 'risk model scoring (onnxruntime-node)',
+        figures: {
+          'batch size': r.batchSize, 'patients/s with factors': Math.round(r.patientsPerSecond),
+          'patients/s without factors': Math.round(r.patientsPerSecondNoFactors),
+          'one re-score p50 (ms)': Number(r.rescoreP50Ms.toFixed(2)), 'one re-score p99 (ms)': Number(r.rescoreP99Ms.toFixed(2)),
+          'bare session.run floor (patients/s)': Math.round(r.bareRunPatientsPerSecond), 'overhead ratio vs bare run': Number(r.overheadRatio.toFixed(2)),
+        },
+      };
+    },
+  },
+  sse: {
+    describe: 'SSE fan-out: 200 patients/s to 100 dashboards, publish-to-delivery delay',
+    run: async () => (await import('../dashboard-api/bench-sse.ts')).benchSseFanout(),
+  },
 };
 
 const { values } = parseArgs({

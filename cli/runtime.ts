@@ -12,6 +12,9 @@ import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import { openBus, openTimeSeries, openWarehouse } from '../core/wiring/open-backends.ts';
 import { provisionSteps } from '../core/wiring/provision.ts';
+import { createAlertEngine } from '../dashboard-api/alerts/alert-engine.ts';
+import { createSqliteAlertStore } from '../dashboard-api/alerts/alert-store-sqlite.ts';
+import { DEFAULT_ALERT_THRESHOLDS, validateThresholds } from '../dashboard-api/alerts/alert.ts';
 import { createSqliteAuditLog } from '../dashboard-api/audit-log.ts';
 import { signToken } from '../dashboard-api/auth.ts';
 import { buildApp } from '../dashboard-api/build-app.ts';
@@ -120,11 +123,22 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
         }
       : undefined;
 
+    // One alert engine per ward, where the updates are announced (processor or update poller).
+    let alerts: ReturnType<typeof createAlertEngine> | undefined;
+    if (parts.read) {
+      const alertStore = createSqliteAlertStore({ path: path.join(config.dataDir, 'alerts.sqlite') });
+      closers.push({ name: 'alert store', close: async () => alertStore.close() });
+      const thresholds = validateThresholds({ ...DEFAULT_ALERT_THRESHOLDS, ...config.alerts });
+      const engine = createAlertEngine({ updates, store: alertStore, thresholds, logger });
+      closers.push({ name: 'alert engine', close: async () => engine.stop() });
+      alerts = engine;
+    }
+
     const readiness = [bus, timeseries, warehouse].filter((b) => b !== undefined).map((b) => ({ name: b.kind, ping: () => b.ping() }));
     const app = buildApp({
       config, logger, metrics, readiness,
       ...(publisher ? { ingest: { publisher } } : {}),
-      ...(parts.read && timeseries && warehouse && audit ? { read: { timeseries, warehouse, updates, audit } } : {}),
+      ...(parts.read && timeseries && warehouse && audit ? { read: { timeseries, warehouse, updates, audit, ...(alerts ? { alerts } : {}) } } : {}),
       ...(edge ? { routes: [(instance: FastifyInstance) => void instance.register(fhirRoutes, { publish: edge.publish, deadLetter: edge.fhirDeadLetter })] } : {}),
     });
     await app.listen({ port: config.http.port, host: config.http.host });

@@ -46,6 +46,14 @@ export interface VigilConfig {
     /** Senders (MSH-3, or MSH-3@MSH-4) whose messages are accepted; everyone else gets AR. */
     readonly allowedSenders: string;
   };
+  readonly alerts: {
+    /** NEWS2 aggregate that opens an alert (RCP: 5 calls for an urgent response). */
+    readonly news2: number;
+    /** Model probability that opens an alert. */
+    readonly risk: number;
+    /** Every value must stay below this long before an alert closes (hysteresis). */
+    readonly holdMs: number;
+  };
   readonly modelPath: string;
   readonly logLevel: string;
 }
@@ -107,6 +115,11 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       port: int(env, 'VIGIL_MLLP_PORT', 2575, 0, 65535),
       // The simulated ward's monitors identify as VIGIL-SIM; real deployments list their gateways.
       allowedSenders: str(env, 'VIGIL_MLLP_SENDERS', 'VIGIL-SIM'),
+    },
+    alerts: {
+      news2: int(env, 'VIGIL_ALERT_NEWS2', 5, 1, 20),
+      risk: int(env, 'VIGIL_ALERT_RISK_PERCENT', 33, 1, 100) / 100,
+      holdMs: int(env, 'VIGIL_ALERT_HOLD_MINUTES', 15, 0, 24 * 60) * 60_000,
     },
     modelPath: path.resolve(str(env, 'VIGIL_MODEL', new URL('../models/recovery-risk.onnx', import.meta.url).pathname)),
     logLevel: oneOf(env, 'VIGIL_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),

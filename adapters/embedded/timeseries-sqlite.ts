@@ -104,6 +104,39 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
     }
   };
 
+  /**
+   * Group commit: writes made in the same event-loop turn (several processor batches in flight)
+   * share one transaction, so one disk sync covers them all. Should the shared transaction fail,
+   * each write is retried in a transaction of its own, so one bad batch cannot fail its neighbours.
+   */
+  let group: { work: (() => void)[]; settle: ((error?: unknown) => void)[] } | undefined;
+  const groupCommit = (work: () => void): Promise<void> => {
+    open();
+    return new Promise<void>((resolve, reject) => {
+      if (!group) {
+        const current = (group = { work: [], settle: [] });
+        setImmediate(() => {
+          group = undefined;
+          try {
+            transaction(() => current.work.forEach((w) => w()));
+            current.settle.forEach((settle) => settle());
+          } catch {
+            current.work.forEach((w, i) => {
+              try {
+                transaction(w);
+                current.settle[i]!();
+              } catch (error) {
+                current.settle[i]!(error);
+              }
+            });
+          }
+        });
+      }
+      group.work.push(work);
+      group.settle.push((error) => (error === undefined ? resolve() : reject(error)));
+    });
+  };
+
   const read = <T>(work: () => T): T => {
     open();
     try {
@@ -122,7 +155,7 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
 
     async writeReadings(readings) {
       if (readings.length === 0) return;
-      transaction(() => {
+      await groupCommit(() => {
         const patients = new Set<string>();
         for (const r of readings) {
           sql.upsertReading.run(
@@ -147,7 +180,7 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
 
     async writeRiskScores(scores) {
       if (scores.length === 0) return;
-      transaction(() => {
+      await groupCommit(() => {
         for (const s of scores) {
           sql.upsertScore.run(s.patientId, s.scoredAt, s.news2Score, s.news2Level, s.riskScore, s.model, JSON.stringify(s.factors));
         }
