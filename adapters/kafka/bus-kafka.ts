@@ -1,0 +1,197 @@
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import type { Admin, LogEntry, Producer } from 'kafkajs';
+import { VigilError } from '../../core/errors.ts';
+import { withRetry } from '../../core/retry.ts';
+import type { Logger } from '../../core/observability/logger.ts';
+import type { Bus, Subscription, TopicSpec } from '../../core/ports/bus.ts';
+import { kafkaError } from './kafka-errors.ts';
+import { DEFAULT_PUBLISHER_LIMITS, createKafkaPublisher } from './kafka-publisher.ts';
+import type { PublisherLimits } from './kafka-publisher.ts';
+import { DEFAULT_CONSUMER_SETTINGS, openKafkaSubscription } from './kafka-subscriber.ts';
+import type { ConsumerSettings } from './kafka-subscriber.ts';
+
+export interface KafkaBusOptions {
+  /** `host:port` of one or more brokers (KAFKA_BROKERS). */
+  readonly brokers: readonly string[];
+  /** Partitions of a topic whose spec does not say (config.bus.kafkaPartitions). Default 12. */
+  readonly partitions?: number;
+  readonly logger: Logger;
+  readonly clientId?: string;
+  readonly publisher?: Partial<PublisherLimits>;
+  readonly consumer?: Partial<ConsumerSettings>;
+}
+
+/**
+ * The bus port (core/ports/bus.ts) on Apache Kafka with kafkajs. See adapters/kafka/README.md for
+ * the design: message key = ordering key (patient id), attributes = headers, ids = partition and
+ * offset, one consumer group per subscription with offsets committed only past settled messages,
+ * nack = read the partition again from the nacked offset, dead letters after maxDeliveryAttempts.
+ */
+export function createKafkaBus(options: KafkaBusOptions): Bus {
+  if (!options?.brokers?.length) throw new VigilError('CONFIG_INVALID', 'createKafkaBus needs at least one broker (KAFKA_BROKERS)');
+  const defaultPartitions = options.partitions ?? 12;
+  if (!Number.isInteger(defaultPartitions) || defaultPartitions < 1) {
+    throw new VigilError('CONFIG_INVALID', `createKafkaBus: partitions must be a positive integer, got ${defaultPartitions}`);
+  }
+  const logger = options.logger.child({ component: 'bus-kafka' });
+  const consumerSettings: ConsumerSettings = { ...DEFAULT_CONSUMER_SETTINGS, ...options.consumer };
+  const kafka = new Kafka({
+    clientId: options.clientId ?? 'vigil',
+    brokers: [...options.brokers],
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: 8 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => logKafkajs(logger, entry),
+  });
+
+  let producer: Promise<Producer> | undefined;
+  let admin: Promise<Admin> | undefined;
+  const connectProducer = (): Promise<Producer> => (producer ??= connect(() => {
+    // Idempotent: a retried produce request cannot duplicate or reorder messages. It requires
+    // acks from all in-sync replicas (each send asks -1) and one request in flight per broker.
+    // Retries are bounded so a publish fails (and ingest answers 503) instead of hanging while the
+    // broker is away; a caller's retry may then duplicate a message, which readers de-duplicate.
+    const p = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 3_000 },
+    });
+    return p.connect().then(() => p);
+  }, () => (producer = undefined)));
+  const connectAdmin = (): Promise<Admin> => (admin ??= connect(() => {
+    const a = kafka.admin();
+    return a.connect().then(() => a);
+  }, () => (admin = undefined)));
+
+  const publisher = createKafkaPublisher({
+    producer: connectProducer,
+    admin: connectAdmin,
+    limits: { ...DEFAULT_PUBLISHER_LIMITS, ...options.publisher },
+    logger,
+  });
+  const subscriptions = new Set<Subscription>();
+  let closed = false;
+
+  async function provisionTopic(a: Admin, spec: TopicSpec): Promise<void> {
+    const [existing] = (await a.fetchTopicMetadata({ topics: [spec.topic] }).catch(() => ({ topics: [] }))).topics;
+    if (!existing) {
+      await a.createTopics({ topics: [{ topic: spec.topic, numPartitions: spec.partitions ?? defaultPartitions }], waitForLeaders: true });
+      logger.info({ topic: spec.topic, partitions: spec.partitions ?? defaultPartitions }, 'topic created');
+    } else if (spec.partitions !== undefined && existing.partitions.length < spec.partitions) {
+      // More partitions let more processors share the topic, but keys hash anew: a patient's
+      // readings published around the change may be delivered out of order once.
+      await a.createPartitions({ topicPartitions: [{ topic: spec.topic, count: spec.partitions }] });
+      logger.warn({ topic: spec.topic, from: existing.partitions.length, to: spec.partitions }, 'topic partitions increased');
+    }
+    for (const sub of spec.subscriptions ?? []) {
+      // A topic just created may not be in every metadata answer yet (UNKNOWN_TOPIC_OR_PARTITION, retriable).
+      await withRetry(() => startGroupAtEnd(a, spec.topic, sub.name), { attempts: 8, initialDelayMs: 100, maxDelayMs: 1_000 });
+    }
+  }
+
+  /**
+   * A subscription receives what is published after it was provisioned, like Pub/Sub: a consumer
+   * group without offsets gets them committed at the current end of each partition. Groups that
+   * have offsets (or live members) are left alone. Partitions added later start from the beginning.
+   */
+  async function startGroupAtEnd(a: Admin, topic: string, groupId: string): Promise<void> {
+    const [committed] = await a.fetchOffsets({ groupId, topics: [topic] });
+    const missing = new Set((committed?.partitions ?? []).filter((p) => Number(p.offset) < 0).map((p) => p.partition));
+    if (missing.size === 0) return;
+    const ends = await a.fetchTopicOffsets(topic);
+    try {
+      await a.setOffsets({ groupId, topic, partitions: ends.filter((e) => missing.has(e.partition)).map((e) => ({ partition: e.partition, offset: e.high })) });
+    } catch (error) {
+      // A group with running members keeps its own positions.
+      logger.info({ groupId, topic, error: (error as Error).message }, 'consumer group offsets left as they are');
+    }
+  }
+
+  const bus: Bus = {
+    kind: 'kafka',
+
+    async provision(specs) {
+      try {
+        const a = await connectAdmin();
+        for (const spec of specs) await provisionTopic(a, spec);
+        publisher.forgetMetadata();
+      } catch (error) {
+        throw kafkaError(error, 'Kafka provision');
+      }
+    },
+
+    async publish(topic, messages) {
+      if (closed) throw new VigilError('SHUTTING_DOWN', 'the Kafka bus is closed');
+      return publisher.publish(topic, messages);
+    },
+
+    async subscribe(subscribeOptions, handler) {
+      if (closed) throw new VigilError('SHUTTING_DOWN', 'the Kafka bus is closed');
+      validateSubscribeOptions(subscribeOptions);
+      const subscription = await openKafkaSubscription({
+        kafka,
+        options: subscribeOptions,
+        handler,
+        settings: consumerSettings,
+        publish: (topic, messages) => publisher.publish(topic, messages),
+        logger,
+      });
+      subscriptions.add(subscription);
+      return {
+        async close() {
+          subscriptions.delete(subscription);
+          await subscription.close();
+        },
+      };
+    },
+
+    async ping() {
+      try {
+        await (await connectAdmin()).describeCluster();
+      } catch (error) {
+        throw kafkaError(error, 'Kafka ping');
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled([...subscriptions].map((s) => s.close()));
+      await publisher.flush();
+      const clients = await Promise.allSettled([producer, admin]);
+      await Promise.allSettled(clients.map((c) => (c.status === 'fulfilled' ? c.value?.disconnect() : undefined)));
+    },
+  };
+  return bus;
+}
+
+/** Connects once; a failed connection is forgotten so the next call tries again. */
+function connect<T>(open: () => Promise<T>, forget: () => void): Promise<T> {
+  return open().catch((error: unknown) => {
+    forget();
+    throw kafkaError(error, 'Kafka connect');
+  });
+}
+
+function validateSubscribeOptions(o: Parameters<Bus['subscribe']>[0]): void {
+  for (const name of ['maxBatchSize', 'maxInFlight', 'ackDeadlineMs'] as const) {
+    if (!Number.isInteger(o[name]) || o[name] < 1) throw new VigilError('CONFIG_INVALID', `subscribe: ${name} must be a positive integer`);
+  }
+  if (o.maxDeliveryAttempts !== undefined && (!Number.isInteger(o.maxDeliveryAttempts) || o.maxDeliveryAttempts < 1)) {
+    throw new VigilError('CONFIG_INVALID', 'subscribe: maxDeliveryAttempts must be a positive integer');
+  }
+}
+
+/** kafkajs's own log lines, through our logger (they carry broker and group names, never payloads). */
+function logKafkajs(logger: Logger, entry: LogEntry): void {
+  const { message, ...extra } = entry.log;
+  const fields = { kafkajs: entry.namespace, ...extra };
+  // Said once per producer because its retries are bounded on purpose (see connectProducer).
+  if (message.startsWith('Limiting retries for the idempotent producer')) logger.debug(fields, message);
+  else if (entry.level === logLevel.ERROR) logger.error(fields, message);
+  else if (entry.level === logLevel.WARN) logger.warn(fields, message);
+  else logger.debug(fields, message);
+}
