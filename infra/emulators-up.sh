@@ -13,7 +13,8 @@ READY_TIMEOUT_MS="${VIGIL_EMULATORS_TIMEOUT_MS:-180000}"
 GO_MEMORY_LIMIT="${VIGIL_EMULATORS_GOMEMLIMIT:-512MiB}"
 KAFKA_HEAP="${VIGIL_KAFKA_HEAP:-512m}"
 
-export GOFLAGS="${GOFLAGS:-} -mod=mod"
+# -buildvcs=false: the launcher modules live in this git checkout; stamping them would need git and a clean tree.
+export GOFLAGS="${GOFLAGS:-} -mod=mod -buildvcs=false"
 export CGO_ENABLED=0
 NODE="$ROOT/node_modules/.bin/node"
 STAMPS="$EMU/stamps"
@@ -29,12 +30,13 @@ fail() { printf 'emulators:up: %s\n' "$*" >&2; exit 1; }
 install_step() {
   local name="$1" stamp="$2"; shift 2
   local logfile="$LOGS/install-$name.log" begin=$SECONDS
-  printf '  installing %-18s ' "$name"
+  # Whole lines only: the Kafka fetch runs beside the Go builds and prints between them.
+  printf '  %-9s installing...\n' "$name"
   if "$@" >"$logfile" 2>&1; then
     printf '%s\n' "$stamp" >"$STAMPS/$name"
-    printf 'done in %ss\n' "$((SECONDS - begin))"
+    printf '  %-9s installed in %ss\n' "$name" "$((SECONDS - begin))"
   else
-    printf 'FAILED after %ss (log: %s)\n' "$((SECONDS - begin))" "${logfile#"$ROOT/"}"
+    printf '  %-9s FAILED after %ss (log: %s)\n' "$name" "$((SECONDS - begin))" "${logfile#"$ROOT/"}"
     tail -n 30 "$logfile" | sed 's/^/    | /' >&2
     exit 1
   fi
@@ -91,7 +93,10 @@ install_all() {
     install_step bigtable "$BIGTABLE_EMULATOR_MODULE" go_install_as cbtemulator "$BIGTABLE_EMULATOR_MODULE"
   installed gcs "$FAKE_GCS_SERVER_MODULE" "$BIN/fake-gcs-server" ||
     install_step gcs "$FAKE_GCS_SERVER_MODULE" go_install_as fake-gcs-server "$FAKE_GCS_SERVER_MODULE"
-  installed bigquery "$bigquery_pin" "$BIN/bigquery-emulator" || install_step bigquery "$bigquery_pin" build_bigquery
+  if ! installed bigquery "$bigquery_pin" "$BIN/bigquery-emulator"; then
+    log "  (the BigQuery emulator's first build compiles GoogleSQL in pure Go: 10-25 minutes, ~6.5 GB of memory)"
+    install_step bigquery "$bigquery_pin" build_bigquery
+  fi
   if [[ -n "$kafka_job" ]]; then wait "$kafka_job" || exit 1; fi
   if ! command -v kcat >/dev/null; then
     (install_step kcat apt install_kcat) || true
@@ -232,6 +237,9 @@ if ((${#failed[@]} > 0)); then
   for name in "${failed[@]}"; do
     printf '\n--- last lines of .emulators/logs/%s.log ---\n' "$name" >&2
     tail -n 30 "$LOGS/$name.log" >&2 || true
+    # A process that never became ready is stopped, so the next `up` starts it afresh.
+    if pid="$(running_pid "$name")"; then kill "$pid" 2>/dev/null || true; fi
+    rm -f "$RUN/$name.pid"
   done
   rm -f "$ENV_FILE"
   fail "not ready: ${failed[*]} (npm run emulators:down stops the rest)"
