@@ -1,0 +1,40 @@
+import { BigQuery } from '@google-cloud/bigquery';
+import { PassThroughClient } from 'google-auth-library';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeWarehouseContract } from '../../core/contracts/warehouse-contract.ts';
+import { runPrefix } from '../../core/contracts/wait-for.ts';
+import { createLogger } from '../../core/observability/logger.ts';
+import { createBigQueryWarehouse } from './warehouse-bigquery.ts';
+import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';
+
+const env = gcpEmulatorsOrSkip('adapters/gcp/warehouse-bigquery.int.test.ts');
+
+if (env) {
+  // A dataset per run, dropped afterwards.
+  const datasetId = runPrefix('vigil_ct').replaceAll('-', '_');
+  const logger = createLogger({ level: 'silent' });
+  const open = async () => createBigQueryWarehouse({ projectId: env.GOOGLE_CLOUD_PROJECT, dataset: datasetId, location: 'US', logger });
+  const client = (): BigQuery => new BigQuery({ projectId: env.GOOGLE_CLOUD_PROJECT, authClient: new PassThroughClient() });
+
+  describeWarehouseContract('bigquery (goccy emulator)', open, { testTimeoutMs: 120_000 });
+
+  describe('bigquery layout', () => {
+    it('raw tables are partitioned by day and clustered as the schema says; analysts get views and the analytics views', async () => {
+      const [tables] = await client().dataset(datasetId).getTables();
+      const byName = new Map(tables.map((t) => [t.id!, t]));
+      const [vitalsRaw] = await byName.get('vitals_raw')!.getMetadata();
+      expect(vitalsRaw.timePartitioning).toMatchObject({ type: 'DAY', field: 'observed_at' });
+      expect(vitalsRaw.clustering).toEqual({ fields: ['patient_id'] });
+      for (const view of ['vitals', 'patients', 'admissions', 'risk_scores', 'latest_risk', 'vitals_hourly', 'patient_unified', 'icu_waiting_times']) {
+        expect(byName.has(view), view).toBe(true);
+        const [metadata] = await byName.get(view)!.getMetadata();
+        expect(metadata.type, view).toBe('VIEW');
+      }
+    }, 60_000);
+  });
+
+  afterAll(async () => {
+    // The emulator drops a dataset slowly (tens of seconds on a busy machine).
+    await client().dataset(datasetId).delete({ force: true }).catch(() => undefined);
+  }, 180_000);
+}
