@@ -76,7 +76,9 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
   let closed = false;
 
   async function provisionTopic(a: Admin, spec: TopicSpec): Promise<void> {
-    const [existing] = (await a.fetchTopicMetadata({ topics: [spec.topic] }).catch(() => ({ topics: [] }))).topics;
+    // listTopics first: metadata of a missing topic is retried by kafkajs for seconds before it fails.
+    const exists = (await a.listTopics()).includes(spec.topic);
+    const existing = exists ? (await a.fetchTopicMetadata({ topics: [spec.topic] })).topics[0] : undefined;
     if (!existing) {
       await a.createTopics({ topics: [{ topic: spec.topic, numPartitions: spec.partitions ?? defaultPartitions }], waitForLeaders: true });
       logger.info({ topic: spec.topic, partitions: spec.partitions ?? defaultPartitions }, 'topic created');
@@ -102,11 +104,34 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     const missing = new Set((committed?.partitions ?? []).filter((p) => Number(p.offset) < 0).map((p) => p.partition));
     if (missing.size === 0) return;
     const ends = await a.fetchTopicOffsets(topic);
+    await commitGroupOffsets(groupId, topic, ends.filter((e) => missing.has(e.partition)).map((e) => ({ partition: e.partition, offset: e.high })));
+  }
+
+  /**
+   * What admin.setOffsets does (join the group with a paused consumer, seek, stop after the first
+   * fetch), with a short fetch wait: setOffsets's consumer waits kafkajs's default 5 s for that fetch.
+   */
+  async function commitGroupOffsets(groupId: string, topic: string, partitions: { partition: number; offset: string }[]): Promise<void> {
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
+    await consumer.connect();
     try {
-      await a.setOffsets({ groupId, topic, partitions: ends.filter((e) => missing.has(e.partition)).map((e) => ({ partition: e.partition, offset: e.high })) });
-    } catch (error) {
-      // A group with running members keeps its own positions.
-      logger.info({ groupId, topic, error: (error as Error).message }, 'consumer group offsets left as they are');
+      const { state, members } = await consumer.describeGroup();
+      if (members.length > 0 || !['Empty', 'Dead', 'Unknown'].includes(state)) {
+        // A group with running members keeps its own positions.
+        logger.info({ groupId, topic, state }, 'consumer group is running: offsets left as they are');
+        return;
+      }
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        consumer.on(consumer.events.FETCH, () => resolve());
+        consumer.on(consumer.events.CRASH, (event) => reject(event.payload.error));
+        // autoCommit (the default) is what makes seek commit the offset.
+        consumer.run({ eachBatchAutoResolve: false, eachBatch: async () => {} }).catch(reject);
+        consumer.pause([{ topic }]);
+        for (const p of partitions) consumer.seek({ topic, ...p });
+      });
+    } finally {
+      await consumer.disconnect();
     }
   }
 
