@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { percentile } from '../../bench/bench-result.ts';
 import type { BenchResult } from '../../bench/bench-result.ts';
@@ -8,7 +7,7 @@ import { signToken } from '../../dashboard-api/auth.ts';
 import { resolveEmulatorEnv } from '../../infra/emulator-env.ts';
 import { createBusSink } from '../../simulators/sink-bus.ts';
 import { createKafkaBus } from './bus-kafka.ts';
-import { kafkaRunEnv, runVigil, wardReading } from './test-support/pipeline-env.ts';
+import { deleteKafkaRun, kafkaRunEnv, runVigil, wardReading } from './test-support/pipeline-env.ts';
 
 export interface KafkaBenchOptions {
   /** Readings in the backlog both consumers read. Default 100 000. */
@@ -38,8 +37,6 @@ export async function benchKafkaPipeline(options: KafkaBenchOptions = {}): Promi
   const topic = env.VIGIL_READINGS_TOPIC!;
   const logger = createLogger({ level: 'silent' });
   const kafka = new Kafka({ brokers: [...brokers], logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
 
   const provisioned = await runVigil('provision', { ...env, VIGIL_WAREHOUSE: 'duckdb' });
   if (provisioned.code !== 0) throw new Error(`vigil provision failed:\n${provisioned.output}`);
@@ -119,10 +116,7 @@ export async function benchKafkaPipeline(options: KafkaBenchOptions = {}): Promi
     abort.abort();
     await vigil.stop();
     await bus.close();
-    await admin.deleteGroups([env.VIGIL_SUBSCRIPTION!, `${env.VIGIL_SUBSCRIPTION}-dead`, `${env.VIGIL_SUBSCRIPTION}-raw`]).catch(() => {});
-    await admin.deleteTopics({ topics: [topic, env.VIGIL_DEAD_LETTER_TOPIC!] }).catch(() => {});
-    await admin.disconnect();
-    rmSync(env.VIGIL_DATA_DIR!, { recursive: true, force: true });
+    await deleteKafkaRun(brokers, env, [`${env.VIGIL_SUBSCRIPTION}-raw`]);
   }
 }
 

@@ -1,25 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startVigil } from '../../cli/test-support/vigil-process.ts';
 import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
 import { signToken } from '../../dashboard-api/auth.ts';
-import { kafkaBrokersOrSkip } from './test-support/kafka-gate.ts';
-import { kafkaRunEnv, runVigil } from './test-support/pipeline-env.ts';
+import { kafkaBrokersOrSkip, skipOrFail } from './test-support/kafka-gate.ts';
+import { deleteKafkaRun, kafkaRunEnv, runVigil } from './test-support/pipeline-env.ts';
 
 const SUITE = 'adapters/kafka/kcat.int.test.ts';
 const brokers = kafkaBrokersOrSkip(SUITE);
 const kcatFound = spawnSync('kcat', ['-V']).status === 0;
-if (brokers && !kcatFound) {
-  if (process.env.CI === 'true') {
-    it(`${SUITE} needs kcat`, () => {
-      throw new Error('CI=true but kcat is not on PATH: `npm run emulators:up` installs it (or apt-get install -y kcat)');
-    });
-  } else {
-    console.warn(`\n⚠⚠⚠ ${SUITE} SKIPPED: kcat is not on PATH (npm run emulators:up installs it). With CI=true it fails instead. ⚠⚠⚠\n`);
-  }
-}
+if (brokers && !kcatFound) skipOrFail(SUITE, 'kcat is not on PATH', '`npm run emulators:up` installs it, or apt-get install -y kcat');
 
 /** Produces one message per line with kcat, as an operator or another system would. */
 function kcat(args: readonly string[], input: string): Promise<{ code: number | null; output: string }> {
@@ -60,12 +50,7 @@ if (brokers && kcatFound) {
 
     afterAll(async () => {
       expect(await vigil?.stop()).toBe(0);
-      const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
-      await admin.connect();
-      await admin.deleteGroups([env.VIGIL_SUBSCRIPTION!, `${env.VIGIL_SUBSCRIPTION}-dead`]).catch(() => {});
-      await admin.deleteTopics({ topics: [env.VIGIL_READINGS_TOPIC!, env.VIGIL_DEAD_LETTER_TOPIC!] }).catch(() => {});
-      await admin.disconnect();
-      rmSync(env.VIGIL_DATA_DIR!, { recursive: true, force: true });
+      await deleteKafkaRun(brokers, env);
     }, 60_000);
 
     it('serves the same API: a posted reading is accepted and shows up in the vitals', async () => {

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
 import { runPrefix } from '../../../core/contracts/wait-for.ts';
 import type { SimulatedReading } from '../../../simulators/device-faults.ts';
 
@@ -62,4 +63,17 @@ export function wardReading(patient: number, observedAt: number): SimulatedReadi
     receivedAt: observedAt,
     faults: { droppedFields: [], malformed: null, late: false, duplicate: false, fahrenheit: false },
   } as unknown as SimulatedReading;
+}
+
+/** Deletes what a run made: its topics, consumer groups (also any `extraGroups`) and data folder. */
+export async function deleteKafkaRun(brokers: readonly string[], env: Record<string, string>, extraGroups: readonly string[] = []): Promise<void> {
+  const admin = new Kafka({ brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups([env.VIGIL_SUBSCRIPTION!, `${env.VIGIL_SUBSCRIPTION}-dead`, ...extraGroups]).catch(() => {});
+    await admin.deleteTopics({ topics: [env.VIGIL_READINGS_TOPIC!, env.VIGIL_DEAD_LETTER_TOPIC!] }).catch(() => {});
+  } finally {
+    await admin.disconnect();
+    rmSync(env.VIGIL_DATA_DIR!, { recursive: true, force: true });
+  }
 }
