@@ -21,6 +21,7 @@ HOUR_MS = 3_600_000
 VITALS = SPEC["vitals"]
 REFERENCE = SPEC["reference"]
 LONG_WINDOW_HOURS = SPEC["windowHours"]["6h"]
+SEVERITY_TERMS = list(SPEC["severityIndex"]["terms"].items())
 
 # NEWS2 (RCP 2017) bands as inclusive upper bounds, as core/domain/news2.ts declares them.
 INF = float("inf")
@@ -82,6 +83,19 @@ def news2_components(v, spo2_scale=1):
     }
 
 
+def severity_index(reading):
+    """The reading's severity index (features.json severityIndex); None when none of its vitals was measured."""
+    total = 0.0
+    count = 0
+    for vital, term in SEVERITY_TERMS:
+        value = reading[vital]
+        if value is None:
+            continue
+        total += term["sign"] * (value - term["reference"]) / term["scale"]
+        count += 1
+    return None if count == 0 else total / count
+
+
 def _window_stats(hours, values, reference):
     n = len(values)
     if n == 0:
@@ -114,15 +128,17 @@ def feature_values(now, readings, admission=None, spo2_scale=1):
         key=lambda r: (r["observedAt"], r["readingId"]),
     )
     values = {}
-    for vital in VITALS:
-        reference = REFERENCE[vital]
+    series = {vital: [r[vital] for r in long_window] for vital in VITALS}
+    series["severityIndex"] = [severity_index(r) for r in long_window]
+    for name, column in series.items():
+        reference = REFERENCE[name]
+        present = [(r["observedAt"], float(v)) for r, v in zip(long_window, column) if v is not None]
         for label, hours in SPEC["windowHours"].items():
-            points = [r for r in long_window if r["observedAt"] > now - hours * HOUR_MS and r[vital] is not None]
-            stats = _window_stats([(r["observedAt"] - now) / HOUR_MS for r in points], [float(r[vital]) for r in points], reference)
+            points = [p for p in present if p[0] > now - hours * HOUR_MS]
+            stats = _window_stats([(at - now) / HOUR_MS for at, _ in points], [v for _, v in points], reference)
             for stat, value in stats.items():
-                values[f"{vital}.{label}.{stat}"] = value
-        last = next((r for r in reversed(long_window) if r[vital] is not None), None)
-        values[f"{vital}.hoursSinceLast"] = (now - last["observedAt"]) / HOUR_MS if last else LONG_WINDOW_HOURS
+                values[f"{name}.{label}.{stat}"] = value
+        values[f"{name}.hoursSinceLast"] = (now - present[-1][0]) / HOUR_MS if present else LONG_WINDOW_HOURS
 
     values["readings.6h.count"] = len(long_window)
     oxygen = [r for r in long_window if r["onOxygen"] is not None]

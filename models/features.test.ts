@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { news2 } from '../core/domain/news2.ts';
-import { featureValues, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, computeFeatures } from './features.ts';
+import { featureValues, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, computeFeatures, severityIndex } from './features.ts';
 import type { FeatureReading } from './features.ts';
 
 const HOUR = 3_600_000;
@@ -47,6 +47,18 @@ describe('recovery-risk features', () => {
     expect(v.get('spo2.6h.last')).toBe(FEATURE_SPEC.reference.spo2);
     expect(v.get('spo2.hoursSinceLast')).toBe(6);
     expect(v.get('heartRate.hoursSinceLast')).toBe(1);
+  });
+
+  it('derives a severity index that is 0 for the reference adult and rises as the vitals worsen', () => {
+    const r = FEATURE_SPEC.reference;
+    const well = reading(1, { heartRate: r.heartRate, respiratoryRate: r.respiratoryRate, systolic: r.systolic, temperatureC: r.temperatureC, spo2: r.spo2 });
+    expect(severityIndex(well)).toBe(0);
+    expect(severityIndex(reading(1, { heartRate: 120, respiratoryRate: 26, systolic: 95, temperatureC: 38.5, spo2: 90 }))!).toBeGreaterThan(2);
+    // Missing vitals are left out of the mean, not read as normal.
+    expect(severityIndex(reading(1, { heartRate: 105, respiratoryRate: null, systolic: null, temperatureC: null, spo2: null }))).toBe(2);
+    expect(severityIndex(reading(1, { heartRate: null, respiratoryRate: null, systolic: null, temperatureC: null, spo2: null }))).toBeNull();
+    const v = featureValues({ now: NOW, readings: [reading(2, { heartRate: 75 }), reading(1, { heartRate: 105 })] });
+    expect(v.get('severityIndex.6h.slope')!).toBeGreaterThan(0);
   });
 
   it('carries NEWS2 and its components as the domain scores them, on the SpO2 scale given', () => {

@@ -41,6 +41,19 @@ type NumericVital = 'heartRate' | 'respiratoryRate' | 'systolic' | 'diastolic' |
 const VITALS = FEATURE_SPEC.vitals as NumericVital[];
 const REFERENCE = FEATURE_SPEC.reference;
 const LONG_WINDOW_HOURS = FEATURE_SPEC.windowHours['6h'];
+const SEVERITY_TERMS = Object.entries(FEATURE_SPEC.severityIndex.terms) as [NumericVital, { reference: number; scale: number; sign: number }][];
+
+/** The reading's severity index (features.json `severityIndex`), null when none of its vitals was measured. */
+export function severityIndex(reading: FeatureReading): number | null {
+  let sum = 0, count = 0;
+  for (const [vital, { reference, scale, sign }] of SEVERITY_TERMS) {
+    const value = reading[vital];
+    if (value === null) continue;
+    sum += sign * (value - reference) / scale;
+    count++;
+  }
+  return count === 0 ? null : sum / count;
+}
 
 /** Feature name → value, for the declared list. */
 export function featureValues(input: FeatureInput): Map<string, number> {
@@ -50,15 +63,24 @@ export function featureValues(input: FeatureInput): Map<string, number> {
     .sort((a, b) => a.observedAt - b.observedAt || (a.readingId < b.readingId ? -1 : a.readingId > b.readingId ? 1 : 0));
   const values = new Map<string, number>();
 
-  for (const vital of VITALS) {
-    const reference = REFERENCE[vital];
+  const severities = longWindow.map(severityIndex);
+  const series: [string, (r: FeatureReading, i: number) => number | null][] = [
+    ...VITALS.map((vital): [string, (r: FeatureReading) => number | null] => [vital, (r) => r[vital]]),
+    ['severityIndex', (_, i) => severities[i]!],
+  ];
+  for (const [name, valueOf] of series) {
+    const reference = REFERENCE[name as keyof typeof REFERENCE];
+    const present = longWindow.flatMap((r, i) => {
+      const value = valueOf(r, i);
+      return value === null ? [] : [{ at: r.observedAt, value }];
+    });
     for (const [label, hours] of Object.entries(FEATURE_SPEC.windowHours)) {
-      const points = longWindow.filter((r) => r.observedAt > now - hours * HOUR_MS && r[vital] !== null);
-      const stats = windowStats(points.map((r) => (r.observedAt - now) / HOUR_MS), points.map((r) => r[vital]!), reference);
-      for (const [stat, value] of Object.entries(stats)) values.set(`${vital}.${label}.${stat}`, value);
+      const points = present.filter((p) => p.at > now - hours * HOUR_MS);
+      const stats = windowStats(points.map((p) => (p.at - now) / HOUR_MS), points.map((p) => p.value), reference);
+      for (const [stat, value] of Object.entries(stats)) values.set(`${name}.${label}.${stat}`, value);
     }
-    const last = longWindow.findLast((r) => r[vital] !== null);
-    values.set(`${vital}.hoursSinceLast`, last ? (now - last.observedAt) / HOUR_MS : LONG_WINDOW_HOURS);
+    const last = present.at(-1);
+    values.set(`${name}.hoursSinceLast`, last ? (now - last.at) / HOUR_MS : LONG_WINDOW_HOURS);
   }
 
   values.set('readings.6h.count', longWindow.length);
