@@ -206,11 +206,15 @@ export async function openKafkaSubscription(deps: {
       if (chunk.length === 0) continue;
       const delivered = chunk.map((m) => deliver(batch, m, memory));
       deliveries.push(...delivered);
+      // A slow handler (stores retrying) must not cost the group membership.
+      const beating = setInterval(() => void beat(), settings.heartbeatIntervalMs);
       try {
         await handler(delivered.map((d) => d.message));
       } catch (error) {
         logger.warn({ error: (error as Error)?.message, messages: delivered.length }, 'bus handler threw; its unsettled messages are nacked');
         for (const d of delivered) d.settle('nacked');
+      } finally {
+        clearInterval(beating);
       }
       // Stop handing out this partition past a failure: what follows is read again after it anyway.
       failed = delivered.some((d) => d.state === 'nacked' || d.state === 'expired');

@@ -31,6 +31,8 @@ if (brokers && !google) skipOrFail(SUITE, 'no Bigtable/BigQuery emulators', 'run
  * they are checked for loss and for duplicates within each file.
  */
 if (brokers && google) {
+  // The Google clients this test opens itself read their emulator addresses from process.env.
+  Object.assign(process.env, google);
   describe('pipeline on Kafka: three processors, one killed, one added', () => {
     const run = `k${Date.now().toString(36)}`;
     const env = kafkaRunEnv(brokers, 'vigil-e2e', {
@@ -116,6 +118,8 @@ if (brokers && google) {
         try {
           const { rows } = await warehouse.query('SELECT reading_id, COUNT(*) AS n FROM vitals GROUP BY reading_id');
           expect(rows.filter((r) => Number(r.n) !== 1), `duplicates in ${dir}`).toEqual([]);
+          // Each instance did a share of the work, the killed one before it died, the added one after it joined.
+          expect(rows.length, `readings stored by the processor of ${dir}`).toBeGreaterThan(0);
           for (const r of rows) inWarehouses.add(String(r.reading_id));
         } finally {
           await warehouse.close();
