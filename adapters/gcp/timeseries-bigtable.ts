@@ -8,6 +8,7 @@ import type { KeyRange } from './bigtable-row-keys.ts';
 import {
   INDEX_PREFIX, MAX_MS, indexKey, patientOfIndexKey, patientPrefix, profileKey, readingKey, scoreKey, timeRangeKeys,
 } from './bigtable-row-keys.ts';
+import { boundedChunks } from './bounded-chunks.ts';
 import { backendError, createIfMissing } from './google-errors.ts';
 
 /**
@@ -79,15 +80,9 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
 
   async function mutate(entries: readonly MutationEntry[], what: string): Promise<void> {
     open();
-    let chunk: MutationEntry[] = [];
-    let bytes = 0;
-    const send = async (): Promise<void> => {
-      if (chunk.length === 0) return;
-      const sending = chunk;
-      chunk = [];
-      bytes = 0;
+    for (const chunk of boundedChunks(entries, { maxCount: maxEntries, maxBytes }, (e) => e.bytes)) {
       try {
-        await table.mutate(sending.map(({ key, data }) => ({ key, data, method: 'insert' })));
+        await table.mutate(chunk.map(({ key, data }) => ({ key, data, method: 'insert' })));
       } catch (error) {
         // Entries that failed after the client's own retries: the caller retries the whole batch,
         // which the fixed cell timestamps make safe.
@@ -96,13 +91,7 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
           ? new VigilError('BACKEND_UNAVAILABLE', `Bigtable ${what}: some rows were not written`, { cause: error })
           : backendError(error, `Bigtable ${what}`);
       }
-    };
-    for (const entry of entries) {
-      if (chunk.length >= maxEntries || (chunk.length > 0 && bytes + entry.bytes > maxBytes)) await send();
-      chunk.push(entry);
-      bytes += entry.bytes;
     }
-    await send();
   }
 
   async function rows(range: KeyRange | { prefix: string }, limit?: number): Promise<BigtableRow[]> {

@@ -10,6 +10,7 @@ import type { Logger } from '../../core/observability/logger.ts';
 import type { QueryResult, Warehouse, WarehouseRow } from '../../core/ports/warehouse.ts';
 import { TABLES, TABLE_NAMES } from '../../core/warehouse-schema.ts';
 import type { TableName, TableSpec } from '../../core/warehouse-schema.ts';
+import { boundedChunks } from './bounded-chunks.ts';
 import { fromResultValue, standardType, toInsertRow, toQueryParams } from './bigquery-rows.ts';
 import { backendError, createIfMissing } from './google-errors.ts';
 
@@ -69,8 +70,12 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
     if (closed) throw new VigilError('SHUTTING_DOWN', 'the BigQuery warehouse is closed');
   };
 
+  const ownNames = [...TABLE_NAMES, ...TABLE_NAMES.map((n) => `${n}${RAW_SUFFIX}`), ...analystViewNames(options.viewsDir ?? DEFAULT_VIEWS_DIR)];
+  const qualifyOwnTables = tableQualifier(ownNames, qualified);
+
   async function run(sql: string, params?: Readonly<Record<string, unknown>>): Promise<QueryResult> {
     open();
+    sql = qualifyOwnTables(sql);
     const typed = params ? toQueryParams(params, (d) => bigquery.timestamp(d)) : undefined;
     try {
       const [job] = await bigquery.createQueryJob({
@@ -95,27 +100,17 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
 
   /** insertAll in bounded requests; insertId = the row key, so BigQuery can drop retried requests. */
   async function insert(table: Table, spec: TableSpec, rows: readonly Record<string, unknown>[], writtenAt: string | undefined): Promise<void> {
-    let chunk: { insertId: string; json: Record<string, unknown> }[] = [];
-    let bytes = 0;
-    const send = async (): Promise<void> => {
-      if (chunk.length === 0) return;
-      const sending = chunk;
-      chunk = [];
-      bytes = 0;
+    const entries = rows.map((row) => {
+      const json = writtenAt ? { ...row, [WRITTEN_AT]: writtenAt } : row;
+      return { insertId: spec.key.map((k) => String(row[k])).join('|'), json, bytes: JSON.stringify(json).length };
+    });
+    for (const chunk of boundedChunks(entries, { maxCount: batchRows, maxBytes: batchBytes }, (e) => e.bytes)) {
       try {
-        await table.insert(sending, { raw: true });
+        await table.insert(chunk.map(({ insertId, json }) => ({ insertId, json })), { raw: true });
       } catch (error) {
         throw backendError(error, `BigQuery insert into ${spec.name}`);
       }
-    };
-    for (const row of rows) {
-      const json = writtenAt ? { ...row, [WRITTEN_AT]: writtenAt } : row;
-      const size = JSON.stringify(json).length;
-      if (chunk.length >= batchRows || (chunk.length > 0 && bytes + size > batchBytes)) await send();
-      chunk.push({ insertId: spec.key.map((k) => String(row[k])).join('|'), json });
-      bytes += size;
     }
-    await send();
   }
 
   const validated = (spec: TableSpec, rows: readonly WarehouseRow[], offset = 0): Record<string, unknown>[] =>
@@ -180,6 +175,8 @@ SELECT ${columns}, CURRENT_TIMESTAMP() FROM ${qualified(stagingName)}`);
       }
       return { rows: total };
     } finally {
+      // Awaited, not left in the background: the emulator corrupts its catalog when a table is
+      // dropped while other requests run. A table not dropped expires on its own.
       await staging.delete().catch((error: unknown) => logger.warn({ err: error, table: stagingName }, 'staging table not deleted; it expires on its own'));
     }
   }
@@ -248,6 +245,21 @@ function specOf(name: TableName): TableSpec {
   const spec = TABLES[name];
   if (!spec) throw new VigilError('VALIDATION_FAILED', `unknown warehouse table ${String(name)}`);
   return spec;
+}
+
+/**
+ * Rewrites `FROM vitals` / `JOIN patients` (this dataset's tables and views, unqualified) to the
+ * fully qualified name. BigQuery resolves them through the job's default dataset as well; the
+ * emulator does not (it binds an unqualified name to whichever dataset first had that table), and
+ * qualified names keep a query meaning the same thing wherever it runs.
+ */
+export function tableQualifier(names: readonly string[], qualify: (name: string) => string): (sql: string) => string {
+  const pattern = new RegExp(`\\b(FROM|JOIN)(\\s+)\`?(${names.join('|')})\`?(?![\\w.\`-])`, 'gi');
+  return (sql) => sql.replace(pattern, (_match, keyword: string, space: string, name: string) => `${keyword}${space}${qualify(name.toLowerCase())}`);
+}
+
+function analystViewNames(dir: string): string[] {
+  return analystViewFiles(dir).flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/VIEW\s+`\$\{dataset\}\.(\w+)`/gi)].map((m) => m[1]!));
 }
 
 /** The analyst views in filename order; a missing folder means none (yet). */
