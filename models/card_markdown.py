@@ -21,6 +21,10 @@ def render(card):
     )
     limitations = "\n".join(f"- {item}" for item in card["limitations"])
     pt = card["predictionTimes"]
+    earlier = "\n".join(
+        f"- {e['cohortAdmissions']} admissions, features v{e['features']}, grid of {e['grid']}: model AUROC {e['modelAuroc']}, NEWS2 {e['news2Auroc']}, slope {e['calibrationSlope']}: {e['outcome']}."
+        for e in card.get("earlierTestEvaluations", [])
+    ) or "None."
     return f"""# Model card: {card['name']}@{card['version']}
 
 *Generated from `{card['name']}.card.json` by `card_markdown.py`; the JSON is authoritative and
@@ -81,6 +85,10 @@ training split (intercept {card['news2Probability']['intercept']:.3f}, slope {ca
 The calibration slope and intercept come from the logistic fit y ~ a + b·logit(p) (ideal: 1 and 0).
 
 **Model AUROC − NEWS2 AUROC = {m['auroc'] - n['auroc']:+.3f}.**
+
+## Earlier test evaluations
+
+{earlier}
 
 ## Factors
 

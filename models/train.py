@@ -36,11 +36,18 @@ ROOT = HERE.parent
 NAME = "recovery-risk"
 VERSION = 1
 SEED = 7
-# A small grid, judged on validation AUROC only.
+# Judged on validation AUROC only. On the 8,000-admission cohort a grid of three (31 leaves, or
+# 600 iterations) never beat this one; on 2 shared cores one fit on 16,000 admissions is minutes.
 GRID = [
     {"learning_rate": 0.05, "max_iter": 300, "max_leaf_nodes": 15, "min_samples_leaf": 200},
-    {"learning_rate": 0.05, "max_iter": 300, "max_leaf_nodes": 31, "min_samples_leaf": 200},
-    {"learning_rate": 0.05, "max_iter": 600, "max_leaf_nodes": 15, "min_samples_leaf": 200},
+]
+# Every earlier look at a test set, kept on the card so its numbers are read knowing how many
+# models were checked against held-out data before this one.
+EARLIER_TEST_EVALUATIONS = [
+    {"cohortAdmissions": 8000, "features": 1, "grid": 3, "modelAuroc": 0.898, "news2Auroc": 0.853, "calibrationSlope": 1.033,
+     "outcome": "done-when not met (AUROC gap 0.046)"},
+    {"cohortAdmissions": 8000, "features": 2, "grid": 3, "modelAuroc": 0.898, "news2Auroc": 0.853, "calibrationSlope": 1.039,
+     "outcome": "done-when not met (AUROC gap 0.046); features v2 added the severity index, chosen for a validation gain (0.8837 to 0.8863)"},
 ]
 TARGET = (
     "Probability that the patient dies or is escalated to ICU within the next 24 hours, "
@@ -201,7 +208,9 @@ def main():
             "groups": list(SPEC["factorReferences"].keys()),
         },
         "news2Probability": {"intercept": float(news2_map.intercept_[0]), "slope": float(news2_map.coef_[0][0])},
+        "earlierTestEvaluations": EARLIER_TEST_EVALUATIONS,
         "limitations": [
+            "The test set was evaluated three times in all (earlierTestEvaluations): the model's AUROC held at about 0.90, while NEWS2's moved from 0.853 (8,000 admissions) to the value here (16,000), so the gap over NEWS2 is partly sampling variation (no confidence interval is computed here).",
             "Trained and tested on simulated patients only; not validated on any real ward.",
             "Readings are hourly in the cohort; much sparser or denser monitoring shifts the count and slope features.",
             "Abrupt deteriorations with a few hours' warning are predicted late, as by NEWS2.",
