@@ -213,8 +213,10 @@ for name in "${EMULATORS[@]}"; do start_one "$name"; done
 
 log "wait until each answers (timeout ${READY_TIMEOUT_MS} ms)"
 eval "$(emulator_env)"
+targets=()
+for name in "${EMULATORS[@]}"; do targets+=("$name:$(cat "$RUN/$name.pid")"); done
 set +e
-ready_output="$(cd "$ROOT" && "$NODE" infra/wait-ready.ts --timeout-ms "$READY_TIMEOUT_MS" "${EMULATORS[@]}" 2>&1)"
+ready_output="$(cd "$ROOT" && "$NODE" infra/wait-ready.ts --timeout-ms "$READY_TIMEOUT_MS" "${targets[@]}" 2>&1)"
 set -e
 failed=()
 for name in "${EMULATORS[@]}"; do

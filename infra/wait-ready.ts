@@ -2,8 +2,9 @@
  * Waits until each named emulator answers a real API call through the client the project uses,
  * not merely until its port accepts connections (a JVM or gRPC server listens before it serves).
  *
- *   node infra/wait-ready.ts --timeout-ms 120000 pubsub bigtable gcs bigquery kafka
+ *   node infra/wait-ready.ts --timeout-ms 120000 pubsub:1234 bigtable:1235 gcs bigquery kafka:1240
  *
+ * A `:pid` suffix names the emulator's process: once it has exited, waiting stops at once.
  * Reads the addresses from the environment (emulators-up.sh exports what it writes to .emulators/env).
  * Prints one line per emulator, `ready <name> <seconds>` or `failed <name> <reason>`; exits 1 if any failed.
  */
@@ -75,17 +76,33 @@ const probes: Record<string, Probe> = {
   },
 };
 
-async function waitFor(name: string, probe: Probe, deadline: AbortSignal): Promise<string> {
+function assertAlive(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    throw new VigilError('BACKEND_UNAVAILABLE', `process ${pid} exited`, { retriable: false });
+  }
+}
+
+async function waitFor(name: string, pid: number | undefined, probe: Probe, deadline: AbortSignal): Promise<string> {
   const started = performance.now();
   try {
-    await withRetry(() => probe(), {
-      attempts: Number.POSITIVE_INFINITY,
-      initialDelayMs: 250,
-      maxDelayMs: 1_000,
-      signal: deadline,
-      // Until the deadline every failure is "not up yet": refused connections, 503s, gRPC UNAVAILABLE.
-      retryOn: () => true,
-    });
+    await withRetry(
+      async () => {
+        assertAlive(pid);
+        await probe();
+      },
+      {
+        attempts: Number.POSITIVE_INFINITY,
+        initialDelayMs: 250,
+        maxDelayMs: 1_000,
+        signal: deadline,
+        // Until the deadline a failure is "not up yet" (refused connection, 503, gRPC UNAVAILABLE),
+        // unless the process is gone or the configuration is wrong.
+        retryOn: (error) => !(error instanceof VigilError && !error.retriable),
+      },
+    );
     return `ready ${name} ${((performance.now() - started) / 1000).toFixed(1)}s`;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -95,19 +112,22 @@ async function waitFor(name: string, probe: Probe, deadline: AbortSignal): Promi
 
 async function main(argv: readonly string[]): Promise<number> {
   let timeoutMs = 120_000;
-  const names: string[] = [];
+  const targets: { name: string; pid: number | undefined }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--timeout-ms') timeoutMs = Number(argv[++i]);
-    else names.push(arg);
+    else {
+      const [name = '', pid] = arg.split(':');
+      targets.push({ name, pid: pid === undefined ? undefined : Number(pid) });
+    }
   }
-  const unknown = names.filter((name) => !(name in probes));
-  if (unknown.length > 0 || names.length === 0 || !(timeoutMs > 0)) {
-    console.error(`usage: wait-ready.ts [--timeout-ms N] <${Object.keys(probes).join('|')}>...`);
+  const invalid = targets.filter(({ name, pid }) => !(name in probes) || (pid !== undefined && !Number.isInteger(pid)));
+  if (invalid.length > 0 || targets.length === 0 || !(timeoutMs > 0)) {
+    console.error(`usage: wait-ready.ts [--timeout-ms N] <${Object.keys(probes).join('|')}>[:pid]...`);
     return 2;
   }
   const deadline = AbortSignal.timeout(timeoutMs);
-  const lines = await Promise.all(names.map((name) => waitFor(name, probes[name] as Probe, deadline)));
+  const lines = await Promise.all(targets.map(({ name, pid }) => waitFor(name, pid, probes[name] as Probe, deadline)));
   for (const line of lines) console.log(line);
   return lines.every((line) => line.startsWith('ready')) ? 0 : 1;
 }
