@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import { VigilError } from '../core/errors.ts';
+import type { ObjectStore } from '../core/ports/object-store.ts';
 import type { Warehouse, WarehouseRow } from '../core/ports/warehouse.ts';
 import type { ColumnSpec, TableSpec } from '../core/warehouse-schema.ts';
 import { TABLES } from '../core/warehouse-schema.ts';
@@ -9,6 +10,7 @@ import { convertValue } from './convert-value.ts';
 import type { DateReadOptions } from './parse-csv-date.ts';
 import { checkTimeZone } from './parse-csv-date.ts';
 import { openRejectsFile } from './rejects-file.ts';
+import { stageRowsAsNdjson } from './stage-ndjson.ts';
 import type { RejectsFile } from './rejects-file.ts';
 import type { LayoutName } from './source-layouts.ts';
 import { planColumns } from './source-layouts.ts';
@@ -40,6 +42,12 @@ export interface LoadCsvOptions {
   /** Rows handed to the warehouse at a time: bounds memory. Default 5,000. */
   readonly batchRows?: number;
   readonly onProgress?: (progress: LoadProgress) => void;
+  /**
+   * Where the validated rows are staged when the warehouse loads staged files (BigQuery: Cloud
+   * Storage, then a load job). Without it, or without `loadStagedFile`, rows go through
+   * `replaceRowsFrom`/`replaceRows`.
+   */
+  readonly objectStore?: ObjectStore;
 }
 
 export interface LoadProgress {
@@ -70,6 +78,8 @@ export interface LoadSummary {
   readonly firstRejects: readonly Reject[];
   readonly twoDigitYearRejects: number;
   readonly seconds: number;
+  /** The staged file the warehouse loaded from, when it was loaded that way. */
+  readonly stagedUri?: string;
 }
 
 /** Thrown when the load is refused; `details` is the LoadSummary (nothing was loaded). */
@@ -119,6 +129,7 @@ export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
     rejectedRows: 0,
     twoDigitYear: 0,
     firstRejects: [] as Reject[],
+    stagedUri: undefined as string | undefined,
   };
   let rejects: RejectsFile | undefined;
   const reject = async (r: Reject) => {
@@ -139,6 +150,7 @@ export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
     firstRejects: state.firstRejects,
     twoDigitYearRejects: state.twoDigitYear,
     seconds: (performance.now() - started) / 1000,
+    ...(state.stagedUri ? { stagedUri: state.stagedUri } : {}),
   });
 
   /** Valid rows in batches; throws at the end (after every reject is written) when over the limit. */
@@ -224,7 +236,11 @@ export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
   }
 
   try {
-    if (options.warehouse.replaceRowsFrom) {
+    if (options.warehouse.loadStagedFile && options.objectStore) {
+      const staged = await stageRowsAsNdjson(options.objectStore, spec, batches());
+      state.stagedUri = staged.uri;
+      if (staged.rows > 0) await options.warehouse.loadStagedFile(options.table, staged.uri, 'ndjson');
+    } else if (options.warehouse.replaceRowsFrom) {
       await options.warehouse.replaceRowsFrom(options.table, batches());
     } else {
       // Adapters without a streamed replace get the whole file at once (memory grows with it).

@@ -8,8 +8,9 @@ import type { LayoutName } from '../../batch-loader/source-layouts.ts';
 import { loadConfig } from '../../core/config.ts';
 import { VigilError } from '../../core/errors.ts';
 import { createLogger } from '../../core/observability/logger.ts';
+import type { ObjectStore } from '../../core/ports/object-store.ts';
 import type { Warehouse } from '../../core/ports/warehouse.ts';
-import { openWarehouse } from '../../core/wiring/open-backends.ts';
+import { openObjectStore, openWarehouse } from '../../core/wiring/open-backends.ts';
 import type { CliCommand } from '../command.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
 
@@ -44,6 +45,8 @@ $VIGIL_DATA_DIR/warehouse.duckdb), and the BigQuery variables for VIGIL_WAREHOUS
 
 export interface LoadCommandIo {
   readonly openWarehouse: () => Promise<Warehouse>;
+  /** Where the file is staged for warehouses that load staged files (BigQuery: Cloud Storage). */
+  readonly openObjectStore?: () => Promise<ObjectStore>;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
@@ -84,9 +87,11 @@ export async function runLoad(argv: readonly string[], io: LoadCommandIo): Promi
   const rejectsPath = values.rejects ? path.resolve(values.rejects) : await defaultRejectsPath(file);
 
   const warehouse = await io.openWarehouse();
+  const objectStore = warehouse.loadStagedFile && io.openObjectStore ? await io.openObjectStore() : undefined;
   const progress = createLoadProgress(io.stderr, `loading ${path.basename(file)}`);
   try {
     await warehouse.provision();
+    await objectStore?.provision();
     const summary = await loadCsv({
       warehouse,
       table: table as LoadableTable,
@@ -97,6 +102,7 @@ export async function runLoad(argv: readonly string[], io: LoadCommandIo): Promi
       ...(centuries ? { centuries } : {}),
       ...(values.timezone ? { timeZone: values.timezone } : {}),
       onProgress: (p) => progress.update(p),
+      ...(objectStore ? { objectStore } : {}),
     });
     progress.stop();
     if (summary.rowsRejected === 0) await rm(rejectsPath, { force: true }); // a stale one from an earlier run
@@ -107,6 +113,7 @@ export async function runLoad(argv: readonly string[], io: LoadCommandIo): Promi
     );
     if (summary.ignoredColumns.length > 0) io.stdout.write(`ignored source columns (not in ${summary.table}): ${summary.ignoredColumns.join(', ')}\n`);
     if (summary.rejectsPath) io.stdout.write(`rejected rows: ${summary.rejectsPath}\n`);
+    if (summary.stagedUri) io.stdout.write(`staged as ${summary.stagedUri}\n`);
     return 0;
   } catch (error) {
     progress.stop();
@@ -122,6 +129,7 @@ export async function runLoad(argv: readonly string[], io: LoadCommandIo): Promi
     }
     throw error;
   } finally {
+    await objectStore?.close();
     await warehouse.close();
   }
 }
@@ -161,7 +169,12 @@ const load: CliCommand = {
   run(argv) {
     const config = loadConfig();
     const logger = createLogger({ level: config.logLevel, name: 'vigil-load' });
-    return runLoad(argv, { openWarehouse: () => openWarehouse(config, logger), stdout: process.stdout, stderr: process.stderr });
+    return runLoad(argv, {
+      openWarehouse: () => openWarehouse(config, logger),
+      openObjectStore: () => openObjectStore(config, logger),
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
   },
 };
 

@@ -36,6 +36,14 @@ export interface Warehouse {
    * table is as it was. Callers fall back to `replaceRows` when an adapter lacks it.
    */
   replaceRowsFrom?(table: TableName, batches: AsyncIterable<readonly WarehouseRow[]>): Promise<{ rows: number }>;
+  /**
+   * Optional bulk path for batch loads: the warehouse loads a file already staged in the object
+   * store (`uri` from ObjectStore.uri; NDJSON, one row per line, TIMESTAMPs as ISO 8601 instants,
+   * DATEs as YYYY-MM-DD) and replaces the rows with the same keys atomically, with the guarantees
+   * of `replaceRows`. The batch loader uses it, when present and given an object store, instead
+   * of `replaceRowsFrom`.
+   */
+  loadStagedFile?(table: TableName, uri: string, format: 'ndjson'): Promise<{ rows: number }>;
   query(sql: string, params?: Readonly<Record<string, unknown>>): Promise<QueryResult>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -54,8 +54,9 @@ export async function openWarehouse(config: VigilConfig, logger: Logger): Promis
       return createDuckDbWarehouse({ path: dataFile(config, 'warehouse.duckdb') });
     }
     case 'bigquery': {
-      const { createBigQueryWarehouse } = await import('../../adapters/gcp/warehouse-bigquery.ts');
-      return createBigQueryWarehouse({
+      // With load jobs: `vigil load` stages its file in Cloud Storage and BigQuery loads it from there.
+      const { createBigQueryWarehouseWithLoadJobs } = await import('../../adapters/gcp/warehouse-bigquery-load-job.ts');
+      return createBigQueryWarehouseWithLoadJobs({
         projectId: config.googleCloudProject,
         dataset: config.warehouse.bigqueryDataset,
         location: config.warehouse.bigqueryLocation,
