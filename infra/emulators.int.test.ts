@@ -66,7 +66,9 @@ describe.skipIf(!env && !inCi)('local emulators (npm run emulators:up)', () => {
 
   describe('Bigtable (cbtemulator)', () => {
     it('creates a table through the admin API, writes and reads a row', async () => {
-      const bigtable = new Bigtable({ projectId: e.GOOGLE_CLOUD_PROJECT });
+      // Client-side metrics export to Cloud Monitoring every minute, emulator or not, and fail there
+      // for want of credentials (an unhandled rejection in a long run).
+      const bigtable = new Bigtable({ projectId: e.GOOGLE_CLOUD_PROJECT, metricsEnabled: false });
       try {
         const instance = bigtable.instance('vigil');
         const [table] = await instance.createTable(`vitals-int-${run}`, { families: ['v'] });
@@ -105,13 +107,15 @@ describe.skipIf(!env && !inCi)('local emulators (npm run emulators:up)', () => {
   });
 
   describe('BigQuery (goccy bigquery-emulator)', () => {
+    // The emulator serves one request at a time (infra/README.md): other suites can queue ahead.
+    const BUSY_EMULATOR_MS = 180_000;
     // The client authorises every request, even to an emulator; PassThroughClient sends none.
     const bigquery = (): BigQuery => new BigQuery({ projectId: e.GOOGLE_CLOUD_PROJECT, authClient: new PassThroughClient() });
     const datasetId = `vigil_int_${run}`;
 
     afterAll(async () => {
       if (env) await bigquery().dataset(datasetId).delete({ force: true }).catch(() => undefined);
-    });
+    }, BUSY_EMULATOR_MS);
 
     it('creates a dataset and runs SELECT 1', async () => {
       const bq = bigquery();
@@ -120,7 +124,7 @@ describe.skipIf(!env && !inCi)('local emulators (npm run emulators:up)', () => {
       expect(datasets.map((d) => d.id)).toContain(datasetId);
       const [rows] = await bq.query({ query: 'SELECT 1 AS one' });
       expect(rows).toEqual([{ one: 1 }]);
-    });
+    }, BUSY_EMULATOR_MS);
 
     it('loads a CSV from the storage fake with a load job', async () => {
       const storage = new Storage({ projectId: e.GOOGLE_CLOUD_PROJECT, apiEndpoint: storageOrigin(e.STORAGE_EMULATOR_HOST) });
@@ -144,7 +148,7 @@ describe.skipIf(!env && !inCi)('local emulators (npm run emulators:up)', () => {
       ]);
       await bucket.deleteFiles({ force: true });
       await bucket.delete();
-    });
+    }, BUSY_EMULATOR_MS);
   });
 
   describe('Kafka (KRaft broker)', () => {

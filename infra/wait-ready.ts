@@ -42,7 +42,7 @@ const probes: Record<string, Probe> = {
   },
   async bigtable() {
     required('BIGTABLE_EMULATOR_HOST');
-    const bigtable = new Bigtable({ projectId: required('GOOGLE_CLOUD_PROJECT') });
+    const bigtable = new Bigtable({ projectId: required('GOOGLE_CLOUD_PROJECT'), metricsEnabled: false });
     try {
       await bigtable.instance('vigil').getTables({ gaxOptions: { timeout: CALL_TIMEOUT_MS } });
     } finally {
