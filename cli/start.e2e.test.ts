@@ -135,6 +135,29 @@ describe('vigil start (embedded default)', () => {
     }
   });
 
+  it('scores with the recovery-risk model, and a deteriorating patient\'s risk rises with the factors that drove it', async () => {
+    const riskOf = async () => {
+      const response = await fetch(`${vigil.url}/v1/patients`, { headers: auth('clinician') });
+      const rows = (await response.json()) as { patientId: string; risk: { score: number | null; model: string | null; factors: { feature: string }[] } | null }[];
+      return rows.find((p) => p.patientId === 'E2E-RISK')?.risk ?? undefined;
+    };
+    const now = Date.now();
+    const stable = Array.from({ length: 12 }, (_, i) => ({ deviceId: 'bed-risk', patientId: 'E2E-RISK', observedAt: now - 3_600_000 + i * 300_000, heartRate: 72, bloodPressure: '124/78', temperature: 36.8, spo2: 98, respiratoryRate: 14, onOxygen: false, consciousness: 'A' }));
+    expect((await post(stable)).status).toBe(202);
+    const before = await eventually(async () => {
+      const risk = await riskOf();
+      return risk?.score != null ? risk : undefined;
+    }, 15_000, 'a model score');
+    expect(before.model).toMatch(/^recovery-risk@/);
+    const worse = Array.from({ length: 6 }, (_, i) => ({ deviceId: 'bed-risk', patientId: 'E2E-RISK', observedAt: now - 50_000 + i * 5_000, heartRate: 128 + i, bloodPressure: `${92 - i}/55`, temperature: 39.2, spo2: 89 - i, respiratoryRate: 27 + i, onOxygen: true, consciousness: 'A' }));
+    expect((await post(worse)).status).toBe(202);
+    const after = await eventually(async () => {
+      const risk = await riskOf();
+      return risk?.score != null && risk.score > before.score! + 0.1 ? risk : undefined;
+    }, 15_000, 'the risk to rise');
+    expect(after.factors.length).toBeGreaterThan(0);
+  });
+
   it('streams patient updates over SSE', async () => {
     const abort = new AbortController();
     const response = await fetch(`${vigil.url}/v1/stream`, { headers: auth('clinician'), signal: abort.signal });
