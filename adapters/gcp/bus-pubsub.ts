@@ -27,7 +27,11 @@ export interface PubSubBusOptions {
   readonly projectId: string;
   readonly logger: Logger;
   readonly publisher?: Partial<PublisherLimits>;
-  /** Streaming pulls per subscriber; one carries ~10 MB/s, far above a ward's readings. */
+  /**
+   * Streaming pulls per subscriber (default 4). Pub/Sub keeps an ordering key on one stream; more
+   * streams spread keys. The emulator delivers a fixed amount per stream and tick, so one stream
+   * caps it near 80 messages/s (bench-gcp.ts).
+   */
   readonly streamsPerSubscriber?: number;
 }
 
@@ -157,7 +161,7 @@ export function createPubSubBus(options: PubSubBusOptions): Bus {
           ...(message.orderingKey ? { orderingKey: message.orderingKey } : {}),
         }]);
       };
-      const subscription = openSubscription(client, subscribeOptions, handler, deadLetter, logger, options.streamsPerSubscriber ?? 1);
+      const subscription = openSubscription(client, subscribeOptions, handler, deadLetter, logger, options.streamsPerSubscriber ?? 4);
       subscriptions.add(subscription);
       return {
         async close() {

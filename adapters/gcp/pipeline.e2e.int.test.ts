@@ -8,11 +8,9 @@
  * (each subscription receives every message), decoded with the wire codec: an independent record
  * of what was accepted, not something the processors wrote.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPrefix } from '../../core/contracts/wait-for.ts';
 import { createLogger } from '../../core/observability/logger.ts';
@@ -24,25 +22,9 @@ import { createPubSubBus } from './bus-pubsub.ts';
 import { createBigtableTimeSeriesStore } from './timeseries-bigtable.ts';
 import { createBigQueryWarehouse } from './warehouse-bigquery.ts';
 import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';
+import { runVigil } from './test-support/run-vigil.ts';
 
 const env = gcpEmulatorsOrSkip('adapters/gcp/pipeline.e2e.int.test.ts');
-const VIGIL_BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
-
-/** Runs a short-lived `vigil <args>` to completion; rejects with its output on a non-zero exit. */
-function runVigil(args: string[], childEnv: Record<string, string>, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [VIGIL_BIN, ...args], { env: { ...process.env, ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(output);
-      else reject(new Error(`vigil ${args.join(' ')} exited with ${code}:\n${output}`));
-    });
-  });
-}
 
 if (env) {
   describe('Google pipeline on the emulators: simulate → Pub/Sub → 2 processors (one SIGKILLed) → Bigtable + BigQuery', () => {
