@@ -3,6 +3,7 @@ import { percentile } from '../../bench/bench-result.ts';
 import type { BenchResult } from '../../bench/bench-result.ts';
 import { startVigil } from '../../cli/test-support/vigil-process.ts';
 import { createLogger } from '../../core/observability/logger.ts';
+import type { Bus } from '../../core/ports/bus.ts';
 import { signToken } from '../../dashboard-api/auth.ts';
 import { resolveEmulatorEnv } from '../../infra/emulator-env.ts';
 import { createBusSink } from '../../simulators/sink-bus.ts';
@@ -14,8 +15,10 @@ export interface KafkaBenchOptions {
   readonly readings?: number;
   readonly patients?: number;
   readonly partitions?: number;
-  /** Length of the latency phase. Default 10 s. */
+  /** Length of the latency phase. Default 15 s. */
   readonly latencySeconds?: number;
+  /** Background readings per second during the latency phase (a few wards). Default 200. */
+  readonly latencyLoad?: number;
   readonly brokers?: readonly string[];
 }
 
@@ -46,10 +49,16 @@ export async function benchKafkaPipeline(options: KafkaBenchOptions = {}): Promi
   const sink = createBusSink({ bus, topic, maxBatchSize: 1_000 });
   const start = Date.now() - 24 * 3_600_000;
   const publishStarted = performance.now();
-  for (let i = 0; i < total; i += 5_000) {
-    const n = Math.min(5_000, total - i);
-    await sink.write(Array.from({ length: n }, (_, j) => wardReading((i + j) % patients, start + Math.floor((i + j) / patients) * 1_000)));
-  }
+  // Four writers at once, as several edge instances would: the publisher batches across them.
+  const chunk = 5_000;
+  let next = 0;
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    for (let i = next; i < total; i = next) {
+      next += chunk;
+      const n = Math.min(chunk, total - i);
+      await sink.write(Array.from({ length: n }, (_, j) => wardReading((i + j) % patients, start + Math.floor((i + j) / patients) * 1_000)));
+    }
+  }));
   const publishRate = total / ((performance.now() - publishStarted) / 1000);
 
   const raw = await rawConsumeRate(kafka, topic, `${env.VIGIL_SUBSCRIPTION}-raw`, total);
@@ -69,14 +78,17 @@ export async function benchKafkaPipeline(options: KafkaBenchOptions = {}): Promi
     }
     const pipelineRate = processed / ((performance.now() - first) / 1000);
 
-    // Latency at a steady load: 1 000 readings/s through the bus, probes through the HTTP edge.
+    // Latency at a steady load through the bus (waves every 250 ms), probes through the HTTP edge.
+    const load = options.latencyLoad ?? 200;
     const device = `Bearer ${signToken(secret, { sub: 'bench', role: 'device', expiresIn: '1h' })}`;
     const clinician = `Bearer ${signToken(secret, { sub: 'bench', role: 'clinician', expiresIn: '1h' })}`;
     const seen = await watchProbes(vigil.url, clinician, abort.signal);
-    const stopAt = performance.now() + (options.latencySeconds ?? 10) * 1000;
+    // Let the re-scoring of the backlog's patients finish, so probes measure the steady state.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const stopAt = performance.now() + (options.latencySeconds ?? 15) * 1000;
     const background = (async () => {
       for (let wave = 0; performance.now() < stopAt; wave++) {
-        await sink.write(Array.from({ length: 250 }, (_, j) => wardReading(j % patients, Date.now() - 60_000 + wave)));
+        if (load > 0) await sink.write(Array.from({ length: Math.ceil(load / 4) }, (_, j) => wardReading(j % patients, Date.now() - 60_000 + wave)));
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
@@ -98,6 +110,7 @@ export async function benchKafkaPipeline(options: KafkaBenchOptions = {}): Promi
     }
     await background;
     delays.sort((a, b) => a - b);
+    const hop = await busHopDelays(bus, topic, `${env.VIGIL_SUBSCRIPTION}-hop`);
     return {
       name,
       figures: {
@@ -106,17 +119,20 @@ export async function benchKafkaPipeline(options: KafkaBenchOptions = {}): Promi
         'raw kafkajs consume floor (messages/s)': Math.round(raw),
         'pipeline: consume+decode+parse+store+commit (readings/s)': Math.round(pipelineRate),
         'ratio pipeline / raw consume': Number((pipelineRate / raw).toFixed(3)),
-        'latency phase: offered load (readings/s)': 1_000,
+        'latency phase: offered load (readings/s)': load,
+        // Includes the processor's re-score debounce (VIGIL_RESCORE_DEBOUNCE_MS, 250 ms), as in the embedded figure.
         'edge 202 → SSE update, p50 (ms)': Number(percentile(delays, 0.5).toFixed(1)),
         'edge 202 → SSE update, p99 (ms)': Number(percentile(delays, 0.99).toFixed(1)),
         probes: delays.length,
+        'bus hop alone (publish call → handler), p50 (ms)': Number(percentile(hop, 0.5).toFixed(1)),
+        'bus hop alone (publish call → handler), p99 (ms)': Number(percentile(hop, 0.99).toFixed(1)),
       },
     };
   } finally {
     abort.abort();
     await vigil.stop();
     await bus.close();
-    await deleteKafkaRun(brokers, env, [`${env.VIGIL_SUBSCRIPTION}-raw`]);
+    await deleteKafkaRun(brokers, env, [`${env.VIGIL_SUBSCRIPTION}-raw`, `${env.VIGIL_SUBSCRIPTION}-hop`]);
   }
 }
 
@@ -141,6 +157,30 @@ async function rawConsumeRate(kafka: Kafka, topic: string, groupId: string, tota
   const rate = count / ((performance.now() - first) / 1000);
   await consumer.disconnect();
   return rate;
+}
+
+/** The adapter alone: one message every 20 ms for 5 s, from the publish call to the handler of another group. */
+async function busHopDelays(bus: Bus, topic: string, subscription: string): Promise<number[]> {
+  await bus.provision([{ topic, subscriptions: [{ name: subscription }] }]);
+  const sentAt = new Map<string, number>();
+  const delays: number[] = [];
+  const sub = await bus.subscribe({ topic, subscription, maxBatchSize: 100, maxBatchWaitMs: 10, maxInFlight: 1_000, ackDeadlineMs: 30_000 }, async (batch) => {
+    const now = performance.now();
+    for (const m of batch) {
+      const at = sentAt.get(m.attributes['bench-hop'] ?? '');
+      if (at !== undefined) delays.push(now - at);
+      await m.ack();
+    }
+  });
+  await new Promise((r) => setTimeout(r, 2_000)); // the group join
+  for (let n = 0; n < 250; n++) {
+    sentAt.set(String(n), performance.now());
+    await bus.publish(topic, [{ data: Buffer.from('hop'), attributes: { 'bench-hop': String(n) }, orderingKey: `HOP-${n % 10}` }]);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 1_000));
+  await sub.close();
+  return delays.sort((a, b) => a - b);
 }
 
 async function metric(url: string, name: string): Promise<number> {
