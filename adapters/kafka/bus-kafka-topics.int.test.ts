@@ -1,0 +1,106 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { delay, runPrefix, waitFor } from '../../core/contracts/wait-for.ts';
+import { createLogger } from '../../core/observability/logger.ts';
+import type { DeliveredMessage } from '../../core/ports/bus.ts';
+import { createKafkaBus } from './bus-kafka.ts';
+import { kafkaBrokersOrSkip } from './test-support/kafka-gate.ts';
+
+const brokers = kafkaBrokersOrSkip('adapters/kafka/bus-kafka-topics.int.test.ts');
+
+/** What the Kafka adapter promises beyond the port: topics, groups, keys and ids on the broker. */
+if (brokers) {
+  describe('Kafka bus on the broker: topics, groups, keys', () => {
+    const logger = createLogger({ level: 'silent' });
+    const prefix = runPrefix('vigil-kt');
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    const topics: string[] = [];
+    const groups: string[] = [];
+    const names = (n: number) => {
+      const topic = `${prefix}-${n}`;
+      topics.push(topic);
+      groups.push(`${topic}-g`);
+      return { topic, group: `${topic}-g` };
+    };
+
+    afterAll(async () => {
+      await admin.connect();
+      await admin.deleteGroups(groups).catch(() => {});
+      await admin.deleteTopics({ topics }).catch(() => {});
+      await admin.disconnect();
+    }, 30_000);
+
+    it('refuses to publish to a topic nobody provisioned, saying what to run', async () => {
+      const bus = createKafkaBus({ brokers, logger });
+      try {
+        await expect(bus.publish(`${prefix}-missing`, [{ data: Buffer.from('x') }])).rejects.toMatchObject({
+          code: 'BACKEND_REJECTED',
+          message: expect.stringContaining('vigil provision'),
+        });
+      } finally {
+        await bus.close();
+      }
+    }, 60_000);
+
+    it('creates topics with the partitions asked, raises them on a later provision, never lowers them', async () => {
+      const { topic } = names(1);
+      const bus = createKafkaBus({ brokers, logger, partitions: 3 });
+      try {
+        await bus.provision([{ topic }]);
+        await admin.connect();
+        const count = async () => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
+        expect(await count()).toBe(3);
+        await bus.provision([{ topic, partitions: 5 }]);
+        expect(await count()).toBe(5);
+        await bus.provision([{ topic, partitions: 2 }]);
+        expect(await count()).toBe(5);
+      } finally {
+        await admin.disconnect();
+        await bus.close();
+      }
+    }, 60_000);
+
+    it('keys by ordering key: one patient, one partition; ids are <partition>-<offset>', async () => {
+      const { topic } = names(2);
+      const bus = createKafkaBus({ brokers, logger });
+      try {
+        await bus.provision([{ topic, partitions: 6 }]);
+        const ids = await bus.publish(topic, Array.from({ length: 60 }, (_, i) => ({ data: Buffer.from(String(i)), orderingKey: `P${i % 3}` })));
+        for (const id of ids) expect(id).toMatch(/^\d+-\d+$/);
+        for (const key of [0, 1, 2]) {
+          const ofKey = ids.filter((_, i) => i % 3 === key);
+          const partitions = new Set(ofKey.map((id) => id.split('-')[0]));
+          expect(partitions.size, `partitions of P${key}`).toBe(1);
+          const offsets = ofKey.map((id) => Number(id.split('-')[1]));
+          expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+        }
+      } finally {
+        await bus.close();
+      }
+    }, 60_000);
+
+    it('a provisioned subscription starts at the end: it gets what was published after, not before', async () => {
+      const { topic, group } = names(3);
+      const bus = createKafkaBus({ brokers, logger });
+      const seen: DeliveredMessage[] = [];
+      try {
+        await bus.provision([{ topic, partitions: 2 }]);
+        await bus.publish(topic, [{ data: Buffer.from('before') }]);
+        await bus.provision([{ topic, subscriptions: [{ name: group }] }]);
+        await bus.publish(topic, [{ data: Buffer.from('after') }]);
+        const sub = await bus.subscribe({ topic, subscription: group, maxBatchSize: 10, maxBatchWaitMs: 10, maxInFlight: 10, ackDeadlineMs: 5_000 }, async (batch) => {
+          for (const m of batch) {
+            seen.push(m);
+            await m.ack();
+          }
+        });
+        await waitFor(() => seen.length >= 1, 20_000, 'the message published after provisioning');
+        await delay(1_000);
+        await sub.close();
+        expect(seen.map((m) => Buffer.from(m.data).toString())).toEqual(['after']);
+      } finally {
+        await bus.close();
+      }
+    }, 60_000);
+  });
+}
