@@ -1,5 +1,5 @@
 import { PubSub } from '@google-cloud/pubsub';
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { describeBusContract } from '../../core/contracts/bus-contract.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import type { Bus } from '../../core/ports/bus.ts';
@@ -33,6 +33,33 @@ if (env) {
     ackDeadlineMs: 10_000,
     maxDeliveryAttempts: 5,
     receiveTimeoutMs: 20_000,
+  });
+
+  describe('pubsub provision', () => {
+    it('creates the subscription with ordering and a dead-letter policy, and updates settings that differ', async () => {
+      const bus = await makeBus();
+      const base = `vigil-prov-${Date.now().toString(36)}`;
+      const spec = (ackDeadlineMs: number, maxDeliveryAttempts: number) => [
+        { topic: `${base}-dead` },
+        { topic: base, subscriptions: [{ name: `${base}-s`, ackDeadlineMs, deadLetterTopic: `${base}-dead`, maxDeliveryAttempts }] },
+      ];
+      const client = new PubSub({ projectId: env.GOOGLE_CLOUD_PROJECT });
+      try {
+        await bus.provision(spec(10_000, 5));
+        const [created] = await client.subscription(`${base}-s`).getMetadata();
+        expect(created.enableMessageOrdering).toBe(true);
+        expect(Number(created.ackDeadlineSeconds)).toBe(10);
+        expect(created.deadLetterPolicy).toMatchObject({ deadLetterTopic: `projects/${env.GOOGLE_CLOUD_PROJECT}/topics/${base}-dead`, maxDeliveryAttempts: 5 });
+        await bus.provision(spec(30_000, 12));
+        await bus.provision(spec(30_000, 12));
+        const [updated] = await client.subscription(`${base}-s`).getMetadata();
+        expect(Number(updated.ackDeadlineSeconds)).toBe(30);
+        expect(updated.deadLetterPolicy?.maxDeliveryAttempts).toBe(12);
+      } finally {
+        await client.close();
+        await bus.close();
+      }
+    }, 60_000);
   });
 
   afterAll(async () => {
