@@ -79,6 +79,37 @@ if (brokers) {
       }
     }, 60_000);
 
+    it('delivery attempts survive a move of the partition to another subscriber', async () => {
+      const { topic, group } = names(4);
+      const first = createKafkaBus({ brokers, logger });
+      const second = createKafkaBus({ brokers, logger });
+      const options = { topic, subscription: group, maxBatchSize: 10, maxBatchWaitMs: 10, maxInFlight: 10, ackDeadlineMs: 5_000 };
+      const attempts: number[] = [];
+      try {
+        await first.provision([{ topic, partitions: 1, subscriptions: [{ name: group }] }]);
+        const nacker = await first.subscribe(options, async (batch) => {
+          for (const m of batch) {
+            attempts.push(m.deliveryAttempt);
+            await m.nack();
+          }
+        });
+        await first.publish(topic, [{ data: Buffer.from('poison'), orderingKey: 'P1' }]);
+        await waitFor(() => attempts.length >= 2, 20_000, 'two failed deliveries');
+        await nacker.close();
+        const taker = await second.subscribe(options, async (batch) => {
+          for (const m of batch) {
+            attempts.push(m.deliveryAttempt);
+            await m.ack();
+          }
+        });
+        await waitFor(() => attempts.length >= 3, 20_000, 'the delivery to the other subscriber');
+        await taker.close();
+        expect(attempts.slice(0, 3)).toEqual([1, 2, 3]);
+      } finally {
+        await Promise.all([first.close(), second.close()]);
+      }
+    }, 60_000);
+
     it('a provisioned subscription starts at the end: it gets what was published after, not before', async () => {
       const { topic, group } = names(3);
       const bus = createKafkaBus({ brokers, logger });

@@ -162,6 +162,10 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         handler,
         settings: consumerSettings,
         publish: (topic, messages) => publisher.publish(topic, messages),
+        committed: async (groupId, topic) => {
+          const [offsets] = await (await connectAdmin()).fetchOffsets({ groupId, topics: [topic] });
+          return new Map((offsets?.partitions ?? []).map((p) => [p.partition, { offset: p.offset, metadata: p.metadata }]));
+        },
         logger,
       });
       subscriptions.add(subscription);

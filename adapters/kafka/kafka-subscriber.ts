@@ -97,6 +97,8 @@ export async function openKafkaSubscription(deps: {
   readonly handler: BatchHandler;
   readonly settings: ConsumerSettings;
   readonly publish: (topic: string, messages: readonly OutgoingMessage[]) => Promise<string[]>;
+  /** The group's committed offsets with their metadata, per partition. */
+  readonly committed: (groupId: string, topic: string) => Promise<Map<number, { offset: string; metadata: string | null }>>;
   readonly logger: Logger;
 }): Promise<Subscription> {
   const { options, handler, settings } = deps;
@@ -106,6 +108,9 @@ export async function openKafkaSubscription(deps: {
   const backoffTimers = new Set<NodeJS.Timeout>();
   let inFlight = 0;
   let closing = false;
+  /** Bumped on every group join: a partition's first batch after it reads the attempts its last owner left. */
+  let generation = 0;
+  const partitionGeneration = new Map<number, number>();
 
   const consumer: Consumer = deps.kafka.consumer({
     groupId: options.subscription,
@@ -116,6 +121,9 @@ export async function openKafkaSubscription(deps: {
     maxWaitTimeInMs: settings.maxFetchWaitMs,
     minBytes: 1,
     allowAutoTopicCreation: false,
+  });
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    generation++;
   });
   consumer.on(consumer.events.CRASH, (event) => {
     logger.warn({ error: event.payload.error.message, restart: event.payload.restart }, 'Kafka consumer crashed');
@@ -162,9 +170,28 @@ export async function openKafkaSubscription(deps: {
     return delivery;
   }
 
+  /**
+   * Attempt counts survive a move of the partition to another subscriber (or a restart) through
+   * the commit's metadata: the offset it points at and how often that message already failed.
+   */
+  async function recallAttempts(batch: Batch, memory: PartitionMemory): Promise<void> {
+    if (partitionGeneration.get(batch.partition) === generation) return;
+    partitionGeneration.set(batch.partition, generation);
+    try {
+      const committed = (await deps.committed(options.subscription, batch.topic)).get(batch.partition);
+      const left = parseAttemptsMetadata(committed?.metadata ?? null);
+      if (left && left.offset === Number(committed!.offset)) {
+        memory.attempts.set(left.offset, Math.max(memory.attempts.get(left.offset) ?? 0, left.attempts));
+      }
+    } catch (error) {
+      logger.debug({ error: (error as Error).message, partition: batch.partition }, 'could not read the committed attempts; counting from here');
+    }
+  }
+
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const memory = memoryOf(batch.partition);
+    await recallAttempts(batch, memory);
     let rebalancing = false;
     let lastBeat = 0;
     const beat = async (): Promise<void> => {
@@ -231,8 +258,11 @@ export async function openKafkaSubscription(deps: {
     payload.resolveOffset(String(next - 1));
     for (const offset of memory.acked) if (offset < next) memory.acked.delete(offset);
     for (const offset of memory.attempts.keys()) if (offset < next) memory.attempts.delete(offset);
+    const failedBefore = memory.attempts.get(next);
+    // kafkajs passes `metadata` through to the OffsetCommit request, though its types omit it.
+    const position = { partition: batch.partition, offset: String(next), metadata: failedBefore ? attemptsMetadata(next, failedBefore) : null };
     try {
-      await payload.commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(next) }] }] });
+      await payload.commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [position] }] });
     } catch (error) {
       // Usually a rebalance took the partition: its next owner starts from the last commit (at-least-once).
       logger.debug({ error: (error as Error).message, partition: batch.partition }, 'offset commit failed; messages since the last commit will be redelivered');
@@ -299,4 +329,16 @@ export async function openKafkaSubscription(deps: {
       await consumer.disconnect();
     })()),
   };
+}
+
+const ATTEMPTS_METADATA = /^vigil-attempts:(\d+):(\d+)$/;
+
+/** Commit metadata saying how often the message at the committed offset already failed. */
+export function attemptsMetadata(offset: number, attempts: number): string {
+  return `vigil-attempts:${offset}:${attempts}`;
+}
+
+export function parseAttemptsMetadata(metadata: string | null): { offset: number; attempts: number } | undefined {
+  const match = metadata ? ATTEMPTS_METADATA.exec(metadata) : null;
+  return match ? { offset: Number(match[1]), attempts: Number(match[2]) } : undefined;
 }
