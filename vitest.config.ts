@@ -7,6 +7,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Most suites wait on emulators, the broker or child processes rather than the CPU; the
+    // BigQuery emulator serializes its requests, so its suites overlap with the others, not each other's work.
+    maxWorkers: 4,
     reporters: ['default'],
   },
 });

@@ -125,8 +125,8 @@ export async function benchEmbeddedPipeline(options: { patients?: number; second
   let sent = 0;
   let accepted = 0;
   let refused = 0;
-  const flood = (until: number, pauseMs: number, shift: number) => Array.from({ length: concurrency }, async (_, w) => {
-    for (let i = w * BATCH; performance.now() < until; i = (i + concurrency * BATCH) % (readings.length - BATCH)) {
+  const flood = (until: number, pauseMs: number, shift: number, lanes = concurrency) => Array.from({ length: lanes }, async (_, w) => {
+    for (let i = w * BATCH; performance.now() < until; i = (i + lanes * BATCH) % (readings.length - BATCH)) {
       // Shift observedAt per round so every reading is new (not a duplicate of an earlier round).
       const round = shift + Math.floor(sent / readings.length);
       const batch = readings.slice(i, i + BATCH).map((r) => ({ ...r, observedAt: Date.parse(String(r.observedAt)) + round }));
@@ -151,9 +151,11 @@ export async function benchEmbeddedPipeline(options: { patients?: number; second
 
   // Phase 2, latency: a steady ward-like load (one batch per worker every 250 ms) while probe
   // readings measure the delay from the edge's 202 to the SSE update that carries them.
-  const background = concurrency * BATCH * 4;
+  // Half the measured throughput: a load the pipeline sustains, so the delay is processing, not backlog.
+  const workers = Math.max(1, Math.min(concurrency, Math.floor(throughput / 2 / (BATCH * 4))));
+  const background = workers * BATCH * 4;
   const latencyStopAt = performance.now() + 10_000;
-  const steady = flood(latencyStopAt, 250, 500); // 500 ms off the 1 s grid: no collision with phase 1
+  const steady = flood(latencyStopAt, 250, 500, workers); // 500 ms off the 1 s grid: no collision with phase 1
   const probeDelays: number[] = [];
   for (let n = 0; performance.now() < latencyStopAt - 500; n++) {
     const observedAt = Date.now() - n; // unique per probe

@@ -44,6 +44,14 @@ const BENCHES: Record<string, { describe: string; run: () => Promise<BenchResult
       };
     },
   },
+  gcp: {
+    describe: 'pipeline on the Pub/Sub, Bigtable and BigQuery emulators vs raw client floors (needs npm run emulators:up)',
+    run: async () => (await import('../adapters/gcp/bench-gcp.ts')).benchGcpPipeline(),
+  },
+  kafka: {
+    describe: 'pipeline on the Kafka broker vs a raw kafkajs consume, with latency (needs npm run emulators:up)',
+    run: async () => (await import('../adapters/kafka/bench-kafka.ts')).benchKafkaPipeline(),
+  },
   sse: {
     describe: 'SSE fan-out: 200 patients/s to 100 dashboards, publish-to-delivery delay',
     run: async () => (await import('../dashboard-api/bench-sse.ts')).benchSseFanout(),

@@ -109,12 +109,14 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
    * share one transaction, so one disk sync covers them all. Should the shared transaction fail,
    * each write is retried in a transaction of its own, so one bad batch cannot fail its neighbours.
    */
-  let group: { work: (() => void)[]; settle: ((error?: unknown) => void)[] } | undefined;
+  interface CommitGroup { work: (() => void)[]; settle: ((error?: unknown) => void)[] }
+  let group: CommitGroup | undefined;
   const groupCommit = (work: () => void): Promise<void> => {
     open();
     return new Promise<void>((resolve, reject) => {
       if (!group) {
-        const current = (group = { work: [], settle: [] });
+        const current: CommitGroup = { work: [], settle: [] };
+        group = current;
         setImmediate(() => {
           group = undefined;
           try {
@@ -132,8 +134,8 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
           }
         });
       }
-      group.work.push(work);
-      group.settle.push((error) => (error === undefined ? resolve() : reject(error)));
+      group!.work.push(work);
+      group!.settle.push((error) => (error === undefined ? resolve() : reject(error)));
     });
   };
 
