@@ -12,6 +12,12 @@ import { startRuntime } from './runtime.ts';
 export async function serve(parts: (config: VigilConfig) => RuntimeParts, announce: (runtime: Runtime, config: VigilConfig) => void): Promise<number> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel });
+  // A client library's background task (metrics export, token refresh) failing must not take the
+  // pipeline down; it is logged by name and code only, since messages can quote data.
+  process.on('unhandledRejection', (reason) => {
+    const error = reason as { name?: string; code?: unknown } | undefined;
+    logger.error({ error: { name: error?.name, code: error?.code } }, 'unhandled rejection in a background task');
+  });
   const runtime = await startRuntime(config, parts(config), logger);
   announce(runtime, config);
   await waitForShutdownSignal(logger);

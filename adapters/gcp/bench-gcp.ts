@@ -82,7 +82,7 @@ export async function benchGcpPipeline(options: GcpBenchOptions = {}): Promise<B
 
   // Floor 2: raw MutateRows of the same rows, the adapter's chunk size.
   const tableId = `${run}-floor`;
-  const bigtable = new Bigtable({ projectId: env.GOOGLE_CLOUD_PROJECT });
+  const bigtable = new Bigtable({ projectId: env.GOOGLE_CLOUD_PROJECT, metricsEnabled: false });
   const table = bigtable.instance('vigil').table(tableId);
   await table.create({ families: ['v'] });
   const mutateStarted = performance.now();

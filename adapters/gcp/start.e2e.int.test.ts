@@ -62,7 +62,7 @@ if (env) {
       expect((await fetch(`${vigil.url}/readyz`)).status).toBe(200);
 
       // The plain clients, no Vigil code: a prefix scan in Bigtable, a query on the analyst view.
-      const bigtable = new Bigtable({ projectId: env.GOOGLE_CLOUD_PROJECT });
+      const bigtable = new Bigtable({ projectId: env.GOOGLE_CLOUD_PROJECT, metricsEnabled: false });
       try {
         const [rows] = await bigtable.instance('vigil').table(table).getRows({ prefix: 'r#P0007#' });
         expect(rows).toHaveLength(1);

@@ -17,7 +17,7 @@ if (env) {
 
   describe('bigtable table layout', () => {
     it('provision gives each family its GC rule: 30 days and one version for readings and scores', async () => {
-      const client = new Bigtable({ projectId: location.projectId });
+      const client = new Bigtable({ projectId: location.projectId, metricsEnabled: false });
       try {
         const [families] = await client.instance(location.instanceId).table(location.tableId).getFamilies();
         const rules = Object.fromEntries(families.map((f) => [f.id, JSON.stringify(f.metadata?.gcRule)]));
@@ -34,7 +34,7 @@ if (env) {
   });
 
   afterAll(async () => {
-    const client = new Bigtable({ projectId: location.projectId });
+    const client = new Bigtable({ projectId: location.projectId, metricsEnabled: false });
     await client.instance(location.instanceId).table(location.tableId).delete().catch(() => undefined);
     await client.close();
   });

@@ -62,7 +62,9 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
   const maxEntries = options.maxEntriesPerRequest ?? DEFAULTS.maxEntriesPerRequest;
   const maxBytes = options.maxBytesPerRequest ?? DEFAULTS.maxBytesPerRequest;
   const logger = options.logger.child({ component: 'timeseries-bigtable' });
-  const client = new Bigtable({ projectId: options.projectId });
+  // Client-side metrics export to Cloud Monitoring with ADC; the emulator has no credentials to give,
+  // and a failed export surfaces as an unhandled rejection about once a minute.
+  const client = new Bigtable({ projectId: options.projectId, metricsEnabled: !process.env.BIGTABLE_EMULATOR_HOST });
   const table: Table = client.instance(options.instanceId).table(options.tableId);
   let closed = false;
 
