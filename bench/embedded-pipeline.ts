@@ -78,7 +78,7 @@ function peakRssMb(pid: number): number {
  */
 export async function benchEmbeddedPipeline(options: { patients?: number; seconds?: number; concurrency?: number } = {}): Promise<BenchResult> {
   const patients = options.patients ?? 1000;
-  const seconds = options.seconds ?? 20;
+  const seconds = options.seconds ?? 10;
   const concurrency = options.concurrency ?? 8;
   const readings = wardReadings(patients, 200_000);
   const floor = await measureFloor(readings.slice(0, 100_000));
@@ -141,7 +141,7 @@ export async function benchEmbeddedPipeline(options: { patients?: number; second
   await Promise.all(flood(stopAt, 0, 0));
   const sendSeconds = (performance.now() - started) / 1000;
   let processed = 0;
-  for (let i = 0; i < 1200; i++) {
+  for (let i = 0; i < 3000; i++) {
     processed = (await metricValue(vigil.url, 'vigil_readings_processed_total')) - startProcessed;
     if (processed >= accepted) break;
     await new Promise((r) => setTimeout(r, 100));
