@@ -7,7 +7,7 @@ import type { Warehouse } from '../../core/ports/warehouse.ts';
 import { TABLES } from '../../core/warehouse-schema.ts';
 import type { TableSpec } from '../../core/warehouse-schema.ts';
 import { backendError } from './google-errors.ts';
-import { createBigQueryWarehouse, RAW_SUFFIX } from './warehouse-bigquery.ts';
+import { createBigQueryWarehouse, createStagingTable, RAW_SUFFIX, WRITTEN_AT } from './warehouse-bigquery.ts';
 import type { BigQueryWarehouseOptions } from './warehouse-bigquery.ts';
 
 /**
@@ -44,10 +44,6 @@ export function createBigQueryWarehouseWithLoadJobs(options: BigQueryWarehouseOp
   };
 }
 
-/** Must match warehouse-bigquery.ts: the raw tables' version column. */
-const WRITTEN_AT = '_written_at';
-/** A staging table left behind by a killed process deletes itself after this long. */
-const STAGING_TTL_MS = 6 * 3_600_000;
 
 interface StagedFileLoadDeps {
   readonly bigquery: BigQuery;
@@ -63,18 +59,12 @@ async function loadStagedFileIntoBigQuery(deps: StagedFileLoadDeps, spec: TableS
   if (format !== 'ndjson') throw new VigilError('VALIDATION_FAILED', `BigQuery loads staged files as ndjson, not ${String(format)}`);
   if (!uri.startsWith('gs://')) throw new VigilError('VALIDATION_FAILED', `a BigQuery load job reads gs:// objects, not ${uri}`);
   const stagingName = `_load_${spec.name}_${randomUUID().replaceAll('-', '')}`;
-  const staging = deps.bigquery.dataset(deps.datasetId, { location: deps.location }).table(stagingName);
+  const dataset = deps.bigquery.dataset(deps.datasetId, { location: deps.location });
+  const staging = dataset.table(stagingName);
   const qualified = (table: string): string => `\`${deps.projectId}.${deps.datasetId}.${table}\``;
   const columns = spec.columns.map((c) => c.name).join(', ');
   try {
-    try {
-      await staging.create({
-        schema: { fields: spec.columns.map((c) => ({ name: c.name, type: c.type, mode: 'NULLABLE' })) },
-        expirationTime: String(Date.now() + STAGING_TTL_MS),
-      });
-    } catch (error) {
-      throw backendError(error, `BigQuery staging table for ${spec.name}`);
-    }
+    await createStagingTable(dataset, stagingName, spec);
     const rows = await runLoadJob(deps, stagingName, uri);
     if (rows > 0) {
       await deps.run(`INSERT INTO ${qualified(`${spec.name}${RAW_SUFFIX}`)} (${columns}, ${WRITTEN_AT})

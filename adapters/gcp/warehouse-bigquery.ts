@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BigQuery } from '@google-cloud/bigquery';
-import type { Table, TableField } from '@google-cloud/bigquery';
+import type { Dataset, Table, TableField } from '@google-cloud/bigquery';
 import { PassThroughClient } from 'google-auth-library';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
@@ -46,7 +46,8 @@ export interface BigQueryWarehouseOptions {
 }
 
 export const RAW_SUFFIX = '_raw';
-const WRITTEN_AT = '_written_at';
+/** The raw tables' version column: the analyst views keep the newest row per key by it. */
+export const WRITTEN_AT = '_written_at';
 const DEFAULT_VIEWS_DIR = fileURLToPath(new URL('../../analytics-sql/bigquery/', import.meta.url));
 /** A staging table left behind by a killed process deletes itself after this long. */
 const STAGING_TTL_MS = 6 * 3_600_000;
@@ -156,14 +157,7 @@ SELECT * EXCEPT (${WRITTEN_AT}, _version) FROM (
     const columns = spec.columns.map((c) => c.name).join(', ');
     let total = 0;
     try {
-      try {
-        await staging.create({
-          schema: { fields: spec.columns.map((c) => ({ name: c.name, type: c.type, mode: 'NULLABLE' })) },
-          expirationTime: String(Date.now() + STAGING_TTL_MS),
-        });
-      } catch (error) {
-        throw backendError(error, `BigQuery staging table for ${name}`);
-      }
+      await createStagingTable(dataset, stagingName, spec);
       for await (const batch of batches) {
         await insert(staging, spec, validated(spec, batch, total), undefined);
         total += batch.length;
@@ -253,6 +247,19 @@ function specOf(name: TableName): TableSpec {
  * emulator does not (it binds an unqualified name to whichever dataset first had that table), and
  * qualified names keep a query meaning the same thing wherever it runs.
  */
+/** A nullable copy of the table's columns that deletes itself if a killed process leaves it behind. */
+export async function createStagingTable(dataset: Dataset, stagingName: string, spec: TableSpec): Promise<Table> {
+  try {
+    const [table] = await dataset.table(stagingName).create({
+      schema: { fields: spec.columns.map((c) => ({ name: c.name, type: c.type, mode: 'NULLABLE' })) },
+      expirationTime: String(Date.now() + STAGING_TTL_MS),
+    });
+    return table;
+  } catch (error) {
+    throw backendError(error, `BigQuery staging table for ${spec.name}`);
+  }
+}
+
 export function tableQualifier(names: readonly string[], qualify: (name: string) => string): (sql: string) => string {
   const pattern = new RegExp(`\\b(FROM|JOIN)(\\s+)\`?(${names.join('|')})\`?(?![\\w.\`-])`, 'gi');
   return (sql) => sql.replace(pattern, (_match, keyword: string, space: string, name: string) => `${keyword}${space}${qualify(name.toLowerCase())}`);
