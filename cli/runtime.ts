@@ -31,6 +31,8 @@ import { createMixedDeviceSink } from '../simulators/device-protocols/sink-mixed
 import { createMllpSink } from '../simulators/device-protocols/sink-mllp.ts';
 import { runSimulation } from '../simulators/live-readings.ts';
 import { createWard } from '../simulators/ward.ts';
+import { createWardAdmissionRecorder } from '../simulators/ward-admission-records.ts';
+import { createWarehouseAdmissionLookup } from '../stream-processor/admission-context.ts';
 import { pollPatientUpdates } from './poll-patient-updates.ts';
 
 /** Which components this process runs. `vigil start` runs them all. */
@@ -92,7 +94,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       const riskModel = await loadRiskModel(config, logger);
       const processor = await startProcessor({
         bus, timeseries, warehouse, updates, metrics, logger,
-        ...(riskModel ? { riskModel } : {}),
+        ...(riskModel ? { riskModel, admissions: createWarehouseAdmissionLookup(warehouse, { logger }) } : {}),
         settings: {
           ...config.processor,
           topic: config.bus.readingsTopic,
@@ -166,7 +168,8 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
 
     if (parts.simulate > 0 && parts.ingest) {
       const abort = new AbortController();
-      const ward = createWard({ patients: parts.simulate, seed: config.simulate.seed });
+      const admissions = warehouse ? createWardAdmissionRecorder(warehouse, logger) : undefined;
+      const ward = createWard({ patients: parts.simulate, seed: config.simulate.seed, ...(admissions ? { onAdmit: admissions.record } : {}) });
       const token = signToken(config.auth.secret, { sub: 'simulated-ward', role: 'device', expiresIn: '30d' });
       const json = createHttpSink({ url, token, signal: abort.signal, maxBatchAgeMs: 100 });
       const [mllpHost, mllpPort] = (mllpAddress ?? ':0').split(':');
@@ -181,7 +184,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
         logger.error({ err: error }, 'simulator stopped');
       });
       // Stopped first on shutdown, so its last readings reach the edge before the edge closes.
-      closers.push({ name: 'simulator', close: async () => { abort.abort(); await running; } });
+      closers.push({ name: 'simulator', close: async () => { abort.abort(); await running; await admissions?.flush(); } });
     }
 
     let stopping: Promise<void> | undefined;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
 import { signToken } from '../dashboard-api/auth.ts';
 import { connectMllp, msaOf } from '../simulators/device-protocols/mllp-client.ts';
 import { readingToOru } from '../simulators/device-protocols/reading-to-oru.ts';
@@ -214,8 +215,17 @@ describe('vigil start (embedded default)', () => {
     expect(new Set(stored.map((r) => r.observedAt)).size).toBe(stored.length);
   }, 90_000);
 
-  it('drains and exits 0 on SIGTERM', async () => {
+  it('drains and exits 0 on SIGTERM, leaving the simulated ward’s admission records in the warehouse', async () => {
     expect(await vigil.stop('SIGTERM')).toBe(0);
+    const warehouse = await createDuckDbWarehouse({ path: path.join(dataDir, 'warehouse.duckdb') });
+    try {
+      const { rows } = await warehouse.query("SELECT count(DISTINCT a.patient_id) AS beds, count(p.date_of_birth) AS born FROM admissions a LEFT JOIN patients p USING (patient_id) WHERE a.patient_id LIKE 'P%'");
+      const [{ beds, born }] = rows as [{ beds: number; born: number }];
+      expect(beds).toBeGreaterThanOrEqual(6);
+      expect(born).toBe(beds);
+    } finally {
+      await warehouse.close();
+    }
     vigil = await start();
   }, 60_000);
 });

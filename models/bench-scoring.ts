@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadOnnxRiskModel } from '../stream-processor/risk-model-onnx.ts';
-import type { OnnxScoringInput } from '../stream-processor/risk-model-onnx.ts';
+import type { ScoringInput } from '../stream-processor/risk-model.ts';
 import { FEATURE_COUNT, writeFeatures } from './features.ts';
 import { readGoldenInputs, toScoringInput } from './golden-inputs.ts';
 
@@ -44,7 +44,7 @@ export async function benchScoring(options: ScoringBenchOptions = {}): Promise<S
   const batches = options.batches ?? 20;
   const rescores = options.rescores ?? 500;
   const fixtures = readGoldenInputs();
-  const batch: OnnxScoringInput[] = Array.from({ length: batchSize }, (_, i) => toScoringInput(fixtures[i % fixtures.length]!, `B${i}`));
+  const batch: ScoringInput[] = Array.from({ length: batchSize }, (_, i) => toScoringInput(fixtures[i % fixtures.length]!, `B${i}`));
 
   const withFactors = await loadOnnxRiskModel({ path: modelPath });
   const noFactors = await loadOnnxRiskModel({ path: modelPath, topFactors: 0 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { VitalReading } from '../core/domain/reading.ts';
-import type { OnnxScoringInput } from '../stream-processor/risk-model-onnx.ts';
+import type { ScoringInput } from '../stream-processor/risk-model.ts';
 import type { FeatureInput } from './features.ts';
 
 /** The golden inputs train.py writes (test-set windows and edge cases), for the parity test and the bench. */
@@ -10,7 +10,7 @@ export function readGoldenInputs(): FeatureInput[] {
 }
 
 /** A golden input as the processor would hand it to the model (identity fields filled in). */
-export function toScoringInput(input: FeatureInput, patientId: string): OnnxScoringInput {
+export function toScoringInput(input: FeatureInput, patientId: string): ScoringInput {
   const readings: VitalReading[] = input.readings.map((r) => ({ ...r, patientId, deviceId: 'bed-01', receivedAt: r.observedAt }));
   return {
     patientId,

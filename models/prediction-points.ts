@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse';
 import type { Consciousness } from '../core/domain/reading.ts';
 import type { AdmissionContext, FeatureReading } from './features.ts';
+import { completedYears } from './features.ts';
 import { splitOf, TRAINING_CONFIG } from './training-cohort.ts';
 import type { Split } from './training-cohort.ts';
 
@@ -86,11 +87,4 @@ export function* predictionPoints(stays: Map<string, Stay>): Generator<Predictio
       yield { patientId, now, label: stay.eventAt !== null && stay.eventAt - now <= horizon, readings, admission };
     }
   }
-}
-
-function completedYears(dateOfBirth: string, at: string): number {
-  const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
-  const when = new Date(at);
-  const [y, m, d] = [when.getUTCFullYear(), when.getUTCMonth() + 1, when.getUTCDate()];
-  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
 }

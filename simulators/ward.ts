@@ -25,6 +25,11 @@ export interface WardOptions {
   readonly timeScale?: number;
   /** Wall-clock epoch ms the ward opens at (default: the first `observe` call). */
   readonly startAt?: number;
+  /**
+   * Told of each admission as the patient takes a bed, before their first reading: what a
+   * hospital's admission system (ADT) would record. `admittedAt` is the wall-clock start.
+   */
+  readonly onAdmit?: (admission: SimulatedAdmission) => void;
 }
 
 export interface WardStayEnded {
@@ -87,6 +92,7 @@ export function createWard(options: WardOptions): Ward {
     const offsetHours = alreadyHours ? alreadyHours(draft) : 0;
     const shiftedZero = hourZeroAt - (offsetHours * HOUR_MS) / timeScale;
     const admission = { ...draft, admittedAt: Math.round(shiftedZero) };
+    options.onAdmit?.(admission);
     return { admission, vitals: createVitalSigns(admission, createRandom(seed, 'ward-vitals', seq), p), hourZeroAt: shiftedZero };
   }
 

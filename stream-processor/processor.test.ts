@@ -18,7 +18,11 @@ import { sleep } from '../core/retry.ts';
 import { CONTENT_TYPE_JSON, READING_ATTRIBUTES, encodeReading } from '../core/wire/reading-codec.ts';
 import type { Processor, ProcessorSettings } from './processor.ts';
 import { startProcessor } from './processor.ts';
+import { createWarehouseAdmissionLookup } from './admission-context.ts';
+import type { AdmissionLookup } from './admission-context.ts';
 import type { RiskModel } from './risk-model.ts';
+import { MODEL_WINDOW_MS } from './risk-model.ts';
+import { loadOnnxRiskModel } from './risk-model-onnx.ts';
 
 const TOPIC = 'vigil-readings';
 const SUBSCRIPTION = 'vigil-processor';
@@ -71,11 +75,12 @@ async function createRig(): Promise<Rig> {
   return rig;
 }
 
-async function start(rig: Rig, overrides: { warehouse?: Warehouse; timeseries?: TimeSeriesStore; riskModel?: RiskModel; settings?: Partial<ProcessorSettings> } = {}): Promise<Processor> {
+async function start(rig: Rig, overrides: { warehouse?: Warehouse; timeseries?: TimeSeriesStore; riskModel?: RiskModel; admissions?: AdmissionLookup; settings?: Partial<ProcessorSettings> } = {}): Promise<Processor> {
   const processor = await startProcessor({
     bus: rig.bus, timeseries: overrides.timeseries ?? rig.timeseries, warehouse: overrides.warehouse ?? rig.warehouse, updates: rig.updates,
     metrics: rig.metrics, logger: createLogger({ level: 'debug', destination: { write: (line: string) => { rig.log.push(line); } } }), settings: { ...settings, ...overrides.settings },
     ...(overrides.riskModel ? { riskModel: overrides.riskModel } : {}),
+    ...(overrides.admissions ? { admissions: overrides.admissions } : {}),
   });
   rig.processors.push(processor);
   return processor;
@@ -275,6 +280,34 @@ describe('stream processor on the embedded adapters', () => {
     expect(summary).toMatchObject({ news2: { score: 5, level: 'medium' }, risk: { score: 0.25, model: 'test-risk@1' }, latest: { temperatureC: null, systolic: 120, spo2: 97 } });
     expect(seen.at(-1)).toBe(2);
     expect(await rig.timeseries.latestRiskScore('P1')).toMatchObject({ riskScore: 0.25, model: 'test-risk@1', factors: [{ feature: 'heartRate', contribution: 0.1, value: 70 }] });
+  });
+
+  it('gives the recovery-risk model each patient’s admission from the warehouse, and scores without it where there is none', async () => {
+    const rig = await createRig();
+    const model = await loadOnnxRiskModel({ path: path.join(import.meta.dirname, '..', 'models', 'recovery-risk.onnx') });
+    try {
+      await rig.warehouse.append('patients', [{ patient_id: 'P1', gender: 'M', date_of_birth: '1938-02-01' }]);
+      await rig.warehouse.append('admissions', [{ admission_id: 'A1', patient_id: 'P1', admitted_at: new Date(T0 - 30 * 3_600_000), admission_type: 'EMERGENCY' }]);
+      await start(rig, { riskModel: model, admissions: createWarehouseAdmissionLookup(rig.warehouse, { logger: createLogger({ level: 'silent' }) }) });
+      // The same readings for P1 (admitted, 88 years old) and P2 (no admission on record).
+      const vitals = [
+        { observedAt: T0 - 2 * 3_600_000, heartRate: 104, bloodPressure: '102/64', spo2: 93, respiratoryRate: 22, temperature: 38.1 },
+        { observedAt: T0, heartRate: 118, bloodPressure: '96/60', spo2: 91, respiratoryRate: 25, temperature: 38.4 },
+      ];
+      await rig.bus.publish(TOPIC, ['P1', 'P2'].flatMap((patientId) => vitals.map((v) => avroMessage({ ...v, patientId }))));
+      const scored = await eventually(async () => Promise.all(['P1', 'P2'].map((p) => rig.timeseries.latestRiskScore(p))), (s) => s.every((score) => score?.scoredAt === T0 && score.riskScore != null));
+
+      const served = async (patientId: string, admission?: { admittedAt: number; age: number; admissionType: string }) => {
+        const readings = await rig.timeseries.readReadings(patientId, { from: T0 - MODEL_WINDOW_MS, to: T0 + 1 });
+        const [output] = await model.score([{ patientId, now: T0, readings, ...(admission ? { admission } : {}) }]);
+        return output!.probability;
+      };
+      expect(scored[0]!.riskScore).toBeCloseTo(await served('P1', { admittedAt: T0 - 30 * 3_600_000, age: 88, admissionType: 'EMERGENCY' }), 9);
+      expect(scored[1]!.riskScore).toBeCloseTo(await served('P2'), 9);
+      expect(scored[0]!.riskScore).not.toBeCloseTo(scored[1]!.riskScore!, 3);
+    } finally {
+      await model.close();
+    }
   });
 
   it('stop() finishes the scoring still waiting for its debounce', async () => {

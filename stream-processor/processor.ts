@@ -7,6 +7,7 @@ import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import type { RetryOptions } from '../core/retry.ts';
 import { withRetry } from '../core/retry.ts';
+import type { AdmissionLookup } from './admission-context.ts';
 import { deadLetterRow } from './dead-letter.ts';
 import { logSafeError } from './log-safe-error.ts';
 import { parseBatch } from './parse-batch.ts';
@@ -35,6 +36,8 @@ export interface ProcessorDeps {
   readonly settings: ProcessorSettings;
   /** Scores NEWS2 only when absent. */
   readonly riskModel?: RiskModel;
+  /** The admission context the model is given; see admission-context.ts. */
+  readonly admissions?: AdmissionLookup;
 }
 
 export interface Processor {

@@ -3,14 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VitalReading } from '../core/domain/reading.ts';
 import { VigilError } from '../core/errors.ts';
 import { loadOnnxRiskModel } from './risk-model-onnx.ts';
-import type { OnnxRiskModel, OnnxScoringInput } from './risk-model-onnx.ts';
+import type { OnnxRiskModel } from './risk-model-onnx.ts';
+import type { ScoringInput } from './risk-model.ts';
 
 const MODEL = path.join(import.meta.dirname, '..', 'models', 'recovery-risk.onnx');
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2026, 0, 1, 12);
 
 /** Hourly readings over 6 h, each vital moving linearly from `from` to `to`. */
-function window(patientId: string, from: Partial<VitalReading>, to: Partial<VitalReading>): OnnxScoringInput {
+function window(patientId: string, from: Partial<VitalReading>, to: Partial<VitalReading>): ScoringInput {
   const readings: VitalReading[] = [];
   for (let h = 5; h >= 0; h--) {
     const f = (5 - h) / 5;

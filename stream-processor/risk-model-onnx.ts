@@ -18,8 +18,6 @@ import type { RiskModel, RiskModelOutput, ScoringInput } from './risk-model.ts';
  * a factor says "this pushed the risk up by this much".
  */
 
-/** What the processor may add to a ScoringInput: the admission, when it is known (proposed additive field). */
-export type OnnxScoringInput = ScoringInput & { readonly admission?: AdmissionContext };
 
 export interface ModelCard {
   readonly name?: string;
@@ -40,7 +38,7 @@ export interface OnnxRiskModelOptions {
 }
 
 export interface OnnxRiskModel extends RiskModel {
-  score(inputs: readonly OnnxScoringInput[]): Promise<RiskModelOutput[]>;
+  score(inputs: readonly ScoringInput[]): Promise<RiskModelOutput[]>;
   /** The bare model: probabilities for ready-made feature rows (row-major, FEATURE_COUNT wide). */
   run(rows: Float32Array, count: number): Promise<Float32Array>;
   close(): Promise<void>;
@@ -111,7 +109,7 @@ export async function loadOnnxRiskModel(options: OnnxRiskModelOptions): Promise<
   };
 }
 
-function featureInput(input: OnnxScoringInput): FeatureInput {
+function featureInput(input: ScoringInput): FeatureInput {
   return {
     now: input.now,
     readings: input.readings,

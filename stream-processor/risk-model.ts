@@ -1,4 +1,5 @@
 import type { PatientProfile, RiskFactor, VitalReading } from '../core/domain/reading.ts';
+import type { AdmissionContext } from '../models/features.ts';
 
 /**
  * What the processor asks of a learned risk model. The processor scores NEWS2 itself; a model is
@@ -14,6 +15,8 @@ export interface ScoringInput {
   /** The patient's readings of the last 6 hours before `now`, ascending by observedAt. */
   readonly readings: readonly VitalReading[];
   readonly profile?: PatientProfile;
+  /** The admission the reading belongs to, when the warehouse knows it (admission-context.ts). */
+  readonly admission?: AdmissionContext;
 }
 
 export interface RiskModelOutput {

@@ -10,6 +10,7 @@ import type { RetryOptions } from '../core/retry.ts';
 import { withRetry } from '../core/retry.ts';
 import type { RiskModel, RiskModelOutput, ScoringInput } from './risk-model.ts';
 import { MODEL_WINDOW_MS } from './risk-model.ts';
+import type { AdmissionLookup } from './admission-context.ts';
 import { logSafeError } from './log-safe-error.ts';
 import { riskScoreRow } from './risk-score-row.ts';
 
@@ -21,6 +22,8 @@ export interface ScoringDeps {
   readonly logger: Logger;
   readonly retry: RetryOptions;
   readonly riskModel?: RiskModel;
+  /** Gives the model each patient's admission (age, type, start); without it the model scores without. */
+  readonly admissions?: AdmissionLookup;
 }
 
 /** Readings read back per patient at most: a reading a minute for 6 h is 360. */
@@ -38,7 +41,7 @@ export async function scorePatients(deps: ScoringDeps, patientIds: readonly stri
     .filter((w) => w !== undefined);
   if (windows.length === 0) return;
 
-  const outputs = riskModel ? await scoreWithModel(deps, riskModel, windows) : undefined;
+  const outputs = riskModel ? await scoreWithModel(deps, riskModel, await withAdmissions(deps.admissions, windows)) : undefined;
   const scores: RiskScore[] = windows.map((w, i) => {
     const latest = latestVitals(w.readings)!;
     const early = news2(latest, { spo2Scale: w.profile?.spo2Scale ?? 1 });
@@ -76,6 +79,15 @@ async function readWindow(timeseries: TimeSeriesStore, patientId: string): Promi
     timeseries.readPatientProfile(patientId),
   ]);
   return { patientId, now, readings, ...(profile ? { profile } : {}) };
+}
+
+async function withAdmissions(admissions: AdmissionLookup | undefined, windows: readonly PatientWindow[]): Promise<readonly ScoringInput[]> {
+  if (!admissions) return windows;
+  const contexts = await admissions.lookup(windows);
+  return windows.map((w) => {
+    const admission = contexts.get(w.patientId);
+    return admission ? { ...w, admission } : w;
+  });
 }
 
 /** A failing model degrades to NEWS2 only for this round rather than holding scores back. */

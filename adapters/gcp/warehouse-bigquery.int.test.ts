@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { describeWarehouseContract } from '../../core/contracts/warehouse-contract.ts';
 import { runPrefix } from '../../core/contracts/wait-for.ts';
 import { createLogger } from '../../core/observability/logger.ts';
+import { createWarehouseAdmissionLookup } from '../../stream-processor/admission-context.ts';
 import { createBigQueryWarehouse } from './warehouse-bigquery.ts';
 import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';
 
@@ -31,6 +32,25 @@ if (env) {
         expect(metadata.type, view).toBe('VIEW');
       }
     }, 60_000);
+  });
+
+  describe('admission lookup on bigquery', () => {
+    it('reads the admission current at the scoring time and the age at admission, in GoogleSQL', async () => {
+      const warehouse = await open();
+      try {
+        await warehouse.provision();
+        const t0 = Date.parse('2026-11-22T10:00:00Z');
+        await warehouse.append('patients', [{ patient_id: 'ADM-1', gender: 'F', date_of_birth: '1950-11-23' }]);
+        await warehouse.append('admissions', [
+          { admission_id: 'ADM-1-a', patient_id: 'ADM-1', admitted_at: new Date(t0 - 400 * 3_600_000), discharged_at: new Date(t0 - 300 * 3_600_000), admission_type: 'ELECTIVE' },
+          { admission_id: 'ADM-1-b', patient_id: 'ADM-1', admitted_at: new Date(t0 - 5 * 3_600_000), admission_type: 'URGENT' },
+        ]);
+        const found = await createWarehouseAdmissionLookup(warehouse, { logger }).lookup([{ patientId: 'ADM-1', now: t0 }, { patientId: 'ADM-none', now: t0 }]);
+        expect(Object.fromEntries(found)).toEqual({ 'ADM-1': { admittedAt: t0 - 5 * 3_600_000, age: 75, admissionType: 'URGENT' } });
+      } finally {
+        await warehouse.close();
+      }
+    }, 120_000);
   });
 
   // No cleanup: the emulator cannot drop a dataset holding views ("still in use") and deletes
