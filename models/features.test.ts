@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { news2 } from '../core/domain/news2.ts';
-import { featureValues, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, computeFeatures, severityIndex } from './features.ts';
-import type { FeatureReading } from './features.ts';
+import { createRandom } from '../simulators/seeded-random.ts';
+import { featureValues, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, computeFeatures, prepareFeatureInput, severityIndex, writeFeatures } from './features.ts';
+import type { FeatureInput, FeatureOcclusion, FeatureReading } from './features.ts';
 
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2026, 0, 1, 12);
@@ -76,5 +77,44 @@ describe('recovery-risk features', () => {
     expect([known.get('age'), known.get('age.missing'), known.get('admissionType.URGENT'), known.get('hoursSinceAdmission'), known.get('hoursSinceAdmission.missing')]).toEqual([81, 0, 1, 30, 0]);
     const unknown = featureValues({ now: NOW, readings: [] });
     expect([unknown.get('age.missing'), unknown.get('admissionType.EMERGENCY'), unknown.get('hoursSinceAdmission.missing'), unknown.get('news2.score')]).toEqual([1, 0, 1, 0]);
+  });
+});
+
+describe('occluded features (how a risk factor is explained)', () => {
+  /** The definition: the same input with the occluded fields replaced where they were measured. */
+  function occludedCopy(input: FeatureInput, occlusion: FeatureOcclusion): FeatureInput {
+    const readings = input.readings.map((r) => {
+      const copy: Record<string, unknown> = { ...r };
+      for (const [field, value] of Object.entries(occlusion)) if (!field.startsWith('admission.') && copy[field] !== null) copy[field] = value;
+      return copy as unknown as FeatureReading;
+    });
+    const admission = input.admission && Object.fromEntries(Object.entries(input.admission).map(([field, value]) => {
+      const stand = occlusion[`admission.${field}`];
+      return [field, value !== null && value !== undefined && stand !== undefined ? stand : value];
+    }));
+    return { ...input, readings, ...(admission ? { admission } : {}) };
+  }
+
+  it('equal the features of a copy with those fields replaced, for every declared factor, bit for bit', () => {
+    const random = createRandom(2026, 'occlusion-test');
+    const maybe = (low: number, high: number) => (random.chance(0.15) ? null : Math.round(random.between(low, high) * 10) / 10);
+    const occlusions = Object.values(FEATURE_SPEC.factorReferences) as FeatureOcclusion[];
+    for (let p = 0; p < 200; p++) {
+      const readings = Array.from({ length: Math.floor(random.between(0, 40)) }, (_, i): FeatureReading => ({
+        readingId: `r${i}`, observedAt: NOW - Math.floor(random.between(-1, 8) * HOUR),
+        heartRate: maybe(50, 150), systolic: maybe(75, 170), diastolic: maybe(40, 95), temperatureC: maybe(34.5, 40.5),
+        spo2: maybe(80, 100), respiratoryRate: maybe(6, 34), onOxygen: random.chance(0.2) ? null : random.chance(0.3),
+        consciousness: random.chance(0.3) ? null : random.chance(0.9) ? 'A' : 'V',
+      }));
+      const input: FeatureInput = {
+        now: NOW, readings, spo2Scale: random.chance(0.2) ? 2 : 1,
+        ...(random.chance(0.7) ? { admission: { age: random.chance(0.1) ? null : Math.floor(random.between(18, 95)), admissionType: 'EMERGENCY', admittedAt: NOW - random.between(0, 100) * HOUR } } : {}),
+      };
+      const prepared = prepareFeatureInput(input);
+      for (const occlusion of occlusions) {
+        const fast = writeFeatures(prepared, new Float32Array(FEATURE_COUNT), 0, occlusion);
+        expect(fast).toEqual(computeFeatures(occludedCopy(input, occlusion)));
+      }
+    }
   });
 });

@@ -54,11 +54,19 @@ const REFERENCE = FEATURE_SPEC.reference;
 const LONG_WINDOW_HOURS = FEATURE_SPEC.windowHours['6h'];
 const SEVERITY_TERMS = Object.entries(FEATURE_SPEC.severityIndex.terms) as [NumericVital, { reference: number; scale: number; sign: number }][];
 
+/**
+ * Values that stand in for a reading's measured fields (unmeasured ones stay missing), and for
+ * known admission fields as `admission.<field>`: how a risk factor is occluded to explain a score
+ * (features.json `factorReferences`). Computing with an occlusion equals computing on a copy of
+ * the input with those fields replaced.
+ */
+export type FeatureOcclusion = Readonly<Record<string, number | boolean | string>>;
+
 /** The reading's severity index (features.json `severityIndex`), null when none of its vitals was measured. */
-export function severityIndex(reading: FeatureReading): number | null {
+export function severityIndex(reading: FeatureReading, occlusion?: FeatureOcclusion): number | null {
   let sum = 0, count = 0;
   for (const [vital, { reference, scale, sign }] of SEVERITY_TERMS) {
-    const value = reading[vital];
+    const value = measured(reading, vital, occlusion) as number | null;
     if (value === null) continue;
     sum += sign * (value - reference) / scale;
     count++;
@@ -66,59 +74,162 @@ export function severityIndex(reading: FeatureReading): number | null {
   return count === 0 ? null : sum / count;
 }
 
-/** Feature name → value, for the declared list. */
-export function featureValues(input: FeatureInput): Map<string, number> {
+function measured(reading: FeatureReading, field: keyof FeatureReading, occlusion: FeatureOcclusion | undefined): FeatureReading[keyof FeatureReading] {
+  const value = reading[field];
+  if (value === null || value === undefined) return null;
+  const stand = occlusion?.[field];
+  return stand === undefined ? value : (stand as FeatureReading[keyof FeatureReading]);
+}
+
+const SLOT = new Map(FEATURE_NAMES.map((name, i) => [name, i]));
+/** Where a computed value goes in the row; one not in the declared list goes past its end, unused. */
+const UNDECLARED = FEATURE_COUNT;
+const slot = (name: string): number => SLOT.get(name) ?? UNDECLARED;
+const STAT_NAMES = ['last', 'mean', 'min', 'max', 'slope', 'count'] as const;
+if (FEATURE_SPEC.stats.length !== STAT_NAMES.length || !STAT_NAMES.every((s) => FEATURE_SPEC.stats.includes(s))) {
+  throw new Error(`features.json stats must be ${STAT_NAMES.join(', ')}`);
+}
+type StatSlots = Readonly<Record<(typeof STAT_NAMES)[number], number>>;
+interface SeriesSlots {
+  readonly name: NumericVital | 'severityIndex';
+  readonly reference: number;
+  readonly windows: readonly { readonly hours: number; readonly stats: StatSlots }[];
+  readonly hoursSinceLast: number;
+}
+const SERIES: readonly SeriesSlots[] = [...VITALS, 'severityIndex' as const].map((name) => ({
+  name,
+  reference: REFERENCE[name as keyof typeof REFERENCE],
+  windows: Object.entries(FEATURE_SPEC.windowHours).map(([label, hours]) => ({
+    hours,
+    stats: Object.fromEntries(STAT_NAMES.map((stat) => [stat, slot(`${name}.${label}.${stat}`)])) as StatSlots,
+  })),
+  hoursSinceLast: slot(`${name}.hoursSinceLast`),
+}));
+const NEWS2_SLOTS = FEATURE_SPEC.news2Parameters.map((parameter) => [parameter, slot(`news2.${parameter}`)] as const);
+const ADMISSION_TYPE_SLOTS = FEATURE_SPEC.admissionTypes.map((type) => [type, slot(`admissionType.${type}`)] as const);
+const S = {
+  readings: slot('readings.6h.count'), onOxygenLast: slot('onOxygen.last'), onOxygenFraction: slot('onOxygen.6h.fraction'),
+  notAlertLast: slot('consciousness.last.notAlert'), anyNotAlert: slot('consciousness.6h.anyNotAlert'), news2: slot('news2.score'),
+  age: slot('age'), ageMissing: slot('age.missing'), sinceAdmission: slot('hoursSinceAdmission'), sinceAdmissionMissing: slot('hoursSinceAdmission.missing'),
+};
+if (new Set([...SERIES.flatMap((s) => [...s.windows.flatMap((w) => Object.values(w.stats)), s.hoursSinceLast]), ...NEWS2_SLOTS.map(([, i]) => i), ...ADMISSION_TYPE_SLOTS.map(([, i]) => i), ...Object.values(S)].filter((i) => i !== UNDECLARED)).size !== FEATURE_COUNT) {
+  throw new Error('features.json declares a feature features.ts does not compute');
+}
+
+/**
+ * One input made ready to compute from: its 6 h window sorted by (observedAt, readingId), each
+ * reading's time in hours relative to `now`. Computing several variants of one input (a score and
+ * its occluded factors) prepares once.
+ */
+export interface PreparedFeatureInput {
+  readonly input: FeatureInput;
+  readonly window: readonly FeatureReading[];
+  readonly hours: Float64Array;
+}
+
+export function prepareFeatureInput(input: FeatureInput): PreparedFeatureInput {
   const { now } = input;
-  const longWindow = input.readings
+  const window = input.readings
     .filter((r) => r.observedAt > now - LONG_WINDOW_HOURS * HOUR_MS && r.observedAt <= now)
     .sort((a, b) => a.observedAt - b.observedAt || (a.readingId < b.readingId ? -1 : a.readingId > b.readingId ? 1 : 0));
-  const values = new Map<string, number>();
+  return { input, window, hours: Float64Array.from(window, (r) => (r.observedAt - now) / HOUR_MS) };
+}
 
-  const severities = longWindow.map(severityIndex);
-  const series: [string, (r: FeatureReading, i: number) => number | null][] = [
-    ...VITALS.map((vital): [string, (r: FeatureReading) => number | null] => [vital, (r) => r[vital]]),
-    ['severityIndex', (_, i) => severities[i]!],
-  ];
-  for (const [name, valueOf] of series) {
-    const reference = REFERENCE[name as keyof typeof REFERENCE];
-    const present = longWindow.flatMap((r, i) => {
-      const value = valueOf(r, i);
-      return value === null ? [] : [{ at: r.observedAt, value }];
-    });
-    for (const [label, hours] of Object.entries(FEATURE_SPEC.windowHours)) {
-      const points = present.filter((p) => p.at > now - hours * HOUR_MS);
-      const stats = windowStats(points.map((p) => (p.at - now) / HOUR_MS), points.map((p) => p.value), reference);
-      for (const [stat, value] of Object.entries(stats)) values.set(`${name}.${label}.${stat}`, value);
+// Scratch: the row being computed (plus the unused slot), and one series' points, grown with the longest window seen.
+const row64 = new Float64Array(FEATURE_COUNT + 1);
+let xs = new Float64Array(512);
+let ys = new Float64Array(512);
+let ats = new Float64Array(512);
+
+/**
+ * Computes every feature into the scratch row, in float64. Sums run in reading order and each
+ * value is computed operation for operation as features.py does.
+ */
+function computeRow(prepared: PreparedFeatureInput, occlusion?: FeatureOcclusion): Float64Array {
+  const out = row64;
+  const { input, window, hours } = prepared;
+  const { now } = input;
+  const n = window.length;
+  if (xs.length < n) {
+    xs = new Float64Array(n * 2);
+    ys = new Float64Array(n * 2);
+    ats = new Float64Array(n * 2);
+  }
+  for (const series of SERIES) {
+    // The points where this series was measured, oldest first: x hours before now, y the value.
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      const reading = window[i]!;
+      const value = series.name === 'severityIndex' ? severityIndex(reading, occlusion) : measured(reading, series.name, occlusion) as number | null;
+      if (value === null) continue;
+      xs[count] = hours[i]!;
+      ys[count] = value;
+      ats[count] = reading.observedAt;
+      count++;
     }
-    const last = present.at(-1);
-    values.set(`${name}.hoursSinceLast`, last ? (now - last.at) / HOUR_MS : LONG_WINDOW_HOURS);
+    for (const { hours: windowHours, stats } of series.windows) {
+      // Sorted oldest first, so a shorter window is a suffix of the points.
+      let start = count;
+      while (start > 0 && ats[start - 1]! > now - windowHours * HOUR_MS) start--;
+      writeWindowStats(start, count, series.reference, out, stats);
+    }
+    out[series.hoursSinceLast] = count > 0 ? (now - ats[count - 1]!) / HOUR_MS : LONG_WINDOW_HOURS;
   }
 
-  values.set('readings.6h.count', longWindow.length);
-  const oxygen = longWindow.filter((r) => r.onOxygen !== null);
-  values.set('onOxygen.last', oxygen.at(-1)?.onOxygen ? 1 : 0);
-  values.set('onOxygen.6h.fraction', oxygen.length === 0 ? 0 : oxygen.filter((r) => r.onOxygen).length / oxygen.length);
-  const consciousness = longWindow.filter((r) => r.consciousness !== null);
-  const lastConsciousness = consciousness.at(-1)?.consciousness;
-  values.set('consciousness.last.notAlert', lastConsciousness !== undefined && lastConsciousness !== 'A' ? 1 : 0);
-  values.set('consciousness.6h.anyNotAlert', consciousness.some((r) => r.consciousness !== 'A') ? 1 : 0);
+  out[S.readings] = n;
+  let oxygenKnown = 0, oxygenOn = 0, lastOxygen: boolean | null = null;
+  let lastConsciousness: string | null = null, anyNotAlert = false;
+  for (const reading of window) {
+    const oxygen = measured(reading, 'onOxygen', occlusion) as boolean | null;
+    if (oxygen !== null) {
+      oxygenKnown++;
+      if (oxygen) oxygenOn++;
+      lastOxygen = oxygen;
+    }
+    const consciousness = measured(reading, 'consciousness', occlusion) as string | null;
+    if (consciousness !== null) {
+      lastConsciousness = consciousness;
+      if (consciousness !== 'A') anyNotAlert = true;
+    }
+  }
+  out[S.onOxygenLast] = lastOxygen ? 1 : 0;
+  out[S.onOxygenFraction] = oxygenKnown === 0 ? 0 : oxygenOn / oxygenKnown;
+  out[S.notAlertLast] = lastConsciousness !== null && lastConsciousness !== 'A' ? 1 : 0;
+  out[S.anyNotAlert] = anyNotAlert ? 1 : 0;
 
-  const latest = latestVitals(longWindow as VitalReading[]);
+  const latest = latestVitals(window as VitalReading[]);
+  if (latest && occlusion) {
+    for (const [field, value] of Object.entries(occlusion)) {
+      if (field in latest && (latest as unknown as Record<string, unknown>)[field] !== null) (latest as unknown as Record<string, unknown>)[field] = value;
+    }
+  }
   const early = latest ? news2(latest, { spo2Scale: input.spo2Scale ?? 1 }) : null;
-  values.set('news2.score', early ? early.score : 0);
-  for (const parameter of FEATURE_SPEC.news2Parameters) {
-    values.set(`news2.${parameter}`, early?.components[parameter as keyof typeof early.components] ?? 0);
-  }
+  out[S.news2] = early ? early.score : 0;
+  for (const [parameter, i] of NEWS2_SLOTS) out[i] = early?.components[parameter as keyof typeof early.components] ?? 0;
 
-  const { age, admissionType, admittedAt } = input.admission ?? {};
-  const knownAge = typeof age === 'number' && Number.isFinite(age);
-  values.set('age', knownAge ? age : REFERENCE.age);
-  values.set('age.missing', knownAge ? 0 : 1);
-  for (const type of FEATURE_SPEC.admissionTypes) values.set(`admissionType.${type}`, admissionType === type ? 1 : 0);
-  const knownAdmittedAt = typeof admittedAt === 'number' && Number.isFinite(admittedAt);
-  values.set('hoursSinceAdmission', knownAdmittedAt ? (now - admittedAt) / HOUR_MS : REFERENCE.hoursSinceAdmission);
-  values.set('hoursSinceAdmission.missing', knownAdmittedAt ? 0 : 1);
-  return values;
+  const admission = input.admission ?? {};
+  const known = (field: 'age' | 'admittedAt'): number | null => {
+    const value = admission[field];
+    if (typeof value !== 'number' || !Number.isFinite(value)) return null;
+    const stand = occlusion?.[`admission.${field}`];
+    return typeof stand === 'number' ? stand : value;
+  };
+  const age = known('age');
+  out[S.age] = age ?? REFERENCE.age;
+  out[S.ageMissing] = age === null ? 1 : 0;
+  const standType = occlusion?.['admission.admissionType'];
+  const admissionType = admission.admissionType != null && typeof standType === 'string' ? standType : admission.admissionType;
+  for (const [type, i] of ADMISSION_TYPE_SLOTS) out[i] = admissionType === type ? 1 : 0;
+  const admittedAt = known('admittedAt');
+  out[S.sinceAdmission] = admittedAt === null ? REFERENCE.hoursSinceAdmission : (now - admittedAt) / HOUR_MS;
+  out[S.sinceAdmissionMissing] = admittedAt === null ? 1 : 0;
+  return out;
+}
+
+/** Feature name → value (float64), for the declared list. */
+export function featureValues(input: FeatureInput): Map<string, number> {
+  const values = computeRow(prepareFeatureInput(input));
+  return new Map(FEATURE_NAMES.map((name, i) => [name, values[i]!]));
 }
 
 /** The model's input row: the declared features in order, as float32. */
@@ -126,35 +237,46 @@ export function computeFeatures(input: FeatureInput): Float32Array {
   return writeFeatures(input, new Float32Array(FEATURE_COUNT), 0);
 }
 
-/** Writes one input's row into `out` at row `row` (for batches without per-row allocation). */
-export function writeFeatures(input: FeatureInput, out: Float32Array, row: number): Float32Array {
-  const values = featureValues(input);
-  FEATURE_NAMES.forEach((name, i) => {
-    out[row * FEATURE_COUNT + i] = values.get(name)!;
-  });
+/** Writes one input's row (optionally occluded) into `out` at row `row`, rounding to float32 once. */
+export function writeFeatures(input: FeatureInput | PreparedFeatureInput, out: Float32Array, row: number, occlusion?: FeatureOcclusion): Float32Array {
+  const values = computeRow('window' in input ? input : prepareFeatureInput(input), occlusion);
+  out.set(values.subarray(0, FEATURE_COUNT), row * FEATURE_COUNT);
   return out;
 }
 
 /**
- * last/mean/min/max/slope/count of one vital in one window. An empty window reads as the
- * reference (a typical well adult) with count 0; slope is the least-squares change per hour, 0
- * with fewer than two distinct times. Sums run in reading order (features.py does the same).
+ * last/mean/min/max/slope/count of the points [start, end) of the scratch series. An empty window
+ * reads as the reference (a typical well adult) with count 0; slope is the least-squares change
+ * per hour, 0 with fewer than two distinct times.
  */
-function windowStats(hours: readonly number[], values: readonly number[], reference: number) {
-  const n = values.length;
-  if (n === 0) return { last: reference, mean: reference, min: reference, max: reference, slope: 0, count: 0 };
-  let sumX = 0, sumY = 0, min = values[0]!, max = values[0]!;
-  for (let i = 0; i < n; i++) {
-    sumX += hours[i]!;
-    sumY += values[i]!;
-    if (values[i]! < min) min = values[i]!;
-    if (values[i]! > max) max = values[i]!;
+function writeWindowStats(start: number, end: number, reference: number, out: Float64Array, slots: StatSlots): void {
+  const n = end - start;
+  if (n === 0) {
+    out[slots.last] = reference;
+    out[slots.mean] = reference;
+    out[slots.min] = reference;
+    out[slots.max] = reference;
+    out[slots.slope] = 0;
+    out[slots.count] = 0;
+    return;
+  }
+  let sumX = 0, sumY = 0, min = ys[start]!, max = ys[start]!;
+  for (let i = start; i < end; i++) {
+    sumX += xs[i]!;
+    sumY += ys[i]!;
+    if (ys[i]! < min) min = ys[i]!;
+    if (ys[i]! > max) max = ys[i]!;
   }
   const meanX = sumX / n, meanY = sumY / n;
   let sxy = 0, sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (hours[i]! - meanX) * (values[i]! - meanY);
-    sxx += (hours[i]! - meanX) * (hours[i]! - meanX);
+  for (let i = start; i < end; i++) {
+    sxy += (xs[i]! - meanX) * (ys[i]! - meanY);
+    sxx += (xs[i]! - meanX) * (xs[i]! - meanX);
   }
-  return { last: values[n - 1]!, mean: meanY, min, max, slope: sxx > 0 ? sxy / sxx : 0, count: n };
+  out[slots.last] = ys[end - 1]!;
+  out[slots.mean] = meanY;
+  out[slots.min] = min;
+  out[slots.max] = max;
+  out[slots.slope] = sxx > 0 ? sxy / sxx : 0;
+  out[slots.count] = n;
 }

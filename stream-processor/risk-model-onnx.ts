@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import type { RiskFactor, VitalReading } from '../core/domain/reading.ts';
+import type { RiskFactor } from '../core/domain/reading.ts';
 import { VigilError } from '../core/errors.ts';
-import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, writeFeatures } from '../models/features.ts';
-import type { AdmissionContext, FeatureInput } from '../models/features.ts';
+import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, prepareFeatureInput, writeFeatures } from '../models/features.ts';
+import type { FeatureInput, FeatureOcclusion } from '../models/features.ts';
 import type { RiskModel, RiskModelOutput, ScoringInput } from './risk-model.ts';
 
 /**
@@ -44,8 +44,7 @@ export interface OnnxRiskModel extends RiskModel {
   close(): Promise<void>;
 }
 
-type FactorReference = Readonly<Record<string, number | boolean | string>>;
-const FACTORS = Object.entries(FEATURE_SPEC.factorReferences as Record<string, FactorReference>);
+const FACTORS = Object.entries(FEATURE_SPEC.factorReferences as Record<string, FeatureOcclusion>);
 const LAST_VALUE_FEATURE: Readonly<Record<string, string | undefined>> = {
   heartRate: 'heartRate.6h.last', respiratoryRate: 'respiratoryRate.6h.last', bloodPressure: 'systolic.6h.last',
   temperature: 'temperatureC.6h.last', spo2: 'spo2.6h.last', oxygen: 'onOxygen.last', consciousness: 'consciousness.last.notAlert', age: 'age',
@@ -86,9 +85,9 @@ export async function loadOnnxRiskModel(options: OnnxRiskModelOptions): Promise<
       const variants = topFactors > 0 ? 1 + FACTORS.length : 1;
       const rows = new Float32Array(inputs.length * variants * FEATURE_COUNT);
       inputs.forEach((input, i) => {
-        const features = featureInput(input);
-        writeFeatures(features, rows, i * variants);
-        if (variants > 1) FACTORS.forEach(([, reference], f) => writeFeatures(occluded(features, reference), rows, i * variants + 1 + f));
+        const prepared = prepareFeatureInput(featureInput(input));
+        writeFeatures(prepared, rows, i * variants);
+        if (variants > 1) FACTORS.forEach(([, reference], f) => writeFeatures(prepared, rows, i * variants + 1 + f, reference));
       });
       const probabilities = await run(rows, inputs.length * variants);
       return inputs.map((_, i) => {
@@ -116,22 +115,6 @@ function featureInput(input: ScoringInput): FeatureInput {
     ...(input.admission ? { admission: input.admission } : {}),
     spo2Scale: input.profile?.spo2Scale ?? 1,
   };
-}
-
-/** The same input with one factor's fields set to the reference where they were measured. */
-function occluded(input: FeatureInput, reference: FactorReference): FeatureInput {
-  const readingFields = Object.entries(reference).filter(([field]) => !field.startsWith('admission.'));
-  const readings = readingFields.length === 0 ? input.readings : input.readings.map((reading) => {
-    const copy: Record<string, unknown> = { ...reading };
-    for (const [field, value] of readingFields) if (copy[field] !== null && copy[field] !== undefined) copy[field] = value;
-    return copy as unknown as VitalReading;
-  });
-  const admissionFields = Object.entries(reference).filter(([field]) => field.startsWith('admission.'));
-  const admission = admissionFields.length === 0 || !input.admission ? input.admission : {
-    ...input.admission,
-    ...Object.fromEntries(admissionFields.map(([field, value]) => [field.slice('admission.'.length), input.admission?.[field.slice('admission.'.length) as keyof AdmissionContext] == null ? null : value])),
-  };
-  return { ...input, readings, ...(admission ? { admission } : {}) };
 }
 
 function factorValue(rows: Float32Array, row: number, factor: string): number | null {
