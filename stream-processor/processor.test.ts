@@ -313,10 +313,14 @@ describe('stream processor on the embedded adapters', () => {
   it('stop() finishes the scoring still waiting for its debounce', async () => {
     const rig = await createRig();
     const processor = await start(rig, { settings: { rescoreDebounceMs: 60_000 } });
+    // The first reading is scored at once; the next waits out the minute after that round.
+    await rig.bus.publish(TOPIC, [avroMessage({ observedAt: T0 - 1_000, heartRate: 80 })]);
+    await eventually(() => rig.timeseries.latestRiskScore('P1'), (score) => score?.scoredAt === T0 - 1_000);
     await rig.bus.publish(TOPIC, [avroMessage({ heartRate: 135 })]);
-    await eventually(() => allReadings(rig), (r) => r.length === 1);
-    expect(await rig.timeseries.latestRiskScore('P1')).toBeUndefined();
+    await eventually(() => allReadings(rig), (r) => r.length === 2);
+    await sleep(100);
+    expect(await rig.timeseries.latestRiskScore('P1')).toMatchObject({ scoredAt: T0 - 1_000, news2Score: 0 });
     await processor.stop();
-    expect(await rig.timeseries.latestRiskScore('P1')).toMatchObject({ news2Score: 3, news2Level: 'low-medium' });
+    expect(await rig.timeseries.latestRiskScore('P1')).toMatchObject({ scoredAt: T0, news2Score: 3, news2Level: 'low-medium' });
   });
 });

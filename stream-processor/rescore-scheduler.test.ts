@@ -3,8 +3,7 @@ import { sleep } from '../core/retry.ts';
 import { createRescoreScheduler } from './rescore-scheduler.ts';
 import type { RescoreSchedulerOptions } from './rescore-scheduler.ts';
 
-function recorder(overrides: Partial<RescoreSchedulerOptions> = {}) {
-  const rounds: string[][] = [];
+function recorder(overrides: Partial<RescoreSchedulerOptions> = {}, rounds: string[][] = []) {
   const errors: unknown[] = [];
   const scheduler = createRescoreScheduler({
     debounceMs: 30, maxPending: 100, maxBatch: 10, concurrency: 1,
@@ -16,14 +15,18 @@ function recorder(overrides: Partial<RescoreSchedulerOptions> = {}) {
 }
 
 describe('createRescoreScheduler', () => {
-  it('scores a burst for one patient once, after the debounce', async () => {
-    const { scheduler, rounds } = recorder();
+  it('scores a patient not scored lately at once, and the rest of a burst once, a debounce after that round', async () => {
+    const { scheduler, rounds } = recorder({ debounceMs: 50 });
     await scheduler.schedule(['P1']);
+    await sleep(0);
+    expect(rounds).toEqual([['P1']]);
     await scheduler.schedule(['P1', 'P2']);
     await scheduler.schedule(['P1']);
-    expect(rounds).toEqual([]);
+    await sleep(10);
+    // P2 had no round lately; P1's readings wait for the end of its interval.
+    expect(rounds).toEqual([['P1'], ['P2']]);
     await sleep(80);
-    expect(rounds.flat().sort()).toEqual(['P1', 'P2']);
+    expect(rounds).toEqual([['P1'], ['P2'], ['P1']]);
     expect(scheduler.pending).toBe(0);
   });
 
@@ -46,9 +49,11 @@ describe('createRescoreScheduler', () => {
   it('flush scores pending patients without waiting for the debounce', async () => {
     const { scheduler, rounds } = recorder({ debounceMs: 60_000 });
     await scheduler.schedule(['P1']);
+    await scheduler.flush();
+    await scheduler.schedule(['P1']); // due a minute after the first round
     const started = Date.now();
     await scheduler.flush();
-    expect(rounds).toEqual([['P1']]);
+    expect(rounds).toEqual([['P1'], ['P1']]);
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
@@ -67,16 +72,20 @@ describe('createRescoreScheduler', () => {
   });
 
   it('makes schedule wait while the pending set is full, then lets it in', async () => {
-    const { scheduler, rounds } = recorder({ maxPending: 2, debounceMs: 20 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const { scheduler, rounds } = recorder({ maxPending: 2, score: async (ids) => { await gate; rounds.push(ids); } });
+    await scheduler.schedule(['x']); // its round holds the only slot
     await scheduler.schedule(['a', 'b']);
     let admitted = false;
     const third = scheduler.schedule(['c']).then(() => { admitted = true; });
     await sleep(5);
     expect(admitted).toBe(false);
     expect(scheduler.pending).toBe(2);
+    release();
     await third;
     await scheduler.flush();
-    expect(rounds.flat().sort()).toEqual(['a', 'b', 'c']);
+    expect(rounds.flat().sort()).toEqual(['a', 'b', 'c', 'x']);
   });
 
   it('reports a failed round and keeps going', async () => {

@@ -1,7 +1,11 @@
+import { LRUCache } from 'lru-cache';
+
 /**
- * Debounced, bounded re-scoring. A burst of readings for one patient causes one re-scoring
- * `debounceMs` after the first of them (readings arriving meanwhile ride along), so a patient is
- * scored at most about once per `debounceMs` and an update is never delayed by more than that.
+ * Throttled, bounded re-scoring. A patient not scored in the last `debounceMs` is scored at once
+ * (a ward patient's reading a minute shows on the dashboard without waiting); readings that
+ * arrive within `debounceMs` of a round's start ride along into one more round at the end of
+ * that interval. So a patient is scored at most about once per `debounceMs`, and a reading's
+ * score is never delayed by the throttle more than that.
  *
  * At most `maxPending` patients wait; when full, `schedule` waits for room, which slows the bus
  * handler (backpressure) instead of growing memory or dropping a patient's update.
@@ -30,8 +34,11 @@ export interface RescoreSchedulerOptions {
 
 export function createRescoreScheduler(options: RescoreSchedulerOptions): RescoreScheduler {
   const clock = options.clock ?? Date.now;
-  // Insertion order is due order: every entry is due `debounceMs` after it was added.
+  // Patient → when it is due. Due now unless a round for it started within the last debounceMs.
   const pending = new Map<string, number>();
+  // When each patient's last round started: only the last debounceMs matter, so entries expire
+  // (and under extreme patient counts the oldest are dropped, which only makes a round come early).
+  const lastRound = new LRUCache<string, number>({ max: 100_000, ttl: Math.max(1, options.debounceMs) });
   const scoring = new Set<string>();
   const running = new Set<Promise<void>>();
   let waitingForRoom: (() => void)[] = [];
@@ -45,14 +52,15 @@ export function createRescoreScheduler(options: RescoreSchedulerOptions): Rescor
     while (running.size < options.concurrency) {
       const due: string[] = [];
       for (const [patientId, dueAt] of pending) {
-        if (due.length >= options.maxBatch || (dueAt > now && flushing === 0)) break;
+        if (due.length >= options.maxBatch) break;
         // A patient being scored waits for that round to finish, so its rounds never overlap.
-        if (!scoring.has(patientId)) due.push(patientId);
+        if ((dueAt <= now || flushing > 0) && !scoring.has(patientId)) due.push(patientId);
       }
       if (due.length === 0) break;
       for (const patientId of due) {
         pending.delete(patientId);
         scoring.add(patientId);
+        if (options.debounceMs > 0) lastRound.set(patientId, now);
       }
       releaseRoom();
       const round = options.score(due)
@@ -64,10 +72,14 @@ export function createRescoreScheduler(options: RescoreSchedulerOptions): Rescor
         });
       running.add(round);
     }
-    const next = pending.values().next();
-    if (!next.done && running.size < options.concurrency) {
-      timer = setTimeout(pump, Math.max(0, next.value - now));
-      timer.unref();
+    if (pending.size > 0 && running.size < options.concurrency) {
+      let nextDue = Number.POSITIVE_INFINITY;
+      for (const [patientId, dueAt] of pending) if (!scoring.has(patientId) && dueAt < nextDue) nextDue = dueAt;
+      // Only patients still being scored are left: the end of their round pumps again.
+      if (nextDue !== Number.POSITIVE_INFINITY) {
+        timer = setTimeout(pump, Math.max(0, nextDue - now));
+        timer.unref();
+      }
     }
   }
 
@@ -84,7 +96,10 @@ export function createRescoreScheduler(options: RescoreSchedulerOptions): Rescor
         await new Promise<void>((resolve) => waitingForRoom.push(resolve));
         if (pending.has(patientId)) break;
       }
-      if (!pending.has(patientId)) pending.set(patientId, clock() + options.debounceMs);
+      if (!pending.has(patientId)) {
+        const since = lastRound.get(patientId);
+        pending.set(patientId, since === undefined ? clock() : since + options.debounceMs);
+      }
     }
     pump();
   }

@@ -120,7 +120,7 @@ export async function benchKafkaPipeline(options: KafkaBenchOptions = {}): Promi
         'pipeline: consume+decode+parse+store+commit (readings/s)': Math.round(pipelineRate),
         'ratio pipeline / raw consume': Number((pipelineRate / raw).toFixed(3)),
         'latency phase: offered load (readings/s)': load,
-        // Includes the processor's re-score debounce (VIGIL_RESCORE_DEBOUNCE_MS, 250 ms), as in the embedded figure.
+        // Includes the processor's re-score throttle (VIGIL_RESCORE_DEBOUNCE_MS, 250 ms), as in the embedded figure.
         'edge 202 → SSE update, p50 (ms)': Number(percentile(delays, 0.5).toFixed(1)),
         'edge 202 → SSE update, p99 (ms)': Number(percentile(delays, 0.99).toFixed(1)),
         probes: delays.length,
