@@ -1,5 +1,6 @@
 import { news2 } from '../core/domain/news2.ts';
 import { latestVitals } from '../core/domain/patient-summary.ts';
+import type { LatestVitals } from '../core/domain/patient-summary.ts';
 import type { VitalReading } from '../core/domain/reading.ts';
 import FEATURE_SPEC from './features.json' with { type: 'json' };
 
@@ -125,6 +126,8 @@ export interface PreparedFeatureInput {
   readonly input: FeatureInput;
   readonly window: readonly FeatureReading[];
   readonly hours: Float64Array;
+  /** Filled as the rows are computed: the unoccluded row, and the latest vitals NEWS2 scores. */
+  readonly computed: { base?: Float64Array; latest?: LatestVitals | null };
 }
 
 export function prepareFeatureInput(input: FeatureInput): PreparedFeatureInput {
@@ -132,7 +135,7 @@ export function prepareFeatureInput(input: FeatureInput): PreparedFeatureInput {
   const window = input.readings
     .filter((r) => r.observedAt > now - LONG_WINDOW_HOURS * HOUR_MS && r.observedAt <= now)
     .sort((a, b) => a.observedAt - b.observedAt || (a.readingId < b.readingId ? -1 : a.readingId > b.readingId ? 1 : 0));
-  return { input, window, hours: Float64Array.from(window, (r) => (r.observedAt - now) / HOUR_MS) };
+  return { input, window, hours: Float64Array.from(window, (r) => (r.observedAt - now) / HOUR_MS), computed: {} };
 }
 
 // Scratch: the row being computed (plus the unused slot), and one series' points, grown with the longest window seen.
@@ -141,13 +144,22 @@ let xs = new Float64Array(512);
 let ys = new Float64Array(512);
 let ats = new Float64Array(512);
 
+/** Whether occluding these fields can change the series (else an occluded row keeps the base value). */
+function occludes(series: SeriesSlots, occlusion: FeatureOcclusion): boolean {
+  if (series.name !== 'severityIndex') return series.name in occlusion;
+  return SEVERITY_TERMS.some(([vital]) => vital in occlusion);
+}
+
 /**
  * Computes every feature into the scratch row, in float64. Sums run in reading order and each
- * value is computed operation for operation as features.py does.
+ * value is computed operation for operation as features.py does. An occluded row of an input
+ * whose base row is known starts from it and recomputes only what the occlusion can change.
  */
 function computeRow(prepared: PreparedFeatureInput, occlusion?: FeatureOcclusion): Float64Array {
   const out = row64;
-  const { input, window, hours } = prepared;
+  const { input, window, hours, computed } = prepared;
+  const base = occlusion ? computed.base : undefined;
+  if (base) out.set(base);
   const { now } = input;
   const n = window.length;
   if (xs.length < n) {
@@ -156,6 +168,7 @@ function computeRow(prepared: PreparedFeatureInput, occlusion?: FeatureOcclusion
     ats = new Float64Array(n * 2);
   }
   for (const series of SERIES) {
+    if (base && !occludes(series, occlusion!)) continue;
     // The points where this series was measured, oldest first: x hours before now, y the value.
     let count = 0;
     for (let i = 0; i < n; i++) {
@@ -177,27 +190,30 @@ function computeRow(prepared: PreparedFeatureInput, occlusion?: FeatureOcclusion
   }
 
   out[S.readings] = n;
-  let oxygenKnown = 0, oxygenOn = 0, lastOxygen: boolean | null = null;
-  let lastConsciousness: string | null = null, anyNotAlert = false;
-  for (const reading of window) {
-    const oxygen = measured(reading, 'onOxygen', occlusion) as boolean | null;
-    if (oxygen !== null) {
-      oxygenKnown++;
-      if (oxygen) oxygenOn++;
-      lastOxygen = oxygen;
+  if (!base || 'onOxygen' in occlusion! || 'consciousness' in occlusion!) {
+    let oxygenKnown = 0, oxygenOn = 0, lastOxygen: boolean | null = null;
+    let lastConsciousness: string | null = null, anyNotAlert = false;
+    for (const reading of window) {
+      const oxygen = measured(reading, 'onOxygen', occlusion) as boolean | null;
+      if (oxygen !== null) {
+        oxygenKnown++;
+        if (oxygen) oxygenOn++;
+        lastOxygen = oxygen;
+      }
+      const consciousness = measured(reading, 'consciousness', occlusion) as string | null;
+      if (consciousness !== null) {
+        lastConsciousness = consciousness;
+        if (consciousness !== 'A') anyNotAlert = true;
+      }
     }
-    const consciousness = measured(reading, 'consciousness', occlusion) as string | null;
-    if (consciousness !== null) {
-      lastConsciousness = consciousness;
-      if (consciousness !== 'A') anyNotAlert = true;
-    }
+    out[S.onOxygenLast] = lastOxygen ? 1 : 0;
+    out[S.onOxygenFraction] = oxygenKnown === 0 ? 0 : oxygenOn / oxygenKnown;
+    out[S.notAlertLast] = lastConsciousness !== null && lastConsciousness !== 'A' ? 1 : 0;
+    out[S.anyNotAlert] = anyNotAlert ? 1 : 0;
   }
-  out[S.onOxygenLast] = lastOxygen ? 1 : 0;
-  out[S.onOxygenFraction] = oxygenKnown === 0 ? 0 : oxygenOn / oxygenKnown;
-  out[S.notAlertLast] = lastConsciousness !== null && lastConsciousness !== 'A' ? 1 : 0;
-  out[S.anyNotAlert] = anyNotAlert ? 1 : 0;
 
-  const latest = latestVitals(window as VitalReading[]);
+  if (computed.latest === undefined) computed.latest = latestVitals(window as VitalReading[]);
+  const latest = computed.latest && occlusion ? { ...computed.latest } : computed.latest;
   if (latest && occlusion) {
     for (const [field, value] of Object.entries(occlusion)) {
       if (field in latest && (latest as unknown as Record<string, unknown>)[field] !== null) (latest as unknown as Record<string, unknown>)[field] = value;
@@ -223,6 +239,7 @@ function computeRow(prepared: PreparedFeatureInput, occlusion?: FeatureOcclusion
   const admittedAt = known('admittedAt');
   out[S.sinceAdmission] = admittedAt === null ? REFERENCE.hoursSinceAdmission : (now - admittedAt) / HOUR_MS;
   out[S.sinceAdmissionMissing] = admittedAt === null ? 1 : 0;
+  if (!occlusion) computed.base = out.slice();
   return out;
 }
 
