@@ -189,7 +189,9 @@ export async function benchEmbeddedPipeline(options: { patients?: number; second
     const shown = (ms: number) => (Number.isFinite(ms) ? Number(ms.toFixed(1)) : 'over 10 s');
     return { rate: Math.round((lanes * BATCH * 1000) / pauseMs), p50: shown(percentile(delays, 0.5)), p99: shown(percentile(delays, 0.99)), probes: delays.length, lost: delays.filter((d) => !Number.isFinite(d)).length };
   };
-  // A ward's pace (each of the 1,000 patients every 5 s), then half the measured throughput.
+  // A ward's pace (each of the 1,000 patients every 5 s), then half the measured throughput. The
+  // pause lets the re-scoring the flood left behind finish, so the ward figure is steady state.
+  await new Promise((r) => setTimeout(r, 5_000));
   const ward = await measureDelay(patients / 5, 250);
   const heavy = await measureDelay(Math.max(patients / 5, throughput / 2), 500);
   const rssMb = peakRssMb(vigil.child.pid!);
