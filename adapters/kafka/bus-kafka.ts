@@ -1,14 +1,17 @@
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, LogEntry, Producer } from 'kafkajs';
-import { VigilError } from '../../core/errors.ts';
-import { withRetry } from '../../core/retry.ts';
+import { VigilError, isRetriable } from '../../core/errors.ts';
+import { sleep, withRetry } from '../../core/retry.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { Bus, Subscription, TopicSpec } from '../../core/ports/bus.ts';
-import { kafkaError } from './kafka-errors.ts';
+import { isUnknownTopic, kafkaError } from './kafka-errors.ts';
 import { DEFAULT_PUBLISHER_LIMITS, createKafkaPublisher } from './kafka-publisher.ts';
 import type { PublisherLimits } from './kafka-publisher.ts';
 import { DEFAULT_CONSUMER_SETTINGS, openKafkaSubscription } from './kafka-subscriber.ts';
 import type { ConsumerSettings } from './kafka-subscriber.ts';
+
+/** How long provisioning waits for the broker's metadata to show a topic change. */
+const PROVISION_SETTLE_MS = 30_000;
 
 export interface KafkaBusOptions {
   /** `host:port` of one or more brokers (KAFKA_BROKERS). */
@@ -81,16 +84,43 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     const existing = exists ? (await a.fetchTopicMetadata({ topics: [spec.topic] })).topics[0] : undefined;
     if (!existing) {
       await a.createTopics({ topics: [{ topic: spec.topic, numPartitions: spec.partitions ?? defaultPartitions }], waitForLeaders: true });
+      await waitForPartitions(a, spec.topic, spec.partitions ?? defaultPartitions);
       logger.info({ topic: spec.topic, partitions: spec.partitions ?? defaultPartitions }, 'topic created');
     } else if (spec.partitions !== undefined && existing.partitions.length < spec.partitions) {
       // More partitions let more processors share the topic, but keys hash anew: a patient's
       // readings published around the change may be delivered out of order once.
       await a.createPartitions({ topicPartitions: [{ topic: spec.topic, count: spec.partitions }] });
+      await waitForPartitions(a, spec.topic, spec.partitions);
       logger.warn({ topic: spec.topic, from: existing.partitions.length, to: spec.partitions }, 'topic partitions increased');
     }
     for (const sub of spec.subscriptions ?? []) {
       // A topic just created may not be in every metadata answer yet (UNKNOWN_TOPIC_OR_PARTITION, retriable).
-      await withRetry(() => startGroupAtEnd(a, spec.topic, sub.name), { attempts: 8, initialDelayMs: 100, maxDelayMs: 1_000 });
+      await withRetry(() => startGroupAtEnd(a, spec.topic, sub.name), { attempts: 12, initialDelayMs: 100, maxDelayMs: 2_000, retryOn: settling });
+    }
+  }
+
+  /** While a topic change settles the broker may still call the topic unknown. */
+  function settling(error: unknown): boolean {
+    return isRetriable(error) || isUnknownTopic(error);
+  }
+
+  /**
+   * A broker acknowledges a topic or partition change before its metadata shows it; a busy broker
+   * can take seconds. Provisioning is done when the metadata shows every partition with a leader.
+   */
+  async function waitForPartitions(a: Admin, topic: string, partitions: number): Promise<void> {
+    const deadline = Date.now() + PROVISION_SETTLE_MS;
+    for (;;) {
+      try {
+        const [found] = (await a.fetchTopicMetadata({ topics: [topic] })).topics;
+        if (found && found.partitions.length >= partitions && found.partitions.every((p) => p.leader >= 0)) return;
+      } catch (error) {
+        if (!settling(error) || Date.now() > deadline) throw error;
+      }
+      if (Date.now() > deadline) {
+        throw new VigilError('BACKEND_UNAVAILABLE', `Kafka topic ${topic}: the broker did not show ${partitions} partitions with leaders within ${PROVISION_SETTLE_MS / 1000} s`);
+      }
+      await sleep(200);
     }
   }
 
