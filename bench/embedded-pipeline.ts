@@ -16,6 +16,7 @@ import { percentile, type BenchResult } from './bench-result.ts';
 import { vitalsRow } from '../stream-processor/vitals-row.ts';
 
 const SECRET = 'bench-secret-0123456789abcdef';
+const START_NODE_OPTIONS = /--max-old-space-size=\d+/.exec(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts.start)?.[0] ?? '';
 const BATCH = 500;
 
 /** Clean readings from the simulated ward for `patients` beds, `count` in all, observed in the past hour. */
@@ -85,7 +86,8 @@ export async function benchEmbeddedPipeline(options: { patients?: number; second
   const floor = await measureFloor(readings.slice(0, 100_000));
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-pipeline-'));
-  const vigil = await startVigil('start', { VIGIL_DATA_DIR: dataDir, VIGIL_AUTH_SECRET: SECRET, VIGIL_SIMULATE: '0', VIGIL_LOG_LEVEL: 'error' });
+  // The heap bound `npm start` runs with: without it V8 grows its heap far past the live data under a flood.
+  const vigil = await startVigil('start', { VIGIL_DATA_DIR: dataDir, VIGIL_AUTH_SECRET: SECRET, VIGIL_SIMULATE: '0', VIGIL_LOG_LEVEL: 'error', NODE_OPTIONS: START_NODE_OPTIONS });
   const device = `Bearer ${signToken(SECRET, { sub: 'bench', role: 'device', expiresIn: '1h' })}`;
   const clinician = `Bearer ${signToken(SECRET, { sub: 'bench', role: 'clinician', expiresIn: '1h' })}`;
   const post = (body: unknown) => fetch(`${vigil.url}/v1/readings`, { method: 'POST', headers: { authorization: device, 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -181,7 +181,8 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
             { name: 'fhir', sink: createFhirSink({ url, token, signal: abort.signal }), share: 0.2 },
           ]);
       const running = runSimulation({ ward, sink, intervalMs: config.simulate.intervalMs, signal: abort.signal }).catch((error) => {
-        logger.error({ err: error }, 'simulator stopped');
+        // Stopping it on shutdown aborts what it was sending; only a failure of its own is an error.
+        if (!abort.signal.aborted) logger.error({ err: error }, 'simulator stopped');
       });
       // Stopped first on shutdown, so its last readings reach the edge before the edge closes.
       closers.push({ name: 'simulator', close: async () => { abort.abort(); await running; await admissions?.flush(); } });

@@ -216,7 +216,15 @@ describe('vigil start (embedded default)', () => {
   }, 90_000);
 
   it('drains and exits 0 on SIGTERM, leaving the simulated ward’s admission records in the warehouse', async () => {
+    // Every bed has had its first reading, so every opening patient was admitted.
+    await eventually(async () => {
+      const response = await fetch(`${vigil.url}/v1/patients`, { headers: auth('clinician') });
+      const rows = (await response.json()) as { patientId: string }[];
+      return rows.filter((p) => /^P\d{4}$/.test(p.patientId)).length >= 6 ? true : undefined;
+    }, 20_000, 'six simulated patients');
     expect(await vigil.stop('SIGTERM')).toBe(0);
+    // A clean shutdown (the simulator's sends aborted included) logs no error.
+    expect(vigil.output()).not.toMatch(/"level":(50|60)/);
     const warehouse = await createDuckDbWarehouse({ path: path.join(dataDir, 'warehouse.duckdb') });
     try {
       const { rows } = await warehouse.query("SELECT count(DISTINCT a.patient_id) AS beds, count(p.date_of_birth) AS born FROM admissions a LEFT JOIN patients p USING (patient_id) WHERE a.patient_id LIKE 'P%'");
