@@ -2,9 +2,10 @@ import { Duration, PubSub } from '@google-cloud/pubsub';
 import type { Message, Subscription as PubSubSubscription, Topic } from '@google-cloud/pubsub';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
-import type { BatchHandler, Bus, DeliveredMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicSpec } from '../../core/ports/bus.ts';
+import type { BatchHandler, Bus, DeliveredMessage, OutgoingMessage, SubscribeOptions, TopicSpec } from '../../core/ports/bus.ts';
 import { createBatchDispatcher } from './batch-dispatcher.ts';
 import { backendError, createIfMissing } from './google-errors.ts';
+import { createOpenSubscriptions } from '../shared/open-subscriptions.ts';
 
 /**
  * The Pub/Sub bus (core/ports/bus.ts) on the official client. With PUBSUB_EMULATOR_HOST set the
@@ -68,7 +69,7 @@ export function createPubSubBus(options: PubSubBusOptions): Bus {
   const logger = options.logger.child({ component: 'bus-pubsub' });
   const client = new PubSub({ projectId: options.projectId });
   const topics = new Map<string, Topic>();
-  const subscriptions = new Set<Subscription>();
+  const subscriptions = createOpenSubscriptions();
   let closed = false;
 
   const topicFor = (name: string): Topic => {
@@ -162,13 +163,7 @@ export function createPubSubBus(options: PubSubBusOptions): Bus {
         }]);
       };
       const subscription = openSubscription(client, subscribeOptions, handler, deadLetter, logger, options.streamsPerSubscriber ?? 4);
-      subscriptions.add(subscription);
-      return {
-        async close() {
-          subscriptions.delete(subscription);
-          await subscription.close();
-        },
-      };
+      return subscriptions.track(subscription);
     },
 
     async ping() {
@@ -182,7 +177,7 @@ export function createPubSubBus(options: PubSubBusOptions): Bus {
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.allSettled([...subscriptions].map((s) => s.close()));
+      await subscriptions.closeAll();
       await Promise.allSettled([...topics.values()].map((t) => t.flush()));
       await client.close();
     },

@@ -3,12 +3,13 @@ import type { Admin, LogEntry, Producer } from 'kafkajs';
 import { VigilError, isRetriable } from '../../core/errors.ts';
 import { sleep, withRetry } from '../../core/retry.ts';
 import type { Logger } from '../../core/observability/logger.ts';
-import type { Bus, Subscription, TopicSpec } from '../../core/ports/bus.ts';
+import type { Bus, TopicSpec } from '../../core/ports/bus.ts';
 import { isUnknownTopic, kafkaError } from './kafka-errors.ts';
 import { DEFAULT_PUBLISHER_LIMITS, createKafkaPublisher } from './kafka-publisher.ts';
 import type { PublisherLimits } from './kafka-publisher.ts';
 import { DEFAULT_CONSUMER_SETTINGS, openKafkaSubscription } from './kafka-subscriber.ts';
 import type { ConsumerSettings } from './kafka-subscriber.ts';
+import { createOpenSubscriptions } from '../shared/open-subscriptions.ts';
 
 /** How long provisioning waits for the broker's metadata to show a topic change. */
 const PROVISION_SETTLE_MS = 30_000;
@@ -75,7 +76,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     limits: { ...DEFAULT_PUBLISHER_LIMITS, ...options.publisher },
     logger,
   });
-  const subscriptions = new Set<Subscription>();
+  const subscriptions = createOpenSubscriptions();
   let closed = false;
 
   async function provisionTopic(a: Admin, spec: TopicSpec): Promise<void> {
@@ -198,13 +199,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         },
         logger,
       });
-      subscriptions.add(subscription);
-      return {
-        async close() {
-          subscriptions.delete(subscription);
-          await subscription.close();
-        },
-      };
+      return subscriptions.track(subscription);
     },
 
     async ping() {
@@ -218,7 +213,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.allSettled([...subscriptions].map((s) => s.close()));
+      await subscriptions.closeAll();
       await publisher.flush();
       const clients = await Promise.allSettled([producer, admin]);
       await Promise.allSettled(clients.map((c) => (c.status === 'fulfilled' ? c.value?.disconnect() : undefined)));
