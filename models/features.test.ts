@@ -111,7 +111,7 @@ describe('occluded features (how a risk factor is explained)', () => {
         ...(random.chance(0.7) ? { admission: { age: random.chance(0.1) ? null : Math.floor(random.between(18, 95)), admissionType: 'EMERGENCY', admittedAt: NOW - random.between(0, 100) * HOUR } } : {}),
       };
       const prepared = prepareFeatureInput(input);
-      // Before the base row is known every feature is computed; after, only what the occlusion changes.
+      // An occlusion asked for first computes the base row itself; later ones reuse it.
       const first = occlusions[p % occlusions.length]!;
       expect(writeFeatures(prepared, new Float32Array(FEATURE_COUNT), 0, first)).toEqual(computeFeatures(occludedCopy(input, first)));
       expect(writeFeatures(prepared, new Float32Array(FEATURE_COUNT), 0)).toEqual(computeFeatures(input));

@@ -152,14 +152,17 @@ function occludes(series: SeriesSlots, occlusion: FeatureOcclusion): boolean {
 
 /**
  * Computes every feature into the scratch row, in float64. Sums run in reading order and each
- * value is computed operation for operation as features.py does. An occluded row of an input
- * whose base row is known starts from it and recomputes only what the occlusion can change.
+ * value is computed operation for operation as features.py does. An occluded row starts from the
+ * input's base row (computed once, on the first occlusion) and recomputes only what the
+ * occlusion can change.
  */
 function computeRow(prepared: PreparedFeatureInput, occlusion?: FeatureOcclusion): Float64Array {
   const out = row64;
   const { input, window, hours, computed } = prepared;
-  const base = occlusion ? computed.base : undefined;
-  if (base) out.set(base);
+  if (occlusion) {
+    computed.base ??= computeRow(prepared).slice();
+    out.set(computed.base);
+  }
   const { now } = input;
   const n = window.length;
   if (xs.length < n) {
@@ -168,7 +171,7 @@ function computeRow(prepared: PreparedFeatureInput, occlusion?: FeatureOcclusion
     ats = new Float64Array(n * 2);
   }
   for (const series of SERIES) {
-    if (base && !occludes(series, occlusion!)) continue;
+    if (occlusion && !occludes(series, occlusion)) continue;
     // The points where this series was measured, oldest first: x hours before now, y the value.
     let count = 0;
     for (let i = 0; i < n; i++) {
@@ -190,7 +193,7 @@ function computeRow(prepared: PreparedFeatureInput, occlusion?: FeatureOcclusion
   }
 
   out[S.readings] = n;
-  if (!base || 'onOxygen' in occlusion! || 'consciousness' in occlusion!) {
+  if (!occlusion || 'onOxygen' in occlusion || 'consciousness' in occlusion) {
     let oxygenKnown = 0, oxygenOn = 0, lastOxygen: boolean | null = null;
     let lastConsciousness: string | null = null, anyNotAlert = false;
     for (const reading of window) {
@@ -239,7 +242,6 @@ function computeRow(prepared: PreparedFeatureInput, occlusion?: FeatureOcclusion
   const admittedAt = known('admittedAt');
   out[S.sinceAdmission] = admittedAt === null ? REFERENCE.hoursSinceAdmission : (now - admittedAt) / HOUR_MS;
   out[S.sinceAdmissionMissing] = admittedAt === null ? 1 : 0;
-  if (!occlusion) computed.base = out.slice();
   return out;
 }
 
