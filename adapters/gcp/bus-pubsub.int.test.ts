@@ -1,6 +1,6 @@
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeBusContract } from '../../core/contracts/bus-contract.ts';
+import { createProvisionLog, describeBusContract } from '../../core/contracts/bus-contract.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import type { Bus } from '../../core/ports/bus.ts';
 import { createPubSubBus } from './bus-pubsub.ts';
@@ -11,22 +11,9 @@ const env = gcpEmulatorsOrSkip('adapters/gcp/bus-pubsub.int.test.ts');
 if (env) {
   const logger = createLogger({ level: 'silent' });
   // Every topic and subscription the suite provisions, so they are deleted afterwards.
-  const provisioned = { topics: new Set<string>(), subscriptions: new Set<string>() };
+  const provisioned = createProvisionLog();
 
-  const makeBus = async (): Promise<Bus> => {
-    const bus = createPubSubBus({ projectId: env.GOOGLE_CLOUD_PROJECT, logger });
-    return {
-      ...bus,
-      kind: bus.kind,
-      async provision(specs) {
-        for (const spec of specs) {
-          provisioned.topics.add(spec.topic);
-          for (const sub of spec.subscriptions ?? []) provisioned.subscriptions.add(sub.name);
-        }
-        return bus.provision(specs);
-      },
-    };
-  };
+  const makeBus = async (): Promise<Bus> => provisioned.wrap(createPubSubBus({ projectId: env.GOOGLE_CLOUD_PROJECT, logger }));
 
   describeBusContract('pubsub (pstest emulator)', makeBus, {
     // Pub/Sub's smallest ack deadline and dead-letter attempt count.

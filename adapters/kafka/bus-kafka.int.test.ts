@@ -1,6 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll } from 'vitest';
-import { describeBusContract } from '../../core/contracts/bus-contract.ts';
+import { createProvisionLog, describeBusContract } from '../../core/contracts/bus-contract.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import type { Bus } from '../../core/ports/bus.ts';
 import { createKafkaBus } from './bus-kafka.ts';
@@ -11,22 +11,9 @@ const brokers = kafkaBrokersOrSkip('adapters/kafka/bus-kafka.int.test.ts');
 if (brokers) {
   const logger = createLogger({ level: process.env.VIGIL_TEST_LOG_LEVEL ?? 'silent' });
   // Every topic and group the suite provisions, deleted afterwards (names are per run anyway).
-  const provisioned = { topics: new Set<string>(), groups: new Set<string>() };
+  const provisioned = createProvisionLog();
 
-  const makeBus = async (): Promise<Bus> => {
-    const bus = createKafkaBus({ brokers, partitions: 4, logger });
-    return {
-      ...bus,
-      kind: bus.kind,
-      async provision(specs) {
-        for (const spec of specs) {
-          provisioned.topics.add(spec.topic);
-          for (const sub of spec.subscriptions ?? []) provisioned.groups.add(sub.name);
-        }
-        return bus.provision(specs);
-      },
-    };
-  };
+  const makeBus = async (): Promise<Bus> => provisioned.wrap(createKafkaBus({ brokers, partitions: 4, logger }));
 
   describeBusContract('kafka (single-node KRaft broker)', makeBus, {
     ackDeadlineMs: 1_500,
@@ -38,7 +25,7 @@ if (brokers) {
   afterAll(async () => {
     const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
-    await admin.deleteGroups([...provisioned.groups]).catch(() => {});
+    await admin.deleteGroups([...provisioned.subscriptions]).catch(() => {});
     await admin.deleteTopics({ topics: [...provisioned.topics] }).catch(() => {});
     await admin.disconnect();
   }, 60_000);

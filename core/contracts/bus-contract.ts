@@ -404,3 +404,27 @@ export function describeBusContract(name: string, makeBus: () => Promise<Bus>, o
     }, k.testTimeoutMs);
   });
 }
+
+/**
+ * Notes every topic and subscription the buses it wraps provision, so a suite against a shared
+ * broker or emulator can delete them afterwards.
+ */
+export function createProvisionLog(): { readonly topics: Set<string>; readonly subscriptions: Set<string>; wrap(bus: Bus): Bus } {
+  const topics = new Set<string>();
+  const subscriptions = new Set<string>();
+  return {
+    topics,
+    subscriptions,
+    wrap: (bus) => ({
+      ...bus,
+      kind: bus.kind,
+      async provision(specs) {
+        for (const spec of specs) {
+          topics.add(spec.topic);
+          for (const sub of spec.subscriptions ?? []) subscriptions.add(sub.name);
+        }
+        return bus.provision(specs);
+      },
+    }),
+  };
+}
