@@ -1,5 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeWarehouseContract } from '../../core/contracts/warehouse-contract.ts';
@@ -90,6 +92,21 @@ describe('DuckDB warehouse', () => {
       { reading_id: 'r2', heart_rate: 72 },
       { reading_id: 'r3', heart_rate: 73 },
     ]);
+  });
+
+  it('an append refused for a repeated key leaves nothing behind that breaks a later append once collected', async () => {
+    // The refused batch stays buffered in DuckDB's appender; when the garbage collector destroyed
+    // that appender during a later append's transaction, its flush retried and aborted that transaction.
+    const collectGarbage = exposeGc();
+    await warehouse.append('vitals', [vital(1)]);
+    for (let round = 0; round < 5; round++) {
+      await warehouse.append('vitals', [vital(1), vital(100 + round)]);
+      const appending = warehouse.append('vitals', [vital(200 + round)]);
+      collectGarbage();
+      await appending;
+      collectGarbage();
+    }
+    expect(await count('vitals')).toBe(11);
   });
 
   it('append rejects the whole call when one row is bad', async () => {
@@ -202,3 +219,9 @@ describe('DuckDB warehouse', () => {
     expect(rate).toBeGreaterThan(5_000);
   });
 });
+
+/** A full garbage collection on demand, without starting the test process with --expose-gc. */
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}

@@ -246,10 +246,14 @@ async function appendRows(
       throw asVigilError(cause);
     }
   } catch (error) {
+    // A refused batch stays buffered in the appender, and DuckDB flushes it again when the garbage
+    // collector destroys the appender: inside whatever transaction the connection is running then,
+    // which that failure aborts. Clearing drops the buffer, so the failure happens only once.
     try {
+      appender.clear();
       appender.closeSync();
     } catch {
-      // After a failure the appender's transaction is aborted and closing repeats that: keep the first error.
+      // Closing after a failure can repeat it: keep the first error.
     }
     throw error;
   }
