@@ -1,12 +1,17 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
 import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
+import type { Warehouse } from '../core/ports/warehouse.ts';
 import { TABLES } from '../core/warehouse-schema.ts';
+import type { ColumnSpec, ColumnType } from '../core/warehouse-schema.ts';
 import { convertValue } from './convert-value.ts';
+import { duckDbCsvSelect } from './duckdb-csv-select.ts';
+import type { DateReadOptions } from './parse-csv-date.ts';
 import type { LoadCsvOptions } from './load-csv.ts';
 import { loadCsv, LoadRejectedError } from './load-csv.ts';
 import { ValueReject } from './value-reject.ts';
@@ -42,6 +47,9 @@ async function refusal(promise: Promise<unknown>): Promise<LoadRejectedError> {
   expect(error).toBeInstanceOf(LoadRejectedError);
   return error as LoadRejectedError;
 }
+
+/** The same warehouse without the in-warehouse path, so every row goes through the streamed one. */
+const streamedOnly = (w: Warehouse): Warehouse => ({ ...w, replaceRowsFromQuery: undefined });
 
 const rejectsOf = (csv: string) => parse(readFileSync(`${csv}.rejects.csv`), { columns: true }) as Record<string, string>[];
 const tableRows = async (table = 'admissions') => (await warehouse.query(`SELECT * FROM ${table} ORDER BY 1`)).rows;
@@ -199,10 +207,123 @@ describe('idempotence', () => {
   it('streams in batches, atomically over all of them', async () => {
     const lines = Array.from({ length: 2_500 }, (_, i) => `A${i},P${i},2164-10-23 21:09,,,0,${i}`);
     const csv = file('many.csv', `${ADMISSIONS_HEADER}\n${lines.join('\n')}\n`);
-    await load(csv, { batchRows: 100 });
+    expect(await load(csv, { batchRows: 100, warehouse: streamedOnly(warehouse) })).toMatchObject({ method: 'streamed', rowsLoaded: 2_500 });
     expect((await warehouse.query('SELECT count(*) AS n, sum(total_cost) AS s FROM admissions')).rows).toEqual([{ n: 2_500, s: (2_499 * 2_500) / 2 }]);
     const broken = file('broken.csv', `${ADMISSIONS_HEADER}\n${lines.map((l) => l.replace(/,(\d+)$/, ',0')).join('\n')}\nB1,P1,whenever,,,0,\n`);
     await refusal(load(broken, { batchRows: 100 }));
     expect((await warehouse.query('SELECT sum(total_cost) AS s FROM admissions')).rows).toEqual([{ s: (2_499 * 2_500) / 2 }]);
+  });
+});
+
+describe('in-warehouse fast path (DuckDB reads, checks and converts a clean file)', () => {
+  it('loads a clean file in the warehouse with exactly the table the streamed path gives', async () => {
+    const messy =
+      '\uFEFF' +
+      'Admission_ID,patient_id,admitted_at,discharged_at,died_at,diagnosis,hospital_expire_flag,total_cost,ROW_ID\r\n' +
+      'A1,P1,2164-10-23 21:09,,,"SEPSIS, ""SEVERE""",T,+12.5,1\r\n' +
+      'A2,P2,2164-10-24T08:00:00.1239Z,2164-10-30 10:00:59+05:30,,"LINE ONE\r\nLINE TWO",false,.5,2\r\n' +
+      '\r\n' +
+      'A3,P3,2164-10-25,2164-10-26T00:00:00-0130,2164-10-26 01:02:03.4,  padded  ,1,1e3,3\r\n' +
+      'A4,P4,1999-12-31 23:59:59.999,,,"",TRUE,-0.000001,4\r\n' +
+      'A5,P5,2164-02-29 00:00,,,"tab\there",0,7.,5\r\n';
+    const csv = file('messy.csv', messy);
+    const fast = await load(csv);
+    expect(fast).toMatchObject({ method: 'in-warehouse', rowsRead: 5, rowsLoaded: 5, rowsRejected: 0, ignoredColumns: ['ROW_ID'] });
+    const inWarehouse = await tableRows();
+    await warehouse.query('DELETE FROM admissions');
+    expect(await load(csv, { warehouse: streamedOnly(warehouse) })).toMatchObject({ method: 'streamed', rowsLoaded: 5 });
+    expect(inWarehouse).toEqual(await tableRows());
+    expect(inWarehouse[1]).toMatchObject({ admitted_at: new Date('2164-10-24T08:00:00.123Z'), discharged_at: new Date('2164-10-30T04:30:59Z') });
+  });
+
+  it('loads the MIMIC-III demo files in the warehouse into the tables the streamed path gives', async () => {
+    const demo = fileURLToPath(new URL('../../shared/data/mimic-iii-demo/', import.meta.url));
+    const streamedWarehouse = await createDuckDbWarehouse({ path: ':memory:' });
+    try {
+      await streamedWarehouse.provision();
+      for (const [table, name] of [['patients', 'PATIENTS'], ['admissions', 'ADMISSIONS'], ['icustays', 'ICUSTAYS']] as const) {
+        const csv = path.join(demo, `${name}.csv`);
+        expect(await load(csv, { table })).toMatchObject({ method: 'in-warehouse', rowsRejected: 0 });
+        expect(await load(csv, { table, warehouse: streamedOnly(streamedWarehouse) })).toMatchObject({ method: 'streamed', rowsRejected: 0 });
+        const all = async (w: Warehouse) => (await w.query(`SELECT * FROM ${table} ORDER BY 1`)).rows;
+        const loaded = await all(warehouse);
+        expect(loaded.length).toBeGreaterThan(99);
+        expect(loaded).toEqual(await all(streamedWarehouse));
+      }
+    } finally {
+      await streamedWarehouse.close();
+    }
+  });
+
+  it('falls back to the streamed path, which reports every reject, when a value is outside it', async () => {
+    const csv = file('bad.csv', `${ADMISSIONS_HEADER}\nA1,P1,2164-10-23 21:09,,X,0,1\nA2,P2,2164-02-30 10:00,,Y,1,2\n`);
+    const error = await refusal(load(csv));
+    expect(error.summary).toMatchObject({ method: 'streamed', rowsRead: 2 });
+    expect(error.summary.firstRejects).toEqual([expect.objectContaining({ line: 3, column: 'admitted_at', code: 'not-a-date' })]);
+    const repeated = file('repeated.csv', `${ADMISSIONS_HEADER}\nA1,P1,2164-10-23 21:09,,X,0,1\nA1,P2,2164-10-24 10:00,,Y,1,2\n`);
+    expect((await refusal(load(repeated))).summary.firstRejects).toEqual([expect.objectContaining({ line: 3, code: 'duplicate-key' })]);
+    expect(await tableRows()).toEqual([]);
+  });
+
+  it('leaves to the streamed path what only it reads: zones other than UTC, years before 100', async () => {
+    const zoned = file('zoned.csv', `${ADMISSIONS_HEADER}\nA1,P1,2164-10-23 21:09,,X,0,1\n`);
+    expect(await load(zoned, { timeZone: 'America/New_York' })).toMatchObject({ method: 'streamed', rowsLoaded: 1 });
+    const early = file('early.csv', `${ADMISSIONS_HEADER}\nA2,P1,0050-10-23 21:09,,X,0,1\n`);
+    expect(await load(early)).toMatchObject({ method: 'streamed', rowsLoaded: 1 });
+    const us = file('us.csv', 'HADM_ID,SUBJECT_ID,ADMITTIME\n9,1,10/23/2164 21:09\n');
+    expect(await load(us, { timeZone: 'Europe/London' })).toMatchObject({ method: 'streamed', layout: 'mimic', rowsLoaded: 1 });
+    expect(await load(us)).toMatchObject({ method: 'in-warehouse', layout: 'mimic', rowsLoaded: 1 });
+  });
+
+  it('accepts no value the streamed path refuses, and converts each it accepts to the same value', async () => {
+    const texts: Record<ColumnType, string[]> = {
+      STRING: ['x', ' spaced ', 'quote"inside', 'ünïcode'],
+      INT64: ['0', '+7', '-007', '9007199254740991', '9007199254740992', '-9007199254740991', '1.0', '1e3', ' 1', 'abc', '٣'],
+      FLOAT64: ['0', '+12.5', '.5', '7.', '-1e-3', '1E+3', '1e400', '1.2.3', 'e5', '.', '0x10', 'NaN', 'inf', ' 1'],
+      BOOL: ['true', 'TRUE', 't', 'F', '1', '0', 'yes', 'no', '2', ' t'],
+      TIMESTAMP: [
+        '2164-10-23', '2164-10-23 21:09', '2164-10-23T21:09:07', '2164-10-23 21:09:07.1', '2164-10-23 21:09:07.123456789',
+        '2164-10-23 21:09Z', '2164-10-23 21:09 +01:30', '2164-10-23 21:09-0800', '2164-10-23 21:09:07.5+14:00',
+        '2164-02-29 10:00', '2164-02-30 10:00', '2164-13-01', '2164-10-23 24:00', '2164-10-23 23:60', '2164-10-23 23:59:60',
+        '0999-01-01 00:00', '0050-01-01', '10/23/2164 21:09', '2164-10-23 21:09 UTC', '2164-1-2', '21641023',
+      ],
+      DATE: ['2164-10-23', '2164-10-23 00:00', '2164-10-23 00:00:00Z', '2164-10-23 00:00:00-00:00', '2164-10-23 00:00:01', '2164-10-23 00:00+01:00', '2164-10-23 00:00:00.000', '2164-10-23 00:00:00.0001', '2164-02-30'],
+    };
+    texts.TIMESTAMP.push('10/23/2164 21:09', '1/2/2164 1:02:03', '10/23/64 21:09', '10/23/164', '2/30/2164', '10/23/2164  21:09', '10/23/2164T21:09');
+    texts.DATE.push('10/23/2164', '10/23/2164 0:00', '10/23/2164 00:00:01', '10/23/64');
+    const readings: DateReadOptions[] = [
+      { formats: ['iso'], timeZone: 'UTC' },
+      { formats: ['iso', 'us'], timeZone: 'UTC' },
+      { formats: ['iso', 'us'], timeZone: 'UTC', century: 21 },
+      { formats: ['us'], timeZone: 'UTC', century: 0 },
+    ];
+    const leftToStreamed: string[] = [];
+    for (const [type, values] of Object.entries(texts) as [ColumnType, string[]][]) {
+      const column: ColumnSpec = { name: 'x', type, required: false };
+      for (const dates of type === 'TIMESTAMP' || type === 'DATE' ? readings : readings.slice(0, 1)) {
+        for (const text of values) {
+          const csv = file('one.csv', `x\n"${text.replaceAll('"', '""')}"\n`);
+          const select = duckDbCsvSelect(csv, 1, [{ index: 0, column, dates }])!;
+          const inWarehouse = await warehouse.query(select.sql, select.params).then((r) => ({ value: r.rows[0]!.x }), (error: unknown) => ({ error }));
+          const streamed = convertValue(text, column, dates);
+          const label = `${type} "${text}" read as ${dates.formats.join('+')}${dates.century === undefined ? '' : ` century ${dates.century}`}`;
+          if (streamed instanceof ValueReject) {
+            expect(inWarehouse, `${label} is refused by the streamed path`).toHaveProperty('error');
+          } else if ('value' in inWarehouse) {
+            expect(inWarehouse.value, label).toEqual(streamed);
+          } else {
+            leftToStreamed.push(label);
+          }
+        }
+      }
+    }
+    // What the streamed path accepts and the fast path leaves to it: years before 100 only.
+    expect(leftToStreamed).toEqual([
+      'TIMESTAMP "0050-01-01" read as iso',
+      'TIMESTAMP "0050-01-01" read as iso+us',
+      'TIMESTAMP "0050-01-01" read as iso+us century 21',
+      'TIMESTAMP "10/23/64 21:09" read as us century 0',
+      'DATE "10/23/64" read as us century 0',
+    ]);
   });
 });

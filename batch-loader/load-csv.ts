@@ -4,9 +4,11 @@ import { parse } from 'csv-parse';
 import { VigilError } from '../core/errors.ts';
 import type { ObjectStore } from '../core/ports/object-store.ts';
 import type { Warehouse, WarehouseRow } from '../core/ports/warehouse.ts';
-import type { ColumnSpec, TableSpec } from '../core/warehouse-schema.ts';
+import type { TableSpec } from '../core/warehouse-schema.ts';
 import { TABLES } from '../core/warehouse-schema.ts';
 import { convertValue } from './convert-value.ts';
+import type { PlannedColumn } from './duckdb-csv-select.ts';
+import { duckDbCsvSelect } from './duckdb-csv-select.ts';
 import type { DateReadOptions } from './parse-csv-date.ts';
 import { checkTimeZone } from './parse-csv-date.ts';
 import { openRejectsFile } from './rejects-file.ts';
@@ -80,6 +82,11 @@ export interface LoadSummary {
   readonly seconds: number;
   /** The staged file the warehouse loaded from, when it was loaded that way. */
   readonly stagedUri?: string;
+  /**
+   * How the rows went in: `in-warehouse` when the warehouse read, checked and converted the whole
+   * file itself (DuckDB, a clean file), `streamed` when each row was checked here.
+   */
+  readonly method: 'in-warehouse' | 'streamed';
 }
 
 /** Thrown when the load is refused; `details` is the LoadSummary (nothing was loaded). */
@@ -115,10 +122,11 @@ export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
   const batchRows = options.batchRows ?? 5_000;
   const totalBytes = (await stat(options.file)).size;
 
+  const inWarehouse = await loadInWarehouse(options, spec, timeZone, totalBytes);
+  if (inWarehouse) return { ...inWarehouse, seconds: (performance.now() - started) / 1000 };
+
   const input = createReadStream(options.file);
-  const parser = input.pipe(
-    parse({ bom: true, relax_column_count: true, skip_empty_lines: false, info: true, record_delimiter: ['\r\n', '\n', '\r'] }),
-  );
+  const parser = input.pipe(parse(CSV_OPTIONS));
   input.on('error', (error) => parser.destroy(error));
 
   const state = {
@@ -151,11 +159,12 @@ export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
     twoDigitYearRejects: state.twoDigitYear,
     seconds: (performance.now() - started) / 1000,
     ...(state.stagedUri ? { stagedUri: state.stagedUri } : {}),
+    method: 'streamed',
   });
 
   /** Valid rows in batches; throws at the end (after every reject is written) when over the limit. */
   async function* batches(): AsyncGenerator<WarehouseRow[]> {
-    let columns: { index: number; column: ColumnSpec; source: string; dates: DateReadOptions }[] = [];
+    let columns: readonly SourceColumn[] = [];
     let headerLength = 0;
     const keyFirstLine = new Map<string, number>();
     let batch: WarehouseRow[] = [];
@@ -165,17 +174,11 @@ export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
       const line = previousEndLine + 1;
       previousEndLine = info.lines;
       if (headerLength === 0) {
-        const plan = planColumns(record, spec, options.layout);
-        state.layout = plan.layout.name;
+        const plan = planFromHeader(record, spec, options, timeZone);
+        state.layout = plan.layout;
         state.ignored = [...plan.ignored];
         headerLength = record.length;
-        columns = plan.targets.flatMap((target, index) => {
-          const column = spec.columns.find((c) => c.name === target);
-          if (!column) return [];
-          const source = record[index]!;
-          const dates = { formats: plan.layout.dateFormats, timeZone, ...centuryFor(options.centuries, column.name, source) };
-          return [{ index, column, source, dates }];
-        });
+        columns = plan.columns;
         continue;
       }
       if (record.length === 1 && record[0] === '') continue; // a blank line
@@ -256,6 +259,63 @@ export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
     await rejects?.close();
   }
   return summary();
+}
+
+/** One record per row, whatever the line endings; quoted fields may hold newlines. */
+const CSV_OPTIONS = { bom: true, relax_column_count: true, skip_empty_lines: false, info: true, record_delimiter: ['\r\n', '\n', '\r'] };
+
+interface SourceColumn extends PlannedColumn {
+  /** The header as written in the file. */
+  readonly source: string;
+}
+
+function planFromHeader(header: readonly string[], spec: TableSpec, options: LoadCsvOptions, timeZone: string) {
+  const plan = planColumns(header, spec, options.layout);
+  const columns = plan.targets.flatMap((target, index): SourceColumn[] => {
+    const column = spec.columns.find((c) => c.name === target);
+    if (!column) return [];
+    const source = header[index]!;
+    const dates: DateReadOptions = { formats: plan.layout.dateFormats, timeZone, ...centuryFor(options.centuries, column.name, source) };
+    return [{ index, column, source, dates }];
+  });
+  return { layout: plan.layout.name, ignored: plan.ignored, columns };
+}
+
+async function readHeader(file: string): Promise<string[] | undefined> {
+  const input = createReadStream(file);
+  const parser = input.pipe(parse(CSV_OPTIONS));
+  input.on('error', (error) => parser.destroy(error));
+  try {
+    for await (const { record } of parser as AsyncIterable<{ record: string[] }>) return record;
+    return undefined;
+  } finally {
+    input.destroy();
+  }
+}
+
+/**
+ * The fast path: a warehouse that can run the loader's rules itself (DuckDB) reads, checks,
+ * converts and replaces the whole file in one statement. It accepts only values the streamed path
+ * accepts and converts them the same way (duckdb-csv-select.ts); on any refusal the load falls back
+ * to the streamed path, which finds and reports every reject with its line. Returns undefined then.
+ */
+async function loadInWarehouse(options: LoadCsvOptions, spec: TableSpec, timeZone: string, totalBytes: number): Promise<Omit<LoadSummary, 'seconds'> | undefined> {
+  const { warehouse } = options;
+  if (warehouse.dialect !== 'duckdb' || !warehouse.replaceRowsFromQuery || options.objectStore) return undefined;
+  const header = await readHeader(options.file);
+  if (!header) return undefined; // the streamed path says the file is empty
+  const plan = planFromHeader(header, spec, options, timeZone);
+  const select = duckDbCsvSelect(options.file, header.length, plan.columns);
+  if (!select) return undefined;
+  const progress = (fraction: number) => options.onProgress?.({ rows: 0, rejected: 0, bytes: Math.round(fraction * totalBytes), totalBytes });
+  let rows: number;
+  try {
+    ({ rows } = await warehouse.replaceRowsFromQuery(options.table, select.sql, select.params, progress));
+  } catch {
+    return undefined;
+  }
+  options.onProgress?.({ rows, rejected: 0, bytes: totalBytes, totalBytes });
+  return { table: options.table, layout: plan.layout, rowsRead: rows, rowsLoaded: rows, rowsRejected: 0, ignoredColumns: [...plan.ignored], firstRejects: [], twoDigitYearRejects: 0, method: 'in-warehouse' };
 }
 
 function centuryFor(centuries: Centuries | undefined, column: string, source: string): { century?: number } {

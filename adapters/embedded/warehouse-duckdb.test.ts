@@ -141,6 +141,26 @@ describe('DuckDB warehouse', () => {
     expect((await warehouse.query('SELECT admission_id, total_cost FROM admissions')).rows).toEqual([{ admission_id: 'A1', total_cost: 1 }]);
   });
 
+  it('replaceRowsFromQuery replaces by key with the rows a query returns, and changes nothing when it fails', async () => {
+    await warehouse.replaceRows('admissions', [admission('A1', { total_cost: 1 }), admission('A2', { total_cost: 2 })]);
+    const select = (costs: string) =>
+      `SELECT 'A' || i AS admission_id, 'P1' AS patient_id, TIMESTAMP '2026-01-01 08:00:00' AS admitted_at, ${costs} AS total_cost FROM range(2, 4) t(i)`;
+    const fractions: number[] = [];
+    expect(await warehouse.replaceRowsFromQuery('admissions', select('i * $factor'), { factor: 10 }, (f) => fractions.push(f))).toEqual({ rows: 2 });
+    const costs = async () => (await warehouse.query('SELECT admission_id, total_cost FROM admissions ORDER BY admission_id')).rows;
+    const loaded = [
+      { admission_id: 'A1', total_cost: 1 },
+      { admission_id: 'A2', total_cost: 20 },
+      { admission_id: 'A3', total_cost: 30 },
+    ];
+    expect(await costs()).toEqual(loaded);
+    expect(fractions.every((f) => f >= 0 && f <= 1)).toBe(true);
+
+    await expect(warehouse.replaceRowsFromQuery('admissions', select("CASE WHEN i = 3 THEN error('refused') ELSE 99 END"))).rejects.toThrow(/refused/);
+    await expect(warehouse.replaceRowsFromQuery('admissions', `${select('99')} UNION ALL ${select('98')}`)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(await costs()).toEqual(loaded);
+  });
+
   it('replaceRowsFrom is atomic over every batch: a failing source leaves the table as it was', async () => {
     await warehouse.replaceRows('admissions', [admission('A1', { total_cost: 1 })]);
     async function* failing() {

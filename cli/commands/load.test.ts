@@ -41,6 +41,7 @@ describe('vigil load and vigil sql on the MIMIC-III demo', () => {
       const result = await vigil('load', ['--table', table, '--rejects', path.join(dir, `${name}.rejects.csv`), path.join(DEMO, `${name}.csv`)]);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain(`loaded ${rows} rows into ${table} (mimic layout), rejected 0`);
+      expect(result.stdout).toContain('read and checked inside the warehouse');
       expect(result.stdout).toContain('ignored source columns');
     }
     const count = await vigil('sql', ['select count(*) from admissions']);
@@ -68,6 +69,7 @@ describe('vigil load and vigil sql on the MIMIC-III demo', () => {
     const loaded = await vigil('load', ['--table', 'admissions', '--century', '21', '--rejects', rejects, file]);
     expect(loaded.code, loaded.stderr).toBe(0);
     expect(loaded.stdout).toContain('loaded 129 rows into admissions (mimic layout), rejected 0');
+    expect(loaded.stdout).toContain('read and checked inside the warehouse');
     const first = await vigil('sql', ["select admitted_at from admissions where admission_id = '142345'", '--format', 'csv']);
     expect(first.stdout).toBe('admitted_at\n2164-10-23T21:09:00.000Z\n');
   });

@@ -109,7 +109,7 @@ export async function runLoad(argv: readonly string[], io: LoadCommandIo): Promi
     const rate = Math.round(summary.rowsRead / Math.max(summary.seconds, 1e-3));
     io.stdout.write(
       `loaded ${summary.rowsLoaded} rows into ${summary.table} (${summary.layout} layout), rejected ${summary.rowsRejected}; ` +
-        `${summary.seconds.toFixed(2)} s, ${rate} rows/s\n`,
+        `${summary.seconds.toFixed(2)} s, ${rate} rows/s (${summary.method === 'in-warehouse' ? 'read and checked inside the warehouse' : 'checked row by row'})\n`,
     );
     if (summary.ignoredColumns.length > 0) io.stdout.write(`ignored source columns (not in ${summary.table}): ${summary.ignoredColumns.join(', ')}\n`);
     if (summary.rejectsPath) io.stdout.write(`rejected rows: ${summary.rejectsPath}\n`);

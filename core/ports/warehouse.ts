@@ -44,6 +44,19 @@ export interface Warehouse {
    * of `replaceRowsFrom`.
    */
   loadStagedFile?(table: TableName, uri: string, format: 'ndjson'): Promise<{ rows: number }>;
+  /**
+   * Optional bulk path for batch loads whose rows the warehouse can produce itself: replaces the
+   * rows with the same keys by the rows `sql` (a SELECT in this warehouse's dialect, naming its
+   * columns as the table does) returns, atomically, with the guarantees of `replaceRows`: if the
+   * query fails or returns a key twice, it rejects and the table is as it was. `onProgress` gets
+   * the query's estimated fraction done, when the engine knows it.
+   */
+  replaceRowsFromQuery?(
+    table: TableName,
+    sql: string,
+    params?: Readonly<Record<string, unknown>>,
+    onProgress?: (fractionDone: number) => void,
+  ): Promise<{ rows: number }>;
   query(sql: string, params?: Readonly<Record<string, unknown>>): Promise<QueryResult>;
   ping(): Promise<void>;
   close(): Promise<void>;
