@@ -17,9 +17,10 @@ if (env) {
   const open = async () => createBigQueryWarehouse({ projectId: env.GOOGLE_CLOUD_PROJECT, dataset: datasetId, location: 'US', logger });
   const client = (): BigQuery => new BigQuery({ projectId: env.GOOGLE_CLOUD_PROJECT, authClient: new PassThroughClient() });
 
-  // goccy runs each DDL as a job on one SQLite file that every test file shares: re-provisioning
-  // (ten CREATE OR REPLACE VIEW) took 9 s in a quiet run and over 120 s on a busy 2-core machine.
-  describeWarehouseContract('bigquery (goccy emulator)', open, { testTimeoutMs: 300_000 });
+  // The emulator serves one request at a time to every test file (infra/README.md): a provision
+  // that takes 2.4 s alone took 81 s in a CI run and over 120 s on a busier machine.
+  const SLOW = 300_000;
+  describeWarehouseContract('bigquery (goccy emulator)', open, { testTimeoutMs: SLOW });
 
   describe('bigquery layout', () => {
     it('raw tables are partitioned by day and clustered as the schema says; analysts get views and the analytics views', async () => {
@@ -33,7 +34,7 @@ if (env) {
         const [metadata] = await byName.get(view)!.getMetadata();
         expect(metadata.type, view).toBe('VIEW');
       }
-    }, 60_000);
+    }, SLOW);
   });
 
   describe('admission lookup on bigquery', () => {
@@ -52,7 +53,7 @@ if (env) {
       } finally {
         await warehouse.close();
       }
-    }, 120_000);
+    }, SLOW);
   });
 
   // No cleanup: the emulator cannot drop a dataset holding views ("still in use") and deletes
