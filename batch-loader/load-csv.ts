@@ -53,7 +53,8 @@ export interface LoadCsvOptions {
 }
 
 export interface LoadProgress {
-  readonly rows: number;
+  /** Rows read so far; undefined while the warehouse reads the file itself (the fast path), which counts only at the end. */
+  readonly rows: number | undefined;
   readonly rejected: number;
   readonly bytes: number;
   readonly totalBytes: number;
@@ -307,7 +308,7 @@ async function loadInWarehouse(options: LoadCsvOptions, spec: TableSpec, timeZon
   const plan = planFromHeader(header, spec, options, timeZone);
   const select = duckDbCsvSelect(options.file, header.length, plan.columns);
   if (!select) return undefined;
-  const progress = (fraction: number) => options.onProgress?.({ rows: 0, rejected: 0, bytes: Math.round(fraction * totalBytes), totalBytes });
+  const progress = (fraction: number) => options.onProgress?.({ rows: undefined, rejected: 0, bytes: Math.round(fraction * totalBytes), totalBytes });
   let rows: number;
   try {
     ({ rows } = await warehouse.replaceRowsFromQuery(options.table, select.sql, select.params, progress));

@@ -13,6 +13,7 @@ export interface ProgressReporter {
 export function createLoadProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, label: string, plainEveryMs = 5_000): ProgressReporter {
   const started = performance.now();
   const rate = (rows: number) => Math.round(rows / Math.max((performance.now() - started) / 1000, 1e-3));
+  const counted = (rows: number | undefined, text: (rows: number) => string) => (rows === undefined ? '…' : text(rows));
   if (stream.isTTY) {
     const bar = new SingleBar({
       stream,
@@ -23,7 +24,11 @@ export function createLoadProgress(stream: NodeJS.WritableStream & { isTTY?: boo
     let startedBar = false;
     return {
       update(p) {
-        const payload = { rows: p.rows.toLocaleString('en-US'), rate: rate(p.rows).toLocaleString('en-US'), rejected: p.rejected };
+        const payload = {
+          rows: counted(p.rows, (n) => n.toLocaleString('en-US')),
+          rate: counted(p.rows, (n) => rate(n).toLocaleString('en-US')),
+          rejected: p.rejected,
+        };
         if (!startedBar) {
           bar.start(p.totalBytes, p.bytes, payload);
           startedBar = true;
@@ -43,7 +48,11 @@ export function createLoadProgress(stream: NodeJS.WritableStream & { isTTY?: boo
       if (now - last < plainEveryMs) return;
       last = now;
       const percent = p.totalBytes ? Math.round((100 * p.bytes) / p.totalBytes) : 100;
-      stream.write(`${label}: ${p.rows} rows read (${percent}%), ${rate(p.rows)} rows/s, ${p.rejected} rejected\n`);
+      stream.write(
+        p.rows === undefined
+          ? `${label}: read inside the warehouse, ${percent}% done\n`
+          : `${label}: ${p.rows} rows read (${percent}%), ${rate(p.rows)} rows/s, ${p.rejected} rejected\n`,
+      );
     },
     stop() {},
   };
