@@ -26,16 +26,19 @@ export function duckDbCsvSelect(file: string, headerLength: number, columns: rea
   const source =
     `read_csv($file, header = true, auto_detect = false, columns = {${names}}, delim = ',', quote = '"', escape = '"', ` +
     'strict_mode = true, null_padding = false, all_varchar = true)';
-  // The inner SELECT names each value once (and splits each date once); the outer one converts.
+  // The inner SELECT names each value once and splits each date once; the outer one converts.
   const inner = columns.flatMap((c) => {
-    const value = `NULLIF(c${c.index}, '') AS v${c.index}`;
+    const i = c.index;
+    const value = `NULLIF(c${i}, '') AS v${i}`;
     if (!isDated(c.column)) return [value];
+    // Most dates have the plain ISO shape DuckDB's own cast reads; only the others are split.
+    const plain = c.dates.formats.includes('iso') ? `regexp_full_match(v${i}, '${c.column.type === 'DATE' ? PLAIN_DATE : PLAIN_TIMESTAMP}')` : 'false';
     // A format not declared has all its parts '', as if it never matched.
     const parts = (format: DateFormat, pattern: string, names: readonly string[]) =>
       c.dates.formats.includes(format)
-        ? `regexp_extract(v${c.index}, '${pattern}', [${names.map((n) => `'${n}'`).join(', ')}])`
+        ? `CASE WHEN plain${i} THEN NULL ELSE regexp_extract(v${i}, '${pattern}', [${names.map((n) => `'${n}'`).join(', ')}]) END`
         : `struct_pack(${names.map((n) => `${n} := ''`).join(', ')})`;
-    return [value, `${parts('iso', ISO, ISO_PARTS)} AS iso${c.index}`, `${parts('us', US, US_PARTS)} AS us${c.index}`];
+    return [value, `${plain} AS plain${i}`, `${parts('iso', ISO, ISO_PARTS)} AS iso${i}`, `${parts('us', US, US_PARTS)} AS us${i}`];
   });
   const outer = columns.map((c) => `${converted(c, `v${c.index}`)} AS "${c.column.name}"`);
   return { sql: `SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${source})`, params: { file } };
@@ -48,6 +51,13 @@ function isDated(column: ColumnSpec): boolean {
 const STOP = "error('vigil: value outside the fast path')";
 const ISO = String.raw`^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$`;
 const ISO_PARTS = ['y', 'mo', 'd', 'h', 'mi', 's', 'frac', 'zone'];
+/**
+ * The ISO values DuckDB's own cast reads as parse-csv-date does: a year from 1000, hours to 23,
+ * minutes and seconds to 59, at most milliseconds, UTC (no zone, or `Z` after the seconds: the
+ * cast refuses `21:09Z`). A day the month lacks makes the cast fail, which stops the query.
+ */
+const PLAIN_TIMESTAMP = String.raw`[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]{1,3})?Z?)?)?`;
+const PLAIN_DATE = String.raw`[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}`;
 const US = String.raw`^(\d{1,2})/(\d{1,2})/(\d+)(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$`;
 const US_PARTS = ['mo', 'd', 'y', 'h', 'mi', 's'];
 const MAX_SAFE_INTEGER = '9007199254740991';
@@ -68,8 +78,9 @@ function convertedPresent({ column, index, dates }: PlannedColumn, v: string): s
     case 'BOOL':
       return `CASE lower(${v}) WHEN 'true' THEN true WHEN 't' THEN true WHEN '1' THEN true WHEN 'false' THEN false WHEN 'f' THEN false WHEN '0' THEN false ELSE ${STOP} END`;
     case 'TIMESTAMP':
-    case 'DATE':
-      return dateTime(`iso${index}`, `us${index}`, dates.century, column.type);
+    case 'DATE': {
+      return `CASE WHEN plain${index} THEN CAST(${v} AS ${column.type}) ELSE ${dateTime(`iso${index}`, `us${index}`, dates.century, column.type)} END`;
+    }
   }
 }
 
