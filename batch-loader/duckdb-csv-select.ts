@@ -13,7 +13,7 @@ export interface PlannedColumn {
  * converted inside DuckDB (in parallel, off the Node thread) instead of row by row in JS.
  *
  * It is a fast path, not a second definition of the rules: it accepts a strict subset of what
- * `convertValue` accepts (zoneless times in UTC only, ASCII spaces only, no year before 100) and
+ * `convertValue` accepts (zoneless times in UTC only, ASCII spaces only, no year 0) and
  * converts each accepted value exactly as `convertValue` would (a fraction of a second cut to
  * milliseconds, a two-digit US year only with the column's declared century). Every other value stops the query
  * with `error()`, and the caller then runs the JS path, which reports each reject with its line.
@@ -106,8 +106,8 @@ function dateTime(iso: string, us: string, century: number | undefined, type: 'T
     `(CAST(left(${offsetDigits}, 2) AS INTEGER) * 60 + CAST(substr(${offsetDigits}, 3, 2) AS INTEGER)) END`;
   // make_date raises on a day the month does not have, which stops the query like any other refusal.
   const day = `make_date(${year}, ${part('mo', 'mo')}, ${part('d', 'd')})`;
-  // Years before 100 are left to JS, whose Date.UTC maps them to 19xx.
-  const accepted = `${year} >= 100 AND ${hour} <= 23 AND ${minute} <= 59 AND ${second} <= 59`;
+  // The year 0 (1 BC) is left to the streamed path.
+  const accepted = `${year} >= 1 AND ${hour} <= 23 AND ${minute} <= 59 AND ${second} <= 59`;
   if (type === 'DATE') {
     return `CASE WHEN ${accepted} AND ${hour} = 0 AND ${minute} = 0 AND ${second} = 0 AND ${millis} = 0 AND ${offsetMinutes} = 0 THEN ${day} ELSE ${STOP} END`;
   }

@@ -265,11 +265,13 @@ describe('in-warehouse fast path (DuckDB reads, checks and converts a clean file
     expect(await tableRows()).toEqual([]);
   });
 
-  it('leaves to the streamed path what only it reads: zones other than UTC, years before 100', async () => {
+  it('leaves to the streamed path what only it reads: zones other than UTC, the year 0', async () => {
     const zoned = file('zoned.csv', `${ADMISSIONS_HEADER}\nA1,P1,2164-10-23 21:09,,X,0,1\n`);
     expect(await load(zoned, { timeZone: 'America/New_York' })).toMatchObject({ method: 'streamed', rowsLoaded: 1 });
-    const early = file('early.csv', `${ADMISSIONS_HEADER}\nA2,P1,0050-10-23 21:09,,X,0,1\n`);
-    expect(await load(early)).toMatchObject({ method: 'streamed', rowsLoaded: 1 });
+    const early = file('early.csv', `${ADMISSIONS_HEADER}\nA2,P1,0000-10-23 21:09,,X,0,1\nA3,P1,0050-10-23 21:09,,X,0,1\n`);
+    expect(await load(early)).toMatchObject({ method: 'streamed', rowsLoaded: 2 });
+    // Date.UTC would have read the year 50 as 1950.
+    expect((await warehouse.query("SELECT year(admitted_at) AS y FROM admissions WHERE admission_id = 'A3'")).rows).toEqual([{ y: 50 }]);
     const us = file('us.csv', 'HADM_ID,SUBJECT_ID,ADMITTIME\n9,1,10/23/2164 21:09\n');
     expect(await load(us, { timeZone: 'Europe/London' })).toMatchObject({ method: 'streamed', layout: 'mimic', rowsLoaded: 1 });
     expect(await load(us)).toMatchObject({ method: 'in-warehouse', layout: 'mimic', rowsLoaded: 1 });
@@ -289,6 +291,7 @@ describe('in-warehouse fast path (DuckDB reads, checks and converts a clean file
         // the plain shape DuckDB's own cast reads
         '2164-10-23T21:09:07Z', '2164-10-23 21:09:07.12Z', '2164-10-23T00:00', '1000-01-01', '9999-12-31 23:59:59.999',
         '2100-02-29', '2164-00-10', '2164-10-00', '2164-10-23 19:60', '2164-10-23T21:09:07.000Z', '2164-10-23 21:09:07.5',
+        '0000-01-01', '0001-01-01 12:00', '0004-02-29', '0100-02-29',
       ],
       DATE: ['2164-10-23', '1000-01-01', '9999-12-31', '2100-02-29', '2164-02-29', '2164-00-01', '2164-10-23 00:00', '2164-10-23 00:00:00Z', '2164-10-23 00:00:00-00:00', '2164-10-23 00:00:01', '2164-10-23 00:00+01:00', '2164-10-23 00:00:00.000', '2164-10-23 00:00:00.0001', '2164-02-30'],
     };
@@ -320,13 +323,11 @@ describe('in-warehouse fast path (DuckDB reads, checks and converts a clean file
         }
       }
     }
-    // What the streamed path accepts and the fast path leaves to it: years before 100 only.
+    // What the streamed path accepts and the fast path leaves to it: the year 0 only.
     expect(leftToStreamed).toEqual([
-      'TIMESTAMP "0050-01-01" read as iso',
-      'TIMESTAMP "0050-01-01" read as iso+us',
-      'TIMESTAMP "0050-01-01" read as iso+us century 21',
-      'TIMESTAMP "10/23/64 21:09" read as us century 0',
-      'DATE "10/23/64" read as us century 0',
+      'TIMESTAMP "0000-01-01" read as iso',
+      'TIMESTAMP "0000-01-01" read as iso+us',
+      'TIMESTAMP "0000-01-01" read as iso+us century 21',
     ]);
   });
 });

@@ -42,7 +42,7 @@ const US = /^(\d{1,2})\/(\d{1,2})\/(\d+)(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$/
 export function readTimestamp(text: string, options: DateReadOptions): Date | ValueReject {
   const fields = readFields(text, options);
   if (fields instanceof ValueReject) return fields;
-  const wall = Date.UTC(fields.year, fields.month - 1, fields.day, fields.hour, fields.minute, fields.second, fields.millisecond);
+  const wall = utcMs(fields.year, fields.month - 1, fields.day, fields.hour, fields.minute, fields.second, fields.millisecond);
   if (fields.offsetMinutes !== undefined) return new Date(wall - fields.offsetMinutes * 60_000);
   if (options.timeZone === 'UTC') return new Date(wall);
   return wallTimeInZone(wall, options.timeZone, text);
@@ -55,7 +55,7 @@ export function readDate(text: string, options: DateReadOptions): Date | ValueRe
   if (fields.hour || fields.minute || fields.second || fields.millisecond || fields.offsetMinutes) {
     return new ValueReject('time-on-date', `"${text}" has a time of day or zone, the column holds a date`);
   }
-  return new Date(Date.UTC(fields.year, fields.month - 1, fields.day));
+  return new Date(utcMs(fields.year, fields.month - 1, fields.day));
 }
 
 function readFields(text: string, options: DateReadOptions): Fields | ValueReject {
@@ -93,7 +93,7 @@ function readFields(text: string, options: DateReadOptions): Fields | ValueRejec
     }
   }
   if (!fields) return notADate(text, options);
-  const check = new Date(Date.UTC(fields.year, fields.month - 1, fields.day));
+  const check = new Date(utcMs(fields.year, fields.month - 1, fields.day));
   if (
     fields.month < 1 || fields.month > 12 || check.getUTCDate() !== fields.day || check.getUTCMonth() !== fields.month - 1 ||
     fields.hour > 23 || fields.minute > 59 || fields.second > 59
@@ -101,6 +101,14 @@ function readFields(text: string, options: DateReadOptions): Fields | ValueRejec
     return new ValueReject('not-a-date', `"${text}" is not a real date or time`);
   }
   return fields;
+}
+
+/** Date.UTC, except that the years 0–99 stay themselves (Date.UTC reads them as 1900–1999). */
+function utcMs(year: number, monthIndex: number, day: number, hour = 0, minute = 0, second = 0, millisecond = 0): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, monthIndex, day);
+  date.setUTCHours(hour, minute, second, millisecond);
+  return date.getTime();
 }
 
 function notADate(text: string, options: DateReadOptions): ValueReject {
@@ -122,8 +130,8 @@ export function checkTimeZone(timeZone: string): void {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** Offset of `zone` from UTC at the instant `utcMs`, in milliseconds. */
-function zoneOffsetAt(zone: string, utcMs: number): number {
+/** Offset of `zone` from UTC at the instant `instantMs`, in milliseconds. */
+function zoneOffsetAt(zone: string, instantMs: number): number {
   let formatter = formatters.get(zone);
   if (!formatter) {
     formatter = new Intl.DateTimeFormat('en-US', {
@@ -132,9 +140,9 @@ function zoneOffsetAt(zone: string, utcMs: number): number {
     formatters.set(zone, formatter);
   }
   const parts: Record<string, number> = {};
-  for (const part of formatter.formatToParts(new Date(utcMs))) parts[part.type] = Number(part.value);
-  const asUtc = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-  return asUtc - Math.floor(utcMs / 1000) * 1000;
+  for (const part of formatter.formatToParts(new Date(instantMs))) parts[part.type] = Number(part.value);
+  const asUtc = utcMs(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+  return asUtc - Math.floor(instantMs / 1000) * 1000;
 }
 
 /**
