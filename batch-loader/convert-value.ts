@@ -23,9 +23,12 @@ export function convertValue(text: string, column: ColumnSpec, dates: DateReadOp
       if (!INTEGER.test(text) || !Number.isSafeInteger(value)) return new ValueReject('not-an-integer', `"${text}" is not a whole number`);
       return value;
     }
-    case 'FLOAT64':
+    case 'FLOAT64': {
       if (!DECIMAL.test(text)) return new ValueReject('not-a-number', `"${text}" is not a number`);
-      return Number(text);
+      const value = Number(text);
+      if (!Number.isFinite(value)) return new ValueReject('not-a-number', `"${text}" is out of range for a number`);
+      return value;
+    }
     case 'BOOL': {
       const value = BOOLEANS[text.toLowerCase()];
       if (value === undefined) return new ValueReject('not-a-boolean', `"${text}" is not a boolean (1/0, true/false)`);

@@ -22,10 +22,12 @@ export interface PlannedColumn {
 export function duckDbCsvSelect(file: string, headerLength: number, columns: readonly PlannedColumn[]): { sql: string; params: Record<string, unknown> } | undefined {
   const dated = columns.filter((c) => isDated(c.column));
   if (dated.some((c) => c.dates.timeZone !== 'UTC')) return undefined;
+  // read_csv takes its argument as a glob: a name with pattern characters could read other files.
+  if (/[*?[\]{}]/.test(file)) return undefined;
   const names = Array.from({ length: headerLength }, (_, i) => `'c${i}': 'VARCHAR'`).join(', ');
   const source =
     `read_csv($file, header = true, auto_detect = false, columns = {${names}}, delim = ',', quote = '"', escape = '"', ` +
-    'strict_mode = true, null_padding = false, all_varchar = true)';
+    'strict_mode = true, null_padding = false, all_varchar = true, hive_partitioning = false, filename = false)';
   // The inner SELECT names each value once and splits each date once; the outer one converts.
   const inner = columns.flatMap((c) => {
     const i = c.index;
@@ -74,7 +76,7 @@ function convertedPresent({ column, index, dates }: PlannedColumn, v: string): s
     case 'INT64':
       return `CASE WHEN regexp_full_match(${v}, '[+-]?[0-9]+') AND abs(TRY_CAST(${v} AS HUGEINT)) <= ${MAX_SAFE_INTEGER} THEN CAST(${v} AS BIGINT) ELSE ${STOP} END`;
     case 'FLOAT64':
-      return `CASE WHEN regexp_full_match(${v}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?') THEN CAST(${v} AS DOUBLE) ELSE ${STOP} END`;
+      return `CASE WHEN regexp_full_match(${v}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?') AND isfinite(CAST(${v} AS DOUBLE)) THEN CAST(${v} AS DOUBLE) ELSE ${STOP} END`;
     case 'BOOL':
       return `CASE lower(${v}) WHEN 'true' THEN true WHEN 't' THEN true WHEN '1' THEN true WHEN 'false' THEN false WHEN 'f' THEN false WHEN '0' THEN false ELSE ${STOP} END`;
     case 'TIMESTAMP':

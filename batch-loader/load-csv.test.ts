@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -263,6 +263,40 @@ describe('in-warehouse fast path (DuckDB reads, checks and converts a clean file
     const repeated = file('repeated.csv', `${ADMISSIONS_HEADER}\nA1,P1,2164-10-23 21:09,,X,0,1\nA1,P2,2164-10-24 10:00,,Y,1,2\n`);
     expect((await refusal(load(repeated))).summary.firstRejects).toEqual([expect.objectContaining({ line: 3, code: 'duplicate-key' })]);
     expect(await tableRows()).toEqual([]);
+  });
+
+  it('leaves to the streamed path the files DuckDB would read more leniently than csv-parse', async () => {
+    const good = Array.from({ length: 3_000 }, (_, i) => `A${i},P${i},2164-10-23 21:09,,"SEPSIS, X",0,${i}`).join('\n');
+    // An empty field past the header's count: DuckDB drops it, the streamed path rejects the row.
+    const trailing = file('trailing.csv', `${ADMISSIONS_HEADER}\nA1,P1,2164-10-23 21:09,,X,0,1,\n`);
+    expect((await refusal(load(trailing))).summary).toMatchObject({ method: 'streamed', firstRejects: [expect.objectContaining({ line: 2, code: 'field-count' })] });
+    // Quoting errors past the first read chunk: DuckDB reads the stray quote as text and trims the space.
+    for (const bad of ['ab"c', ' "abc"', '"abc" ']) {
+      const late = file('late.csv', `${ADMISSIONS_HEADER}\n${good}\nB1,P1,2164-10-23 21:09,,${bad},1,2\n`);
+      await expect(load(late), bad).rejects.toThrow(/Invalid (Opening|Closing) Quote/);
+    }
+    // The same in a small file is refused without taking the process down.
+    await expect(load(file('small.csv', `${ADMISSIONS_HEADER}\nA1,P1,2164-10-23 21:09,,ab"c,1,2\n`))).rejects.toThrow(/Invalid Opening Quote/);
+    // A number past the double range is a reject, not Infinity.
+    const huge = await refusal(load(file('huge.csv', `${ADMISSIONS_HEADER}\nA1,P1,2164-10-23 21:09,,X,0,1e400\n`)));
+    expect(huge.summary.firstRejects).toEqual([expect.objectContaining({ column: 'total_cost', reason: 'total_cost: "1e400" is out of range for a number' })]);
+    expect(await tableRows()).toEqual([]);
+  });
+
+  it('reads the named file only: not as a glob, not with folder names as columns', async () => {
+    const sub = path.join(dir, 'c4=REDACTED'); // DuckDB names the file's fields c0, c1, ...: c4 is diagnosis
+    mkdirSync(sub);
+    writeFileSync(path.join(sub, 'adm1.csv'), `${ADMISSIONS_HEADER}\nOTHER,P1,2164-10-23 21:09,,X,0,1\n`);
+    const literal = path.join(sub, 'adm[12].csv');
+    writeFileSync(literal, `${ADMISSIONS_HEADER}\nLITERAL,P1,2164-10-23 21:09,,SEPSIS,0,1\n`);
+    expect(await load(literal)).toMatchObject({ method: 'streamed', rowsLoaded: 1 });
+    const plain = path.join(sub, 'adm.csv');
+    writeFileSync(plain, `${ADMISSIONS_HEADER}\nPLAIN,P1,2164-10-23 21:09,,SEPSIS,0,1\n`);
+    expect(await load(plain)).toMatchObject({ method: 'in-warehouse', rowsLoaded: 1 });
+    expect((await warehouse.query('SELECT admission_id, diagnosis FROM admissions ORDER BY 1')).rows).toEqual([
+      { admission_id: 'LITERAL', diagnosis: 'SEPSIS' },
+      { admission_id: 'PLAIN', diagnosis: 'SEPSIS' },
+    ]);
   });
 
   it('leaves to the streamed path what only it reads: zones other than UTC, the year 0', async () => {

@@ -1,3 +1,4 @@
+import type { ReadStream } from 'node:fs';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parse } from 'csv-parse';
@@ -8,6 +9,7 @@ import type { TableSpec } from '../core/warehouse-schema.ts';
 import { TABLES } from '../core/warehouse-schema.ts';
 import { convertValue } from './convert-value.ts';
 import type { PlannedColumn } from './duckdb-csv-select.ts';
+import { hasCsvStructure } from './csv-structure.ts';
 import { duckDbCsvSelect } from './duckdb-csv-select.ts';
 import type { DateReadOptions } from './parse-csv-date.ts';
 import { checkTimeZone } from './parse-csv-date.ts';
@@ -126,9 +128,9 @@ export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
   const inWarehouse = await loadInWarehouse(options, spec, timeZone, totalBytes);
   if (inWarehouse) return { ...inWarehouse, seconds: (performance.now() - started) / 1000 };
 
-  const input = createReadStream(options.file);
-  const parser = input.pipe(parse(CSV_OPTIONS));
-  input.on('error', (error) => parser.destroy(error));
+  // Opened when the rows are first asked for: a parser that ran ahead of its reader would emit a
+  // parse error that nothing listens to, which crashes the process.
+  let input: ReadStream | undefined;
 
   const state = {
     layout: undefined as LayoutName | undefined,
@@ -171,6 +173,10 @@ export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
     let batch: WarehouseRow[] = [];
     let previousEndLine = 0;
     let lastProgress = 0;
+    const file = createReadStream(options.file);
+    input = file;
+    const parser = file.pipe(parse(CSV_OPTIONS));
+    file.on('error', (error) => parser.destroy(error));
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const line = previousEndLine + 1;
       previousEndLine = info.lines;
@@ -224,7 +230,7 @@ export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
       }
       if (options.onProgress && state.rowsRead - lastProgress >= PROGRESS_EVERY_ROWS) {
         lastProgress = state.rowsRead;
-        options.onProgress({ rows: state.rowsRead, rejected: state.rejectedRows, bytes: input.bytesRead, totalBytes });
+        options.onProgress({ rows: state.rowsRead, rejected: state.rejectedRows, bytes: file.bytesRead, totalBytes });
       }
     }
     if (headerLength === 0) throw new VigilError('VALIDATION_FAILED', `${options.file} is empty: no header line`);
@@ -256,7 +262,7 @@ export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
     state.rowsLoaded = 0;
     throw error;
   } finally {
-    input.destroy();
+    input?.destroy();
     await rejects?.close();
   }
   return summary();
@@ -282,15 +288,19 @@ function planFromHeader(header: readonly string[], spec: TableSpec, options: Loa
   return { layout: plan.layout.name, ignored: plan.ignored, columns };
 }
 
+/** The first record; undefined for an empty file or one whose first records do not parse (the streamed path says why). */
 async function readHeader(file: string): Promise<string[] | undefined> {
   const input = createReadStream(file);
-  const parser = input.pipe(parse(CSV_OPTIONS));
+  const parser = input.pipe(parse({ ...CSV_OPTIONS, to: 1 }));
   input.on('error', (error) => parser.destroy(error));
   try {
     for await (const { record } of parser as AsyncIterable<{ record: string[] }>) return record;
     return undefined;
+  } catch {
+    return undefined;
   } finally {
     input.destroy();
+    parser.destroy();
   }
 }
 
@@ -307,12 +317,15 @@ async function loadInWarehouse(options: LoadCsvOptions, spec: TableSpec, timeZon
   if (!header) return undefined; // the streamed path says the file is empty
   const plan = planFromHeader(header, spec, options, timeZone);
   const select = duckDbCsvSelect(options.file, header.length, plan.columns);
-  if (!select) return undefined;
+  if (!select || !(await hasCsvStructure(options.file, header.length))) return undefined;
   const progress = (fraction: number) => options.onProgress?.({ rows: undefined, rejected: 0, bytes: Math.round(fraction * totalBytes), totalBytes });
   let rows: number;
   try {
     ({ rows } = await warehouse.replaceRowsFromQuery(options.table, select.sql, select.params, progress));
-  } catch {
+  } catch (error) {
+    // A warehouse that is gone would fail the streamed path too; say so now. Anything else is
+    // the file's (its messages quote rows: never shown), and the streamed path reports it.
+    if (error instanceof VigilError && (error.code === 'BACKEND_UNAVAILABLE' || error.code === 'SHUTTING_DOWN')) throw error;
     return undefined;
   }
   options.onProgress?.({ rows, rejected: 0, bytes: totalBytes, totalBytes });

@@ -10,6 +10,11 @@ describe('logSafeError', () => {
     expect(JSON.stringify(logged)).not.toContain('10006');
   });
 
+  it('gives no class for a message that opens with anything but a known class', () => {
+    expect(logSafeError(new Error('Smith Jones Error: admitted'))).not.toHaveProperty('kind');
+    expect(logSafeError(new Error('TransactionContext Error: Current transaction is aborted'))).toMatchObject({ kind: 'TransactionContext Error' });
+  });
+
   it('gives no class for a message that does not open with one', () => {
     const logged = logSafeError(new Error('patient 10006 has no admission: Error: missing'));
     expect(logged).not.toHaveProperty('kind');

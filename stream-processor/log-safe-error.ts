@@ -21,5 +21,9 @@ export function logSafeError(error: unknown): { name?: string; code?: unknown; k
   };
 }
 
-/** A leading "Word Word Error:" names the class of failure and carries no values. */
-const MESSAGE_CLASS = /^((?:[A-Z][A-Za-z]* ){0,3}Error):/;
+/**
+ * DuckDB's exception classes, as its messages open ("Constraint Error: ..."): only these, so a
+ * message that opened with data ("Smith Error: ...") still logs nothing of it.
+ */
+const MESSAGE_CLASS =
+  /^((?:Binder|Catalog|Connection|Constraint|Conversion|Dependency|Fatal|FATAL|Internal|INTERNAL|Interrupt|Invalid Input|Invalid Configuration|IO|Not implemented|Out of Memory|Out of Range|Parser|Permission|Serialization|Syntax|TransactionContext) Error):/;

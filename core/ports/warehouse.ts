@@ -49,7 +49,8 @@ export interface Warehouse {
    * rows with the same keys by the rows `sql` (a SELECT in this warehouse's dialect, naming its
    * columns as the table does) returns, atomically, with the guarantees of `replaceRows`: if the
    * query fails or returns a key twice, it rejects and the table is as it was. `onProgress` gets
-   * the query's estimated fraction done, when the engine knows it.
+   * the query's estimated fraction done, when the engine knows it. Its errors may quote the rows
+   * (engines show the offending line or value): never log their messages.
    */
   replaceRowsFromQuery?(
     table: TableName,
