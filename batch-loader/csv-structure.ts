@@ -51,42 +51,26 @@ export async function hasCsvStructure(file: string, fields: number): Promise<boo
         afterCr = false;
         if (byte === LF) continue; // the LF of a CRLF
       }
-      switch (state) {
-        case FIELD_START:
-        case UNQUOTED:
-          if (byte === COMMA) {
-            field++;
-            fieldChars = 0;
-            state = FIELD_START;
-          } else if (byte === CR || byte === LF) {
-            if (!endRecord()) return false;
-            afterCr = byte === CR;
-          } else if (byte === QUOTE) {
-            if (state === UNQUOTED) return false; // a quote inside an unquoted field
-            state = QUOTED;
-            fieldChars++;
-          } else {
-            state = UNQUOTED;
-            fieldChars++;
-          }
-          break;
-        case QUOTED:
-          if (byte === QUOTE) state = QUOTE_IN_QUOTED;
-          break;
-        case QUOTE_IN_QUOTED:
-          if (byte === QUOTE) {
-            state = QUOTED; // an escaped quote
-          } else if (byte === COMMA) {
-            field++;
-            fieldChars = 0;
-            state = FIELD_START;
-          } else if (byte === CR || byte === LF) {
-            if (!endRecord()) return false;
-            afterCr = byte === CR;
-          } else {
-            return false; // text after a closing quote
-          }
-          break;
+      if (state === QUOTED) {
+        if (byte === QUOTE) state = QUOTE_IN_QUOTED;
+      } else if (state === QUOTE_IN_QUOTED && byte === QUOTE) {
+        state = QUOTED; // an escaped quote
+      } else if (byte === COMMA) {
+        field++;
+        fieldChars = 0;
+        state = FIELD_START;
+      } else if (byte === CR || byte === LF) {
+        if (!endRecord()) return false;
+        afterCr = byte === CR;
+      } else if (state === QUOTE_IN_QUOTED) {
+        return false; // text after a closing quote
+      } else if (byte === QUOTE) {
+        if (state === UNQUOTED) return false; // a quote inside an unquoted field
+        state = QUOTED;
+        fieldChars++;
+      } else {
+        state = UNQUOTED;
+        fieldChars++;
       }
     }
   }
