@@ -21,60 +21,74 @@ const QUOTE_IN_QUOTED = 3;
  * One pass over the bytes, no values kept.
  */
 export async function hasCsvStructure(file: string, fields: number): Promise<boolean> {
-  let state = FIELD_START;
-  let field = 0; // fields finished in the current record
-  let fieldChars = 0; // bytes in the current field (a record of one empty field is a blank line)
-  let afterCr = false;
+  // The scan state lives in one plain object handed to a loop that owns it for a chunk: locals
+  // captured by a closure would be context-allocated, and this loop sees every byte of the file.
+  const scan: Scan = { state: FIELD_START, field: 0, fieldChars: 0, afterCr: false, records: 0 };
   let first = true;
-  let line = 0; // records seen, the header included
-
-  const endRecord = (): boolean => {
-    const count = field + 1;
-    const blank = count === 1 && fieldChars === 0;
-    if (!blank && count !== fields) return false;
-    field = 0;
-    fieldChars = 0;
-    state = FIELD_START;
-    line++;
-    return true;
-  };
-
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    let i = 0;
-    if (first) {
-      first = false;
-      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) i = 3;
+    const start = first && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0;
+    first = false;
+    if (!scanChunk(scan, chunk, start, fields)) return false;
+  }
+  if (scan.state === QUOTED) return false; // an unterminated quoted field
+  if ((scan.state !== FIELD_START || scan.field > 0) && !endsRecord(scan, fields)) return false;
+  return scan.records > 0;
+}
+
+interface Scan {
+  state: number;
+  /** Fields finished in the current record. */
+  field: number;
+  /** Bytes in the current field: a record of one empty field is a blank line. */
+  fieldChars: number;
+  afterCr: boolean;
+  /** Records seen, the header included. */
+  records: number;
+}
+
+function scanChunk(scan: Scan, chunk: Buffer, start: number, fields: number): boolean {
+  let { state, field, fieldChars, afterCr } = scan;
+  for (let i = start; i < chunk.length; i++) {
+    const byte = chunk[i]!;
+    if (afterCr) {
+      afterCr = false;
+      if (byte === LF) continue; // the LF of a CRLF
     }
-    for (; i < chunk.length; i++) {
-      const byte = chunk[i]!;
-      if (afterCr) {
-        afterCr = false;
-        if (byte === LF) continue; // the LF of a CRLF
-      }
-      if (state === QUOTED) {
-        if (byte === QUOTE) state = QUOTE_IN_QUOTED;
-      } else if (state === QUOTE_IN_QUOTED && byte === QUOTE) {
-        state = QUOTED; // an escaped quote
-      } else if (byte === COMMA) {
-        field++;
-        fieldChars = 0;
-        state = FIELD_START;
-      } else if (byte === CR || byte === LF) {
-        if (!endRecord()) return false;
-        afterCr = byte === CR;
-      } else if (state === QUOTE_IN_QUOTED) {
-        return false; // text after a closing quote
-      } else if (byte === QUOTE) {
-        if (state === UNQUOTED) return false; // a quote inside an unquoted field
-        state = QUOTED;
-        fieldChars++;
-      } else {
-        state = UNQUOTED;
-        fieldChars++;
-      }
+    if (state === QUOTED) {
+      if (byte === QUOTE) state = QUOTE_IN_QUOTED;
+    } else if (state === QUOTE_IN_QUOTED && byte === QUOTE) {
+      state = QUOTED; // an escaped quote
+    } else if (byte === COMMA) {
+      field++;
+      fieldChars = 0;
+      state = FIELD_START;
+    } else if (byte === CR || byte === LF) {
+      const blank = field === 0 && fieldChars === 0;
+      if (!blank && field + 1 !== fields) return false;
+      field = 0;
+      fieldChars = 0;
+      state = FIELD_START;
+      scan.records++;
+      afterCr = byte === CR;
+    } else if (state === QUOTE_IN_QUOTED) {
+      return false; // text after a closing quote
+    } else if (byte === QUOTE) {
+      if (state === UNQUOTED) return false; // a quote inside an unquoted field
+      state = QUOTED;
+      fieldChars++;
+    } else {
+      state = UNQUOTED;
+      fieldChars++;
     }
   }
-  if (state === QUOTED) return false; // an unterminated quoted field
-  if (state !== FIELD_START || field > 0) return endRecord() && line > 0;
-  return line > 0;
+  Object.assign(scan, { state, field, fieldChars, afterCr });
+  return true;
+}
+
+/** The last record, when the file does not end with a line break. */
+function endsRecord(scan: Scan, fields: number): boolean {
+  const blank = scan.field === 0 && scan.fieldChars === 0;
+  if (!blank && scan.field + 1 !== fields) return false;
+  scan.records++;
+  return true;
 }
