@@ -317,12 +317,15 @@ async function loadInWarehouse(options: LoadCsvOptions, spec: TableSpec, timeZon
   if (!header) return undefined; // the streamed path says the file is empty
   const plan = planFromHeader(header, spec, options, timeZone);
   const select = duckDbCsvSelect(options.file, header.length, plan.columns);
-  if (!select || !(await hasCsvStructure(options.file, header.length))) return undefined;
+  if (!select) return undefined;
+  // The scan runs on this thread while DuckDB reads on its own; the rows commit only if it passes.
+  const structured = hasCsvStructure(options.file, header.length);
   const progress = (fraction: number) => options.onProgress?.({ rows: undefined, rejected: 0, bytes: Math.round(fraction * totalBytes), totalBytes });
   let rows: number;
   try {
-    ({ rows } = await warehouse.replaceRowsFromQuery(options.table, select.sql, select.params, progress));
+    ({ rows } = await warehouse.replaceRowsFromQuery(options.table, select.sql, { params: select.params, onProgress: progress, commitIf: structured }));
   } catch (error) {
+    await structured.catch(() => undefined); // settled before the streamed path reads the file
     // A warehouse that is gone would fail the streamed path too; say so now. Anything else is
     // the file's (its messages quote rows: never shown), and the streamed path reports it.
     if (error instanceof VigilError && (error.code === 'BACKEND_UNAVAILABLE' || error.code === 'SHUTTING_DOWN')) throw error;

@@ -146,7 +146,7 @@ describe('DuckDB warehouse', () => {
     const select = (costs: string) =>
       `SELECT 'A' || i AS admission_id, 'P1' AS patient_id, TIMESTAMP '2026-01-01 08:00:00' AS admitted_at, ${costs} AS total_cost FROM range(2, 4) t(i)`;
     const fractions: number[] = [];
-    expect(await warehouse.replaceRowsFromQuery('admissions', select('i * $factor'), { factor: 10 }, (f) => fractions.push(f))).toEqual({ rows: 2 });
+    expect(await warehouse.replaceRowsFromQuery('admissions', select('i * $factor'), { params: { factor: 10 }, onProgress: (f) => fractions.push(f) })).toEqual({ rows: 2 });
     const costs = async () => (await warehouse.query('SELECT admission_id, total_cost FROM admissions ORDER BY admission_id')).rows;
     const loaded = [
       { admission_id: 'A1', total_cost: 1 },
@@ -159,6 +159,15 @@ describe('DuckDB warehouse', () => {
     await expect(warehouse.replaceRowsFromQuery('admissions', select("CASE WHEN i = 3 THEN error('refused') ELSE 99 END"))).rejects.toThrow(/refused/);
     await expect(warehouse.replaceRowsFromQuery('admissions', `${select('99')} UNION ALL ${select('98')}`)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     expect(await costs()).toEqual(loaded);
+    // commitIf false refuses the rows, new keys (a plain insert) and present ones (the staged replace) alike.
+    const newKeys = `SELECT 'B' || i AS admission_id, 'P1' AS patient_id, TIMESTAMP '2026-01-01 08:00:00' AS admitted_at FROM range(1, 3) t(i)`;
+    for (const sql of [newKeys, select('99')]) {
+      await expect(warehouse.replaceRowsFromQuery('admissions', sql, { commitIf: Promise.resolve(false) })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      await expect(warehouse.replaceRowsFromQuery('admissions', sql, { commitIf: Promise.reject(new Error('scan failed')) })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    }
+    expect(await costs()).toEqual(loaded);
+    expect(await warehouse.replaceRowsFromQuery('admissions', newKeys, { commitIf: Promise.resolve(true) })).toEqual({ rows: 2 });
+    expect(await count('admissions')).toBe(5);
   });
 
   it('replaceRowsFrom is atomic over every batch: a failing source leaves the table as it was', async () => {

@@ -140,7 +140,9 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
       }
     },
 
-    async replaceRowsFromQuery(table, sql, params, onProgress) {
+    async replaceRowsFromQuery(table, sql, { params, onProgress, commitIf } = {}) {
+      // Handled from the start: the check may fail while the query still runs.
+      const verdict = commitIf?.then((ok) => ok, () => false);
       ensureOpen();
       const spec = tableSpec(table);
       const connection = await instance.connect();
@@ -151,24 +153,34 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
             if (percentage >= 0) onProgress(Math.min(1, percentage / 100));
           }, PROGRESS_POLL_MS)
         : undefined;
-      const insert = async (into: string, verb = 'INSERT') => {
+      const insert = async (into: string) => {
         try {
-          return Number((await connection.run(`${verb} INTO ${into} BY NAME ${sql}`, params ? toDuckDbParams(params) : undefined)).rowsChanged);
+          return Number((await connection.run(`INSERT INTO ${into} BY NAME ${sql}`, params ? toDuckDbParams(params) : undefined)).rowsChanged);
         } catch (cause) {
           throw asVigilError(cause);
         }
       };
+      const allowed = async () => {
+        if (verdict && !(await verdict)) throw new VigilError('VALIDATION_FAILED', `the rows for ${spec.name} were refused before commit`);
+      };
       try {
-        // A load of new keys goes straight in: one statement, so atomic. A key already present
-        // (a reload) or repeated in the rows fails it; then the staged replace sorts out which.
+        // A load of new keys goes straight in, in a transaction held open until commitIf says so.
+        // A key already present (a reload) or repeated in the rows fails it; then the staged
+        // replace sorts out which.
+        await run(connection, 'BEGIN TRANSACTION');
         try {
-          return { rows: await insert(ident(spec.name)) };
+          const rows = await insert(ident(spec.name));
+          await allowed();
+          await run(connection, 'COMMIT');
+          return { rows };
         } catch (error) {
+          await connection.run('ROLLBACK').catch(() => undefined);
           if (!isKeyConflict(error)) throw error;
         }
         let rows = 0;
         await replaceFromStage(connection, spec, async () => {
           rows = await insert(`temp.main.${ident(stageName(spec))}`);
+          await allowed();
         });
         return { rows };
       } finally {

@@ -23,6 +23,17 @@ export interface QueryResult {
   readonly rows: readonly WarehouseRow[];
 }
 
+export interface ReplaceFromQueryOptions {
+  readonly params?: Readonly<Record<string, unknown>>;
+  /** The query's estimated fraction done, when the engine knows it. */
+  readonly onProgress?: (fractionDone: number) => void;
+  /**
+   * A check that runs beside the query (the loader's scan of the file): the rows are committed
+   * only if it resolves true; false (or a rejection) rejects the call and changes nothing.
+   */
+  readonly commitIf?: Promise<boolean>;
+}
+
 export interface Warehouse {
   readonly kind: string;
   /** SQL dialect of `query`: "duckdb" or "googlesql". */
@@ -48,16 +59,10 @@ export interface Warehouse {
    * Optional bulk path for batch loads whose rows the warehouse can produce itself: replaces the
    * rows with the same keys by the rows `sql` (a SELECT in this warehouse's dialect, naming its
    * columns as the table does) returns, atomically, with the guarantees of `replaceRows`: if the
-   * query fails or returns a key twice, it rejects and the table is as it was. `onProgress` gets
-   * the query's estimated fraction done, when the engine knows it. Its errors may quote the rows
-   * (engines show the offending line or value): never log their messages.
+   * query fails or returns a key twice, it rejects and the table is as it was. Its errors may
+   * quote the rows (engines show the offending line or value): never log their messages.
    */
-  replaceRowsFromQuery?(
-    table: TableName,
-    sql: string,
-    params?: Readonly<Record<string, unknown>>,
-    onProgress?: (fractionDone: number) => void,
-  ): Promise<{ rows: number }>;
+  replaceRowsFromQuery?(table: TableName, sql: string, options?: ReplaceFromQueryOptions): Promise<{ rows: number }>;
   query(sql: string, params?: Readonly<Record<string, unknown>>): Promise<QueryResult>;
   ping(): Promise<void>;
   close(): Promise<void>;
