@@ -4,6 +4,7 @@ const QUOTE = 0x22;
 const COMMA = 0x2c;
 const CR = 0x0d;
 const LF = 0x0a;
+const FINAL_LINE_BREAK = Buffer.from('\n');
 
 const FIELD_START = 0;
 const UNQUOTED = 1;
@@ -31,7 +32,8 @@ export async function hasCsvStructure(file: string, fields: number): Promise<boo
     if (!scanChunk(scan, chunk, start, fields)) return false;
   }
   if (scan.state === QUOTED) return false; // an unterminated quoted field
-  if ((scan.state !== FIELD_START || scan.field > 0) && !endsRecord(scan, fields)) return false;
+  // A last record without a line break ends as if it had one.
+  if ((scan.state !== FIELD_START || scan.field > 0) && !scanChunk(scan, FINAL_LINE_BREAK, 0, fields)) return false;
   return scan.records > 0;
 }
 
@@ -82,13 +84,5 @@ function scanChunk(scan: Scan, chunk: Buffer, start: number, fields: number): bo
     }
   }
   Object.assign(scan, { state, field, fieldChars, afterCr });
-  return true;
-}
-
-/** The last record, when the file does not end with a line break. */
-function endsRecord(scan: Scan, fields: number): boolean {
-  const blank = scan.field === 0 && scan.fieldChars === 0;
-  if (!blank && scan.field + 1 !== fields) return false;
-  scan.records++;
   return true;
 }

@@ -20,8 +20,7 @@ export interface PlannedColumn {
  * Returns undefined when the file's options are outside the subset.
  */
 export function duckDbCsvSelect(file: string, headerLength: number, columns: readonly PlannedColumn[]): { sql: string; params: Record<string, unknown> } | undefined {
-  const dated = columns.filter((c) => isDated(c.column));
-  if (dated.some((c) => c.dates.timeZone !== 'UTC')) return undefined;
+  if (columns.some((c) => isDated(c.column) && c.dates.timeZone !== 'UTC')) return undefined;
   // read_csv takes its argument as a glob: a name with pattern characters could read other files.
   if (/[*?[\]{}]/.test(file)) return undefined;
   const names = Array.from({ length: headerLength }, (_, i) => `'c${i}': 'VARCHAR'`).join(', ');
@@ -80,9 +79,8 @@ function convertedPresent({ column, index, dates }: PlannedColumn, v: string): s
     case 'BOOL':
       return `CASE lower(${v}) WHEN 'true' THEN true WHEN 't' THEN true WHEN '1' THEN true WHEN 'false' THEN false WHEN 'f' THEN false WHEN '0' THEN false ELSE ${STOP} END`;
     case 'TIMESTAMP':
-    case 'DATE': {
+    case 'DATE':
       return `CASE WHEN plain${index} THEN CAST(${v} AS ${column.type}) ELSE ${dateTime(`iso${index}`, `us${index}`, dates.century, column.type)} END`;
-    }
   }
 }
 

@@ -153,13 +153,7 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
             if (percentage >= 0) onProgress(Math.min(1, percentage / 100));
           }, PROGRESS_POLL_MS)
         : undefined;
-      const insert = async (into: string) => {
-        try {
-          return Number((await connection.run(`INSERT INTO ${into} BY NAME ${sql}`, params ? toDuckDbParams(params) : undefined)).rowsChanged);
-        } catch (cause) {
-          throw asVigilError(cause);
-        }
-      };
+      const insert = async (into: string) => Number((await run(connection, `INSERT INTO ${into} BY NAME ${sql}`, params)).rowsChanged);
       const allowed = async () => {
         if (verdict && !(await verdict)) throw new VigilError('VALIDATION_FAILED', `the rows for ${spec.name} were refused before commit`);
       };
@@ -324,12 +318,7 @@ async function replaceFromStage(c: DuckDBConnection, spec: TableSpec, fill: () =
   try {
     await fill();
     const keys = spec.key.map(ident).join(', ');
-    let repeated: number;
-    try {
-      repeated = (await c.runAndReadAll(`SELECT 1 FROM ${stage} GROUP BY ${keys} HAVING count(*) > 1 LIMIT 1`)).currentRowCount;
-    } catch (cause) {
-      throw asVigilError(cause);
-    }
+    const repeated = (await run(c, `SELECT 1 FROM ${stage} GROUP BY ${keys} HAVING count(*) > 1 LIMIT 1`)).currentRowCount;
     // The key's value stays out of the message: it may be a patient's id.
     if (repeated > 0) throw new VigilError('VALIDATION_FAILED', `the rows repeat a key of ${spec.name} (${spec.key.join(', ')})`);
     try {
@@ -344,9 +333,10 @@ async function replaceFromStage(c: DuckDBConnection, spec: TableSpec, fill: () =
   }
 }
 
-async function run(c: DuckDBConnection, sql: string): Promise<void> {
+/** Runs one statement, reading its rows back; DuckDB's failure as a VigilError. */
+async function run(c: DuckDBConnection, sql: string, params?: Readonly<Record<string, unknown>>) {
   try {
-    await c.run(sql);
+    return await c.runAndReadAll(sql, params ? toDuckDbParams(params) : undefined);
   } catch (cause) {
     throw asVigilError(cause);
   }
