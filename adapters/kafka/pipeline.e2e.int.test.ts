@@ -15,6 +15,16 @@ import { kafkaBrokersOrSkip, skipOrFail } from './test-support/kafka-gate.ts';
 import { deleteKafkaRun, kafkaRunEnv, runVigil, wardReading } from './test-support/pipeline-env.ts';
 
 const SUITE = 'adapters/kafka/pipeline.e2e.int.test.ts';
+
+/** Readings a running processor has stored, from its /metrics; 0 while it cannot answer. */
+async function processedBy(processor: VigilProcess): Promise<number> {
+  try {
+    const text = await (await fetch(`${processor.url}/metrics`)).text();
+    return Number(/^vigil_readings_processed_total (\d+)/m.exec(text)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
 const brokers = kafkaBrokersOrSkip(SUITE);
 const google = brokers ? resolveEmulatorEnv() : undefined;
 if (brokers && !google) skipOrFail(SUITE, 'no Bigtable/BigQuery emulators', 'run `npm run emulators:up`');
@@ -72,29 +82,44 @@ if (brokers && google) {
       const bus = createKafkaBus({ brokers, logger });
       const sink = createBusSink({ bus, topic: env.VIGIL_READINGS_TOPIC!, maxBatchSize: 100 });
       const patients = 30;
-      const waves = 60;
+      const waves = 60; // at least; more while a processor waits for its partitions
       const start = Date.UTC(2026, 10, 22, 8, 0, 0);
       const expected = new Map<string, string>();
+      let wave = 0;
+      const publishWave = async () => {
+        const readings = Array.from({ length: patients }, (_, p) => wardReading(p, start + wave * 60_000));
+        await sink.write(readings);
+        for (const r of readings) expected.set(readingIdOf(r.deviceId, r.patientId, r.observedAt), r.patientId);
+        wave++;
+        await new Promise((r) => setTimeout(r, 150));
+      };
+      /**
+       * Publishes waves until the processor has stored readings (at most a minute): a consumer
+       * group's partitions reach a new member only after a rebalance, which on a busy machine can
+       * outlast a fixed number of waves.
+       */
+      const publishUntilWorking = async (processor: VigilProcess, minWaves: number) => {
+        const deadline = Date.now() + 60_000;
+        for (let n = 0; n < minWaves || ((await processedBy(processor)) === 0 && Date.now() < deadline); n++) await publishWave();
+      };
       try {
-        for (let wave = 0; wave < waves; wave++) {
-          const readings = Array.from({ length: patients }, (_, p) => wardReading(p, start + wave * 60_000));
-          await sink.write(readings);
-          for (const r of readings) expected.set(readingIdOf(r.deviceId, r.patientId, r.observedAt), r.patientId);
-          if (wave === 15) await processors[0]!.kill();
-          if (wave === 30) await startProcessor();
-          await new Promise((r) => setTimeout(r, 150));
-        }
+        await publishUntilWorking(processors[0]!, 15);
+        await processors[0]!.kill();
+        for (let n = 0; n < 15; n++) await publishWave();
+        const added = await startProcessor();
+        await publishUntilWorking(added, 15);
+        while (wave < waves) await publishWave();
       } finally {
         await bus.close();
       }
-      expect(sink.stats().accepted).toBe(patients * waves);
+      expect(sink.stats().accepted).toBe(patients * wave);
 
       // The killed instance's partitions move after the session timeout (10 s), then are redelivered.
       const timeseries = await openTimeSeries(loadConfig({ ...process.env, ...env }), logger);
       const storedIds = async (): Promise<string[]> => {
         const ids: string[] = [];
         for (let p = 0; p < patients; p++) {
-          const series = await timeseries.readReadings(wardReading(p, start).patientId, { from: start, to: start + waves * 60_000 });
+          const series = await timeseries.readReadings(wardReading(p, start).patientId, { from: start, to: start + wave * 60_000 });
           ids.push(...series.map((r) => r.readingId));
         }
         return ids;
