@@ -50,6 +50,10 @@ describe('news2 bands', () => {
     expect(news2({ ...normal, consciousness }).components.consciousness).toBe(points);
   });
 
+  it.each([['A', 0], ['C', 0], ['V', 3], ['P', 3], ['U', 3]] as const)('with baseline confusion recorded, consciousness %s scores %d (only new confusion scores)', (consciousness, points) => {
+    expect(news2({ ...normal, consciousness }, { baselineConfusion: true }).components.consciousness).toBe(points);
+  });
+
   it.each([
     ['heartRate', 90.5, 1], ['heartRate', 40.4, 1], ['respiratoryRate', 20.2, 2], ['systolic', 110.5, 0], ['temperatureC', 35.05, 1], ['temperatureC', 38.04, 1],
   ] as const)('values between chart rows land in the higher row: %s %d scores %d', (parameter, value, points) => {

@@ -52,7 +52,17 @@ const OXYGEN_POINTS = 2;
 /** New confusion (C), or responding only to Voice, Pain, or Unresponsive. */
 const NOT_ALERT_POINTS = 3;
 
-export function news2(vitals: News2Vitals, options: { spo2Scale?: 1 | 2 } = {}): News2Result {
+export interface News2Options {
+  /** SpO2 scale 2 only for patients a clinician prescribed it for (target 88–92 %). */
+  readonly spo2Scale?: 1 | 2;
+  /**
+   * The patient's confusion is their baseline (recorded by a clinician): the chart scores only
+   * *new* confusion, so C then scores 0; V, P and U still score 3.
+   */
+  readonly baselineConfusion?: boolean;
+}
+
+export function news2(vitals: News2Vitals, options: News2Options = {}): News2Result {
   const spo2Scale = options.spo2Scale ?? 1;
   const onOxygen = vitals.onOxygen ?? false;
   const components: Record<News2Parameter, number | null> = {
@@ -61,7 +71,7 @@ export function news2(vitals: News2Vitals, options: { spo2Scale?: 1 | 2 } = {}):
     onOxygen: vitals.onOxygen === null ? null : vitals.onOxygen ? OXYGEN_POINTS : 0,
     systolic: scoreBand(vitals.systolic, NEWS2_BANDS.systolic),
     heartRate: scoreBand(vitals.heartRate, NEWS2_BANDS.heartRate),
-    consciousness: vitals.consciousness === null ? null : vitals.consciousness === 'A' ? 0 : NOT_ALERT_POINTS,
+    consciousness: vitals.consciousness === null ? null : scoreConsciousness(vitals.consciousness, options.baselineConfusion ?? false),
     temperatureC: scoreBand(vitals.temperatureC, NEWS2_BANDS.temperatureC),
   };
   const points = NEWS2_PARAMETERS.map((p) => components[p]);
@@ -80,6 +90,11 @@ export function news2Level(score: number, anySingleParameterThree: boolean): New
   if (score >= 7) return 'high';
   if (score >= 5) return 'medium';
   return anySingleParameterThree ? 'low-medium' : 'low';
+}
+
+function scoreConsciousness(acvpu: NonNullable<News2Vitals['consciousness']>, baselineConfusion: boolean): number {
+  if (acvpu === 'A') return 0;
+  return acvpu === 'C' && baselineConfusion ? 0 : NOT_ALERT_POINTS;
 }
 
 function scoreSpo2(spo2: number, scale: 1 | 2, onOxygen: boolean): number {
