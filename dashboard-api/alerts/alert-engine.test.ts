@@ -158,14 +158,28 @@ describe('alert engine', () => {
     expect(second.engine.list({ include: 'all' })).toMatchObject([{ peakNews2: 8 }]);
   });
 
-  it('an incomplete observation set is its own alert state, closed once a complete set stays below', () => {
+  it('an incomplete observation set is its own alert state, answered (closed, off the ward) by a complete set below every threshold', () => {
     const { engine, at } = setup();
     at(0, summary('P1', 0, { missing: ['respiratoryRate', 'spo2', 'temperature'] }));
-    expect(engine.list()).toMatchObject([{ patientId: 'P1', status: 'open', reasons: ['observations-incomplete'], news2Score: 0 }]);
+    at(1, summary('P1', 0, { missing: ['spo2'] }));
+    expect(engine.list()).toMatchObject([{ patientId: 'P1', status: 'open', reasons: ['observations-incomplete'], news2Score: 0, visible: true }]);
     at(5, summary('P1', 1));
-    expect(engine.list()[0]).toMatchObject({ status: 'open', belowSince: '2026-11-22T10:05:00.000Z' });
-    at(15, summary('P1', 1));
-    expect(engine.list()[0]).toMatchObject({ status: 'closed', reasons: ['observations-incomplete'] });
+    expect(engine.list()).toEqual([]);
+    expect(engine.list({ include: 'all' })).toMatchObject([{ status: 'closed', closedAt: '2026-11-22T10:05:00.000Z', reasons: ['observations-incomplete'], visible: false }]);
+    // Incomplete again later: a new episode.
+    at(30, summary('P1', 0, { missing: ['temperature'] }));
+    expect(engine.list()).toMatchObject([{ status: 'open', reasons: ['observations-incomplete'] }]);
+    expect(engine.list({ include: 'all' })).toHaveLength(2);
+  });
+
+  it('a complete set that still crosses a threshold keeps the episode, which then needs acknowledging', () => {
+    const { engine, at } = setup();
+    at(0, summary('P1', 2, { missing: ['temperature'] }));
+    at(1, summary('P1', 5));
+    at(2, summary('P1', 1));
+    expect(engine.list()).toMatchObject([{ status: 'open', reasons: ['news2', 'observations-incomplete'], belowSince: '2026-11-22T10:02:00.000Z' }]);
+    at(12, summary('P1', 1));
+    expect(engine.list()).toMatchObject([{ status: 'closed', visible: true }]);
   });
 
   it('an incomplete alert that escalates shows the more urgent reason first', () => {

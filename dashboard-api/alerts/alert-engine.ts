@@ -5,7 +5,7 @@ import type { PatientUpdates } from '../../core/domain/patient-updates.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { Alert, AlertThresholds, AlertView } from './alert.ts';
-import { alertView, alertableRisk, crossedThresholds, mergeReasons, validateThresholds } from './alert.ts';
+import { alertView, alertableRisk, crossedThresholds, isOnlyIncomplete, mergeReasons, validateThresholds } from './alert.ts';
 import type { AlertStore } from './alert-store-sqlite.ts';
 
 export interface Clock {
@@ -97,7 +97,8 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
       return;
     }
     if (!current) return;
-    if (current.belowSince === null) record({ ...current, belowSince: now });
+    if (isOnlyIncomplete(current)) record({ ...current, status: 'closed', closedAt: now, belowSince: current.belowSince ?? now });
+    else if (current.belowSince === null) record({ ...current, belowSince: now });
     else closeIfHeld(current, now);
   };
 

@@ -13,7 +13,10 @@ import { VigilError } from '../../core/errors.ts';
  * `observations-incomplete`: the latest NEWS2 lacks parameters (not observed within the maximum
  * age of the newest reading), so the score is only a lower bound; not knowing is its own alert
  * state, never silence. It is the least urgent reason: the ward shows it apart from NEWS2 and risk.
- * Reasons accumulate while an alert is open, so an episode that escalates shows why.
+ * Reasons accumulate while an alert is open, so an episode that escalates shows why. An alert
+ * only for incomplete observations closes as soon as a complete set below every threshold
+ * arrives (its question is answered; the hold period is for scores hovering at a threshold) and
+ * then leaves the ward without acknowledgement: the full set taken is the response it asked for.
  */
 export type AlertReason = 'news2' | 'news2-red-parameter' | 'risk' | 'observations-incomplete';
 
@@ -132,8 +135,13 @@ export function mergeReasons(a: readonly AlertReason[], b: readonly AlertReason[
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** Only `observations-incomplete`: the least urgent alert, answered by a complete observation set. */
+export function isOnlyIncomplete(alert: Pick<Alert, 'reasons'>): boolean {
+  return alert.reasons.length > 0 && alert.reasons.every((r) => r === 'observations-incomplete');
+}
+
 export function isVisible(alert: Alert): boolean {
-  return alert.status === 'open' || alert.acknowledgedAt === null;
+  return alert.status === 'open' || (alert.acknowledgedAt === null && !isOnlyIncomplete(alert));
 }
 
 export function alertView(alert: Alert): AlertView {
