@@ -394,6 +394,20 @@ describe.skipIf(!haveChromium)('ward dashboard in headless Chromium', () => {
     await page.screenshot({ path: path.join(RESULTS, 'ward-incomplete.png') });
   });
 
+  it('lets a clinician record baseline confusion next to the SpO₂ scale in the patient view', async () => {
+    await page.locator('.tile[data-patient-id="P-INCOMPLETE"]').click();
+    const confusion = page.locator('#profile-baseline-confusion');
+    await expect.poll(() => confusion.isEnabled(), { timeout: 10_000 }).toBe(true);
+    expect(await confusion.isChecked()).toBe(false);
+    expect(await page.locator('#profile-spo2-scale').inputValue()).toBe('1');
+    await confusion.check();
+    await expect.poll(() => page.locator('#patient .profile').textContent(), { timeout: 10_000 }).toContain('set by e2e-nurse');
+    const res = await fetch(`${url}/v1/patients/P-INCOMPLETE/profile`, { headers: { authorization: `Bearer ${token('clinician', 'e2e-check')}` } });
+    expect(await res.json()).toMatchObject({ spo2Scale: 1, baselineConfusion: true, updatedBy: 'e2e-nurse' });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('#ward').isVisible()).toBe(true);
+  });
+
   it('has the reads and the acknowledgement in the audit log', async () => {
     const res = await fetch(`${url}/v1/audit?limit=1000`, { headers: { authorization: `Bearer ${token('admin', 'e2e-auditor')}` } });
     const entries = (await res.json()) as { actor: string; action: string; patientId?: string }[];

@@ -1,5 +1,5 @@
 /* global ResizeObserver */
-import { getJson } from './api.js';
+import { getJson, putProfile } from './api.js';
 import { NEWS2_BANDS, formatPercent, formatTime, formatValue, incompleteText, news2Badge, shownRisk, topFactors } from './clinical-format.js';
 
 export const WINDOWS = { '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 24 * 3_600_000 };
@@ -90,7 +90,7 @@ export async function showPatientView({ section, patientId, windowKey, summary, 
   }
   const title = el('h1', { tabIndex: -1, textContent: `Patient ${patientId}` });
   const incomplete = el('p', { className: 'news2-incomplete', hidden: true });
-  section.append(el('div', { className: 'patient-head' }, back, title, badge, risk, el('span', { className: 'spacer' }), choice), incomplete);
+  section.append(el('div', { className: 'patient-head' }, back, title, badge, risk, el('span', { className: 'spacer' }), choice), incomplete, profileControls(patientId));
   const legend = el('p', { className: 'legend-bands' }, 'NEWS2 bands:');
   for (const [points, label] of [[1, '1 point'], [2, '2 points'], [3, '3 points']]) {
     const swatch = el('span', { className: 'swatch' });
@@ -191,6 +191,46 @@ export async function showPatientView({ section, patientId, windowKey, summary, 
       for (const c of charts) c.plot.destroy();
     },
   };
+}
+
+/**
+ * The clinician's NEWS2 settings for this patient: SpO₂ scale 2 (prescribed target 88–92 %) and
+ * baseline confusion (chronic: only new confusion scores 3). Each change is saved at once and
+ * applies from the next scoring.
+ */
+function profileControls(patientId) {
+  const scale = el('select', { id: 'profile-spo2-scale', disabled: true },
+    el('option', { value: '1', textContent: 'Scale 1' }), el('option', { value: '2', textContent: 'Scale 2 (target 88–92 %)' }));
+  const confusion = el('input', { type: 'checkbox', id: 'profile-baseline-confusion', disabled: true });
+  const state = el('span', { className: 'muted', role: 'status' });
+  const box = el('p', { className: 'profile' },
+    el('label', { htmlFor: scale.id, textContent: 'SpO₂ ' }), scale, ' ',
+    confusion, el('label', { htmlFor: confusion.id, textContent: ' Confusion is this patient’s baseline' }), ' ', state);
+  const show = (profile) => {
+    scale.value = String(profile.spo2Scale);
+    confusion.checked = profile.baselineConfusion === true;
+    state.textContent = profile.updatedBy ? `set by ${profile.updatedBy} at ${formatTime(profile.updatedAt)}` : '';
+    scale.disabled = false;
+    confusion.disabled = false;
+  };
+  const save = async (changes) => {
+    scale.disabled = true;
+    confusion.disabled = true;
+    state.textContent = 'Saving…';
+    try {
+      show(await putProfile(patientId, changes));
+    } catch (error) {
+      state.textContent = `Not saved: ${error.message}`;
+      scale.disabled = false;
+      confusion.disabled = false;
+    }
+  };
+  scale.addEventListener('change', () => save({ spo2Scale: Number(scale.value) }));
+  confusion.addEventListener('change', () => save({ baselineConfusion: confusion.checked }));
+  getJson(`/v1/patients/${encodeURIComponent(patientId)}/profile`).then(({ body }) => show(body), (error) => {
+    state.textContent = `Profile not loaded: ${error.message}`;
+  });
+  return box;
 }
 
 function readingsTable(accepted, rejected) {
