@@ -38,8 +38,8 @@ beforeAll(async () => {
   ]);
   await warehouse.append('risk_scores', [
     { patient_id: 'P1', scored_at: at('2026-11-22T09:00:00Z'), news2_score: 1, news2_level: 'low', risk_score: 0.1 },
-    { patient_id: 'P1', scored_at: at('2026-11-23T09:00:00Z'), news2_score: 5, news2_level: 'medium', risk_score: 0.4, model: 'm1' },
-    { patient_id: 'P2', scored_at: at('2026-11-22T08:00:00Z'), news2_score: 0, news2_level: 'low' },
+    { patient_id: 'P1', scored_at: at('2026-11-23T09:00:00Z'), news2_score: 5, news2_level: 'medium', risk_score: 0.4, model: 'm1', news2_complete: true, news2_missing: '[]' },
+    { patient_id: 'P2', scored_at: at('2026-11-22T08:00:00Z'), news2_score: 0, news2_level: 'low', news2_complete: false, news2_missing: '["spo2","temperature"]' },
   ]);
 });
 
@@ -49,9 +49,9 @@ const rows = async (sql: string) => (await warehouse.query(sql)).rows;
 
 describe('analytics views (DuckDB)', () => {
   it('latest_risk: the newest score per patient', async () => {
-    expect(await rows('SELECT patient_id, scored_at, news2_score, model FROM latest_risk ORDER BY patient_id')).toEqual([
-      { patient_id: 'P1', scored_at: at('2026-11-23T09:00:00Z'), news2_score: 5, model: 'm1' },
-      { patient_id: 'P2', scored_at: at('2026-11-22T08:00:00Z'), news2_score: 0, model: null },
+    expect(await rows('SELECT patient_id, scored_at, news2_score, model, news2_complete, news2_missing FROM latest_risk ORDER BY patient_id')).toEqual([
+      { patient_id: 'P1', scored_at: at('2026-11-23T09:00:00Z'), news2_score: 5, model: 'm1', news2_complete: true, news2_missing: '[]' },
+      { patient_id: 'P2', scored_at: at('2026-11-22T08:00:00Z'), news2_score: 0, model: null, news2_complete: false, news2_missing: '["spo2","temperature"]' },
     ]);
   });
 

@@ -14,7 +14,7 @@ import { openBus, openTimeSeries, openWarehouse } from '../core/wiring/open-back
 import { provisionSteps } from '../core/wiring/provision.ts';
 import { createAlertEngine } from '../dashboard-api/alerts/alert-engine.ts';
 import { createSqliteAlertStore } from '../dashboard-api/alerts/alert-store-sqlite.ts';
-import { DEFAULT_ALERT_THRESHOLDS, validateThresholds } from '../dashboard-api/alerts/alert.ts';
+import { resolveAlertThresholds } from '../dashboard-api/alerts/alert.ts';
 import { createSqliteAuditLog } from '../dashboard-api/audit-log.ts';
 import { signToken } from '../dashboard-api/auth.ts';
 import { buildApp } from '../dashboard-api/build-app.ts';
@@ -90,8 +90,9 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       for (const step of provisionSteps(config, { bus, timeseries, warehouse })) await step.run();
     }
 
+    // The alert engine takes its risk threshold from the model's card, so a dashboard-only process loads it too.
+    const riskModel = parts.process || parts.read ? await loadRiskModel(config, logger) : undefined;
     if (parts.process && bus && timeseries && warehouse) {
-      const riskModel = await loadRiskModel(config, logger);
       const processor = await startProcessor({
         bus, timeseries, warehouse, updates, metrics, logger,
         ...(riskModel ? { riskModel, admissions: createWarehouseAdmissionLookup(warehouse, { logger }) } : {}),
@@ -100,6 +101,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
           topic: config.bus.readingsTopic,
           subscription: config.bus.subscription,
           deadLetterTopic: config.bus.deadLetterTopic,
+          news2MaxAgeMs: config.news2.maxAgeMs,
         },
       });
       closers.push({ name: 'processor', close: () => processor.stop() });
@@ -130,7 +132,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     if (parts.read) {
       const alertStore = createSqliteAlertStore({ path: path.join(config.dataDir, 'alerts.sqlite') });
       closers.push({ name: 'alert store', close: async () => alertStore.close() });
-      const thresholds = validateThresholds({ ...DEFAULT_ALERT_THRESHOLDS, ...config.alerts });
+      const thresholds = resolveAlertThresholds(config.alerts, { riskMode: config.riskMode, ...(riskModel ? { model: riskModel } : {}) });
       const engine = createAlertEngine({ updates, store: alertStore, thresholds, logger });
       closers.push({ name: 'alert engine', close: async () => engine.stop() });
       alerts = engine;

@@ -49,14 +49,45 @@ export interface VigilConfig {
   readonly alerts: {
     /** NEWS2 aggregate that opens an alert (RCP: 5 calls for an urgent response). */
     readonly news2: number;
-    /** Model probability that opens an alert. */
-    readonly risk: number;
+    /** Also open when one parameter scores 3 (NEWS2 level "low-medium"). */
+    readonly news2RedParameter: boolean;
+    /**
+     * Model probability that opens an alert when set explicitly (`VIGIL_ALERT_RISK_PERCENT`);
+     * null: the loaded model's deployed threshold (its card's `deployedThreshold`), else
+     * `ALERT_DEFAULTS.risk`.
+     */
+    readonly risk: number | null;
     /** Every value must stay below this long before an alert closes (hysteresis). */
     readonly holdMs: number;
   };
+  readonly news2: {
+    /**
+     * A vital counts towards NEWS2 only if observed within this long of the patient's newest
+     * reading: one observation set, never values stitched from different hours.
+     */
+    readonly maxAgeMs: number;
+  };
+  /**
+   * `shown`: the model's risk is on the API, the stream, the dashboard and alerts. `silent`: it is
+   * scored and stored (time series and warehouse) for local validation, but the API and the
+   * stream answer `risk` as `{"mode": "silent"}` and no alert opens on it.
+   */
+  readonly riskMode: RiskMode;
   readonly modelPath: string;
   readonly logLevel: string;
 }
+
+export type RiskMode = 'shown' | 'silent';
+
+/** Alert defaults, in one place (the alert engine's DEFAULT_ALERT_THRESHOLDS are these). */
+export const ALERT_DEFAULTS = Object.freeze({
+  news2: 5,
+  news2RedParameter: true,
+  // Used only when neither VIGIL_ALERT_RISK_PERCENT nor the model card sets a threshold.
+  risk: 0.33,
+  // Long enough that a re-positioned probe or a cough does not close and reopen the episode.
+  holdMs: 15 * 60_000,
+});
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -117,10 +148,14 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       allowedSenders: str(env, 'VIGIL_MLLP_SENDERS', 'VIGIL-SIM'),
     },
     alerts: {
-      news2: int(env, 'VIGIL_ALERT_NEWS2', 5, 1, 20),
-      risk: int(env, 'VIGIL_ALERT_RISK_PERCENT', 33, 1, 100) / 100,
-      holdMs: int(env, 'VIGIL_ALERT_HOLD_MINUTES', 15, 0, 24 * 60) * 60_000,
+      news2: int(env, 'VIGIL_ALERT_NEWS2', ALERT_DEFAULTS.news2, 1, 20),
+      news2RedParameter: ALERT_DEFAULTS.news2RedParameter,
+      risk: env.VIGIL_ALERT_RISK_PERCENT ? int(env, 'VIGIL_ALERT_RISK_PERCENT', 0, 1, 100) / 100 : null,
+      holdMs: int(env, 'VIGIL_ALERT_HOLD_MINUTES', ALERT_DEFAULTS.holdMs / 60_000, 0, 24 * 60) * 60_000,
     },
+    // Hourly is the most frequent RCP observation schedule below continuous monitoring.
+    news2: { maxAgeMs: int(env, 'VIGIL_NEWS2_MAX_AGE_MINUTES', 60, 1, 24 * 60) * 60_000 },
+    riskMode: oneOf(env, 'VIGIL_RISK_MODE', ['shown', 'silent'] as const, 'shown'),
     modelPath: path.resolve(str(env, 'VIGIL_MODEL', new URL('../models/recovery-risk.onnx', import.meta.url).pathname)),
     logLevel: oneOf(env, 'VIGIL_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   };

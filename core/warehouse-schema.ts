@@ -122,6 +122,9 @@ export const TABLES: Readonly<Record<TableName, TableSpec>> = Object.freeze({
       col('risk_score', 'FLOAT64'),
       col('model', 'STRING'),
       col('factors', 'STRING', false, 'JSON array of {feature, contribution, value}.'),
+      // Added after the first release: provision adds them to an existing table; older rows hold NULL (unknown).
+      col('news2_complete', 'BOOL', false, 'Every NEWS2 parameter was observed within the maximum age of the newest reading.'),
+      col('news2_missing', 'STRING', false, 'JSON array of the NEWS2 parameters not observed within that age.'),
     ],
     key: ['patient_id', 'scored_at'],
     partitionBy: 'scored_at',

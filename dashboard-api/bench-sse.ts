@@ -141,7 +141,7 @@ function benchSummary(patientId: string, now: number): PatientSummary {
       observedAt: new Date(now).toISOString(), heartRate: 70 + wobble, systolic: 120, diastolic: 80, temperatureC: 37,
       spo2: 97, respiratoryRate: 16, onOxygen: false, consciousness: 'A',
     },
-    news2: { score: 1, level: 'low' },
+    news2: { score: 1, level: 'low', complete: true, missing: [], observedAt: new Date(now).toISOString() },
     risk: { score: 0.05, model: 'bench@1', factors: [{ feature: 'heartRate', contribution: 0.01, value: 70 + wobble }], scoredAt: new Date(now).toISOString() },
   };
 }

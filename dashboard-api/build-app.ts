@@ -82,8 +82,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.read) {
     const { timeseries, warehouse, updates, audit, alerts } = deps.read;
     registerAudit(app, audit);
-    registerPatientRoutes(app, timeseries);
-    registerPatientStream(app, { timeseries, updates, metrics: deps.metrics, ...(alerts ? { alerts } : {}) }, { ...DEFAULT_STREAM_OPTIONS, ...deps.stream });
+    registerPatientRoutes(app, timeseries, { riskMode: deps.config.riskMode });
+    registerPatientStream(app, { timeseries, updates, metrics: deps.metrics, riskMode: deps.config.riskMode, ...(alerts ? { alerts } : {}) }, { ...DEFAULT_STREAM_OPTIONS, ...deps.stream });
     registerDeadLetterRoutes(app, { warehouse, config: deps.config });
     registerDashboardPage(app);
     registerRejectedReadingsRoute(app, { warehouse, config: deps.config });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReadSideApp } from './test-fixtures.ts';
-import { bearer, reading, readSideApp, riskScore } from './test-fixtures.ts';
+import { bearer, reading, readSideApp, riskScore, testConfig } from './test-fixtures.ts';
 
 const HOUR = 3_600_000;
 let ctx: ReadSideApp;
@@ -29,7 +29,7 @@ describe('GET /v1/patients', () => {
     expect(body[0]).toMatchObject({
       patientId: 'P0001',
       latest: { observedAt: new Date(now - 60_000).toISOString(), heartRate: 91, systolic: 120, diastolic: 80, consciousness: 'A' },
-      news2: { score: 1, level: 'low' },
+      news2: { score: 1, level: 'low', complete: true, missing: [], observedAt: new Date(now - 60_000).toISOString() },
       risk: { score: 0.4, model: 'recovery-risk@1' },
     });
     expect(body[1]).toMatchObject({ patientId: 'P0002', news2: null, risk: null });
@@ -131,9 +131,43 @@ describe('GET /v1/patients/:patientId/risk', () => {
     const res = await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0001/risk', headers: bearer('clinician') });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual([
-      { scoredAt: new Date(now - 5000).toISOString(), news2Score: 1, news2Level: 'low', riskScore: 0.2, model: 'recovery-risk@1', factors: [] },
-      { scoredAt: new Date(now - 1000).toISOString(), news2Score: 1, news2Level: 'low', riskScore: 0.3, model: 'recovery-risk@1', factors: [] },
+      { scoredAt: new Date(now - 5000).toISOString(), news2Score: 1, news2Level: 'low', news2Complete: true, news2Missing: [], riskScore: 0.2, model: 'recovery-risk@1', factors: [] },
+      { scoredAt: new Date(now - 1000).toISOString(), news2Score: 1, news2Level: 'low', news2Complete: true, news2Missing: [], riskScore: 0.3, model: 'recovery-risk@1', factors: [] },
     ]);
+  });
+
+  it('carries NEWS2 completeness and the missing parameters', async () => {
+    ctx = readSideApp();
+    const now = Date.now();
+    await ctx.timeseries.writeRiskScores([{ ...riskScore('P0001', now - 1000), news2Score: 0, news2Complete: false, news2Missing: ['spo2', 'temperature'] }]);
+    const history = await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0001/risk', headers: bearer('clinician') });
+    expect(history.json()).toMatchObject([{ news2Score: 0, news2Complete: false, news2Missing: ['spo2', 'temperature'] }]);
+  });
+});
+
+describe('VIGIL_RISK_MODE=silent', () => {
+  it('withholds the model risk from the ward and the risk history, but keeps NEWS2 and the stored score', async () => {
+    ctx = readSideApp({ config: testConfig({ VIGIL_RISK_MODE: 'silent' }) });
+    const now = Date.now();
+    await ctx.timeseries.writeReadings([reading('P0001', now - 1000)]);
+    await ctx.timeseries.writeRiskScores([{ ...riskScore('P0001', now - 1000, 0.87), factors: [{ feature: 'heartRate', contribution: 0.2, value: 130 }] }]);
+
+    const ward = await ctx.app.inject({ method: 'GET', url: '/v1/patients', headers: bearer('clinician') });
+    expect(ward.json()[0]).toMatchObject({ patientId: 'P0001', news2: { score: 1, complete: true }, risk: { mode: 'silent' } });
+    expect(ward.body).not.toContain('0.87');
+    expect(ward.body).not.toContain('recovery-risk');
+
+    const history = await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0001/risk', headers: bearer('clinician') });
+    expect(history.json()).toEqual([{
+      scoredAt: new Date(now - 1000).toISOString(), news2Score: 1, news2Level: 'low', news2Complete: true, news2Missing: [],
+      riskScore: null, model: null, factors: [], riskMode: 'silent',
+    }]);
+    expect((await ctx.timeseries.latestRiskScore('P0001'))?.riskScore).toBe(0.87);
+  });
+
+  it('is refused at start-up when misspelt', () => {
+    expect(() => testConfig({ VIGIL_RISK_MODE: 'quiet' })).toThrow(/VIGIL_RISK_MODE/);
+    expect(testConfig().riskMode).toBe('shown');
   });
 });
 
@@ -141,7 +175,7 @@ describe('patient profile', () => {
   it('PUT records the SpO2 scale with who and when; GET reads it back (default scale 1)', async () => {
     ctx = readSideApp();
     const before = await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0001/profile', headers: bearer('clinician') });
-    expect(before.json()).toEqual({ patientId: 'P0001', spo2Scale: 1, updatedAt: null, updatedBy: null });
+    expect(before.json()).toEqual({ patientId: 'P0001', spo2Scale: 1, baselineConfusion: false, updatedAt: null, updatedBy: null });
 
     const put = await ctx.app.inject({
       method: 'PUT', url: '/v1/patients/P0001/profile', headers: bearer('clinician', 'dr-who'), payload: { spo2Scale: 2 },
@@ -154,11 +188,25 @@ describe('patient profile', () => {
     expect(after.json()).toMatchObject({ spo2Scale: 2, updatedBy: 'dr-who' });
   });
 
-  it.each([[{ spo2Scale: 3 }], [{}], [{ spo2Scale: 'two' }]])('PUT refuses %j with 400', async (payload) => {
+  it('PUT records baseline confusion alone or with the scale, keeping what it is not given', async () => {
+    ctx = readSideApp();
+    const put = (payload: object) => ctx.app.inject({ method: 'PUT', url: '/v1/patients/P0001/profile', headers: bearer('clinician', 'dr-c'), payload });
+    expect((await put({ spo2Scale: 2 })).json()).toMatchObject({ spo2Scale: 2, baselineConfusion: false });
+    expect((await put({ baselineConfusion: true })).json()).toMatchObject({ spo2Scale: 2, baselineConfusion: true, updatedBy: 'dr-c' });
+    expect(await ctx.timeseries.readPatientProfile('P0001')).toMatchObject({ spo2Scale: 2, baselineConfusion: true });
+    expect((await put({ spo2Scale: 1 })).json()).toMatchObject({ spo2Scale: 1, baselineConfusion: true });
+    expect((await put({ spo2Scale: 1, baselineConfusion: false })).json()).toMatchObject({ spo2Scale: 1, baselineConfusion: false });
+    const read = await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0001/profile', headers: bearer('clinician') });
+    expect(read.json()).toMatchObject({ spo2Scale: 1, baselineConfusion: false });
+  });
+
+  it.each([
+    [{ spo2Scale: 3 }, 'spo2Scale'], [{}, '(body)'], [{ spo2Scale: 'two' }, 'spo2Scale'], [{ baselineConfusion: 'yes' }, 'baselineConfusion'],
+  ])('PUT refuses %j with 400', async (payload, field) => {
     ctx = readSideApp();
     const res = await ctx.app.inject({ method: 'PUT', url: '/v1/patients/P0001/profile', headers: bearer('clinician'), payload });
     expect(res.statusCode).toBe(400);
-    expect(res.json().details[0].field).toContain('spo2Scale');
+    expect(res.json().details[0].field).toContain(field);
     expect(await ctx.timeseries.readPatientProfile('P0001')).toBeUndefined();
   });
 });

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { RiskMode } from '../core/config.ts';
+import { inRiskMode } from '../core/domain/patient-summary.ts';
 import type { RiskScore, VitalReading } from '../core/domain/reading.ts';
 import type { TimeRange, TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import { TIME_RANGE_QUERY, parseTimeRange } from './time-range.ts';
@@ -6,7 +8,11 @@ import { summarizeWard } from './ward-summary.ts';
 
 /**
  * The clinician read API: the ward, one patient's vitals and risk history, and the per-patient
- * SpO2 scale. Every route here is audited (see audit-routes.ts).
+ * profile (SpO2 scale, baseline confusion). Every route here is audited (see audit-routes.ts).
+ *
+ * NEWS2 always says whether its observation set was complete (`complete`, `missing`). With
+ * VIGIL_RISK_MODE=silent the model's risk is withheld: summaries carry `"risk": {"mode": "silent"}`
+ * and risk history items `riskScore: null, model: null, factors: [], riskMode: "silent"`.
  */
 
 const nullable = (type: string) => ({ type: [type, 'null'] });
@@ -34,6 +40,9 @@ const FACTORS = {
   items: { type: 'object', properties: { feature: { type: 'string' }, contribution: { type: 'number' }, value: nullable('number') } },
 } as const;
 
+const NEWS2_PARAMETER_NAMES = ['respiratoryRate', 'spo2', 'onOxygen', 'systolic', 'heartRate', 'consciousness', 'temperature'] as const;
+const MISSING = { type: 'array', items: { type: 'string', enum: NEWS2_PARAMETER_NAMES } } as const;
+
 const PATIENT_SUMMARY = {
   type: 'object',
   properties: {
@@ -41,10 +50,19 @@ const PATIENT_SUMMARY = {
     latest: {
       anyOf: [{ type: 'null' }, { type: 'object', properties: { observedAt: iso, ...VITAL_FIELDS } }],
     },
-    news2: { anyOf: [{ type: 'null' }, { type: 'object', properties: { score: { type: 'number' }, level: { type: 'string' } } }] },
+    news2: {
+      anyOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          properties: { score: { type: 'number' }, level: { type: 'string' }, complete: { type: 'boolean' }, missing: MISSING, observedAt: iso },
+        },
+      ],
+    },
     risk: {
       anyOf: [
         { type: 'null' },
+        { type: 'object', required: ['mode'], properties: { mode: { type: 'string', enum: ['silent'] } } },
         { type: 'object', properties: { score: nullable('number'), model: nullable('string'), factors: FACTORS, scoredAt: iso } },
       ],
     },
@@ -57,15 +75,21 @@ const RISK_VIEW = {
     scoredAt: iso,
     news2Score: { type: 'number' },
     news2Level: { type: 'string' },
+    news2Complete: { type: 'boolean' },
+    news2Missing: MISSING,
     riskScore: nullable('number'),
     model: nullable('string'),
     factors: FACTORS,
+    riskMode: { type: 'string', enum: ['silent'] },
   },
 } as const;
 
 const PROFILE_VIEW = {
   type: 'object',
-  properties: { patientId: { type: 'string' }, spo2Scale: { type: 'integer' }, updatedAt: nullable('string'), updatedBy: nullable('string') },
+  properties: {
+    patientId: { type: 'string' }, spo2Scale: { type: 'integer' }, baselineConfusion: { type: 'boolean' },
+    updatedAt: nullable('string'), updatedBy: nullable('string'),
+  },
 } as const;
 
 export const PATIENT_PARAMS = {
@@ -91,20 +115,22 @@ export function vitalsView(r: VitalReading) {
   };
 }
 
-function riskView({ patientId: _patientId, ...score }: RiskScore) {
-  return { ...score, scoredAt: new Date(score.scoredAt).toISOString() };
+function riskView({ patientId: _patientId, ...score }: RiskScore, riskMode: RiskMode) {
+  const view = { ...score, scoredAt: new Date(score.scoredAt).toISOString() };
+  return riskMode === 'silent' ? { ...view, riskScore: null, model: null, factors: [], riskMode } : view;
 }
 
 /** Set when a history answer stopped at `limit`: ask again from the last item's time. */
 export const TRUNCATED_HEADER = 'x-vigil-truncated';
 
-export function registerPatientRoutes(app: FastifyInstance, timeseries: TimeSeriesStore): void {
+export function registerPatientRoutes(app: FastifyInstance, timeseries: TimeSeriesStore, options: { riskMode?: RiskMode } = {}): void {
+  const riskMode = options.riskMode ?? 'shown';
   const clinicianAudited = { access: 'clinician', audit: true } as const;
 
   app.get('/v1/patients', {
     config: clinicianAudited,
     schema: { response: { 200: { type: 'array', items: PATIENT_SUMMARY } } },
-  }, async () => summarizeWard(timeseries));
+  }, async () => (await summarizeWard(timeseries)).map((summary) => inRiskMode(summary, riskMode)));
 
   /** A time-range history of one patient: vitals or risk scores, oldest first. */
   const history = <T>(url: string, itemSchema: object, read: (patientId: string, range: TimeRange) => Promise<T[]>, view: (item: T) => object) => {
@@ -120,7 +146,7 @@ export function registerPatientRoutes(app: FastifyInstance, timeseries: TimeSeri
     });
   };
   history('/v1/patients/:patientId/vitals', VITALS_VIEW, (id, range) => timeseries.readReadings(id, range), vitalsView);
-  history('/v1/patients/:patientId/risk', RISK_VIEW, (id, range) => timeseries.readRiskScores(id, range), riskView);
+  history('/v1/patients/:patientId/risk', RISK_VIEW, (id, range) => timeseries.readRiskScores(id, range), (score) => riskView(score, riskMode));
 
   app.get('/v1/patients/:patientId/profile', {
     config: clinicianAudited,
@@ -128,27 +154,35 @@ export function registerPatientRoutes(app: FastifyInstance, timeseries: TimeSeri
   }, async (request) => {
     const { patientId } = request.params as { patientId: string };
     const profile = await timeseries.readPatientProfile(patientId);
-    if (!profile) return { patientId, spo2Scale: 1, updatedAt: null, updatedBy: null };
-    return { ...profile, updatedAt: new Date(profile.updatedAt).toISOString() };
+    if (!profile) return { patientId, spo2Scale: 1, baselineConfusion: false, updatedAt: null, updatedBy: null };
+    return { ...profile, baselineConfusion: profile.baselineConfusion ?? false, updatedAt: new Date(profile.updatedAt).toISOString() };
   });
 
-  // Changes how NEWS2 scores this patient's SpO2; bearer token only (the session cookie is for reads).
+  // Changes how NEWS2 scores this patient (SpO2 scale 2, baseline confusion); either field alone
+  // keeps the other as it was. Bearer token only (the session cookie is for reads).
   app.put('/v1/patients/:patientId/profile', {
     config: clinicianAudited,
     schema: {
       params: PATIENT_PARAMS,
       body: {
         type: 'object',
-        required: ['spo2Scale'],
+        minProperties: 1,
         additionalProperties: false,
-        properties: { spo2Scale: { type: 'integer', enum: [1, 2] } },
+        properties: { spo2Scale: { type: 'integer', enum: [1, 2] }, baselineConfusion: { type: 'boolean' } },
       },
       response: { 200: PROFILE_VIEW },
     },
   }, async (request) => {
     const { patientId } = request.params as { patientId: string };
-    const { spo2Scale } = request.body as { spo2Scale: 1 | 2 };
-    const profile = { patientId, spo2Scale, updatedAt: Date.now(), updatedBy: request.principal!.sub };
+    const body = request.body as { spo2Scale?: 1 | 2; baselineConfusion?: boolean };
+    const before = await timeseries.readPatientProfile(patientId);
+    const profile = {
+      patientId,
+      spo2Scale: body.spo2Scale ?? before?.spo2Scale ?? 1,
+      baselineConfusion: body.baselineConfusion ?? before?.baselineConfusion ?? false,
+      updatedAt: Date.now(),
+      updatedBy: request.principal!.sub,
+    };
     await timeseries.writePatientProfile(profile);
     return { ...profile, updatedAt: new Date(profile.updatedAt).toISOString() };
   });

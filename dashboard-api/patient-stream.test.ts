@@ -4,7 +4,7 @@ import { summarizePatient } from '../core/domain/patient-summary.ts';
 import type { AppDeps } from './build-app.ts';
 import type { ReadSideApp } from './test-fixtures.ts';
 import { SESSION_COOKIE } from './auth.ts';
-import { bearer, reading, readSideApp, tokenFor } from './test-fixtures.ts';
+import { bearer, reading, readSideApp, riskScore, testConfig, tokenFor } from './test-fixtures.ts';
 
 /**
  * The stream against a real listening server: inject() cannot follow a response that never ends.
@@ -19,8 +19,8 @@ afterEach(async () => {
   ctx = undefined;
 });
 
-async function listen(stream: AppDeps['stream'] = {}) {
-  ctx = readSideApp({ stream });
+async function listen(stream: AppDeps['stream'] = {}, extra: Partial<AppDeps> = {}) {
+  ctx = readSideApp({ stream, ...extra });
   await ctx.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = ctx.app.server.address() as { port: number };
   return { ctx, base: `http://127.0.0.1:${port}` };
@@ -99,6 +99,22 @@ describe('GET /v1/stream', () => {
 
     abort.abort();
     await eventually(async () => (await sseClients(c)) === 0);
+  });
+
+  it('carries NEWS2 completeness, and in silent risk mode no model risk, in the snapshot and in updates', async () => {
+    const { ctx: c, base } = await listen({}, { config: testConfig({ VIGIL_RISK_MODE: 'silent' }) });
+    const now = Date.now();
+    await c.timeseries.writeReadings([reading('P0001', now - 1000)]);
+    await c.timeseries.writeRiskScores([{ ...riskScore('P0001', now - 1000, 0.87), news2Complete: false, news2Missing: ['temperature'] }]);
+    const stream = frames((await connect(base)).response);
+    expect(await stream.next()).toBe('retry: 3000');
+    expect(patientOf(await stream.next())).toMatchObject({ patientId: 'P0001', news2: { complete: false, missing: ['temperature'] }, risk: { mode: 'silent' } });
+
+    const score = { ...riskScore('P0002', now, 0.91), news2Score: 0, news2Complete: false, news2Missing: ['respiratoryRate' as const, 'spo2' as const] };
+    c.updates.publish(summarizePatient('P0002', [reading('P0002', now)], score));
+    const update = patientOf(await stream.next());
+    expect(update).toMatchObject({ patientId: 'P0002', news2: { score: 0, complete: false, missing: ['respiratoryRate', 'spo2'] } });
+    expect(update.risk).toEqual({ mode: 'silent' });
   });
 
   it('sends heartbeats while nothing happens', async () => {

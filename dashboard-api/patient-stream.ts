@@ -1,6 +1,8 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import type { RiskMode } from '../core/config.ts';
 import type { PatientSummary } from '../core/domain/patient-summary.ts';
+import { inRiskMode } from '../core/domain/patient-summary.ts';
 import type { PatientUpdates } from '../core/domain/patient-updates.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
@@ -27,7 +29,7 @@ export const DEFAULT_STREAM_OPTIONS: StreamOptions = Object.freeze({
   retryMs: 3_000,
 });
 
-export function patientEvent(summary: PatientSummary): string {
+export function patientEventOf(summary: PatientSummary): string {
   return `event: patient\ndata: ${JSON.stringify(summary)}\n\n`;
 }
 
@@ -42,10 +44,12 @@ const alertEvent = (alert: object): string => `event: alert\ndata: ${JSON.string
 
 export function registerPatientStream(
   app: FastifyInstance,
-  deps: { timeseries: TimeSeriesStore; updates: PatientUpdates; metrics: Metrics; alerts?: AlertFeed },
+  deps: { timeseries: TimeSeriesStore; updates: PatientUpdates; metrics: Metrics; alerts?: AlertFeed; riskMode?: RiskMode },
   options: StreamOptions = DEFAULT_STREAM_OPTIONS,
 ): void {
   const { timeseries, updates, metrics } = deps;
+  // VIGIL_RISK_MODE=silent: every patient event carries `"risk": {"mode": "silent"}` instead of the model's risk.
+  const patientEvent = (summary: PatientSummary): string => patientEventOf(inRiskMode(summary, deps.riskMode ?? 'shown'));
   const openStreams = new Set<PassThrough>();
 
   // Open streams would keep server.close() waiting forever: end them first.

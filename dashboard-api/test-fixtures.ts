@@ -86,7 +86,7 @@ export function reading(patientId: string, observedAt: number, vitals: Partial<V
 }
 
 export function riskScore(patientId: string, scoredAt: number, riskScoreValue = 0.12): RiskScore {
-  return { patientId, scoredAt, news2Score: 1, news2Level: 'low', riskScore: riskScoreValue, model: 'recovery-risk@1', factors: [] };
+  return { patientId, scoredAt, news2Score: 1, news2Level: 'low', news2Complete: true, news2Missing: [], riskScore: riskScoreValue, model: 'recovery-risk@1', factors: [] };
 }
 
 export type CannedWarehouse = ReturnType<typeof cannedWarehouse>;

@@ -282,6 +282,35 @@ describe('stream processor on the embedded adapters', () => {
     expect(await rig.timeseries.latestRiskScore('P1')).toMatchObject({ riskScore: 0.25, model: 'test-risk@1', factors: [{ feature: 'heartRate', contribution: 0.1, value: 70 }] });
   });
 
+  it('scores NEWS2 on one observation set: values older than the maximum age are missing, and the score says so everywhere', async () => {
+    const rig = await createRig();
+    const received: PatientSummary[] = [];
+    rig.updates.subscribe((u) => received.push(u));
+    await start(rig, { settings: { news2MaxAgeMs: 30 * 60_000 } });
+    // A full set 40 min before (outside 30 min), then only heart rate and blood pressure.
+    await rig.bus.publish(TOPIC, [
+      avroMessage({ observedAt: T0 - 40 * 60_000, heartRate: 70, bloodPressure: '120/80', spo2: 97, respiratoryRate: 16, onOxygen: false, consciousness: 'A', temperature: 37 }),
+      avroMessage({ observedAt: T0, heartRate: 75, bloodPressure: '118/76' }),
+    ]);
+    const missing = ['respiratoryRate', 'spo2', 'onOxygen', 'consciousness', 'temperature'];
+    const summary = await eventually(async () => received.at(-1), (s) => s?.news2?.observedAt === new Date(T0).toISOString());
+    expect(summary!.news2).toEqual({ score: 0, level: 'low', complete: false, missing, observedAt: new Date(T0).toISOString() });
+    expect(await rig.timeseries.latestRiskScore('P1')).toMatchObject({ news2Complete: false, news2Missing: missing });
+    const scores = await eventually(() => rows(rig.warehouse, 'SELECT news2_complete, news2_missing FROM risk_scores ORDER BY scored_at DESC'), (r) => r.length >= 1);
+    expect(scores[0]).toEqual({ news2_complete: false, news2_missing: JSON.stringify(missing) });
+  });
+
+  it('scores confusion a clinician recorded as baseline as 0 (only new confusion scores 3)', async () => {
+    const rig = await createRig();
+    await rig.timeseries.writePatientProfile({ patientId: 'P1', spo2Scale: 1, baselineConfusion: true, updatedAt: T0, updatedBy: 'test' });
+    await rig.timeseries.writePatientProfile({ patientId: 'P2', spo2Scale: 1, baselineConfusion: false, updatedAt: T0, updatedBy: 'test' });
+    await start(rig);
+    const full = { heartRate: 70, bloodPressure: '120/80', spo2: 97, respiratoryRate: 16, onOxygen: false, consciousness: 'C', temperature: 37 };
+    await rig.bus.publish(TOPIC, ['P1', 'P2'].map((patientId) => avroMessage({ ...full, patientId })));
+    const scored = await eventually(async () => Promise.all(['P1', 'P2'].map((p) => rig.timeseries.latestRiskScore(p))), (s) => s.every((x) => x !== undefined));
+    expect(scored.map((s) => [s!.news2Score, s!.news2Complete])).toEqual([[0, true], [3, true]]);
+  });
+
   it('gives the recovery-risk model each patient’s admission from the warehouse, and scores without it where there is none', async () => {
     const rig = await createRig();
     const model = await loadOnnxRiskModel({ path: path.join(import.meta.dirname, '..', 'models', 'recovery-risk.onnx') });

@@ -24,6 +24,8 @@ export interface ProcessorSettings extends Readonly<VigilConfig['processor']> {
   readonly maxPendingRescores?: number;
   /** Retries of each store write before the batch is nacked (default: 5 attempts, 100 ms doubling to 2 s). */
   readonly retry?: RetryOptions;
+  /** NEWS2 counts a vital only if observed within this long of the newest reading (VIGIL_NEWS2_MAX_AGE_MINUTES; default 1 h). */
+  readonly news2MaxAgeMs?: number;
 }
 
 export interface ProcessorDeps {
@@ -73,7 +75,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
     maxPending: settings.maxPendingRescores ?? 10_000,
     maxBatch: SCORING_BATCH,
     concurrency: SCORING_CONCURRENCY,
-    score: (patientIds) => scorePatients({ ...deps, logger, retry }, patientIds),
+    score: (patientIds) => scorePatients({ ...deps, logger, retry, ...(settings.news2MaxAgeMs ? { news2MaxAgeMs: settings.news2MaxAgeMs } : {}) }, patientIds),
     onError: (error, patients) => logger.error({ error: logSafeError(error), patients }, 're-scoring failed; the next reading will retry'),
   });
 

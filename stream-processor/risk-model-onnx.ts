@@ -22,6 +22,8 @@ import type { RiskModel, RiskModelOutput, ScoringInput } from './risk-model.ts';
 export interface ModelCard {
   readonly name?: string;
   readonly version: number | string;
+  /** The alerting threshold the card was evaluated at (0..1); the alert engine uses it. */
+  readonly deployedThreshold?: number;
 }
 
 export interface OnnxRiskModelOptions {
@@ -79,6 +81,7 @@ export async function loadOnnxRiskModel(options: OnnxRiskModelOptions): Promise<
 
   return {
     name: `${card.name ?? 'recovery-risk'}@${card.version}`,
+    ...(card.deployedThreshold === undefined ? {} : { deployedThreshold: card.deployedThreshold }),
     run,
     async score(inputs) {
       if (inputs.length === 0) return [];
@@ -128,10 +131,16 @@ function factorValue(rows: Float32Array, row: number, factor: string): number | 
 async function readCard(modelPath: string): Promise<ModelCard> {
   const cardPath = modelPath.replace(/\.onnx$/, '.card.json');
   try {
-    const card = JSON.parse(await readFile(cardPath, 'utf8')) as { name?: unknown; version?: unknown };
+    const card = JSON.parse(await readFile(cardPath, 'utf8')) as { name?: unknown; version?: unknown; deployedThreshold?: unknown };
     if (typeof card.version !== 'number' && typeof card.version !== 'string') throw new Error('no version');
-    return { version: card.version, ...(typeof card.name === 'string' ? { name: card.name } : {}) };
+    const threshold = card.deployedThreshold;
+    if (threshold !== undefined && !(typeof threshold === 'number' && threshold > 0 && threshold <= 1)) throw new Error('deployedThreshold must be a number in (0, 1]');
+    return {
+      version: card.version,
+      ...(typeof card.name === 'string' ? { name: card.name } : {}),
+      ...(typeof threshold === 'number' && threshold > 0 && threshold <= 1 ? { deployedThreshold: threshold } : {}),
+    };
   } catch (error) {
-    throw new VigilError('CONFIG_INVALID', `risk model card ${cardPath} is missing or has no version; pass options.card`, { cause: error });
+    throw new VigilError('CONFIG_INVALID', `risk model card ${cardPath} is missing, has no version or a bad deployedThreshold; pass options.card`, { cause: error });
   }
 }

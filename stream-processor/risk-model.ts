@@ -28,6 +28,11 @@ export interface RiskModelOutput {
 export interface RiskModel {
   /** Name and version, e.g. "recovery-risk@1"; stored with every score. */
   readonly name: string;
+  /**
+   * The probability at which the model was evaluated to alert (its card's `deployedThreshold`):
+   * the alert engine's risk threshold unless VIGIL_ALERT_RISK_PERCENT is set.
+   */
+  readonly deployedThreshold?: number;
   /** One output per input, in order. Rejects as a whole; the processor then scores NEWS2 only. */
   score(inputs: readonly ScoringInput[]): Promise<RiskModelOutput[]>;
 }

@@ -11,5 +11,7 @@ export function riskScoreRow(s: RiskScore): WarehouseRow {
     risk_score: s.riskScore,
     model: s.model,
     factors: JSON.stringify(s.factors),
+    news2_complete: s.news2Complete,
+    news2_missing: JSON.stringify(s.news2Missing),
   };
 }

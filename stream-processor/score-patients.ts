@@ -1,5 +1,5 @@
-import { news2 } from '../core/domain/news2.ts';
-import { latestVitals, summarizePatient } from '../core/domain/patient-summary.ts';
+import { DEFAULT_NEWS2_MAX_AGE_MS, news2ObservationSet } from '../core/domain/news2-observation-set.ts';
+import { summarizePatient } from '../core/domain/patient-summary.ts';
 import type { PatientUpdates } from '../core/domain/patient-updates.ts';
 import type { PatientProfile, RiskScore, VitalReading } from '../core/domain/reading.ts';
 import type { Logger } from '../core/observability/logger.ts';
@@ -24,6 +24,8 @@ export interface ScoringDeps {
   readonly riskModel?: RiskModel;
   /** Gives the model each patient's admission (age, type, start); without it the model scores without. */
   readonly admissions?: AdmissionLookup;
+  /** A vital counts towards NEWS2 only if observed within this long of the newest reading (default 1 h). */
+  readonly news2MaxAgeMs?: number;
 }
 
 /** Readings read back per patient at most: a reading a minute for 6 h is 360. */
@@ -31,7 +33,8 @@ const MAX_WINDOW_READINGS = 2_000;
 
 /**
  * Re-scores patients from what the time-series store holds (stateless: any instance can score any
- * patient): NEWS2 on the latest value of each vital, the model on the last 6 h, both anchored on
+ * patient): NEWS2 on the latest observation set (each vital's newest value within the maximum age
+ * of the newest reading, the rest named missing), the model on the last 6 h, both anchored on
  * the patient's newest reading so a replay of old data scores as it happened. Writes the scores to
  * both stores, then announces each patient's summary to live viewers.
  */
@@ -43,14 +46,19 @@ export async function scorePatients(deps: ScoringDeps, patientIds: readonly stri
 
   const outputs = riskModel ? await scoreWithModel(deps, riskModel, await withAdmissions(deps.admissions, windows)) : undefined;
   const scores: RiskScore[] = windows.map((w, i) => {
-    const latest = latestVitals(w.readings)!;
-    const early = news2(latest, { spo2Scale: w.profile?.spo2Scale ?? 1 });
+    const set = news2ObservationSet(w.readings, {
+      spo2Scale: w.profile?.spo2Scale ?? 1,
+      baselineConfusion: w.profile?.baselineConfusion ?? false,
+      maxAgeMs: deps.news2MaxAgeMs ?? DEFAULT_NEWS2_MAX_AGE_MS,
+    })!;
     const output = outputs?.[i];
     return {
       patientId: w.patientId,
       scoredAt: w.now,
-      news2Score: early.score,
-      news2Level: early.level,
+      news2Score: set.result.score,
+      news2Level: set.result.level,
+      news2Complete: set.complete,
+      news2Missing: set.missing,
       riskScore: output ? output.probability : null,
       model: output ? riskModel!.name : null,
       factors: output ? output.factors : [],

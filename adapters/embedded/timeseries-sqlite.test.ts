@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,24 @@ const reading = (i: number): VitalReading => ({
 });
 
 describe('sqlite time-series store', () => {
+  it('opens a file from before NEWS2 completeness and baseline confusion: old scores read as incomplete, old profiles as no baseline', async () => {
+    const file = path.join(dir, 'older', 'timeseries.sqlite');
+    mkdirSync(path.dirname(file), { recursive: true });
+    const old = new DatabaseSync(file);
+    old.exec(`CREATE TABLE risk_scores (patient_id TEXT NOT NULL, scored_at INTEGER NOT NULL, news2_score INTEGER NOT NULL, news2_level TEXT NOT NULL,
+        risk_score REAL, model TEXT, factors TEXT NOT NULL, PRIMARY KEY (patient_id, scored_at)) WITHOUT ROWID;
+      CREATE TABLE profiles (patient_id TEXT PRIMARY KEY, spo2_scale INTEGER NOT NULL, updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO risk_scores VALUES ('P1', 1000, 0, 'low', NULL, NULL, '[]');
+      INSERT INTO profiles VALUES ('P1', 2, 1000, 'dr-old');`);
+    old.close();
+    const store = createSqliteTimeSeriesStore({ path: file });
+    expect(await store.latestRiskScore('P1')).toMatchObject({ news2Score: 0, news2Complete: false, news2Missing: [] });
+    expect(await store.readPatientProfile('P1')).toEqual({ patientId: 'P1', spo2Scale: 2, baselineConfusion: false, updatedAt: 1000, updatedBy: 'dr-old' });
+    await store.writeRiskScores([{ patientId: 'P1', scoredAt: 2000, news2Score: 1, news2Level: 'low', news2Complete: true, news2Missing: [], riskScore: null, model: null, factors: [] }]);
+    expect(await store.latestRiskScore('P1')).toMatchObject({ news2Complete: true });
+    await store.close();
+  });
+
   it('keeps what one instance wrote for another instance on the same file', async () => {
     const file = path.join(dir, 'shared', 'timeseries.sqlite');
     const writer = createSqliteTimeSeriesStore({ path: file });

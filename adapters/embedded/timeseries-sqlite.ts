@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { Consciousness, News2Level, PatientProfile, RiskFactor, RiskScore, VitalReading } from '../../core/domain/reading.ts';
+import type { Consciousness, News2Level, News2ParameterName, PatientProfile, RiskFactor, RiskScore, VitalReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 
@@ -43,18 +43,39 @@ const SCHEMA = `
     risk_score REAL,
     model TEXT,
     factors TEXT NOT NULL,
+    news2_complete INTEGER NOT NULL DEFAULT 0,
+    news2_missing TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (patient_id, scored_at)
   ) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS profiles (
     patient_id TEXT PRIMARY KEY,
     spo2_scale INTEGER NOT NULL,
+    baseline_confusion INTEGER NOT NULL DEFAULT 0,
     updated_at INTEGER NOT NULL,
     updated_by TEXT NOT NULL
   ) WITHOUT ROWID;
 `;
 
 const READING_COLUMNS = 'patient_id, observed_at, reading_id, device_id, received_at, heart_rate, systolic, diastolic, temperature_c, spo2, respiratory_rate, on_oxygen, consciousness';
-const SCORE_COLUMNS = 'patient_id, scored_at, news2_score, news2_level, risk_score, model, factors';
+const SCORE_COLUMNS = 'patient_id, scored_at, news2_score, news2_level, risk_score, model, factors, news2_complete, news2_missing';
+
+/**
+ * Columns added after a table's first release: a database file from an older version gets them
+ * at open (SQLite has no ADD COLUMN IF NOT EXISTS). A score stored before completeness was
+ * recorded reads as incomplete with nothing named missing: unknown is never shown as whole.
+ */
+const ADDED_COLUMNS: readonly { table: string; column: string; definition: string }[] = [
+  { table: 'risk_scores', column: 'news2_complete', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'risk_scores', column: 'news2_missing', definition: "TEXT NOT NULL DEFAULT '[]'" },
+  { table: 'profiles', column: 'baseline_confusion', definition: 'INTEGER NOT NULL DEFAULT 0' },
+];
+
+function addMissingColumns(db: DatabaseSync): void {
+  for (const { table, column, definition } of ADDED_COLUMNS) {
+    const present = (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+    if (!present) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
+}
 
 /** A `readings` row as an array in READING_COLUMNS order: range reads return arrays, which node:sqlite builds much faster than objects. */
 type ReadingRow = [
@@ -66,6 +87,7 @@ type ReadingRow = [
 interface ScoreRow {
   patient_id: string; scored_at: number; news2_score: number; news2_level: string;
   risk_score: number | null; model: string | null; factors: string;
+  news2_complete: number; news2_missing: string;
 }
 
 export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): TimeSeriesStore {
@@ -78,6 +100,7 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
     db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
     db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${(options.durability ?? 'full').toUpperCase()}; PRAGMA cache_size = -32000;`);
     db.exec(SCHEMA);
+    addMissingColumns(db);
   } catch (cause) {
     throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the time-series database ${options.path}`, { cause });
   }
@@ -185,7 +208,10 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
       if (scores.length === 0) return;
       await groupCommit(() => {
         for (const s of scores) {
-          sql.upsertScore.run(s.patientId, s.scoredAt, s.news2Score, s.news2Level, s.riskScore, s.model, JSON.stringify(s.factors));
+          sql.upsertScore.run(
+            s.patientId, s.scoredAt, s.news2Score, s.news2Level, s.riskScore, s.model, JSON.stringify(s.factors),
+            s.news2Complete ? 1 : 0, JSON.stringify(s.news2Missing),
+          );
         }
       });
     },
@@ -201,16 +227,17 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
 
     async writePatientProfile(profile) {
       transaction(() => {
-        sql.upsertProfile.run(profile.patientId, profile.spo2Scale, profile.updatedAt, profile.updatedBy);
+        sql.upsertProfile.run(profile.patientId, profile.spo2Scale, profile.baselineConfusion ? 1 : 0, profile.updatedAt, profile.updatedBy);
       });
     },
 
     async readPatientProfile(patientId) {
-      const row = read(() => sql.profile.get(patientId)) as { patient_id: string; spo2_scale: number; updated_at: number; updated_by: string } | undefined;
+      const row = read(() => sql.profile.get(patientId)) as { patient_id: string; spo2_scale: number; baseline_confusion: number; updated_at: number; updated_by: string } | undefined;
       if (!row) return undefined;
       const profile: PatientProfile = {
         patientId: row.patient_id,
         spo2Scale: row.spo2_scale === 2 ? 2 : 1,
+        baselineConfusion: row.baseline_confusion === 1,
         updatedAt: row.updated_at,
         updatedBy: row.updated_by,
       };
@@ -260,14 +287,15 @@ function prepareStatements(db: DatabaseSync) {
     insertPatient: p('INSERT OR IGNORE INTO patients (patient_id) VALUES (?)'),
     readingsAsc: arrays(p(`SELECT ${READING_COLUMNS} FROM readings ${range} ORDER BY observed_at, reading_id LIMIT ?`)),
     readingsDesc: arrays(p(`SELECT ${READING_COLUMNS} FROM readings ${range} ORDER BY observed_at DESC, reading_id DESC LIMIT ?`)),
-    upsertScore: p(`INSERT INTO risk_scores (${SCORE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)
+    upsertScore: p(`INSERT INTO risk_scores (${SCORE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT DO UPDATE SET news2_score = excluded.news2_score, news2_level = excluded.news2_level,
-        risk_score = excluded.risk_score, model = excluded.model, factors = excluded.factors`),
+        risk_score = excluded.risk_score, model = excluded.model, factors = excluded.factors,
+        news2_complete = excluded.news2_complete, news2_missing = excluded.news2_missing`),
     scoresAsc: p(`SELECT ${SCORE_COLUMNS} FROM risk_scores ${scoreRange} ORDER BY scored_at LIMIT ?`),
     scoresDesc: p(`SELECT ${SCORE_COLUMNS} FROM risk_scores ${scoreRange} ORDER BY scored_at DESC LIMIT ?`),
-    upsertProfile: p(`INSERT INTO profiles (patient_id, spo2_scale, updated_at, updated_by) VALUES (?, ?, ?, ?)
-      ON CONFLICT DO UPDATE SET spo2_scale = excluded.spo2_scale, updated_at = excluded.updated_at, updated_by = excluded.updated_by`),
-    profile: p('SELECT patient_id, spo2_scale, updated_at, updated_by FROM profiles WHERE patient_id = ?'),
+    upsertProfile: p(`INSERT INTO profiles (patient_id, spo2_scale, baseline_confusion, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET spo2_scale = excluded.spo2_scale, baseline_confusion = excluded.baseline_confusion, updated_at = excluded.updated_at, updated_by = excluded.updated_by`),
+    profile: p('SELECT patient_id, spo2_scale, baseline_confusion, updated_at, updated_by FROM profiles WHERE patient_id = ?'),
     patients: p('SELECT patient_id FROM patients ORDER BY patient_id'),
   };
 }
@@ -299,6 +327,8 @@ function toScore(r: ScoreRow): RiskScore {
     riskScore: r.risk_score,
     model: r.model,
     factors: JSON.parse(r.factors) as RiskFactor[],
+    news2Complete: r.news2_complete === 1,
+    news2Missing: JSON.parse(r.news2_missing) as News2ParameterName[],
   };
 }
 

@@ -63,7 +63,7 @@ describe('DuckDB warehouse', () => {
       { table_name: 'dead_letters', columns: 7 },
       { table_name: 'icustays', columns: 8 },
       { table_name: 'patients', columns: 5 },
-      { table_name: 'risk_scores', columns: 7 },
+      { table_name: 'risk_scores', columns: 9 },
       { table_name: 'vitals', columns: 13 },
     ]);
   });
@@ -224,6 +224,25 @@ describe('DuckDB warehouse', () => {
   it('reports bad SQL as BACKEND_REJECTED', async () => {
     await expect(warehouse.query('SELEC 1')).rejects.toMatchObject({ code: 'BACKEND_REJECTED' });
     await expect(warehouse.ping()).resolves.toBeUndefined();
+  });
+
+  it('provision upgrades a risk_scores table from before NEWS2 completeness: columns added, old rows NULL (unknown)', async () => {
+    // The latest_risk view selects the new columns, so it goes first, as on a file from that version.
+    await warehouse.query('DROP VIEW IF EXISTS patient_unified');
+    await warehouse.query('DROP VIEW IF EXISTS latest_risk');
+    await warehouse.query('DROP TABLE risk_scores');
+    await warehouse.query('CREATE TABLE risk_scores (patient_id VARCHAR NOT NULL, scored_at TIMESTAMPTZ NOT NULL, news2_score BIGINT NOT NULL, news2_level VARCHAR NOT NULL, risk_score DOUBLE, model VARCHAR, factors VARCHAR, PRIMARY KEY (patient_id, scored_at))');
+    await warehouse.query("INSERT INTO risk_scores VALUES ('P1', TIMESTAMPTZ '2026-12-01 10:00:00+00', 2, 'low', NULL, NULL, '[]')");
+    await warehouse.provision();
+    await warehouse.append('risk_scores', [{
+      patient_id: 'P1', scored_at: new Date('2026-12-01T11:00:00Z'), news2_score: 0, news2_level: 'low', risk_score: null, model: null, factors: '[]',
+      news2_complete: false, news2_missing: '["spo2","temperature"]',
+    }]);
+    const result = await warehouse.query('SELECT news2_score, news2_complete, news2_missing FROM risk_scores ORDER BY scored_at');
+    expect(result.rows).toEqual([
+      { news2_score: 2, news2_complete: null, news2_missing: null },
+      { news2_score: 0, news2_complete: false, news2_missing: '["spo2","temperature"]' },
+    ]);
   });
 
   it('keeps the data across close and reopen (the file lock is released)', async () => {

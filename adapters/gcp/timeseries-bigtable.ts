@@ -195,12 +195,13 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
       await mutate(scores.map((s) => entry(scoreKey(s.patientId, s.scoredAt), FAMILY.scores, s, s.scoredAt)), 'write risk scores');
     },
 
-    readRiskScores(patientId, range) {
-      return readRange('s', patientId, range, FAMILY.scores, scoreTime, () => '');
+    async readRiskScores(patientId, range) {
+      return (await readRange<RiskScore>('s', patientId, range, FAMILY.scores, scoreTime, () => '')).map(scoreWithDefaults);
     },
 
     async latestRiskScore(patientId) {
-      return (await readRange('s', patientId, everything, FAMILY.scores, scoreTime, () => ''))[0];
+      const [newest] = await readRange<RiskScore>('s', patientId, everything, FAMILY.scores, scoreTime, () => '');
+      return newest ? scoreWithDefaults(newest) : undefined;
     },
 
     async writePatientProfile(profile) {
@@ -209,7 +210,8 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
 
     async readPatientProfile(patientId) {
       const [row] = await rows({ start: profileKey(patientId), end: `${profileKey(patientId)}\u0000` });
-      return row ? cellOf<PatientProfile>(row, FAMILY.profiles) : undefined;
+      const profile = row ? cellOf<PatientProfile>(row, FAMILY.profiles) : undefined;
+      return profile ? { ...profile, baselineConfusion: profile.baselineConfusion ?? false } : undefined;
     },
 
     async listPatients() {
@@ -227,6 +229,14 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
       await client.close();
     },
   };
+}
+
+/**
+ * Cells are JSON, so a score written before completeness was recorded lacks the fields: it reads
+ * as incomplete with nothing named missing (unknown is never shown as whole), as SQLite's does.
+ */
+function scoreWithDefaults(score: RiskScore): RiskScore {
+  return { ...score, news2Complete: score.news2Complete ?? false, news2Missing: score.news2Missing ?? [] };
 }
 
 /** One row's one cell; the cell timestamp comes from the data so rewrites hit the same cell. */

@@ -37,6 +37,8 @@ export function describeTimeSeriesContract(name: string, makeStore: () => Promis
     scoredAt,
     news2Score: 3,
     news2Level: 'low-medium',
+    news2Complete: false,
+    news2Missing: ['spo2', 'temperature'],
     riskScore: 0.25,
     model: 'recovery-risk@1',
     factors: [{ feature: 'heartRate', contribution: 0.1, value: 72 }],
@@ -129,7 +131,7 @@ export function describeTimeSeriesContract(name: string, makeStore: () => Promis
 
     it('writes, reads and finds the latest risk scores, idempotently by patient and time', async () => {
       const first = score('RISK', T0, { riskScore: null, model: null, factors: [] });
-      const second = score('RISK', T0 + MIN, { news2Score: 7, news2Level: 'high', riskScore: 0.91 });
+      const second = score('RISK', T0 + MIN, { news2Score: 7, news2Level: 'high', news2Complete: true, news2Missing: [], riskScore: 0.91 });
       await store.writeRiskScores([second, first]);
       await store.writeRiskScores([{ ...second, riskScore: 0.93 }]);
       expect(await store.readRiskScores(pid('RISK'), { from: T0, to: T0 + 10 * MIN })).toEqual([first, { ...second, riskScore: 0.93 }]);
@@ -140,17 +142,17 @@ export function describeTimeSeriesContract(name: string, makeStore: () => Promis
     }, timeout);
 
     it('stores patient profiles; the last write wins', async () => {
-      const profile: PatientProfile = { patientId: pid('PROFILE'), spo2Scale: 2, updatedAt: T0, updatedBy: 'clinician-1' };
+      const profile: PatientProfile = { patientId: pid('PROFILE'), spo2Scale: 2, baselineConfusion: true, updatedAt: T0, updatedBy: 'clinician-1' };
       expect(await store.readPatientProfile(pid('PROFILE'))).toBeUndefined();
       await store.writePatientProfile(profile);
       expect(await store.readPatientProfile(pid('PROFILE'))).toEqual(profile);
-      await store.writePatientProfile({ ...profile, spo2Scale: 1, updatedAt: T0 + MIN, updatedBy: 'clinician-2' });
-      expect(await store.readPatientProfile(pid('PROFILE'))).toEqual({ ...profile, spo2Scale: 1, updatedAt: T0 + MIN, updatedBy: 'clinician-2' });
+      await store.writePatientProfile({ ...profile, spo2Scale: 1, baselineConfusion: false, updatedAt: T0 + MIN, updatedBy: 'clinician-2' });
+      expect(await store.readPatientProfile(pid('PROFILE'))).toEqual({ ...profile, spo2Scale: 1, baselineConfusion: false, updatedAt: T0 + MIN, updatedBy: 'clinician-2' });
     }, timeout);
 
     it('lists every patient with readings, sorted, each once', async () => {
       await store.writeReadings([reading('LIST-b', T0), reading('LIST-a', T0), reading('LIST-a', T0 + MIN), reading('LIST-a1', T0)]);
-      await store.writePatientProfile({ patientId: pid('LIST-profile-only'), spo2Scale: 1, updatedAt: T0, updatedBy: 'x' });
+      await store.writePatientProfile({ patientId: pid('LIST-profile-only'), spo2Scale: 1, baselineConfusion: false, updatedAt: T0, updatedBy: 'x' });
       const all = await store.listPatients();
       expect(all).toEqual([...all].sort());
       expect(new Set(all).size).toBe(all.length);

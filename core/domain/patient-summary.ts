@@ -1,4 +1,4 @@
-import type { Consciousness, News2Level, RiskFactor, RiskScore, VitalReading } from './reading.ts';
+import type { Consciousness, News2Level, News2ParameterName, RiskFactor, RiskScore, VitalReading } from './reading.ts';
 
 /**
  * What the API and the live stream say about a patient: the newest value of each vital (a reading
@@ -18,11 +18,39 @@ export interface LatestVitals {
   consciousness: Consciousness | null;
 }
 
+/**
+ * The NEWS2 of the patient's latest observation set. `complete` false means some parameters were
+ * not observed within the maximum age of the newest reading: `score` is then a lower bound and
+ * `missing` names what it lacks. `observedAt` is the set's newest reading, so its age shows.
+ */
+export interface News2Summary {
+  score: number;
+  level: News2Level;
+  complete: boolean;
+  missing: News2ParameterName[];
+  observedAt: string;
+}
+
+export interface ShownRisk { score: number | null; model: string | null; factors: RiskFactor[]; scoredAt: string }
+/** VIGIL_RISK_MODE=silent: the model's risk is scored and stored but not shown (and not alerted on). */
+export interface SilentRisk { mode: 'silent' }
+
 export interface PatientSummary {
   patientId: string;
   latest: (Omit<LatestVitals, 'observedAt'> & { observedAt: string }) | null;
-  news2: { score: number; level: News2Level } | null;
-  risk: { score: number | null; model: string | null; factors: RiskFactor[]; scoredAt: string } | null;
+  news2: News2Summary | null;
+  risk: ShownRisk | SilentRisk | null;
+}
+
+/** The risk a summary shows, or undefined when it has none or it is silent. */
+export function shownRisk(summary: PatientSummary): ShownRisk | undefined {
+  return summary.risk && !('mode' in summary.risk) ? summary.risk : undefined;
+}
+
+/** The summary as a deployment in `riskMode` may show it: in silent mode the risk is withheld. */
+export function inRiskMode(summary: PatientSummary, riskMode: 'shown' | 'silent'): PatientSummary {
+  if (riskMode === 'shown' || summary.risk === null) return summary;
+  return { ...summary, risk: { mode: 'silent' } };
 }
 
 const VITAL_KEYS = ['heartRate', 'systolic', 'diastolic', 'temperatureC', 'spo2', 'respiratoryRate', 'onOxygen', 'consciousness'] as const;
@@ -58,7 +86,9 @@ export function summarizePatient(patientId: string, recent: readonly VitalReadin
   return {
     patientId,
     latest: latest ? { ...latest, observedAt: new Date(latest.observedAt).toISOString() } : null,
-    news2: score ? { score: score.news2Score, level: score.news2Level } : null,
+    news2: score
+      ? { score: score.news2Score, level: score.news2Level, complete: score.news2Complete, missing: score.news2Missing, observedAt: new Date(score.scoredAt).toISOString() }
+      : null,
     risk: score
       ? { score: score.riskScore, model: score.model, factors: score.factors, scoredAt: new Date(score.scoredAt).toISOString() }
       : null,

@@ -64,6 +64,9 @@ export interface VitalReading {
 
 export type News2Level = 'low' | 'low-medium' | 'medium' | 'high';
 
+/** NEWS2 parameters by the names the API, the stream, the warehouse and the dashboard use (PRODUCT.md). */
+export type News2ParameterName = 'respiratoryRate' | 'spo2' | 'onOxygen' | 'systolic' | 'heartRate' | 'consciousness' | 'temperature';
+
 export interface RiskFactor {
   feature: string;
   /** Signed contribution to the score (log-odds or probability units; the model card says). */
@@ -78,6 +81,13 @@ export interface RiskScore {
   scoredAt: number;
   news2Score: number;
   news2Level: News2Level;
+  /**
+   * Every NEWS2 parameter was observed within the maximum age of the newest reading (one
+   * observation set). When false the score is a lower bound over the parameters present.
+   */
+  news2Complete: boolean;
+  /** The parameters that were not (empty when complete; empty and incomplete for scores stored before this was recorded). */
+  news2Missing: News2ParameterName[];
   /** Model probability 0..1, or null while no model is loaded. */
   riskScore: number | null;
   /** Model name and version, e.g. "recovery-risk@1". */
@@ -90,6 +100,8 @@ export interface PatientProfile {
   patientId: string;
   /** NEWS2 SpO2 scale: 2 only for patients a clinician flagged (target 88–92%). */
   spo2Scale: 1 | 2;
+  /** A clinician recorded the patient's confusion as their baseline: NEWS2 then scores only new confusion. Absent: false. */
+  baselineConfusion?: boolean;
   /** Epoch milliseconds of the last change. */
   updatedAt: number;
   /** Who changed it (token subject), for the record. */

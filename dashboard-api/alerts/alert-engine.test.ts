@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PatientSummary } from '../../core/domain/patient-summary.ts';
 import { createInMemoryPatientUpdates } from '../../core/domain/patient-updates.ts';
-import type { News2Level } from '../../core/domain/reading.ts';
+import type { News2Level, News2ParameterName } from '../../core/domain/reading.ts';
 import type { AlertView } from './alert.ts';
-import { DEFAULT_ALERT_THRESHOLDS } from './alert.ts';
+import { DEFAULT_ALERT_THRESHOLDS, resolveAlertThresholds } from './alert.ts';
 import { createAlertEngine } from './alert-engine.ts';
 import type { AlertStore } from './alert-store-sqlite.ts';
 import { createSqliteAlertStore } from './alert-store-sqlite.ts';
@@ -14,12 +14,12 @@ import { createSqliteAlertStore } from './alert-store-sqlite.ts';
 const MINUTE = 60_000;
 const thresholds = { ...DEFAULT_ALERT_THRESHOLDS, news2: 5, risk: 0.4, holdMs: 10 * MINUTE };
 
-function summary(patientId: string, news2: number | null, options: { level?: News2Level; risk?: number | null } = {}): PatientSummary {
+function summary(patientId: string, news2: number | null, options: { level?: News2Level; risk?: number | null; missing?: News2ParameterName[] } = {}): PatientSummary {
   const level: News2Level = options.level ?? (news2 === null ? 'low' : news2 >= 7 ? 'high' : news2 >= 5 ? 'medium' : 'low');
   return {
     patientId,
     latest: null,
-    news2: news2 === null ? null : { score: news2, level },
+    news2: news2 === null ? null : { score: news2, level, complete: (options.missing ?? []).length === 0, missing: options.missing ?? [], observedAt: new Date(0).toISOString() },
     risk: options.risk === undefined ? null : { score: options.risk, model: 'm@1', factors: [], scoredAt: new Date(0).toISOString() },
   };
 }
@@ -156,6 +156,56 @@ describe('alert engine', () => {
     // Still the same episode: a further high reading does not open another.
     second.at(1, summary('P1', 8));
     expect(second.engine.list({ include: 'all' })).toMatchObject([{ peakNews2: 8 }]);
+  });
+
+  it('an incomplete observation set is its own alert state, answered (closed, off the ward) by a complete set below every threshold', () => {
+    const { engine, at } = setup();
+    at(0, summary('P1', 0, { missing: ['respiratoryRate', 'spo2', 'temperature'] }));
+    at(1, summary('P1', 0, { missing: ['spo2'] }));
+    expect(engine.list()).toMatchObject([{ patientId: 'P1', status: 'open', reasons: ['observations-incomplete'], news2Score: 0, visible: true }]);
+    at(5, summary('P1', 1));
+    expect(engine.list()).toEqual([]);
+    expect(engine.list({ include: 'all' })).toMatchObject([{ status: 'closed', closedAt: '2026-11-22T10:05:00.000Z', reasons: ['observations-incomplete'], visible: false }]);
+    // Incomplete again later: a new episode.
+    at(30, summary('P1', 0, { missing: ['temperature'] }));
+    expect(engine.list()).toMatchObject([{ status: 'open', reasons: ['observations-incomplete'] }]);
+    expect(engine.list({ include: 'all' })).toHaveLength(2);
+  });
+
+  it('a complete set that still crosses a threshold keeps the episode, which then needs acknowledging', () => {
+    const { engine, at } = setup();
+    at(0, summary('P1', 2, { missing: ['temperature'] }));
+    at(1, summary('P1', 5));
+    at(2, summary('P1', 1));
+    expect(engine.list()).toMatchObject([{ status: 'open', reasons: ['news2', 'observations-incomplete'], belowSince: '2026-11-22T10:02:00.000Z' }]);
+    at(12, summary('P1', 1));
+    expect(engine.list()).toMatchObject([{ status: 'closed', visible: true }]);
+  });
+
+  it('an incomplete alert that escalates shows the more urgent reason first', () => {
+    const { engine, at } = setup();
+    at(0, summary('P1', 2, { missing: ['temperature'] }));
+    at(1, summary('P1', 6, { missing: ['temperature'] }));
+    expect(engine.list({ include: 'all' })).toMatchObject([{ status: 'open', reasons: ['news2', 'observations-incomplete'], peakNews2: 6 }]);
+  });
+
+  it('in silent risk mode the model never opens or holds an alert', () => {
+    const updates = createInMemoryPatientUpdates();
+    const engine = createAlertEngine({ updates, store: createSqliteAlertStore({ path: ':memory:' }), thresholds: { ...thresholds, riskMode: 'silent' }, sweepIntervalMs: 0 });
+    cleanups.push(() => engine.stop());
+    updates.publish(summary('P1', 1, { risk: 0.95 }));
+    updates.publish({ ...summary('P2', null), risk: { score: 0.99, model: 'm@1', factors: [], scoredAt: new Date(0).toISOString() } });
+    updates.publish(summary('P3', 5, { risk: 0.95 }));
+    expect(engine.list().map((a) => [a.patientId, a.reasons, a.riskScore, a.peakRisk])).toEqual([['P3', ['news2'], null, null]]);
+  });
+
+  it('takes the risk threshold from the configuration, else the model card, else the default', () => {
+    const configured = { news2: 5, news2RedParameter: true, holdMs: 0 };
+    expect(resolveAlertThresholds({ ...configured, risk: 0.5 }, { model: { deployedThreshold: 0.12 } }).risk).toBe(0.5);
+    expect(resolveAlertThresholds({ ...configured, risk: null }, { model: { deployedThreshold: 0.12 } }).risk).toBe(0.12);
+    expect(resolveAlertThresholds({ ...configured, risk: null }, { model: {} }).risk).toBe(DEFAULT_ALERT_THRESHOLDS.risk);
+    expect(resolveAlertThresholds({ ...configured, risk: null }).risk).toBe(0.33);
+    expect(resolveAlertThresholds({ ...configured, risk: null }, { riskMode: 'silent' }).riskMode).toBe('silent');
   });
 
   it('fails fast on thresholds that make no sense', () => {

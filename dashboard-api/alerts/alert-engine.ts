@@ -5,7 +5,7 @@ import type { PatientUpdates } from '../../core/domain/patient-updates.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { Alert, AlertThresholds, AlertView } from './alert.ts';
-import { alertView, crossedThresholds, validateThresholds } from './alert.ts';
+import { alertView, alertableRisk, crossedThresholds, isOnlyIncomplete, mergeReasons, validateThresholds } from './alert.ts';
 import type { AlertStore } from './alert-store-sqlite.ts';
 
 export interface Clock {
@@ -73,11 +73,11 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
 
   const evaluate = (summary: PatientSummary): void => {
     // No score yet: nothing is known about this patient's state, so nothing changes.
-    if (!summary.news2 && typeof summary.risk?.score !== 'number') return;
+    const risk = alertableRisk(summary, thresholds);
+    if (!summary.news2 && risk === null) return;
     const now = clock.now();
     const reasons = crossedThresholds(summary, thresholds);
     const news2 = summary.news2?.score ?? null;
-    const risk = summary.risk?.score ?? null;
     const current = open.get(summary.patientId);
     if (reasons.length > 0) {
       if (!current) {
@@ -90,13 +90,15 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
       }
       const peakNews2 = maxOf(current.peakNews2, news2);
       const peakRisk = maxOf(current.peakRisk, risk);
-      if (current.belowSince !== null || peakNews2 !== current.peakNews2 || peakRisk !== current.peakRisk) {
-        record({ ...current, belowSince: null, peakNews2, peakRisk });
+      const merged = mergeReasons(current.reasons, reasons);
+      if (current.belowSince !== null || peakNews2 !== current.peakNews2 || peakRisk !== current.peakRisk || merged.length !== current.reasons.length) {
+        record({ ...current, reasons: merged, belowSince: null, peakNews2, peakRisk });
       }
       return;
     }
     if (!current) return;
-    if (current.belowSince === null) record({ ...current, belowSince: now });
+    if (isOnlyIncomplete(current)) record({ ...current, status: 'closed', closedAt: now, belowSince: current.belowSince ?? now });
+    else if (current.belowSince === null) record({ ...current, belowSince: now });
     else closeIfHeld(current, now);
   };
 

@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 function raiseAlert(patientId: string): string {
-  updates.publish({ patientId, latest: null, news2: { score: 7, level: 'high' }, risk: null });
+  updates.publish({ patientId, latest: null, news2: { score: 7, level: 'high', complete: true, missing: [], observedAt: new Date(0).toISOString() }, risk: null });
   return alerts.list().find((a) => a.patientId === patientId)!.id;
 }
 

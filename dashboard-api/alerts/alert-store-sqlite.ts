@@ -66,7 +66,9 @@ export function createSqliteAlertStore(options: { path: string }): AlertStore {
       acknowledged_at = excluded.acknowledged_at, acknowledged_by = excluded.acknowledged_by`);
   const byId = db.prepare('SELECT * FROM alerts WHERE id = ?');
   const open = db.prepare("SELECT * FROM alerts WHERE status = 'open' ORDER BY opened_at");
-  const visible = db.prepare("SELECT * FROM alerts WHERE status = 'open' OR acknowledged_at IS NULL ORDER BY opened_at DESC LIMIT ?");
+  // The same rule as isVisible (alert.ts): a closed alert only for incomplete observations needs no acknowledgement.
+  const visible = db.prepare(`SELECT * FROM alerts WHERE status = 'open' OR (acknowledged_at IS NULL AND reasons <> '["observations-incomplete"]')
+    ORDER BY opened_at DESC LIMIT ?`);
   const all = db.prepare('SELECT * FROM alerts ORDER BY opened_at DESC LIMIT ?');
   let closed = false;
 

@@ -1,4 +1,6 @@
+import { ALERT_DEFAULTS, type RiskMode } from '../../core/config.ts';
 import type { PatientSummary } from '../../core/domain/patient-summary.ts';
+import { shownRisk } from '../../core/domain/patient-summary.ts';
 import { VigilError } from '../../core/errors.ts';
 
 /**
@@ -7,8 +9,19 @@ import { VigilError } from '../../core/errors.ts';
  * (hysteresis), so a patient hovering at the edge does not raise a new alert with every reading.
  * A clinician acknowledges it; until then it stays on the ward view even after it closed, so an
  * episode nobody saw is never lost.
+ *
+ * `observations-incomplete`: the latest NEWS2 lacks parameters (not observed within the maximum
+ * age of the newest reading), so the score is only a lower bound; not knowing is its own alert
+ * state, never silence. It is the least urgent reason: the ward shows it apart from NEWS2 and risk.
+ * Reasons accumulate while an alert is open, so an episode that escalates shows why. An alert
+ * only for incomplete observations closes as soon as a complete set below every threshold
+ * arrives (its question is answered; the hold period is for scores hovering at a threshold) and
+ * then leaves the ward without acknowledgement: the full set taken is the response it asked for.
  */
-export type AlertReason = 'news2' | 'news2-red-parameter' | 'risk';
+export type AlertReason = 'news2' | 'news2-red-parameter' | 'risk' | 'observations-incomplete';
+
+/** Most urgent first: the ward styles an alert by its first reason in this order. */
+export const ALERT_REASON_ORDER: readonly AlertReason[] = ['news2', 'news2-red-parameter', 'risk', 'observations-incomplete'];
 
 export interface Alert {
   readonly id: string;
@@ -17,7 +30,7 @@ export interface Alert {
   /** Epoch ms (processing time) of the update that opened it. */
   readonly openedAt: number;
   readonly closedAt: number | null;
-  /** Why it opened. */
+  /** Why it opened, and every reason seen since while open (ALERT_REASON_ORDER). */
   readonly reasons: readonly AlertReason[];
   readonly news2Score: number | null;
   readonly riskScore: number | null;
@@ -58,16 +71,30 @@ export interface AlertThresholds {
   readonly risk: number;
   /** How long every value must stay below before the alert closes. */
   readonly holdMs: number;
+  /** `silent`: the model's risk never opens or keeps an alert (VIGIL_RISK_MODE). Default `shown`. */
+  readonly riskMode?: RiskMode;
 }
 
-export const DEFAULT_ALERT_THRESHOLDS: AlertThresholds = Object.freeze({
-  news2: 5,
-  news2RedParameter: true,
-  // The model is calibrated; one in three is where a ward would want a second look.
-  risk: 0.33,
-  // Long enough that a re-positioned probe or a cough does not close and reopen the episode.
-  holdMs: 15 * 60 * 1000,
-});
+/** The defaults live in core/config.ts (ALERT_DEFAULTS), with the variables that override them. */
+export const DEFAULT_ALERT_THRESHOLDS: AlertThresholds = Object.freeze({ ...ALERT_DEFAULTS, riskMode: 'shown' as const });
+
+/**
+ * The thresholds a deployment runs with. The risk threshold is, in order: the one configured
+ * explicitly (VIGIL_ALERT_RISK_PERCENT), the loaded model's deployed threshold (its card's
+ * `deployedThreshold`, chosen where the model was evaluated), else the default.
+ */
+export function resolveAlertThresholds(
+  configured: { news2: number; news2RedParameter: boolean; risk: number | null; holdMs: number },
+  options: { riskMode?: RiskMode; model?: { deployedThreshold?: number } } = {},
+): AlertThresholds {
+  return validateThresholds({
+    news2: configured.news2,
+    news2RedParameter: configured.news2RedParameter,
+    risk: configured.risk ?? options.model?.deployedThreshold ?? ALERT_DEFAULTS.risk,
+    holdMs: configured.holdMs,
+    riskMode: options.riskMode ?? 'shown',
+  });
+}
 
 /** Fails fast on thresholds that could never or would always fire. */
 export function validateThresholds(thresholds: AlertThresholds): AlertThresholds {
@@ -88,15 +115,33 @@ export function crossedThresholds(summary: PatientSummary, thresholds: AlertThre
   const reasons: AlertReason[] = [];
   if (summary.news2 && summary.news2.score >= thresholds.news2) reasons.push('news2');
   else if (summary.news2 && thresholds.news2RedParameter && summary.news2.level === 'low-medium') reasons.push('news2-red-parameter');
-  const risk = summary.risk?.score;
-  if (typeof risk === 'number' && risk >= thresholds.risk) reasons.push('risk');
+  const risk = alertableRisk(summary, thresholds);
+  if (risk !== null && risk >= thresholds.risk) reasons.push('risk');
+  if (summary.news2 && !summary.news2.complete) reasons.push('observations-incomplete');
   return reasons;
+}
+
+/** The model's risk as the alert engine may use it: none in silent mode or when not shown. */
+export function alertableRisk(summary: PatientSummary, thresholds: AlertThresholds): number | null {
+  if (thresholds.riskMode === 'silent') return null;
+  const score = shownRisk(summary)?.score;
+  return typeof score === 'number' ? score : null;
+}
+
+/** `a` then the reasons of `b` it lacks, in ALERT_REASON_ORDER. */
+export function mergeReasons(a: readonly AlertReason[], b: readonly AlertReason[]): AlertReason[] {
+  return ALERT_REASON_ORDER.filter((r) => a.includes(r) || b.includes(r));
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** Only `observations-incomplete`: the least urgent alert, answered by a complete observation set. */
+export function isOnlyIncomplete(alert: Pick<Alert, 'reasons'>): boolean {
+  return alert.reasons.length > 0 && alert.reasons.every((r) => r === 'observations-incomplete');
+}
+
 export function isVisible(alert: Alert): boolean {
-  return alert.status === 'open' || alert.acknowledgedAt === null;
+  return alert.status === 'open' || (alert.acknowledgedAt === null && !isOnlyIncomplete(alert));
 }
 
 export function alertView(alert: Alert): AlertView {

@@ -108,6 +108,40 @@ const LOGISTIC_MODEL: RiskModel = {
   },
 };
 
+/** The SSE frames of a response, parsed; `find` waits (with a budget) for the first that matches. */
+function sseFrames(response: Response) {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  let pending: Promise<ReadableStreamReadResult<string>> | undefined;
+  const seen: { event: string; data: Record<string, unknown> & { patientId?: string; news2?: unknown } }[] = [];
+  return {
+    async find(match: (frame: (typeof seen)[number]) => boolean, timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = seen.find(match);
+        if (found) return found;
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw new Error(`no matching SSE frame within ${timeoutMs} ms; saw ${seen.length} frames: ${seen.map((f) => `${f.event}:${String(f.data.patientId)}`).slice(-10).join(', ')}`);
+        // A read left pending by a timeout is kept, so no chunk is lost.
+        pending ??= reader.read();
+        const next = await Promise.race([pending, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), remaining))]);
+        if (next === 'timeout') continue;
+        pending = undefined;
+        if (next.done) throw new Error('stream ended');
+        buffer += next.value;
+        let split;
+        while ((split = buffer.indexOf('\n\n')) >= 0) {
+          const frame = buffer.slice(0, split);
+          buffer = buffer.slice(split + 2);
+          const event = /^event: (.+)$/m.exec(frame)?.[1];
+          const data = /^data: (.+)$/m.exec(frame)?.[1];
+          if (event && data) seen.push({ event, data: JSON.parse(data) });
+        }
+      }
+    },
+  };
+}
+
 describe.skipIf(!haveChromium)('ward dashboard in headless Chromium', () => {
   let dir: string;
   let app: FastifyInstance;
@@ -277,7 +311,7 @@ describe.skipIf(!haveChromium)('ward dashboard in headless Chromium', () => {
       };
       const out: string[] = [];
       let count = 0;
-      for (const el of document.querySelectorAll('.badge, .tile h2, .tile dt, .tile dd, .tile .risk, .tile .fresh, .tile .factors, .alert span, .alert a, .alert button, .topbar *')) {
+      for (const el of document.querySelectorAll('.badge, .tile h2, .tile dt, .tile dd, .tile .risk, .tile .fresh, .tile .factors, .tile .news2-incomplete, .alert span, .alert a, .alert button, .topbar *')) {
         if (!(el instanceof HTMLElement) || el.offsetParent === null || !el.textContent?.trim()) continue;
         count++;
         const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
@@ -316,6 +350,62 @@ describe.skipIf(!haveChromium)('ward dashboard in headless Chromium', () => {
     await post([calmReading(pid(3), Date.now(), 0)]);
     await expect.poll(() => page.locator(`.tile[data-patient-id="${pid(3)}"] .fresh`).textContent(), { timeout: 10_000 }).toMatch(/^[0-4] s ago$/);
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+  });
+
+  it('shows an incomplete observation set as incomplete with what is missing, alerts "observations incomplete", and the API and SSE say so', async () => {
+    const patientId = 'P-INCOMPLETE';
+    const missing = ['respiratoryRate', 'spo2', 'onOxygen', 'consciousness', 'temperature'];
+    const clinician = { authorization: `Bearer ${token('clinician', 'e2e-incomplete')}` };
+    // Listen to the stream before the reading goes in, as the ward does.
+    const abort = new AbortController();
+    const stream = await fetch(`${url}/v1/stream`, { headers: clinician, signal: abort.signal });
+    const frames = sseFrames(stream);
+    try {
+      await post([{ deviceId: 'bed-incomplete', patientId, observedAt: new Date().toISOString(), heartRate: 88, bloodPressure: '124/78' }]);
+
+      const patientEvent = await frames.find((f) => f.event === 'patient' && f.data.patientId === patientId && f.data.news2 !== null, 15_000);
+      expect(patientEvent.data.news2).toMatchObject({ score: 0, level: 'low', complete: false, missing });
+      const alertEvent = await frames.find((f) => f.event === 'alert' && f.data.patientId === patientId, 15_000);
+      expect(alertEvent.data).toMatchObject({ status: 'open', reasons: ['observations-incomplete'] });
+
+      const patients = (await (await fetch(`${url}/v1/patients`, { headers: clinician })).json()) as { patientId: string; news2: unknown }[];
+      expect(patients.find((p) => p.patientId === patientId)?.news2).toMatchObject({ score: 0, complete: false, missing });
+      const history = (await (await fetch(`${url}/v1/patients/${patientId}/risk`, { headers: clinician })).json()) as unknown[];
+      expect(history.at(-1)).toMatchObject({ news2Score: 0, news2Complete: false, news2Missing: missing });
+    } finally {
+      abort.abort();
+    }
+
+    const tile = page.locator(`.tile[data-patient-id="${patientId}"]`);
+    await expect.poll(() => tile.locator('.badge.news2').textContent(), { timeout: 15_000 }).toBe('NEWS2 ≥ 0 · incomplete');
+    // Never the reassuring low colour: the neutral incomplete style on the badge and the tile.
+    expect(await tile.locator('.badge.news2').getAttribute('class')).toBe('badge news2 band-incomplete');
+    expect(await tile.getAttribute('class')).toContain('band-incomplete');
+    expect(await tile.getAttribute('class')).not.toContain('band-low');
+    expect(await tile.locator('.news2-incomplete').textContent()).toMatch(/^Incomplete: no RR, SpO₂, air\/O₂, ACVPU, temperature · set \d+ s old$/);
+    await expect.poll(() => tile.locator('.alert-chip').textContent(), { timeout: 10_000 }).toBe('OBS INCOMPLETE');
+    expect(await tile.getAttribute('class')).toContain('alerting-incomplete');
+    const alert = page.locator('#alerts .alert.incomplete', { hasText: patientId });
+    await alert.waitFor({ timeout: 10_000 });
+    expect(await alert.textContent()).toContain('observations incomplete');
+    // Less urgent than a NEWS2 alert: listed after it.
+    const banner = await page.locator('#alerts .alert a').allTextContents();
+    expect(banner.indexOf(patientId)).toBeGreaterThan(banner.indexOf(DETERIORATING));
+    await page.screenshot({ path: path.join(RESULTS, 'ward-incomplete.png') });
+  });
+
+  it('lets a clinician record baseline confusion next to the SpO₂ scale in the patient view', async () => {
+    await page.locator('.tile[data-patient-id="P-INCOMPLETE"]').click();
+    const confusion = page.locator('#profile-baseline-confusion');
+    await expect.poll(() => confusion.isEnabled(), { timeout: 10_000 }).toBe(true);
+    expect(await confusion.isChecked()).toBe(false);
+    expect(await page.locator('#profile-spo2-scale').inputValue()).toBe('1');
+    await confusion.check();
+    await expect.poll(() => page.locator('#patient .profile').textContent(), { timeout: 10_000 }).toContain('set by e2e-nurse');
+    const res = await fetch(`${url}/v1/patients/P-INCOMPLETE/profile`, { headers: { authorization: `Bearer ${token('clinician', 'e2e-check')}` } });
+    expect(await res.json()).toMatchObject({ spo2Scale: 1, baselineConfusion: true, updatedBy: 'e2e-nurse' });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('#ward').isVisible()).toBe(true);
   });
 
   it('has the reads and the acknowledgement in the audit log', async () => {

@@ -34,6 +34,16 @@ export async function acknowledgeAlert(id) {
   return res.json();
 }
 
+/** Changes how NEWS2 scores a patient: `{spo2Scale: 1|2}` and/or `{baselineConfusion: bool}`. */
+export async function putProfile(patientId, changes) {
+  const res = await fetch(`/v1/patients/${encodeURIComponent(patientId)}/profile`, {
+    method: 'PUT', headers: { authorization: await bearer(), 'content-type': 'application/json' }, body: JSON.stringify(changes),
+  });
+  if (res.status === 401) throw toSignIn();
+  if (!res.ok) throw new Error(`profile: HTTP ${res.status}`);
+  return res.json();
+}
+
 /** True while the session cookie is still accepted. */
 export async function sessionAlive() {
   const res = await fetch('/v1/session/token', { credentials: 'same-origin' });

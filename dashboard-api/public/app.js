@@ -50,16 +50,26 @@ function route() {
   });
 }
 
+/** Most urgent first; an alert only for incomplete observations is the least urgent. */
+const REASON_TEXT = {
+  news2: (a) => `NEWS2 ${a.peakNews2}`,
+  'news2-red-parameter': () => 'single parameter 3',
+  risk: (a) => `risk ${formatPercent(a.peakRisk)}`,
+  'observations-incomplete': () => 'observations incomplete',
+};
+const onlyIncomplete = (alert) => alert.reasons.every((r) => r === 'observations-incomplete');
+
 function renderAlerts() {
-  const visible = [...alerts.values()].filter((a) => a.visible).sort((a, b) => (a.openedAt < b.openedAt ? 1 : -1));
+  const visible = [...alerts.values()].filter((a) => a.visible)
+    .sort((a, b) => Number(onlyIncomplete(a)) - Number(onlyIncomplete(b)) || (a.openedAt < b.openedAt ? 1 : -1));
   alertsBox.hidden = visible.length === 0;
   alertsBox.textContent = '';
   for (const alert of visible) {
     const item = document.createElement('div');
-    item.className = `alert ${alert.status}${alert.acknowledgedAt ? ' acknowledged' : ''}`;
+    item.className = `alert ${alert.status}${alert.acknowledgedAt ? ' acknowledged' : ''}${onlyIncomplete(alert) ? ' incomplete' : ''}`;
     item.dataset.alertId = alert.id;
     const link = Object.assign(document.createElement('a'), { href: `#/patient/${encodeURIComponent(alert.patientId)}?w=6h`, textContent: alert.patientId });
-    const what = alert.reasons.map((r) => (r === 'risk' ? `risk ${formatPercent(alert.peakRisk)}` : r === 'news2' ? `NEWS2 ${alert.peakNews2}` : 'single parameter 3')).join(', ');
+    const what = alert.reasons.map((r) => (REASON_TEXT[r] ?? (() => r))(alert)).join(', ');
     const state = alert.status === 'open'
       ? `open since ${formatTime(alert.openedAt)}${alert.belowSince ? ', settling' : ''}`
       : `closed ${formatTime(alert.closedAt)}, not acknowledged`;

@@ -49,6 +49,37 @@ export function formatTime(iso) {
   return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
+/** NEWS2 parameters as the tiles name them (the API's `missing` names). */
+export const PARAMETER_LABEL = {
+  respiratoryRate: 'RR', spo2: 'SpO₂', onOxygen: 'air/O₂', systolic: 'BP', heartRate: 'HR', consciousness: 'ACVPU', temperature: 'temperature',
+};
+
+/**
+ * The NEWS2 badge of a summary: an incomplete score is a lower bound ("NEWS2 ≥ 2 · incomplete")
+ * and is never coloured as a reassuring low: a low incomplete score gets the neutral
+ * `incomplete` band; a higher one keeps its colour, as the truth is at least that.
+ */
+export function news2Badge(news2) {
+  if (!news2) return { band: 'none', text: 'NEWS2 –' };
+  const level = LEVEL_LABEL[news2.level] ?? news2.level;
+  if (news2.complete) return { band: news2.level, text: `NEWS2 ${news2.score} · ${level}` };
+  return { band: news2.level === 'low' ? 'incomplete' : news2.level, text: `NEWS2 ≥ ${news2.score} · incomplete` };
+}
+
+/** "Incomplete: no SpO₂, temperature · set 12 min old", or '' for a complete score. */
+export function incompleteText(news2, now) {
+  if (!news2 || news2.complete) return '';
+  const missing = (news2.missing ?? []).map((p) => PARAMETER_LABEL[p] ?? p);
+  const what = missing.length > 0 ? `no ${missing.join(', ')}` : 'completeness not recorded';
+  const age = now - Date.parse(news2.observedAt ?? '');
+  return `Incomplete: ${what}${Number.isFinite(age) ? ` · set ${formatAge(age).replace(' ago', ' old')}` : ''}`;
+}
+
+/** The model's risk when the server shows it; undefined when not scored or silent (VIGIL_RISK_MODE). */
+export function shownRisk(risk) {
+  return risk && risk.mode !== 'silent' ? risk : undefined;
+}
+
 export function formatPercent(p) {
   return p === null || p === undefined ? '–' : `${Math.round(p * 100)}%`;
 }
@@ -61,7 +92,7 @@ export const FACTOR_LABEL = {
 
 /** The model's strongest reasons, e.g. "RR 25 ▲, SpO₂ 91 ▲" (▲ raises the risk, ▼ lowers it). */
 export function topFactors(risk, count = 3) {
-  if (!risk || !Array.isArray(risk.factors) || risk.factors.length === 0) return '';
+  if (!shownRisk(risk) || !Array.isArray(risk.factors) || risk.factors.length === 0) return '';
   return [...risk.factors]
     .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
     .slice(0, count)

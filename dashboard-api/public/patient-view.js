@@ -1,6 +1,6 @@
 /* global ResizeObserver */
-import { getJson } from './api.js';
-import { LEVEL_LABEL, NEWS2_BANDS, formatPercent, formatTime, formatValue, topFactors } from './clinical-format.js';
+import { getJson, putProfile } from './api.js';
+import { NEWS2_BANDS, formatPercent, formatTime, formatValue, incompleteText, news2Badge, shownRisk, topFactors } from './clinical-format.js';
 
 export const WINDOWS = { '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 24 * 3_600_000 };
 /** Rows of accepted readings the table lists (newest); every rejected one in the window is listed too. */
@@ -89,7 +89,8 @@ export async function showPatientView({ section, patientId, windowKey, summary, 
     choice.append(button);
   }
   const title = el('h1', { tabIndex: -1, textContent: `Patient ${patientId}` });
-  section.append(el('div', { className: 'patient-head' }, back, title, badge, risk, el('span', { className: 'spacer' }), choice));
+  const incomplete = el('p', { className: 'news2-incomplete', hidden: true });
+  section.append(el('div', { className: 'patient-head' }, back, title, badge, risk, el('span', { className: 'spacer' }), choice), incomplete, profileControls(patientId));
   const legend = el('p', { className: 'legend-bands' }, 'NEWS2 bands:');
   for (const [points, label] of [[1, '1 point'], [2, '2 points'], [3, '3 points']]) {
     const swatch = el('span', { className: 'swatch' });
@@ -105,11 +106,15 @@ export async function showPatientView({ section, patientId, windowKey, summary, 
   title.focus();
 
   const renderHeader = (s) => {
-    const level = s?.news2?.level ?? 'none';
-    badge.className = `badge news2 band-${level}`;
-    badge.textContent = s?.news2 ? `NEWS2 ${s.news2.score} · ${LEVEL_LABEL[level]}` : 'NEWS2 –';
+    const news2 = news2Badge(s?.news2);
+    badge.className = `badge news2 band-${news2.band}`;
+    badge.textContent = news2.text;
+    incomplete.textContent = incompleteText(s?.news2, Date.now());
+    incomplete.hidden = incomplete.textContent === '';
     const factors = topFactors(s?.risk);
-    risk.textContent = typeof s?.risk?.score === 'number' ? `Risk ${formatPercent(s.risk.score)}${factors ? ` (${factors})` : ''}` : 'Risk model: not scored';
+    const shown = shownRisk(s?.risk);
+    risk.hidden = s?.risk?.mode === 'silent';
+    risk.textContent = typeof shown?.score === 'number' ? `Risk ${formatPercent(shown.score)}${factors ? ` (${factors})` : ''}` : 'Risk model: not scored';
   };
   renderHeader(summary);
 
@@ -130,7 +135,9 @@ export async function showPatientView({ section, patientId, windowKey, summary, 
     vitals: vitals.body.map((r) => ({ ...r, t: Date.parse(r.observedAt) })),
     risk: scores.body.map((r) => ({ ...r, t: Date.parse(r.scoredAt), riskPercent: r.riskScore === null ? null : r.riskScore * 100 })),
   };
-  const charts = CHARTS.map((def) => {
+  // Silent risk mode (VIGIL_RISK_MODE): no risk chart at all, not an empty one.
+  const silent = summary?.risk?.mode === 'silent' || scores.body.some((r) => r.riskMode === 'silent');
+  const charts = CHARTS.filter((def) => !(silent && def.id === 'risk')).map((def) => {
     const box = el('figure', { className: 'chart' }, el('h2', { textContent: def.title }));
     box.style.margin = '0';
     chartsBox.append(box);
@@ -171,9 +178,9 @@ export async function showPatientView({ section, patientId, windowKey, summary, 
       if (!s.latest) return;
       const t = Date.parse(s.latest.observedAt) / 1000;
       for (const c of charts) {
-        const x = c.def.source === 'vitals' ? t : Date.parse(s.risk?.scoredAt ?? '') / 1000;
+        const x = c.def.source === 'vitals' ? t : Date.parse(s.news2?.observedAt ?? shownRisk(s.risk)?.scoredAt ?? '') / 1000;
         if (!Number.isFinite(x) || x <= (c.data[0].at(-1) ?? -Infinity)) continue;
-        const value = (key) => (key === 'news2Score' ? s.news2?.score : key === 'riskPercent' ? (s.risk?.score ?? null) * 100 : s.latest[key]) ?? null;
+        const value = (key) => (key === 'news2Score' ? s.news2?.score : key === 'riskPercent' ? (shownRisk(s.risk)?.score ?? null) * 100 : s.latest[key]) ?? null;
         c.data[0].push(x);
         c.def.series.forEach((series, i) => c.data[i + 1].push(value(series.key)));
         c.plot.setData(c.data);
@@ -184,6 +191,46 @@ export async function showPatientView({ section, patientId, windowKey, summary, 
       for (const c of charts) c.plot.destroy();
     },
   };
+}
+
+/**
+ * The clinician's NEWS2 settings for this patient: SpO₂ scale 2 (prescribed target 88–92 %) and
+ * baseline confusion (chronic: only new confusion scores 3). Each change is saved at once and
+ * applies from the next scoring.
+ */
+function profileControls(patientId) {
+  const scale = el('select', { id: 'profile-spo2-scale', disabled: true },
+    el('option', { value: '1', textContent: 'Scale 1' }), el('option', { value: '2', textContent: 'Scale 2 (target 88–92 %)' }));
+  const confusion = el('input', { type: 'checkbox', id: 'profile-baseline-confusion', disabled: true });
+  const state = el('span', { className: 'muted', role: 'status' });
+  const box = el('p', { className: 'profile' },
+    el('label', { htmlFor: scale.id, textContent: 'SpO₂ ' }), scale, ' ',
+    confusion, el('label', { htmlFor: confusion.id, textContent: ' Confusion is this patient’s baseline' }), ' ', state);
+  const show = (profile) => {
+    scale.value = String(profile.spo2Scale);
+    confusion.checked = profile.baselineConfusion === true;
+    state.textContent = profile.updatedBy ? `set by ${profile.updatedBy} at ${formatTime(profile.updatedAt)}` : '';
+    scale.disabled = false;
+    confusion.disabled = false;
+  };
+  const save = async (changes) => {
+    scale.disabled = true;
+    confusion.disabled = true;
+    state.textContent = 'Saving…';
+    try {
+      show(await putProfile(patientId, changes));
+    } catch (error) {
+      state.textContent = `Not saved: ${error.message}`;
+      scale.disabled = false;
+      confusion.disabled = false;
+    }
+  };
+  scale.addEventListener('change', () => save({ spo2Scale: Number(scale.value) }));
+  confusion.addEventListener('change', () => save({ baselineConfusion: confusion.checked }));
+  getJson(`/v1/patients/${encodeURIComponent(patientId)}/profile`).then(({ body }) => show(body), (error) => {
+    state.textContent = `Profile not loaded: ${error.message}`;
+  });
+  return box;
 }
 
 function readingsTable(accepted, rejected) {

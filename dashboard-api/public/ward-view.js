@@ -1,6 +1,7 @@
 /* global requestAnimationFrame, getComputedStyle, HTMLElement, performance */
 import {
-  LEVEL_LABEL, NEWS2_BANDS, STALE_AFTER_MS, VITALS, bandPoints, formatAge, formatPercent, formatVital, riskOrder, topFactors,
+  LEVEL_LABEL, NEWS2_BANDS, STALE_AFTER_MS, VITALS, bandPoints, formatAge, formatPercent, formatVital, incompleteText, news2Badge, riskOrder,
+  shownRisk, topFactors,
 } from './clinical-format.js';
 import { appendPoint, createSparkline, drawSparkline } from './sparkline.js';
 
@@ -61,6 +62,9 @@ export function createWardView({ container, empty, count, onOpen }) {
     const fresh = document.createElement('span');
     fresh.className = 'fresh';
     meta.append(risk, fresh);
+    const incomplete = document.createElement('p');
+    incomplete.className = 'news2-incomplete';
+    incomplete.hidden = true;
     const vitals = document.createElement('dl');
     vitals.className = 'vitals';
     const cells = {};
@@ -85,9 +89,9 @@ export function createWardView({ container, empty, count, onOpen }) {
     vitals.append(other);
     const factors = document.createElement('p');
     factors.className = 'factors';
-    el.append(head, meta, vitals, factors);
+    el.append(head, incomplete, meta, vitals, factors);
     el.addEventListener('click', () => onOpen(patientId));
-    const tile = { el, alertChip, staleChip, news2, risk, factors, fresh, cells, otherDd, summary: null, observedMs: NaN };
+    const tile = { el, alertChip, staleChip, news2, incomplete, risk, factors, fresh, cells, otherDd, summary: null, observedMs: NaN };
     tiles.set(patientId, tile);
     const trend = pendingTrends.get(patientId);
     if (trend) {
@@ -99,13 +103,16 @@ export function createWardView({ container, empty, count, onOpen }) {
 
   const renderTile = (tile) => {
     const s = tile.summary;
-    const level = s.news2?.level ?? 'none';
-    tile.el.classList.remove('band-none', 'band-low', 'band-low-medium', 'band-medium', 'band-high');
-    tile.el.classList.add(`band-${level}`);
-    tile.news2.className = `badge news2 band-${level}`;
-    tile.news2.textContent = s.news2 ? `NEWS2 ${s.news2.score} · ${LEVEL_LABEL[level]}` : 'NEWS2 –';
-    const model = s.risk?.score ?? null;
+    const badge = news2Badge(s.news2);
+    tile.el.classList.remove('band-none', 'band-low', 'band-low-medium', 'band-medium', 'band-high', 'band-incomplete');
+    tile.el.classList.add(`band-${badge.band}`);
+    tile.news2.className = `badge news2 band-${badge.band}`;
+    tile.news2.textContent = badge.text;
+    const risk = shownRisk(s.risk);
+    const model = risk?.score ?? null;
     tile.risk.textContent = '';
+    // Silent mode: the model is scored for validation only; the ward shows nothing of it.
+    tile.risk.hidden = s.risk?.mode === 'silent';
     if (model !== null) {
       const strong = document.createElement('strong');
       strong.textContent = `Risk ${formatPercent(model)}`;
@@ -138,6 +145,9 @@ export function createWardView({ container, empty, count, onOpen }) {
   };
 
   const renderFreshness = (tile, now) => {
+    const incomplete = incompleteText(tile.summary?.news2, now);
+    tile.incomplete.textContent = incomplete;
+    tile.incomplete.hidden = incomplete === '';
     const age = now - tile.observedMs;
     const stale = !(age <= STALE_AFTER_MS);
     tile.el.classList.toggle('stale', stale);
@@ -146,9 +156,14 @@ export function createWardView({ container, empty, count, onOpen }) {
   };
 
   const renderAlert = (tile) => {
-    const alerting = alertsByPatient.has(tile.el.dataset.patientId);
-    tile.el.classList.toggle('alerting', alerting);
-    tile.alertChip.hidden = !alerting;
+    const alert = alertsByPatient.get(tile.el.dataset.patientId);
+    // An alert only for an incomplete set is less urgent than a score or risk alert: its own style and word.
+    const onlyIncomplete = alert !== undefined && alert.reasons.every((r) => r === 'observations-incomplete');
+    tile.el.classList.toggle('alerting', alert !== undefined && !onlyIncomplete);
+    tile.el.classList.toggle('alerting-incomplete', onlyIncomplete);
+    tile.alertChip.hidden = alert === undefined;
+    tile.alertChip.className = `badge alert-chip${onlyIncomplete ? ' incomplete' : ''}`;
+    tile.alertChip.textContent = onlyIncomplete ? 'OBS INCOMPLETE' : 'ALERT';
   };
 
   const schedule = () => {
@@ -160,7 +175,7 @@ export function createWardView({ container, empty, count, onOpen }) {
     for (const patientId of dirty) renderTile(tiles.get(patientId));
     dirty.clear();
     const summaries = [...tiles.values()].map((t) => t.summary);
-    const useModel = summaries.some((s) => typeof s.risk?.score === 'number');
+    const useModel = summaries.some((s) => typeof shownRisk(s.risk)?.score === 'number');
     const next = summaries.sort(riskOrder(useModel)).map((s) => s.patientId);
     if (next.length !== order.length || next.some((id, i) => id !== order[i])) {
       const focused = document.activeElement;
@@ -237,9 +252,10 @@ function chip(className, text) {
 function describe(tile) {
   const s = tile.summary;
   const parts = [`Patient ${s.patientId}`];
-  if (s.news2) parts.push(`NEWS2 ${s.news2.score}, ${LEVEL_LABEL[s.news2.level]} risk`);
-  if (typeof s.risk?.score === 'number') parts.push(`model risk ${formatPercent(s.risk.score)}`);
+  if (s.news2?.complete) parts.push(`NEWS2 ${s.news2.score}, ${LEVEL_LABEL[s.news2.level]} risk`);
+  else if (s.news2) parts.push(`NEWS2 at least ${s.news2.score}, observations incomplete`);
+  if (typeof shownRisk(s.risk)?.score === 'number') parts.push(`model risk ${formatPercent(s.risk.score)}`);
   if (!tile.staleChip.hidden) parts.push('stale device');
-  if (!tile.alertChip.hidden) parts.push('alert');
+  if (!tile.alertChip.hidden) parts.push(tile.alertChip.textContent === 'ALERT' ? 'alert' : 'alert: observations incomplete');
   return parts.join(', ');
 }
