@@ -7,7 +7,7 @@ import type { ParameterOverrides } from './simulation-parameters.ts';
  */
 export const COHORT_SHIFTS = {
   /** About 3 % of admissions with an event (default ≈ 4 %): fewer patients deteriorate. */
-  'low-prevalence': { risk: { intercept: -3.05 } },
+  'low-prevalence': { risk: { intercept: -3.15 } },
   /** Every observation set 4–12-hourly whatever the score; no continuously monitored patients. */
   'intermittent-observations': { observation: { continuousShare: 0, fixedHours: [4, 12] } },
   /**
