@@ -170,7 +170,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
 
     if (parts.simulate > 0 && parts.ingest) {
       const abort = new AbortController();
-      const admissions = warehouse ? createWardAdmissionRecorder(warehouse, logger) : undefined;
+      const admissions = warehouse ? createWardAdmissionRecorder(warehouse, logger, timeseries) : undefined;
       const ward = createWard({ patients: parts.simulate, seed: config.simulate.seed, ...(admissions ? { onAdmit: admissions.record } : {}) });
       const token = signToken(config.auth.secret, { sub: 'simulated-ward', role: 'device', expiresIn: '30d' });
       const json = createHttpSink({ url, token, signal: abort.signal, maxBatchAgeMs: 100 });

@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSqliteTimeSeriesStore } from '../adapters/embedded/timeseries-sqlite.ts';
 import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
 import { createLogger } from '../core/observability/logger.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import { createWarehouseAdmissionLookup } from '../stream-processor/admission-context.ts';
-import { createWardAdmissionRecorder } from './ward-admission-records.ts';
+import { SIMULATED_CLINICIAN, createWardAdmissionRecorder } from './ward-admission-records.ts';
 import { createWard } from './ward.ts';
 
 const START = Date.parse('2026-11-22T08:00:00Z');
@@ -68,5 +69,30 @@ describe('the simulated ward’s admission records', () => {
     await runWard(2);
     const { rows } = await warehouse.query('SELECT count(*) AS n, count(DISTINCT patient_id) AS patients FROM admissions');
     expect(rows).toEqual([{ n: 4, patients: 4 }]);
+  });
+
+  it('records the profile a clinician would have set (SpO2 scale 2, baseline confusion), and only those that differ from the chart defaults', async () => {
+    const timeseries = createSqliteTimeSeriesStore({ path: path.join(dir, 'timeseries.db') });
+    await timeseries.provision();
+    try {
+      const recorder = createWardAdmissionRecorder(warehouse, logger, timeseries);
+      // A fast ward over many beds, so both kinds of profile turn up among its admissions.
+      const ward = createWard({ patients: 60, seed: 5, startAt: START, timeScale: 3_000, onAdmit: recorder.record });
+      for (let round = 0; round < 10; round++) for (let bed = 0; bed < ward.beds; bed++) ward.observe(bed, START + round * 60_000);
+      await recorder.flush();
+      const admitted = [...ward.current(), ...ward.ended().map((e) => e.admission)];
+      const flagged = admitted.filter((a) => a.profile.spo2Scale === 2 || a.profile.baselineConfusion);
+      expect(flagged.length, 'no admission of this seeded ward had a non-default profile: the test checks nothing').toBeGreaterThan(0);
+      for (const a of admitted) {
+        const stored = await timeseries.readPatientProfile(a.patientId);
+        if (flagged.includes(a)) {
+          expect(stored, `profile of ${a.patientId}`).toMatchObject({ spo2Scale: a.profile.spo2Scale, baselineConfusion: a.profile.baselineConfusion, updatedBy: SIMULATED_CLINICIAN });
+        } else {
+          expect(stored, `profile of ${a.patientId} (chart defaults: nothing to record)`).toBeUndefined();
+        }
+      }
+    } finally {
+      await timeseries.close();
+    }
   });
 });
