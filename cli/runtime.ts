@@ -19,7 +19,9 @@ import { createSqliteAuditLog } from '../dashboard-api/audit-log.ts';
 import { signToken } from '../dashboard-api/auth.ts';
 import { buildApp } from '../dashboard-api/build-app.ts';
 import { createEdgeDeadLetters } from '../ingest/edge-dead-letters.ts';
+import { patientIdOfFhirPayload } from '../ingest/fhir/fhir-patient-of.ts';
 import { fhirRoutes } from '../ingest/fhir/fhir-routes.ts';
+import { patientIdOfMessage } from '../ingest/hl7/oru-to-readings.ts';
 import type { MllpServerOptions } from '../ingest/hl7/mllp-server.ts';
 import { createMllpServer, parseAllowedSenders, parseCertificateSenders } from '../ingest/hl7/mllp-server.ts';
 import { VigilError } from '../core/errors.ts';
@@ -126,8 +128,8 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     const edge = publisher && warehouse
       ? {
           publish: (readings: Parameters<typeof publisher.publish>[0]) => publisher.publish(readings),
-          fhirDeadLetter: createEdgeDeadLetters(warehouse, 'fhir'),
-          hl7DeadLetter: createEdgeDeadLetters(warehouse, 'hl7v2'),
+          fhirDeadLetter: createEdgeDeadLetters(warehouse, 'fhir', patientIdOfFhirPayload),
+          hl7DeadLetter: createEdgeDeadLetters(warehouse, 'hl7v2', patientIdOfMessage),
         }
       : undefined;
 
