@@ -1,5 +1,6 @@
+import net from 'node:net';
 import tls from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../core/observability/logger.ts';
 import { createMetrics } from '../../core/observability/metrics.ts';
 import { connectMllp } from '../../simulators/device-protocols/mllp-client.ts';
@@ -35,8 +36,9 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function startMtlsServer(): Promise<RecordingServer> {
+async function startMtlsServer(overrides: Parameters<typeof startRecordingServer>[0] = {}): Promise<RecordingServer> {
   return startRecordingServer({
+    ...overrides,
     tls: { key: pki.server.key, cert: pki.server.cert, ca: pki.ca, requestCert: true, rejectUnauthorized: true },
     // GATEWAY is allowed on plain connections; over mTLS only the certificate's mapping counts.
     certificateSenders: parseCertificateSenders('gw-icu-west=MONITOR;other-name=ELSEWHERE;urn:vigil:gw-2=GATEWAY@ICU'),
@@ -111,6 +113,47 @@ describe('MLLP over mTLS: the sender is who its certificate says', () => {
     };
     expect(() => createMllpServer({ ...base, tls: { key: pki.server.key, cert: pki.server.cert } })).toThrow(/requestCert/);
     expect(() => createMllpServer({ ...base, tls: { key: pki.server.key, cert: pki.server.cert, ca: pki.ca, requestCert: true, rejectUnauthorized: false } })).toThrow(/rejectUnauthorized/);
+  });
+});
+
+describe('MLLP over mTLS: connection slots', () => {
+  it('keeps reserved slots for an address that authenticated with a mapped certificate', async () => {
+    running = await startMtlsServer({ maxConnections: 6, reservedConnections: 2, maxConnectionsPerPeer: 10 });
+    const credentials = { ca: pki.ca, servername: 'localhost', ...pki.client('gw-icu-west') };
+    const first = await connectMllp({ host: '127.0.0.1', port: running.port, tls: { ...credentials, localAddress: '127.0.0.3' } as tls.ConnectionOptions });
+    expect(msaOf(await first.send(oru('R-1', 'MONITOR|ICU')))).toMatchObject({ code: 'AA' });
+    // An untrusted peer takes every unreserved slot (one is the monitor's own) with bare TCP sockets.
+    const squatters: net.Socket[] = [];
+    let refused = 0;
+    for (let i = 0; i < 6; i++) {
+      const socket = net.connect({ port: running.port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+      squatters.push(socket);
+      socket.on('error', () => undefined);
+      socket.once('close', () => void refused++);
+    }
+    // Settled on the server: three admitted (4 unreserved slots, one is the monitor's), three closed.
+    await vi.waitFor(() => expect(refused, 'squatter connections closed by the listener').toBe(3), { timeout: 5000, interval: 20 });
+    try {
+      // A second connection from the authenticated address still gets in, into a reserved slot.
+      const second = await connectMllp({ host: '127.0.0.1', port: running.port, tls: { ...credentials, localAddress: '127.0.0.3' } as tls.ConnectionOptions });
+      expect(msaOf(await second.send(oru('R-2', 'MONITOR|ICU')))).toMatchObject({ code: 'AA', controlId: 'R-2' });
+      await second.close();
+      // A newcomer that never authenticated does not.
+      await expect(connectMllp({ host: '127.0.0.1', port: running.port, ackTimeoutMs: 3000, tls: { ...credentials, localAddress: '127.0.0.4' } as tls.ConnectionOptions })
+        .then((c) => c.send(oru('R-3', 'MONITOR|ICU')))).rejects.toThrow();
+    } finally {
+      for (const socket of squatters) socket.destroy();
+      await first.close();
+    }
+  });
+
+  it('closes a TCP connection that never starts its TLS handshake within handshakeTimeoutMs', async () => {
+    running = await startMtlsServer({ handshakeTimeoutMs: 300 });
+    const socket = net.connect({ port: running.port, host: '127.0.0.1' });
+    socket.on('error', () => undefined);
+    const closed = await Promise.race([new Promise((resolve) => socket.once('close', () => resolve(true))), new Promise((r) => setTimeout(() => r(false), 5000))]);
+    socket.destroy();
+    expect(closed, 'a silent TCP peer still held its slot 5 s after a 300 ms handshake limit').toBe(true);
   });
 });
 

@@ -298,16 +298,37 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
   const server = options.tls
     ? tls.createServer({ ...options.tls, allowHalfOpen: true, handshakeTimeout: settings.handshakeTimeoutMs })
     : net.createServer({ allowHalfOpen: true });
+  // TLS connections still in their handshake, by peer address and port: nothing to answer there,
+  // so close() ends them at once rather than waiting for the handshake limit.
+  const handshaking = new Map<string, net.Socket>();
+  const endpointOf = (socket: net.Socket): string => `${socket.remoteAddress}|${socket.remotePort}`;
   server.on('connection', (socket: net.Socket) => {
-    const refusal = admission.admit(socket);
+    const refusal = closing ? 'closing' : admission.admit(socket);
     if (refusal) {
       log.info({ remote: socket.remoteAddress, refusal }, 'MLLP connection refused');
       socket.destroy();
       return;
     }
-    if (!options.tls) onConnection(socket);
+    if (!options.tls) return onConnection(socket);
+    const endpoint = endpointOf(socket);
+    handshaking.set(endpoint, socket);
+    // Node's own handshakeTimeout does not fire for a peer that sends nothing at all.
+    const deadline = setTimeout(() => {
+      if (handshaking.get(endpoint) !== socket) return;
+      log.info({ remote: socket.remoteAddress }, 'closing MLLP connection: TLS handshake not completed in time');
+      socket.destroy();
+    }, settings.handshakeTimeoutMs);
+    socket.once('close', () => {
+      clearTimeout(deadline);
+      if (handshaking.get(endpoint) === socket) handshaking.delete(endpoint);
+    });
   });
-  if (options.tls) server.on('secureConnection', onConnection);
+  if (options.tls) {
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
+      handshaking.delete(endpointOf(socket));
+      onConnection(socket);
+    });
+  }
   server.on('error', (error) => log.error({ code: (error as { code?: string }).code }, 'MLLP listener error'));
   if (options.tls) {
     server.on('tlsClientError', (error) => log.info({ code: (error as { code?: string }).code }, 'MLLP TLS handshake failed'));
@@ -333,6 +354,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
       if (closing) return;
       closing = true;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of handshaking.values()) socket.destroy();
       const timeout = setTimeout(() => {
         for (const socket of sockets) socket.destroy();
       }, settings.closeTimeoutMs);
