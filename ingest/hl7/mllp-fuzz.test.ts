@@ -17,6 +17,8 @@ import { patientIdOfMessage } from './oru-to-readings.ts';
 const SEED = Number(process.env.VIGIL_FUZZ_SEED ?? 20261122);
 const CONTENT_MUTANTS = 3000;
 const STREAM_CONNECTIONS = 150;
+// A fixed clock for the messages and the listener, so a seed gives the same answers on every run.
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
 let running: RecordingServer;
 const deadLetterPatients = { filed: 0, without: 0 };
@@ -24,7 +26,7 @@ const rss = { before: 0, after: 0 };
 beforeAll(async () => {
   rss.before = process.memoryUsage().rss;
   running = await startRecordingServer({
-    maxFrameBytes: 64 * 1024, frameTimeoutMs: 2000, idleTimeoutMs: 2000,
+    maxFrameBytes: 64 * 1024, frameTimeoutMs: 2000, idleTimeoutMs: 2000, now: () => NOW,
     // Every stream connection comes from 127.0.0.1 at once: the per-peer cap is not under test here.
     maxConnectionsPerPeer: STREAM_CONNECTIONS + 10,
     // The dead-letter patient reader sees every refused mutant, as in production.
@@ -43,13 +45,13 @@ afterAll(async () => {
 });
 
 function validMessage(random: Random, i: number): string {
-  const observedAt = Date.now() - random.int(60_000, 3_600_000);
+  const observedAt = NOW - random.int(60_000, 3_600_000);
   const reading = {
     deviceId: `bed-${random.int(1, 30)}`, patientId: `P${random.int(1000, 9999)}`, observedAt,
     heartRate: random.int(40, 160), spo2: random.int(85, 100), respiratoryRate: random.int(8, 35),
     temperature: Math.round(random.between(35, 40) * 10) / 10, bloodPressure: `${random.int(90, 180)}/${random.int(50, 100)}`,
   };
-  return readingToOru(reading, { sendingApplication: 'MONITOR', controlId: `F${i}`, codes: random.chance(0.5) ? 'mdc' : 'loinc' });
+  return readingToOru(reading, { now: NOW, sendingApplication: 'MONITOR', controlId: `F${i}`, codes: random.chance(0.5) ? 'mdc' : 'loinc' });
 }
 
 const DELIMITERS = ['|', '^', '~', '\\', '&', '\r', '\n', ' ', '', 'MSH', 'OBX|', 'PID|', '\u00ff', '\u0000', '9'.repeat(30), '-'];
