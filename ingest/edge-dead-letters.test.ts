@@ -49,11 +49,13 @@ describe('edge dead letters carry their patient', () => {
     await keep(Buffer.from(JSON.stringify({ resourceType: 'Bundle', type: 'batch', entry: [{ resource: observation('P8') }, { resource: observation('P8') }] })), 'b one-patient bundle');
     await keep(Buffer.from(JSON.stringify({ resourceType: 'Bundle', type: 'batch', entry: [{ resource: observation('P8') }, { resource: observation('P9') }] })), 'c two-patient bundle');
     await keep(Buffer.from('{not json'), 'd not json');
+    await keep(Buffer.from(`${JSON.stringify(observation('P10'))}\n${JSON.stringify(observation('P10'))}`), 'e resources of one merge, as JSON lines');
     expect(await patientsOfDeadLetters()).toEqual([
       { source: 'fhir', patient_id: 'P7' },
       { source: 'fhir', patient_id: 'P8' },
       { source: 'fhir', patient_id: null },
       { source: 'fhir', patient_id: null },
+      { source: 'fhir', patient_id: 'P10' },
     ]);
   });
 
