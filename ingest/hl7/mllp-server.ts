@@ -468,16 +468,16 @@ function peerOf(socket: net.Socket): string {
  */
 function createAdmission(settings: { maxConnections: number; maxConnectionsPerPeer: number; reservedConnections: number }, trustedPeers: readonly string[]) {
   const trusted = new Set(trustedPeers.map((p) => (p.startsWith('::ffff:') ? p.slice(7) : p)));
-  // Addresses that authenticated; bounded, oldest forgotten first.
-  const authenticated = new Map<string, number>();
+  // Addresses that authenticated, most recent last; bounded, the longest unseen forgotten first.
+  const authenticated = new Set<string>();
   const REMEMBERED = 1024;
   const perPeer = new Map<string, number>();
   let total = 0;
   return {
     remember(peer: string): void {
       authenticated.delete(peer);
-      authenticated.set(peer, Date.now());
-      if (authenticated.size > REMEMBERED) authenticated.delete(authenticated.keys().next().value!);
+      authenticated.add(peer);
+      if (authenticated.size > REMEMBERED) authenticated.delete(authenticated.values().next().value!);
     },
     /** Undefined when admitted (and counted until the socket closes), else why not. */
     admit(socket: net.Socket): string | undefined {
