@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { VigilConfig } from '../core/config.ts';
@@ -19,8 +19,12 @@ import { createSqliteAuditLog } from '../dashboard-api/audit-log.ts';
 import { signToken } from '../dashboard-api/auth.ts';
 import { buildApp } from '../dashboard-api/build-app.ts';
 import { createEdgeDeadLetters } from '../ingest/edge-dead-letters.ts';
+import { patientIdOfFhirPayload } from '../ingest/fhir/fhir-patient-of.ts';
 import { fhirRoutes } from '../ingest/fhir/fhir-routes.ts';
-import { createMllpServer, parseAllowedSenders } from '../ingest/hl7/mllp-server.ts';
+import { patientIdOfMessage } from '../ingest/hl7/oru-to-readings.ts';
+import type { MllpServerOptions } from '../ingest/hl7/mllp-server.ts';
+import { createMllpServer, parseAllowedSenders, parseCertificateSenders } from '../ingest/hl7/mllp-server.ts';
+import { VigilError } from '../core/errors.ts';
 import { createReadingPublisher } from '../ingest/reading-publisher.ts';
 import type { RiskModel } from '../stream-processor/risk-model.ts';
 import { startProcessor } from '../stream-processor/processor.ts';
@@ -52,11 +56,15 @@ export interface Runtime {
   readonly url: string;
   /** host:port of the HL7 v2 MLLP listener, when this process runs the edge. */
   readonly mllpAddress?: string;
+  /** How the MLLP listener knows its senders: client certificates, loopback only, or not at all. */
+  readonly mllpSecurity?: MllpSecurity;
   readonly app: FastifyInstance;
   readonly metrics: Metrics;
   /** Drains and closes everything, in order. Safe to call twice. */
   stop(): Promise<void>;
 }
+
+export type MllpSecurity = 'mtls' | 'plaintext-loopback' | 'plaintext-insecure';
 
 /** A process is embedded when every backend it uses is, so provisioning at start-up is safe. */
 function isEmbedded(config: VigilConfig): boolean {
@@ -122,8 +130,8 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     const edge = publisher && warehouse
       ? {
           publish: (readings: Parameters<typeof publisher.publish>[0]) => publisher.publish(readings),
-          fhirDeadLetter: createEdgeDeadLetters(warehouse, 'fhir'),
-          hl7DeadLetter: createEdgeDeadLetters(warehouse, 'hl7v2'),
+          fhirDeadLetter: createEdgeDeadLetters(warehouse, 'fhir', patientIdOfFhirPayload),
+          hl7DeadLetter: createEdgeDeadLetters(warehouse, 'hl7v2', patientIdOfMessage),
         }
       : undefined;
 
@@ -152,11 +160,18 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     const url = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}`;
 
     let mllpAddress: string | undefined;
+    let mllpSecurity: MllpSecurity | undefined;
     if (edge) {
       const mllp = createMllpServer({
         port: config.mllp.port,
-        host: config.http.host,
+        host: config.mllp.host,
         allowedSenders: parseAllowedSenders(config.mllp.allowedSenders),
+        ...mllpIdentityOptions(config),
+        maxConnections: config.mllp.maxConnections,
+        maxConnectionsPerPeer: config.mllp.maxConnectionsPerPeer,
+        reservedConnections: config.mllp.reservedConnections,
+        trustedPeers: config.mllp.trustedPeers,
+        idleTimeoutMs: config.mllp.idleTimeoutMs,
         publish: edge.publish,
         deadLetter: edge.hl7DeadLetter,
         logger,
@@ -164,6 +179,12 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       });
       const bound = await mllp.listen();
       mllpAddress = `${bound.host}:${bound.port}`;
+      mllpSecurity = config.mllp.tls ? 'mtls' : config.mllp.insecurePlaintext ? 'plaintext-insecure' : 'plaintext-loopback';
+      if (mllpSecurity === 'plaintext-loopback') {
+        logger.info({ host: bound.host, port: bound.port }, 'HL7 MLLP is plaintext, so it listens on loopback only; set VIGIL_MLLP_TLS_CERT, VIGIL_MLLP_TLS_KEY, VIGIL_MLLP_TLS_CA and VIGIL_MLLP_CERT_SENDERS to accept monitors over the network');
+      } else if (mllpSecurity === 'plaintext-insecure') {
+        logger.warn({ host: bound.host, port: bound.port }, 'HL7 MLLP is plaintext and exposed beyond loopback (VIGIL_MLLP_INSECURE_PLAINTEXT_BIND): anyone who can reach this port can write vitals for any patient');
+      }
       // Closed before the publisher (registered earlier, closed later): no message is left half-answered.
       closers.push({ name: 'mllp', close: () => mllp.close() });
     }
@@ -175,7 +196,8 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       const token = signToken(config.auth.secret, { sub: 'simulated-ward', role: 'device', expiresIn: '30d' });
       const json = createHttpSink({ url, token, signal: abort.signal, maxBatchAgeMs: 100 });
       const [mllpHost, mllpPort] = (mllpAddress ?? ':0').split(':');
-      const sink: ReadingSink = config.simulate.protocols === 'json' || !mllpAddress
+      // The simulated monitors have no client certificate: over mTLS they post JSON and FHIR only.
+      const sink: ReadingSink = config.simulate.protocols === 'json' || !mllpAddress || config.mllp.tls
         ? json
         : createMixedDeviceSink([
             { name: 'json', sink: json, share: 0.6 },
@@ -191,11 +213,34 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     }
 
     let stopping: Promise<void> | undefined;
-    return { url, app, metrics, ...(mllpAddress ? { mllpAddress } : {}), stop: () => (stopping ??= closeAll()) };
+    return { url, app, metrics, ...(mllpAddress ? { mllpAddress } : {}), ...(mllpSecurity ? { mllpSecurity } : {}), stop: () => (stopping ??= closeAll()) };
   } catch (error) {
     await closeAll();
     throw error;
   }
+}
+
+/** mTLS options from the configured PEM files and certificate mapping; nothing for plain MLLP. */
+function mllpIdentityOptions(config: VigilConfig): Pick<MllpServerOptions, 'tls' | 'certificateSenders'> {
+  const files = config.mllp.tls;
+  if (!files) return {};
+  const read = (variable: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (cause) {
+      throw new VigilError('CONFIG_INVALID', `Invalid configuration: ${variable} cannot be read (${(cause as { code?: string }).code ?? 'error'})`, { cause });
+    }
+  };
+  return {
+    tls: {
+      cert: read('VIGIL_MLLP_TLS_CERT', files.certPath),
+      key: read('VIGIL_MLLP_TLS_KEY', files.keyPath),
+      ca: read('VIGIL_MLLP_TLS_CA', files.caPath),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    certificateSenders: parseCertificateSenders(config.mllp.certificateSenders),
+  };
 }
 
 async function loadRiskModel(config: VigilConfig, logger: Logger): Promise<RiskModel | undefined> {

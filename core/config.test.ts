@@ -26,3 +26,37 @@ describe('configuration of NEWS2 completeness, risk mode and alerts', () => {
     expect(() => loadConfig({ ...base, VIGIL_ALERT_RISK_PERCENT: '0' })).toThrow(/VIGIL_ALERT_RISK_PERCENT/);
   });
 });
+
+
+describe('MLLP configuration: plain MLLP stays on loopback unless explicitly and insecurely opened', () => {
+  it('binds plain MLLP to loopback by default, even when HTTP listens on every interface', () => {
+    const mllp = loadConfig({ VIGIL_HOST: '0.0.0.0' }).mllp;
+    expect(mllp).toMatchObject({ host: '127.0.0.1', tls: null, insecurePlaintext: false });
+    expect(mllp).toMatchObject({ maxConnections: 512, maxConnectionsPerPeer: 32, reservedConnections: 32, trustedPeers: [], idleTimeoutMs: 300_000 });
+  });
+
+  it('opens plain MLLP beyond loopback only through VIGIL_MLLP_INSECURE_PLAINTEXT_BIND, and flags it', () => {
+    expect(loadConfig({ VIGIL_MLLP_INSECURE_PLAINTEXT_BIND: '0.0.0.0' }).mllp).toMatchObject({ host: '0.0.0.0', insecurePlaintext: true });
+    expect(loadConfig({ VIGIL_MLLP_INSECURE_PLAINTEXT_BIND: '127.0.0.2' }).mllp).toMatchObject({ host: '127.0.0.2', insecurePlaintext: false });
+  });
+
+  it('with TLS binds VIGIL_MLLP_HOST (else VIGIL_HOST) and needs all three files and the certificate mapping', () => {
+    const files = { VIGIL_MLLP_TLS_CERT: '/x/cert.pem', VIGIL_MLLP_TLS_KEY: '/x/key.pem', VIGIL_MLLP_TLS_CA: '/x/ca.pem' };
+    expect(loadConfig({ ...files, VIGIL_MLLP_CERT_SENDERS: 'gw=A' }).mllp).toMatchObject({
+      host: '0.0.0.0', tls: { certPath: '/x/cert.pem', keyPath: '/x/key.pem', caPath: '/x/ca.pem' }, certificateSenders: 'gw=A', insecurePlaintext: false,
+    });
+    expect(loadConfig({ ...files, VIGIL_MLLP_CERT_SENDERS: 'gw=A', VIGIL_MLLP_HOST: '10.1.2.3' }).mllp.host).toBe('10.1.2.3');
+    expect(() => loadConfig({ VIGIL_MLLP_TLS_CERT: '/x/cert.pem', VIGIL_MLLP_TLS_KEY: '/x/key.pem' })).toThrow(/go together/);
+    expect(() => loadConfig(files)).toThrow(/VIGIL_MLLP_CERT_SENDERS.*is required/);
+    expect(() => loadConfig({ ...files, VIGIL_MLLP_CERT_SENDERS: 'gw=A', VIGIL_MLLP_INSECURE_PLAINTEXT_BIND: '0.0.0.0' })).toThrow(/cannot be combined/);
+  });
+
+  it('reads the connection limits', () => {
+    const mllp = loadConfig({
+      VIGIL_MLLP_MAX_CONNECTIONS: '100', VIGIL_MLLP_MAX_CONNECTIONS_PER_PEER: '4', VIGIL_MLLP_RESERVED_CONNECTIONS: '10',
+      VIGIL_MLLP_TRUSTED_PEERS: '10.0.0.5, 10.0.0.6', VIGIL_MLLP_IDLE_TIMEOUT_S: '60',
+    }).mllp;
+    expect(mllp).toMatchObject({ maxConnections: 100, maxConnectionsPerPeer: 4, reservedConnections: 10, trustedPeers: ['10.0.0.5', '10.0.0.6'], idleTimeoutMs: 60_000 });
+    expect(() => loadConfig({ VIGIL_MLLP_MAX_CONNECTIONS: '10', VIGIL_MLLP_RESERVED_CONNECTIONS: '10' })).toThrow(/VIGIL_MLLP_RESERVED_CONNECTIONS/);
+  });
+});

@@ -43,8 +43,22 @@ export interface VigilConfig {
   };
   readonly mllp: {
     readonly port: number;
-    /** Senders (MSH-3, or MSH-3@MSH-4) whose messages are accepted; everyone else gets AR. */
+    /** Senders (MSH-3, or MSH-3@MSH-4) whose messages are accepted on plain MLLP; everyone else gets AR. */
     readonly allowedSenders: string;
+    /** Bind address: loopback for plain MLLP unless explicitly opened; VIGIL_MLLP_HOST (default VIGIL_HOST) with TLS. */
+    readonly host: string;
+    /** mTLS (PEM file paths); null for plain MLLP. */
+    readonly tls: { readonly certPath: string; readonly keyPath: string; readonly caPath: string } | null;
+    /** `identity=SENDER|SENDER;...`: which senders each client certificate may speak for (with TLS). */
+    readonly certificateSenders: string;
+    /** Plain MLLP bound beyond loopback (VIGIL_MLLP_INSECURE_PLAINTEXT_BIND): anyone who can connect may send. */
+    readonly insecurePlaintext: boolean;
+    readonly maxConnections: number;
+    readonly maxConnectionsPerPeer: number;
+    readonly reservedConnections: number;
+    /** Peer addresses allowed into the reserved connections and beyond the per-peer cap. */
+    readonly trustedPeers: readonly string[];
+    readonly idleTimeoutMs: number;
   };
   readonly alerts: {
     /** NEWS2 aggregate that opens an alert (RCP: 5 calls for an urgent response). */
@@ -142,11 +156,7 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       seed: int(env, 'VIGIL_SIMULATE_SEED', 42, 0, 2 ** 31 - 1),
       protocols: oneOf(env, 'VIGIL_SIMULATE_PROTOCOLS', ['json', 'mixed'] as const, 'json'),
     },
-    mllp: {
-      port: int(env, 'VIGIL_MLLP_PORT', 2575, 0, 65535),
-      // The simulated ward's monitors identify as VIGIL-SIM; real deployments list their gateways.
-      allowedSenders: str(env, 'VIGIL_MLLP_SENDERS', 'VIGIL-SIM'),
-    },
+    mllp: mllpConfig(env),
     alerts: {
       news2: int(env, 'VIGIL_ALERT_NEWS2', ALERT_DEFAULTS.news2, 1, 20),
       news2RedParameter: ALERT_DEFAULTS.news2RedParameter,
@@ -160,6 +170,48 @@ export function loadConfig(env: Env = process.env): VigilConfig {
     logLevel: oneOf(env, 'VIGIL_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   };
   return deepFreeze(config);
+}
+
+/**
+ * Plain MLLP proves nothing about its sender (MSH-3 is whatever the sender writes), so without
+ * TLS the listener binds to loopback, where only this host (or an interface engine on it) can
+ * reach it; opening it wider takes a setting that says it is insecure.
+ */
+function mllpConfig(env: Env): VigilConfig['mllp'] {
+  const paths = { certPath: env.VIGIL_MLLP_TLS_CERT ?? '', keyPath: env.VIGIL_MLLP_TLS_KEY ?? '', caPath: env.VIGIL_MLLP_TLS_CA ?? '' };
+  const given = Object.values(paths).filter((p) => p !== '').length;
+  if (given > 0 && given < 3) {
+    throw configError('VIGIL_MLLP_TLS_CA', paths.caPath, 'VIGIL_MLLP_TLS_CERT, VIGIL_MLLP_TLS_KEY and VIGIL_MLLP_TLS_CA go together (client certificates are verified against the CA)');
+  }
+  const tls = given === 3 ? { certPath: path.resolve(paths.certPath), keyPath: path.resolve(paths.keyPath), caPath: path.resolve(paths.caPath) } : null;
+  const certificateSenders = str(env, 'VIGIL_MLLP_CERT_SENDERS', '');
+  if (tls && certificateSenders === '') {
+    throw configError('VIGIL_MLLP_CERT_SENDERS', '', 'is required with VIGIL_MLLP_TLS_*: map each client certificate to the senders it may speak for (identity=SENDER|SENDER;...)');
+  }
+  const insecureBind = str(env, 'VIGIL_MLLP_INSECURE_PLAINTEXT_BIND', '');
+  if (tls && insecureBind !== '') {
+    throw configError('VIGIL_MLLP_INSECURE_PLAINTEXT_BIND', insecureBind, 'cannot be combined with VIGIL_MLLP_TLS_* (use VIGIL_MLLP_HOST for the TLS bind address)');
+  }
+  const host = tls ? str(env, 'VIGIL_MLLP_HOST', str(env, 'VIGIL_HOST', '0.0.0.0')) : (insecureBind || '127.0.0.1');
+  const maxConnections = int(env, 'VIGIL_MLLP_MAX_CONNECTIONS', 512, 1, 100_000);
+  return {
+    port: int(env, 'VIGIL_MLLP_PORT', 2575, 0, 65535),
+    // The simulated ward's monitors identify as VIGIL-SIM; real deployments list their gateways.
+    allowedSenders: str(env, 'VIGIL_MLLP_SENDERS', 'VIGIL-SIM'),
+    host,
+    tls,
+    certificateSenders,
+    insecurePlaintext: !tls && !isLoopback(host),
+    maxConnections,
+    maxConnectionsPerPeer: int(env, 'VIGIL_MLLP_MAX_CONNECTIONS_PER_PEER', 32, 1, 100_000),
+    reservedConnections: int(env, 'VIGIL_MLLP_RESERVED_CONNECTIONS', Math.min(32, Math.floor(maxConnections / 4)), 0, maxConnections - 1),
+    trustedPeers: str(env, 'VIGIL_MLLP_TRUSTED_PEERS', '').split(',').map((p) => p.trim()).filter(Boolean),
+    idleTimeoutMs: int(env, 'VIGIL_MLLP_IDLE_TIMEOUT_S', 300, 1, 86_400) * 1000,
+  };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function configError(name: string, value: string, reason: string): VigilError {

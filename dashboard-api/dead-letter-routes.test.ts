@@ -36,10 +36,27 @@ describe('GET /v1/dead-letters', () => {
     await warehouse.close();
   });
 
+  it('lists the dead letters filed under one patient with ?patientId=', async () => {
+    const warehouse = await createDuckDbWarehouse({ path: ':memory:' });
+    await warehouse.provision();
+    const at = new Date(Date.now() - 60_000);
+    await warehouse.append('dead_letters', [
+      { dead_letter_id: 'h1', received_at: at, source: 'hl7v2', reason: 'AE 103: unit', field: null, patient_id: 'P0012', payload: 'MSH|...' },
+      { dead_letter_id: 'f1', received_at: at, source: 'fhir', reason: 'fhir 422', field: null, patient_id: 'P0013', payload: '{}' },
+      { dead_letter_id: 'x1', received_at: at, source: 'hl7v2', reason: 'AR 100', field: null, patient_id: null, payload: 'garbage' },
+    ]);
+    ctx = readSideApp({}, warehouse);
+    const res = await ctx.app.inject({ method: 'GET', url: '/v1/dead-letters?patientId=P0012', headers: bearer('admin') });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject([{ deadLetterId: 'h1', source: 'hl7v2', patientId: 'P0012' }]);
+    expect((await ctx.app.inject({ method: 'GET', url: '/v1/dead-letters', headers: bearer('admin') })).json()).toHaveLength(3);
+    await warehouse.close();
+  });
+
   it('refuses a bad since or limit with 400', async () => {
     const warehouse = cannedWarehouse();
     ctx = readSideApp({}, warehouse);
-    for (const query of ['since=last-week', 'limit=0', 'limit=100000']) {
+    for (const query of ['since=last-week', 'limit=0', 'limit=100000', 'patientId=%27%20OR%201%3D1', `patientId=${'P'.repeat(129)}`]) {
       const res = await ctx.app.inject({ method: 'GET', url: `/v1/dead-letters?${query}`, headers: bearer('admin') });
       expect(res.statusCode, query).toBe(400);
     }
@@ -53,6 +70,8 @@ describe('deadLettersSql', () => {
       'SELECT dead_letter_id, received_at, source, reason, field, patient_id, payload FROM dead_letters '
       + 'WHERE received_at >= epoch_ms(1700000000000) ORDER BY received_at DESC LIMIT 100');
     expect(deadLettersSql('googlesql', 'vigil_test', 1_700_000_000_000, 7)).toContain('FROM `vigil_test.dead_letters` WHERE received_at >= TIMESTAMP_MILLIS(1700000000000)');
+    expect(deadLettersSql('googlesql', 'vigil', 0, 7, true)).toContain('AND patient_id = @patientId ORDER BY');
+    expect(deadLettersSql('duckdb', 'vigil', 0, 7, true)).toContain('AND patient_id = $patientId ORDER BY');
   });
 });
 

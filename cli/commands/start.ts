@@ -1,6 +1,7 @@
 import { signToken } from '../../dashboard-api/auth.ts';
 import type { CliCommand } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
+import type { Runtime } from '../runtime.ts';
 import { ENVIRONMENT_HELP, serve } from '../serve.ts';
 
 const help = `Usage: vigil start
@@ -17,7 +18,9 @@ ${ENVIRONMENT_HELP}
   VIGIL_SIMULATE          simulated patients (default 24; 0 turns the simulator off)
   VIGIL_SIMULATE_INTERVAL_MS, VIGIL_SIMULATE_SEED
   VIGIL_SIMULATE_PROTOCOLS   json (default) or mixed (some monitors speak HL7 v2/MLLP, some FHIR)
-  VIGIL_MLLP_PORT, VIGIL_MLLP_SENDERS (accepted MSH-3[@MSH-4] senders, comma-separated)`;
+  VIGIL_MLLP_PORT, VIGIL_MLLP_SENDERS (accepted MSH-3[@MSH-4] senders, comma-separated)
+  VIGIL_MLLP_TLS_CERT, VIGIL_MLLP_TLS_KEY, VIGIL_MLLP_TLS_CA, VIGIL_MLLP_CERT_SENDERS (mTLS; without
+  them MLLP listens on loopback only, unless VIGIL_MLLP_INSECURE_PLAINTEXT_BIND opens it)`;
 
 const start: CliCommand = {
   name: 'start',
@@ -33,7 +36,7 @@ const start: CliCommand = {
         console.log([
           '',
           `Vigil is running at ${runtime.url}`,
-          ...(runtime.mllpAddress ? [`  HL7 v2:    MLLP on ${runtime.mllpAddress} (senders: ${config.mllp.allowedSenders})`] : []),
+          ...(runtime.mllpAddress ? [`  HL7 v2:    MLLP on ${runtime.mllpAddress} ${mllpSecurityNote(runtime.mllpSecurity, config.mllp.allowedSenders)}`] : []),
           `  data:      ${config.dataDir}${config.simulate.patients > 0 ? `  ·  simulated ward: ${config.simulate.patients} patients` : ''}`,
           `  sign in:   ${runtime.url}/login?token=${clinician}`,
           `  API:       curl -H "Authorization: Bearer ${clinician}" ${runtime.url}/v1/patients`,
@@ -46,5 +49,12 @@ const start: CliCommand = {
     );
   },
 };
+
+/** What the banner says about who can send HL7: never a plaintext port without saying so. */
+export function mllpSecurityNote(security: Runtime['mllpSecurity'], senders: string): string {
+  if (security === 'mtls') return '(TLS; senders proven by client certificate)';
+  if (security === 'plaintext-insecure') return `(PLAINTEXT, NOT loopback: anyone who can connect may send as ${senders}; insecure)`;
+  return `(plaintext, loopback only; senders: ${senders}; set VIGIL_MLLP_TLS_* for the network)`;
+}
 
 export default start;

@@ -35,7 +35,7 @@ export const EARLIEST_OBSERVED_AT = Date.UTC(2000, 0, 1);
 export const MAX_ID_LENGTH = 128;
 // Letters, digits and a few separators seen in bed, device and MRN identifiers; no '/' (ids appear
 // in URL paths), no spaces or control characters (ids appear in keys and file names).
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
 
 export const CONSCIOUSNESS_LEVELS: readonly Consciousness[] = ['A', 'C', 'V', 'P', 'U'];
 const TEMPERATURE_UNITS = ['C', 'F'] as const;
@@ -117,6 +117,11 @@ export function toRawReading(input: unknown, context: IngestContext): ToRawReadi
       consciousness: text('consciousness'),
     },
   };
+}
+
+/** True for an id ingest would accept (pattern and length): what may be stored as a patient or device id. */
+export function isAcceptableId(value: unknown): value is string {
+  return checkId(value).value !== undefined;
 }
 
 function checkId(value: unknown): { value?: string; reason?: string } {

@@ -37,7 +37,7 @@ export type ObservationResult = { ok: true; vitals: ObservationVitals } | { ok: 
 
 const DATE_TIME_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const DATE_ONLY = /^\d{4}(-\d{2}(-\d{2})?)?$/;
-const PATIENT_REFERENCE = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+export const PATIENT_REFERENCE = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 const DEVICE_REFERENCE = /(?:^|\/)(?:Device|DeviceMetric)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
 type Json = Record<string, unknown>;

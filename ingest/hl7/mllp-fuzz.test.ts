@@ -1,11 +1,13 @@
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { isAcceptableId } from '../../core/domain/validate-ingest.ts';
 import { createRandom } from '../../simulators/seeded-random.ts';
 import type { Random } from '../../simulators/seeded-random.ts';
 import { readingToOru } from '../../simulators/device-protocols/reading-to-oru.ts';
 import { CARRIAGE_RETURN, END_BLOCK, START_BLOCK, frameMllp } from './mllp-framing.ts';
 import type { RecordingServer } from './mllp-test-support.ts';
 import { connectRaw, msaOf, startRecordingServer } from './mllp-test-support.ts';
+import { patientIdOfMessage } from './oru-to-readings.ts';
 
 /**
  * Fuzzing the HL7 listener with seeded mutations of valid ORU^R01 messages: it must never crash,
@@ -15,23 +17,41 @@ import { connectRaw, msaOf, startRecordingServer } from './mllp-test-support.ts'
 const SEED = Number(process.env.VIGIL_FUZZ_SEED ?? 20261122);
 const CONTENT_MUTANTS = 3000;
 const STREAM_CONNECTIONS = 150;
+// A fixed clock for the messages and the listener, so a seed gives the same answers on every run.
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
 let running: RecordingServer;
+const deadLetterPatients = { filed: 0, without: 0 };
+const rss = { before: 0, after: 0 };
 beforeAll(async () => {
-  running = await startRecordingServer({ maxFrameBytes: 64 * 1024, frameTimeoutMs: 2000, idleTimeoutMs: 2000 });
+  rss.before = process.memoryUsage().rss;
+  running = await startRecordingServer({
+    maxFrameBytes: 64 * 1024, frameTimeoutMs: 2000, idleTimeoutMs: 2000, now: () => NOW,
+    // Every stream connection comes from 127.0.0.1 at once: the per-peer cap is not under test here.
+    maxConnectionsPerPeer: STREAM_CONNECTIONS + 10,
+    // The dead-letter patient reader sees every refused mutant, as in production.
+    deadLetter: async (payload) => {
+      const patient = patientIdOfMessage(payload.toString('utf8'));
+      if (isAcceptableId(patient)) deadLetterPatients.filed++;
+      else deadLetterPatients.without++;
+    },
+  });
 });
 afterAll(async () => {
   await running.server.close();
+  rss.after = process.memoryUsage().rss;
+  const mb = (bytes: number): string => (bytes / 1_048_576).toFixed(0);
+  console.info(`fuzz seed ${SEED}: RSS ${mb(rss.before)} MB before, ${mb(rss.after)} MB after; dead letters with a patient ${deadLetterPatients.filed}, without ${deadLetterPatients.without}`);
 });
 
 function validMessage(random: Random, i: number): string {
-  const observedAt = Date.now() - random.int(60_000, 3_600_000);
+  const observedAt = NOW - random.int(60_000, 3_600_000);
   const reading = {
     deviceId: `bed-${random.int(1, 30)}`, patientId: `P${random.int(1000, 9999)}`, observedAt,
     heartRate: random.int(40, 160), spo2: random.int(85, 100), respiratoryRate: random.int(8, 35),
     temperature: Math.round(random.between(35, 40) * 10) / 10, bloodPressure: `${random.int(90, 180)}/${random.int(50, 100)}`,
   };
-  return readingToOru(reading, { sendingApplication: 'MONITOR', controlId: `F${i}`, codes: random.chance(0.5) ? 'mdc' : 'loinc' });
+  return readingToOru(reading, { now: NOW, sendingApplication: 'MONITOR', controlId: `F${i}`, codes: random.chance(0.5) ? 'mdc' : 'loinc' });
 }
 
 const DELIMITERS = ['|', '^', '~', '\\', '&', '\r', '\n', ' ', '', 'MSH', 'OBX|', 'PID|', '\u00ff', '\u0000', '9'.repeat(30), '-'];
@@ -94,6 +114,7 @@ describe('MLLP listener fuzzing', () => {
   it(`survives ${STREAM_CONNECTIONS} connections of random bytes and broken framing`, async () => {
     const random = createRandom(SEED, 'stream');
     const controls = [START_BLOCK, END_BLOCK, CARRIAGE_RETURN];
+    const streamAcks = new Map<string, number>();
     await Promise.all(Array.from({ length: STREAM_CONNECTIONS }, async (_, c) => {
       const parts: Buffer[] = [];
       for (let p = random.int(1, 6); p > 0; p--) {
@@ -113,12 +134,18 @@ describe('MLLP listener fuzzing', () => {
       socket.end(Buffer.concat(parts));
       // The listener answers what it can, then the connection closes (peer end, or the frame deadline).
       await new Promise<void>((resolve) => socket.once('close', () => resolve()));
-      for (const msa of answered.split('\x0b').slice(1)) expect(msa).toMatch(/\rMSA\|A[AER]\|/);
+      for (const msa of answered.split('\x0b').slice(1)) {
+        expect(msa).toMatch(/\rMSA\|A[AER]\|/);
+        const code = /\rMSA\|(A[AER])\|/.exec(msa)?.[1] ?? '?';
+        streamAcks.set(code, (streamAcks.get(code) ?? 0) + 1);
+      }
     }));
-    // Still up and still right.
+    console.info(`fuzz seed ${SEED}: ${STREAM_CONNECTIONS} stream connections answered ${JSON.stringify(Object.fromEntries(streamAcks))}`);
+    // Still up and still right, and no connection left behind.
     const client = await connectRaw(running.port);
     client.send(frameMllp(validMessage(random, 0)));
     expect(msaOf(await client.nextAck()).code).toBe('AA');
     client.end();
+    await vi.waitFor(() => expect(running.server.connections, 'connections still open after the fuzz').toBe(0), { timeout: 5000, interval: 20 });
   }, 20_000);
 });

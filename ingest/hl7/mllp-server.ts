@@ -25,9 +25,17 @@ import { HL7_ERROR, HL7V2_SOURCE, checkMessageType, oruToReadings, parseHeader }
  * `maxFrameBytes` per frame, `maxQueuedFrames` frames waiting (the socket is paused beyond that),
  * and no new frame is read while the peer is not reading its ACKs.
  *
- * Slow or stuck peers: a connection with no bytes for `idleTimeoutMs` is closed, and so is one
- * whose frame has not completed `frameTimeoutMs` after it began (a slowloris trickle resets an
- * idle timer, not this one); at most `maxConnections` are open at once.
+ * Who may send: with `certificateSenders`, the listener is TLS with verified client certificates
+ * and a message's MSH-3/MSH-4 must be one its certificate (CN, DNS or URI SAN) may speak for; a
+ * name the sender writes into its own MSH-3 proves nothing. Without it, `allowedSenders` applies
+ * to every connection, which is only sound on loopback (the default `host`) or behind an
+ * interface engine that authenticates senders.
+ *
+ * Slow, stuck or hoarding peers: only a complete message resets a connection's `idleTimeoutMs`
+ * (bytes outside frames or a partial frame do not), a frame must complete `frameTimeoutMs` after
+ * it began, a TLS handshake within `handshakeTimeoutMs`; at most `maxConnectionsPerPeer` per peer
+ * address and `maxConnections` in all, the last `reservedConnections` of which only known peers
+ * may use (`trustedPeers`, and addresses that recently authenticated with a mapped certificate).
  */
 export interface AllowedSender {
   /** MSH-3 (namespace id, the first component). */
@@ -41,7 +49,13 @@ export interface MllpServerOptions {
   readonly host?: string;
   /** TLS server options (key, cert, ca, requestCert ...); plain TCP when omitted. */
   readonly tls?: tls.TlsOptions;
+  /** Senders accepted on every connection (plain TCP, or TLS without `certificateSenders`). */
   readonly allowedSenders: readonly AllowedSender[];
+  /**
+   * mTLS: certificate identity (subject CN, DNS or URI SAN) → the senders it may speak for. When
+   * given, `tls` must request and verify client certificates, and this replaces `allowedSenders`.
+   */
+  readonly certificateSenders?: ReadonlyMap<string, readonly AllowedSender[]>;
   /** Resolves once the bus has every reading (ReadingPublisher.publish). */
   readonly publish: (readings: RawReading[]) => Promise<void>;
   /** Keeps an unusable message with the reason; the original bytes, untouched. */
@@ -52,6 +66,12 @@ export interface MllpServerOptions {
   readonly idleTimeoutMs?: number;
   readonly frameTimeoutMs?: number;
   readonly maxConnections?: number;
+  readonly maxConnectionsPerPeer?: number;
+  /** Of `maxConnections`, how many only known peers may use. */
+  readonly reservedConnections?: number;
+  /** Peer addresses (e.g. the interface engine) that may use the reserved connections and are not held to the per-peer cap. */
+  readonly trustedPeers?: readonly string[];
+  readonly handshakeTimeoutMs?: number;
   readonly maxQueuedFrames?: number;
   readonly closeTimeoutMs?: number;
   /** Clock for receivedAt and ACK timestamps. */
@@ -66,6 +86,11 @@ export const MLLP_DEFAULTS = Object.freeze({
   // A real frame arrives in milliseconds; 30 s tolerates a congested WAN, not a trickle.
   frameTimeoutMs: 30_000,
   maxConnections: 512,
+  // A gateway or interface engine opens a handful of connections; 32 leaves room, 520 does not.
+  maxConnectionsPerPeer: 32,
+  reservedConnections: 32,
+  // A TLS handshake takes milliseconds; a peer without a certificate should not hold a slot for 2 min.
+  handshakeTimeoutMs: 10_000,
   maxQueuedFrames: 16,
   closeTimeoutMs: 10_000,
 });
@@ -86,8 +111,10 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
   const now = options.now ?? Date.now;
   const log = logger.child({ component: 'mllp' });
   const allowed = options.allowedSenders.map((s) => ({ application: s.application, facility: s.facility }));
+  const certificateSenders = options.certificateSenders;
   const sockets = new Set<net.Socket>();
   const idle = new Set<() => Promise<void>>();
+  const admission = createAdmission(settings, options.trustedPeers ?? []);
   let closing = false;
 
   const onConnection = (socket: net.Socket): void => {
@@ -96,17 +123,31 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     let busy = false;
     let frameTimer: NodeJS.Timeout | undefined;
     let drained: (() => void) | undefined;
+    // With mTLS, who this connection may speak for is fixed by its certificate at the handshake.
+    const certificate = certificateSenders ? certificateOf(socket as tls.TLSSocket, certificateSenders) : undefined;
+    if (certificate && certificate.senders.length > 0) admission.remember(peerOf(socket));
     const deframer = new MllpDeframer(settings.maxFrameBytes, {
-      frame: (payload) => enqueue({ kind: 'frame', payload }),
+      frame: (payload) => {
+        // Only a complete message shows the peer is alive; stray bytes or a trickle do not.
+        armIdle();
+        enqueue({ kind: 'frame', payload });
+      },
       problem: (problem) => enqueue({ kind: 'problem', problem }),
       garbage: (bytes) => log.debug({ bytes }, 'skipped bytes outside MLLP frames'),
     });
 
     socket.setNoDelay(true);
-    socket.setTimeout(settings.idleTimeoutMs, () => {
-      log.info({ remote: socket.remoteAddress }, 'closing idle MLLP connection');
-      socket.destroy();
-    });
+    let idleTimer: NodeJS.Timeout | undefined;
+    function armIdle(): void {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        // A message still being answered (a slow bus) is not the peer idling.
+        if (busy || queue.length > 0) return armIdle();
+        log.info({ remote: socket.remoteAddress }, 'closing idle MLLP connection: no complete message within the idle limit');
+        socket.destroy();
+      }, settings.idleTimeoutMs);
+    }
+    armIdle();
     socket.on('data', (chunk: Buffer) => {
       deframer.push(chunk);
       // A frame must finish within frameTimeoutMs of its first byte, however slowly it trickles.
@@ -125,6 +166,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     socket.on('close', () => {
       sockets.delete(socket);
       if (frameTimer) clearTimeout(frameTimer);
+      if (idleTimer) clearTimeout(idleTimer);
       drained?.();
     });
 
@@ -150,7 +192,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
       try {
         while (queue.length > 0 && !socket.destroyed) {
           const work = queue.shift()!;
-          const ack = await answer(work);
+          const ack = await answer(work, certificate);
           if (socket.destroyed) break;
           if (!socket.write(frameMllp(ack))) {
             await new Promise<void>((resolve) => {
@@ -171,9 +213,9 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
   };
 
   /** Never throws: a message that trips something unexpected still gets an answer. */
-  async function answer(work: Work): Promise<string> {
+  async function answer(work: Work, certificate: PeerCertificate | undefined): Promise<string> {
     try {
-      return work.kind === 'frame' ? await answerFrame(work.payload) : await answerProblem(work.problem);
+      return work.kind === 'frame' ? await answerFrame(work.payload, certificate) : await answerProblem(work.problem);
     } catch (error) {
       log.error({ err: { name: (error as Error)?.name } }, 'unexpected error answering an MLLP frame');
       const payload = work.kind === 'frame' ? work.payload : work.problem.head;
@@ -181,13 +223,19 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     }
   }
 
-  async function answerFrame(payload: Buffer): Promise<string> {
+  async function answerFrame(payload: Buffer, certificate: PeerCertificate | undefined): Promise<string> {
     const receivedAt = now();
     const text = payload.toString('utf8');
     const parsed = parseHeader(text);
     if (!parsed.ok) return refuse(payload, undefined, parsed, receivedAt);
     const { header, message } = parsed;
-    if (!isAllowed(header)) {
+    if (certificate && !isAllowed(certificate.senders, header)) {
+      return refuse(payload, header, {
+        ackCode: 'AR', condition: HL7_ERROR.unknownKey, location: 'MSH^1^3',
+        reason: `certificate ${certificate.identity || '(no identity)'} may not send as ${header.sendingApplication || '(empty)'}/${header.sendingFacility || '(empty)'} (MSH-3/MSH-4)`,
+      }, receivedAt);
+    }
+    if (!certificate && !isAllowed(allowed, header)) {
       return refuse(payload, header, {
         ackCode: 'AR', condition: HL7_ERROR.unknownKey, location: 'MSH^1^3',
         reason: `sender ${header.sendingApplication || '(empty)'}/${header.sendingFacility || '(empty)'} (MSH-3/MSH-4) is not configured`,
@@ -241,14 +289,46 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     return buildAck({ code, text, now: at, ackControlId: randomUUID().replaceAll('-', '').slice(0, 20), ...(header ? { header } : {}), ...(error ? { error } : {}) });
   }
 
-  function isAllowed(header: MessageHeader): boolean {
-    return allowed.some((s) => s.application === header.sendingApplication && (s.facility === undefined || s.facility === header.sendingFacility));
+  function isAllowed(senders: readonly AllowedSender[], header: MessageHeader): boolean {
+    return senders.some((s) => s.application === header.sendingApplication && (s.facility === undefined || s.facility === header.sendingFacility));
   }
 
+  // Admission runs on the TCP connection (before any TLS handshake), so a flood of sockets that
+  // never finish one still meets the per-peer and total caps.
   const server = options.tls
-    ? tls.createServer({ ...options.tls, allowHalfOpen: true }, onConnection)
-    : net.createServer({ allowHalfOpen: true }, onConnection);
-  server.maxConnections = settings.maxConnections;
+    ? tls.createServer({ ...options.tls, allowHalfOpen: true, handshakeTimeout: settings.handshakeTimeoutMs })
+    : net.createServer({ allowHalfOpen: true });
+  // TLS connections still in their handshake, by peer address and port: nothing to answer there,
+  // so close() ends them at once rather than waiting for the handshake limit.
+  const handshaking = new Map<string, net.Socket>();
+  const endpointOf = (socket: net.Socket): string => `${socket.remoteAddress}|${socket.remotePort}`;
+  server.on('connection', (socket: net.Socket) => {
+    const refusal = closing ? 'closing' : admission.admit(socket);
+    if (refusal) {
+      log.info({ remote: socket.remoteAddress, refusal }, 'MLLP connection refused');
+      socket.destroy();
+      return;
+    }
+    if (!options.tls) return onConnection(socket);
+    const endpoint = endpointOf(socket);
+    handshaking.set(endpoint, socket);
+    // Node's own handshakeTimeout does not fire for a peer that sends nothing at all.
+    const deadline = setTimeout(() => {
+      if (handshaking.get(endpoint) !== socket) return;
+      log.info({ remote: socket.remoteAddress }, 'closing MLLP connection: TLS handshake not completed in time');
+      socket.destroy();
+    }, settings.handshakeTimeoutMs);
+    socket.once('close', () => {
+      clearTimeout(deadline);
+      if (handshaking.get(endpoint) === socket) handshaking.delete(endpoint);
+    });
+  });
+  if (options.tls) {
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
+      handshaking.delete(endpointOf(socket));
+      onConnection(socket);
+    });
+  }
   server.on('error', (error) => log.error({ code: (error as { code?: string }).code }, 'MLLP listener error'));
   if (options.tls) {
     server.on('tlsClientError', (error) => log.info({ code: (error as { code?: string }).code }, 'MLLP TLS handshake failed'));
@@ -274,6 +354,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
       if (closing) return;
       closing = true;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of handshaking.values()) socket.destroy();
       const timeout = setTimeout(() => {
         for (const socket of sockets) socket.destroy();
       }, settings.closeTimeoutMs);
@@ -285,6 +366,10 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
 }
 
 function validate(options: MllpServerOptions) {
+  const reserved = (value: number, max: number): number => {
+    if (!Number.isInteger(value) || value < 0 || value >= max) throw new VigilError('CONFIG_INVALID', 'createMllpServer: reservedConnections must be an integer from 0 to maxConnections - 1');
+    return value;
+  };
   const positive = (name: string, value: number): number => {
     if (!Number.isInteger(value) || value < 1) throw new VigilError('CONFIG_INVALID', `createMllpServer: ${name} must be a positive integer`);
     return value;
@@ -295,15 +380,24 @@ function validate(options: MllpServerOptions) {
   if (!Array.isArray(options.allowedSenders) || options.allowedSenders.some((s) => typeof s?.application !== 'string' || s.application === '')) {
     throw new VigilError('CONFIG_INVALID', 'createMllpServer: allowedSenders must list { application, facility? } with a non-empty application');
   }
+  if (options.certificateSenders) {
+    if (!options.tls || options.tls.requestCert !== true || options.tls.rejectUnauthorized === false || !options.tls.ca) {
+      throw new VigilError('CONFIG_INVALID', 'createMllpServer: certificateSenders needs tls with a ca, requestCert: true and rejectUnauthorized left on');
+    }
+  }
   for (const fn of ['publish', 'deadLetter'] as const) {
     if (typeof options[fn] !== 'function') throw new VigilError('CONFIG_INVALID', `createMllpServer: ${fn} must be a function`);
   }
   return Object.freeze({
-    host: options.host ?? '0.0.0.0',
+    // Plain MLLP proves nothing about its sender: loopback unless the caller chose otherwise.
+    host: options.host ?? '127.0.0.1',
     maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes ?? MLLP_DEFAULTS.maxFrameBytes),
     idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs ?? MLLP_DEFAULTS.idleTimeoutMs),
     frameTimeoutMs: positive('frameTimeoutMs', options.frameTimeoutMs ?? MLLP_DEFAULTS.frameTimeoutMs),
     maxConnections: positive('maxConnections', options.maxConnections ?? MLLP_DEFAULTS.maxConnections),
+    maxConnectionsPerPeer: positive('maxConnectionsPerPeer', options.maxConnectionsPerPeer ?? MLLP_DEFAULTS.maxConnectionsPerPeer),
+    reservedConnections: reserved(options.reservedConnections ?? Math.min(MLLP_DEFAULTS.reservedConnections, Math.floor((options.maxConnections ?? MLLP_DEFAULTS.maxConnections) / 4)), options.maxConnections ?? MLLP_DEFAULTS.maxConnections),
+    handshakeTimeoutMs: positive('handshakeTimeoutMs', options.handshakeTimeoutMs ?? MLLP_DEFAULTS.handshakeTimeoutMs),
     maxQueuedFrames: positive('maxQueuedFrames', options.maxQueuedFrames ?? MLLP_DEFAULTS.maxQueuedFrames),
     closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs ?? MLLP_DEFAULTS.closeTimeoutMs),
   });
@@ -318,4 +412,90 @@ export function parseAllowedSenders(text: string): AllowedSender[] {
     const at = entry.indexOf('@');
     return at === -1 ? { application: entry } : { application: entry.slice(0, at), facility: entry.slice(at + 1) };
   });
+}
+
+/**
+ * Parses `VIGIL_MLLP_CERT_SENDERS`: `identity=SENDER|SENDER;identity=...`, each sender written as
+ * in `parseAllowedSenders` (`APP` or `APP@FACILITY`), the identity a certificate's subject CN or a
+ * DNS/URI subject alternative name.
+ */
+export function parseCertificateSenders(text: string): Map<string, AllowedSender[]> {
+  const map = new Map<string, AllowedSender[]>();
+  for (const entry of text.split(';').map((e) => e.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const identity = eq === -1 ? '' : entry.slice(0, eq).trim();
+    const senders = eq === -1 ? [] : parseAllowedSenders(entry.slice(eq + 1).replaceAll('|', ','));
+    if (identity === '' || senders.length === 0 || senders.some((s) => s.application === '')) {
+      throw new VigilError('CONFIG_INVALID', `certificate senders: "${entry}" must read identity=SENDER|SENDER (SENDER is MSH-3 or MSH-3@MSH-4)`);
+    }
+    map.set(identity, [...(map.get(identity) ?? []), ...senders]);
+  }
+  return map;
+}
+
+interface PeerCertificate {
+  /** The names the certificate proves, for messages and logs (not patient data). */
+  readonly identity: string;
+  /** Union of the senders mapped to any of those names. */
+  readonly senders: readonly AllowedSender[];
+}
+
+/** The verified client certificate's names (subject CN, DNS and URI SANs) and the senders they map to. */
+function certificateOf(socket: tls.TLSSocket, map: ReadonlyMap<string, readonly AllowedSender[]>): PeerCertificate {
+  const cert = socket.authorized ? socket.getPeerCertificate() : undefined;
+  const names: string[] = [];
+  if (cert && Object.keys(cert).length > 0) {
+    const cn = cert.subject?.CN as string | string[] | undefined;
+    names.push(...(Array.isArray(cn) ? cn : cn ? [cn] : []));
+    for (const san of (cert.subjectaltname ?? '').split(',').map((s) => s.trim())) {
+      const match = /^(DNS|URI):(.+)$/.exec(san);
+      if (match) names.push(match[2]!);
+    }
+  }
+  return { identity: names[0] ?? '', senders: names.flatMap((name) => map.get(name) ?? []) };
+}
+
+/** The peer's address, an IPv4-mapped IPv6 address written as IPv4. */
+function peerOf(socket: net.Socket): string {
+  const address = socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/**
+ * Connection admission: per-peer and total caps, with the last `reservedConnections` slots kept
+ * for known peers (configured, or recently authenticated by a mapped client certificate) so a
+ * flood of idle sockets cannot lock out a real monitor or the interface engine.
+ */
+function createAdmission(settings: { maxConnections: number; maxConnectionsPerPeer: number; reservedConnections: number }, trustedPeers: readonly string[]) {
+  const trusted = new Set(trustedPeers.map((p) => (p.startsWith('::ffff:') ? p.slice(7) : p)));
+  // Addresses that authenticated, most recent last; bounded, the longest unseen forgotten first.
+  const authenticated = new Set<string>();
+  const REMEMBERED = 1024;
+  const perPeer = new Map<string, number>();
+  let total = 0;
+  return {
+    remember(peer: string): void {
+      authenticated.delete(peer);
+      authenticated.add(peer);
+      if (authenticated.size > REMEMBERED) authenticated.delete(authenticated.values().next().value!);
+    },
+    /** Undefined when admitted (and counted until the socket closes), else why not. */
+    admit(socket: net.Socket): string | undefined {
+      const peer = peerOf(socket);
+      const known = trusted.has(peer) || authenticated.has(peer);
+      const mine = perPeer.get(peer) ?? 0;
+      if (total >= settings.maxConnections) return 'all connections in use';
+      if (!known && total >= settings.maxConnections - settings.reservedConnections) return 'only reserved connections left';
+      if (!known && mine >= settings.maxConnectionsPerPeer) return 'too many connections from this peer';
+      total++;
+      perPeer.set(peer, mine + 1);
+      socket.once('close', () => {
+        total--;
+        const left = (perPeer.get(peer) ?? 1) - 1;
+        if (left === 0) perPeer.delete(peer);
+        else perPeer.set(peer, left);
+      });
+      return undefined;
+    },
+  };
 }

@@ -47,8 +47,9 @@ export interface RawClient {
   end(): void;
 }
 
-export async function connectRaw(port: number): Promise<RawClient> {
-  const socket = net.connect(port, '127.0.0.1');
+/** `localAddress` (another 127.x.y.z on Linux) makes the client a different peer. */
+export async function connectRaw(port: number, localAddress?: string): Promise<RawClient> {
+  const socket = net.connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const acks: string[] = [];
   const waiting: ((ack: string | undefined) => void)[] = [];

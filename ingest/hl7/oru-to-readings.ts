@@ -291,6 +291,20 @@ function readValue(obx: Hl7Segment, kind: VitalKind): ValueResult {
   return { ok: true, number: Number(text) };
 }
 
+/**
+ * The patient a message names (PID-3 of its first PID), for filing a refused message under its
+ * patient; null when the text is not HL7 or has no PID-3.
+ */
+export function patientIdOfMessage(text: string): string | null {
+  try {
+    if (!text.startsWith('MSH|')) return null;
+    const pid = Hl7Message.parse(text.replace(/\r\n|\n/g, '\r')).getSegment('PID');
+    return (pid ? patientIdOf(pid) : '') || null;
+  } catch {
+    return null;
+  }
+}
+
 /** PID-3: the repetition typed MR (medical record number) when there is one, else the first. */
 function patientIdOf(pid: Hl7Segment): string {
   const field = pid.getField(3);
