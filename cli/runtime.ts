@@ -16,6 +16,7 @@ import { createAlertEngine } from '../dashboard-api/alerts/alert-engine.ts';
 import { createSqliteAlertStore } from '../dashboard-api/alerts/alert-store-sqlite.ts';
 import { DEFAULT_ALERT_THRESHOLDS, validateThresholds } from '../dashboard-api/alerts/alert.ts';
 import { createSqliteAuditLog } from '../dashboard-api/audit-log.ts';
+import { createSqliteSessionRevocations } from '../adapters/embedded/session-revocations-sqlite.ts';
 import { signToken } from '../dashboard-api/auth.ts';
 import { buildApp } from '../dashboard-api/build-app.ts';
 import { createEdgeDeadLetters } from '../ingest/edge-dead-letters.ts';
@@ -116,6 +117,9 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
 
     const audit = parts.read ? createSqliteAuditLog({ path: path.join(config.dataDir, 'audit.sqlite') }) : undefined;
     if (audit) closers.push({ name: 'audit log', close: () => audit.close() });
+    // Shared by every process using this data folder (Bigtable-backed sharing for several hosts is not built yet).
+    const revocations = createSqliteSessionRevocations({ path: path.join(config.dataDir, 'sessions.sqlite') });
+    closers.push({ name: 'session revocations', close: () => revocations.close() });
 
     const edge = publisher && warehouse
       ? {
@@ -138,7 +142,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
 
     const readiness = [bus, timeseries, warehouse].filter((b) => b !== undefined).map((b) => ({ name: b.kind, ping: () => b.ping() }));
     const app = buildApp({
-      config, logger, metrics, readiness,
+      config, logger, metrics, readiness, revocations,
       ...(publisher ? { ingest: { publisher } } : {}),
       ...(parts.read && timeseries && warehouse && audit ? { read: { timeseries, warehouse, updates, audit, ...(alerts ? { alerts } : {}) } } : {}),
       ...(edge ? { routes: [(instance: FastifyInstance) => void instance.register(fhirRoutes, { publish: edge.publish, deadLetter: edge.fhirDeadLetter })] } : {}),
@@ -170,7 +174,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       const abort = new AbortController();
       const admissions = warehouse ? createWardAdmissionRecorder(warehouse, logger) : undefined;
       const ward = createWard({ patients: parts.simulate, seed: config.simulate.seed, ...(admissions ? { onAdmit: admissions.record } : {}) });
-      const token = signToken(config.auth.secret, { sub: 'simulated-ward', role: 'device', expiresIn: '30d' });
+      const token = signToken(config.auth.secret, { sub: 'simulated-ward', role: 'device', expiresIn: Math.min(30 * 24 * 3600, config.auth.maxLifetimeSeconds), audience: config.auth.audience, issuer: config.auth.issuer });
       const json = createHttpSink({ url, token, signal: abort.signal, maxBatchAgeMs: 100 });
       const [mllpHost, mllpPort] = (mllpAddress ?? ':0').split(':');
       const sink: ReadingSink = config.simulate.protocols === 'json' || !mllpAddress
