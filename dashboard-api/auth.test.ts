@@ -6,7 +6,7 @@ import { createReadingPublisher } from '../ingest/reading-publisher.ts';
 import type { Role } from './auth.ts';
 import { ROLES, SESSION_COOKIE, SESSION_MAX_AGE_SECONDS, signToken } from './auth.ts';
 import type { ReadSideApp } from './test-fixtures.ts';
-import { TEST_SECRET, readSideApp, recordingBus, testConfig, tokenFor } from './test-fixtures.ts';
+import { TEST_SECRET, reading, readSideApp, recordingBus, testConfig, tokenFor } from './test-fixtures.ts';
 
 const READING = { deviceId: 'bed-12', patientId: 'P0012', observedAt: '2026-11-22T10:00:00Z', heartRate: 72 };
 
@@ -34,6 +34,8 @@ beforeAll(async () => {
   const metrics = createMetrics({ defaultMetrics: false });
   ctx = readSideApp({ ingest: { publisher: createReadingPublisher({ bus: recording.bus, topic: 'readings', metrics, maxBatchDelayMs: 0 }) } });
   await ctx.app.ready();
+  // Profiles exist only for monitored patients.
+  await ctx.timeseries.writeReadings([reading('P0012', Date.now() - 1000)]);
 });
 afterAll(async () => {
   await ctx.app.close();

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RiskScore, VitalReading } from '../core/domain/reading.ts';
+import { ID_SCHEMA } from '../core/domain/validate-ingest.ts';
+import { VigilError } from '../core/errors.ts';
 import type { TimeRange, TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import { TIME_RANGE_QUERY, parseTimeRange } from './time-range.ts';
 import { summarizeWard } from './ward-summary.ts';
@@ -71,7 +73,8 @@ const PROFILE_VIEW = {
 export const PATIENT_PARAMS = {
   type: 'object',
   required: ['patientId'],
-  properties: { patientId: { type: 'string', minLength: 1, maxLength: 128 } },
+  // The ingest rule (core/domain/validate-ingest.ts): an id no reading could carry is a 400 here too.
+  properties: { patientId: ID_SCHEMA },
 } as const;
 
 export function vitalsView(r: VitalReading) {
@@ -127,6 +130,7 @@ export function registerPatientRoutes(app: FastifyInstance, timeseries: TimeSeri
     schema: { params: PATIENT_PARAMS, response: { 200: PROFILE_VIEW } },
   }, async (request) => {
     const { patientId } = request.params as { patientId: string };
+    await requireKnownPatient(timeseries, patientId);
     const profile = await timeseries.readPatientProfile(patientId);
     if (!profile) return { patientId, spo2Scale: 1, updatedAt: null, updatedBy: null };
     return { ...profile, updatedAt: new Date(profile.updatedAt).toISOString() };
@@ -148,8 +152,14 @@ export function registerPatientRoutes(app: FastifyInstance, timeseries: TimeSeri
   }, async (request) => {
     const { patientId } = request.params as { patientId: string };
     const { spo2Scale } = request.body as { spo2Scale: 1 | 2 };
+    await requireKnownPatient(timeseries, patientId);
     const profile = { patientId, spo2Scale, updatedAt: Date.now(), updatedBy: request.principal!.sub };
     await timeseries.writePatientProfile(profile);
     return { ...profile, updatedAt: new Date(profile.updatedAt).toISOString() };
   });
+}
+
+/** Profiles belong to monitored patients: none is stored or shown for an id no reading ever named. */
+async function requireKnownPatient(timeseries: TimeSeriesStore, patientId: string): Promise<void> {
+  if ((await timeseries.latestReading(patientId)) === undefined) throw new VigilError('NOT_FOUND', 'no such patient');
 }
