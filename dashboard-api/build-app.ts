@@ -18,6 +18,7 @@ import { registerAuth } from './auth.ts';
 import { registerDashboardPage } from './dashboard-page.ts';
 import { registerDeadLetterRoutes } from './dead-letter-routes.ts';
 import { installErrorHandling } from './http-errors.ts';
+import { installHttpHygiene } from './http-hygiene.ts';
 import type { ReadinessCheck } from './operations-routes.ts';
 import { registerOperationsRoutes } from './operations-routes.ts';
 import type { StreamOptions } from './patient-stream.ts';
@@ -79,6 +80,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   installErrorHandling(app);
   installRequestLog(app);
+  installHttpHygiene(app);
   const revocations = deps.revocations ?? createSqliteSessionRevocations({ path: ':memory:' });
   if (!deps.revocations) app.addHook('onClose', async () => revocations.close());
   registerAuth(app, { auth: deps.config.auth, revocations });

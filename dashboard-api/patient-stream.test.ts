@@ -82,7 +82,7 @@ describe('GET /v1/stream', () => {
     const { response, abort } = await connect(base);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
-    expect(response.headers.get('cache-control')).toContain('no-cache');
+    expect(response.headers.get('cache-control')).toContain('no-store');
     const stream = frames(response);
     expect(await stream.next()).toBe('retry: 3000');
     const snapshot = [patientOf(await stream.next()), patientOf(await stream.next())];

@@ -143,7 +143,7 @@ export function registerPatientStream(
 
     return reply
       .header('content-type', 'text/event-stream; charset=utf-8')
-      .header('cache-control', 'no-cache, no-transform')
+      .header('cache-control', 'no-store, no-transform')
       // Tells nginx-style proxies not to buffer the stream.
       .header('x-accel-buffering', 'no')
       .send(stream);
