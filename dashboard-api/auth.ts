@@ -81,7 +81,15 @@ declare module 'fastify' {
     mintPageToken(request: FastifyRequest): { token: string; expiresAt: string };
     /** True while the credential still holds: not expired, and its session not signed out. */
     credentialHolds(credential: Credential): Promise<boolean>;
+    /** Every route registered after auth, with its declared access (for the route-table test and audits). */
+    readonly routeTable: readonly RouteEntry[];
   }
+}
+
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+  readonly access: Access | undefined;
 }
 
 export interface SignClaims {
@@ -139,6 +147,16 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       : undefined,
   });
   const signInCodes = new Map<string, { principal: Principal; expiresAt: number }>();
+
+  const routeTable: RouteEntry[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      // Automatic HEAD routes share their GET route's options.
+      if (method === 'HEAD' && route.config?.access !== undefined && routeTable.some((r) => r.method === 'GET' && r.url === route.url)) continue;
+      routeTable.push({ method, url: route.url, access: route.config?.access });
+    }
+  });
 
   app.register(fastifyCookie);
   app.decorateRequest('principal', null);

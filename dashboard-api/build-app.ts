@@ -72,7 +72,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit: deps.config.http.bodyLimitBytes,
     // Ids are up to 128 characters (core/domain/validate-ingest.ts); Fastify's default of 100
     // answered 414 before any check. 256 leaves room for percent-encoding of the allowed characters.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     ...httpServerOptions(deps.config.http),
     // pino's Logger type is wider than FastifyBaseLogger, which would make every route module
     // generic over the logger; the instance is used only as a plain FastifyInstance.
