@@ -10,13 +10,12 @@ import { createMetrics } from '../core/observability/metrics.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
-import { openBus, openTimeSeries, openWarehouse } from '../core/wiring/open-backends.ts';
+import { openBus, openSessionRevocations, openTimeSeries, openWarehouse } from '../core/wiring/open-backends.ts';
 import { provisionSteps } from '../core/wiring/provision.ts';
 import { createAlertEngine } from '../dashboard-api/alerts/alert-engine.ts';
 import { createSqliteAlertStore } from '../dashboard-api/alerts/alert-store-sqlite.ts';
 import { DEFAULT_ALERT_THRESHOLDS, validateThresholds } from '../dashboard-api/alerts/alert.ts';
 import { createSqliteAuditLog } from '../dashboard-api/audit-log.ts';
-import { createSqliteSessionRevocations } from '../adapters/embedded/session-revocations-sqlite.ts';
 import { signToken } from '../dashboard-api/auth.ts';
 import { buildApp } from '../dashboard-api/build-app.ts';
 import { createEdgeDeadLetters } from '../ingest/edge-dead-letters.ts';
@@ -117,9 +116,10 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
 
     const audit = parts.read ? createSqliteAuditLog({ path: path.join(config.dataDir, 'audit.sqlite') }) : undefined;
     if (audit) closers.push({ name: 'audit log', close: () => audit.close() });
-    // Shared by every process using this data folder (Bigtable-backed sharing for several hosts is not built yet).
-    const revocations = createSqliteSessionRevocations({ path: path.join(config.dataDir, 'sessions.sqlite') });
+    // Signed-out sessions, shared by every instance on the same backend (data folder or Bigtable).
+    const revocations = await openSessionRevocations(config, logger);
     closers.push({ name: 'session revocations', close: () => revocations.close() });
+    await revocations.provision();
 
     const edge = publisher && warehouse
       ? {

@@ -46,7 +46,13 @@ export interface VigilConfig {
     readonly kafkaBrokers: readonly string[];
     readonly kafkaPartitions: number;
   };
-  readonly timeseries: { readonly kind: 'embedded' | 'bigtable'; readonly bigtableInstance: string; readonly bigtableTable: string };
+  readonly timeseries: {
+    readonly kind: 'embedded' | 'bigtable';
+    readonly bigtableInstance: string;
+    readonly bigtableTable: string;
+    /** Signed-out sessions (core/ports/session-revocations.ts) when the time series is on Bigtable. */
+    readonly bigtableSessionsTable: string;
+  };
   readonly warehouse: { readonly kind: 'duckdb' | 'bigquery'; readonly bigqueryDataset: string; readonly bigqueryLocation: string };
   readonly objectStore: { readonly bucket: string };
   readonly googleCloudProject: string;
@@ -131,6 +137,7 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       kind: oneOf(env, 'VIGIL_TIMESERIES', ['embedded', 'bigtable'] as const, 'embedded'),
       bigtableInstance: str(env, 'VIGIL_BIGTABLE_INSTANCE', 'vigil'),
       bigtableTable: str(env, 'VIGIL_BIGTABLE_TABLE', 'vitals'),
+      bigtableSessionsTable: str(env, 'VIGIL_BIGTABLE_SESSIONS_TABLE', 'sessions'),
     },
     warehouse: {
       kind: oneOf(env, 'VIGIL_WAREHOUSE', ['duckdb', 'bigquery'] as const, 'duckdb'),

@@ -5,6 +5,7 @@ import { VigilError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bus } from '../ports/bus.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
+import type { SessionRevocations } from '../ports/session-revocations.ts';
 import type { TimeSeriesStore } from '../ports/timeseries-store.ts';
 import type { Warehouse } from '../ports/warehouse.ts';
 
@@ -41,6 +42,25 @@ export async function openTimeSeries(config: VigilConfig, logger: Logger): Promi
         projectId: config.googleCloudProject,
         instanceId: config.timeseries.bigtableInstance,
         tableId: config.timeseries.bigtableTable,
+        logger,
+      });
+    }
+  }
+}
+
+/** Signed-out sessions, beside the time-series store: shared by every instance using the same backend. */
+export async function openSessionRevocations(config: VigilConfig, logger: Logger): Promise<SessionRevocations> {
+  switch (config.timeseries.kind) {
+    case 'embedded': {
+      const { createSqliteSessionRevocations } = await import('../../adapters/embedded/session-revocations-sqlite.ts');
+      return createSqliteSessionRevocations({ path: dataFile(config, 'sessions.sqlite') });
+    }
+    case 'bigtable': {
+      const { createBigtableSessionRevocations } = await import('../../adapters/gcp/session-revocations-bigtable.ts');
+      return createBigtableSessionRevocations({
+        projectId: config.googleCloudProject,
+        instanceId: config.timeseries.bigtableInstance,
+        tableId: config.timeseries.bigtableSessionsTable,
         logger,
       });
     }
