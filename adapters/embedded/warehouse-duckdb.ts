@@ -25,7 +25,23 @@ export interface DuckDbWarehouseOptions {
   readonly path: string;
   /** Folder of `*.sql` view files applied by `provision()` in filename order. */
   readonly viewsDir?: string;
+  /**
+   * For analysts' queries: the file opened read-only, with no access to other files or the network
+   * (no `read_csv('/etc/passwd')`, `COPY … TO`, `ATTACH`), no extension installed or loaded on its
+   * own, and the configuration locked so a query cannot switch any of that back on. Every write
+   * method then fails with DuckDB's read-only error.
+   */
+  readonly readOnly?: boolean;
 }
+
+const READ_ONLY_CONFIG: Readonly<Record<string, string>> = Object.freeze({
+  access_mode: 'READ_ONLY',
+  enable_external_access: 'false',
+  autoinstall_known_extensions: 'false',
+  autoload_known_extensions: 'false',
+  // Last: locks the settings above for the instance's lifetime.
+  lock_configuration: 'true',
+});
 
 export interface DuckDbWarehouse extends Warehouse {
   // Always present here (optional on the port).
@@ -51,7 +67,7 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
   const viewsDir = options.viewsDir ?? DEFAULT_VIEWS_DIR;
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(options.path);
+    instance = await DuckDBInstance.create(options.path, options.readOnly ? { ...READ_ONLY_CONFIG } : undefined);
   } catch (cause) {
     // The usual reason: another process (a running `vigil start`) holds the file's write lock.
     throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the DuckDB warehouse ${options.path}: ${(cause as Error).message}`, { cause });

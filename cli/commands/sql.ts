@@ -1,12 +1,17 @@
 import { writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import path from 'node:path';
 import { Bool, DateDay, Float64, Int64, Table, tableToIPC, Timestamp, TimeUnit, Utf8, vectorFromArray } from 'apache-arrow';
 import type { DataType } from 'apache-arrow';
 import { stringify } from 'csv-stringify/sync';
 import { loadConfig } from '../../core/config.ts';
+import type { VigilConfig } from '../../core/config.ts';
 import { VigilError } from '../../core/errors.ts';
 import { createLogger } from '../../core/observability/logger.ts';
+import type { Logger } from '../../core/observability/logger.ts';
 import type { QueryResult, Warehouse } from '../../core/ports/warehouse.ts';
 import { openWarehouse } from '../../core/wiring/open-backends.ts';
+import { createSqliteAuditLog } from '../../dashboard-api/audit-log.ts';
 import type { CliCommand } from '../command.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
 
@@ -27,16 +32,25 @@ Options:
   --out <file>   write to a file instead of stdout
   -h, --help     show this help
 
-Exit status: 0 on success; 65 when the warehouse refuses the query (the message says why).
+Read-only: on DuckDB the file is opened read-only, without access to other files, the network or
+extension installs, and with its configuration locked (INSERT, UPDATE, DELETE, DROP, COPY … TO,
+ATTACH, read_csv('<path>') and INSTALL are refused). On BigQuery the credentials' IAM role decides:
+give analysts roles/bigquery.dataViewer and roles/bigquery.jobUser only. Each query is recorded
+in the audit log ($VIGIL_DATA_DIR/audit.sqlite) with the OS user, not the query text.
+
+Exit status: 0 on success; 65 when the warehouse refuses the query (the message says why); 69
+when the warehouse cannot be opened (a running "vigil start" holds the DuckDB file: stop it, or
+query a copy of the file).
 
 Environment: VIGIL_WAREHOUSE (duckdb|bigquery), VIGIL_DATA_DIR (the DuckDB file is
-$VIGIL_DATA_DIR/warehouse.duckdb; a running "vigil start" holds its lock), and the BigQuery
-variables for VIGIL_WAREHOUSE=bigquery.`;
+$VIGIL_DATA_DIR/warehouse.duckdb), and the BigQuery variables for VIGIL_WAREHOUSE=bigquery.`;
 
 export interface SqlCommandIo {
   readonly openWarehouse: () => Promise<Warehouse>;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /** Records that a query ran and how it ended (exit status); never the query text. */
+  readonly audit?: (status: number) => Promise<void>;
 }
 
 /** `vigil sql` with the warehouse and output streams as parameters (what the tests drive). */
@@ -45,19 +59,31 @@ export async function runSql(argv: readonly string[], io: SqlCommandIo): Promise
   if (positionals.length !== 1) throw new UsageError('give the query as one argument (quote it)');
   const format = (values.format ?? 'table') as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
-  const warehouse = await io.openWarehouse();
+  let warehouse: Warehouse;
+  try {
+    warehouse = await io.openWarehouse();
+  } catch (error) {
+    if (error instanceof VigilError && error.code === 'BACKEND_UNAVAILABLE') {
+      io.stderr.write(`vigil sql: ${error.message}\n(a running "vigil start" holds the embedded warehouse: stop it, or query a copy of the file)\n`);
+      await io.audit?.(69);
+      return 69;
+    }
+    throw error;
+  }
   let result: QueryResult;
   try {
     result = await warehouse.query(positionals[0]!);
   } catch (error) {
     if (error instanceof VigilError && (error.code === 'BACKEND_REJECTED' || error.code === 'VALIDATION_FAILED')) {
       io.stderr.write(`vigil sql: ${error.message}\n`);
+      await io.audit?.(65);
       return 65;
     }
     throw error;
   } finally {
     await warehouse.close();
   }
+  await io.audit?.(0);
   const output = formatResult(result, format);
   if (values.out) await writeFile(values.out, output);
   else io.stdout.write(output);
@@ -133,6 +159,24 @@ function arrowTypeFor(type: string): [DataType, (value: unknown) => unknown] {
   }
 }
 
+/** What `vigil sql` opens: the warehouse read-only, and the audit log it records each query in. */
+export function analystAccess(config: VigilConfig, logger: Logger): Pick<SqlCommandIo, 'openWarehouse' | 'audit'> {
+  return {
+    openWarehouse: () => openWarehouse(config, logger, { readOnly: true }),
+    audit: (status) => auditQuery(config.dataDir, status),
+  };
+}
+
+/** One audit entry per query, in the same log as the API's reads: who (OS user), when, the outcome. */
+async function auditQuery(dataDir: string, status: number): Promise<void> {
+  const audit = createSqliteAuditLog({ path: path.join(dataDir, 'audit.sqlite') });
+  try {
+    await audit.append({ at: Date.now(), actor: `os:${userInfo().username}`, role: 'analyst', action: 'vigil sql', status });
+  } finally {
+    await audit.close();
+  }
+}
+
 const sql: CliCommand = {
   name: 'sql',
   summary: 'run SQL on the configured warehouse',
@@ -140,7 +184,7 @@ const sql: CliCommand = {
   run(argv) {
     const config = loadConfig();
     const logger = createLogger({ level: config.logLevel, name: 'vigil-sql' });
-    return runSql(argv, { openWarehouse: () => openWarehouse(config, logger), stdout: process.stdout, stderr: process.stderr });
+    return runSql(argv, { ...analystAccess(config, logger), stdout: process.stdout, stderr: process.stderr });
   },
 };
 

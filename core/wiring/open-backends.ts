@@ -67,11 +67,16 @@ export async function openSessionRevocations(config: VigilConfig, logger: Logger
   }
 }
 
-export async function openWarehouse(config: VigilConfig, logger: Logger): Promise<Warehouse> {
+/**
+ * `readOnly` (the analyst's `vigil sql`): on DuckDB, the file opened read-only with external access,
+ * extension auto-install and auto-load off and the configuration locked; on BigQuery, the
+ * credentials' IAM role decides (grant analysts roles/bigquery.dataViewer + jobUser only).
+ */
+export async function openWarehouse(config: VigilConfig, logger: Logger, options: { readOnly?: boolean } = {}): Promise<Warehouse> {
   switch (config.warehouse.kind) {
     case 'duckdb': {
       const { createDuckDbWarehouse } = await import('../../adapters/embedded/warehouse-duckdb.ts');
-      return createDuckDbWarehouse({ path: dataFile(config, 'warehouse.duckdb') });
+      return createDuckDbWarehouse({ path: dataFile(config, 'warehouse.duckdb'), ...(options.readOnly ? { readOnly: true } : {}) });
     }
     case 'bigquery': {
       // With load jobs: `vigil load` stages its file in Cloud Storage and BigQuery loads it from there.
