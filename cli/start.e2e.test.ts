@@ -187,6 +187,16 @@ describe('vigil start (embedded default)', () => {
     expect((await fetch(`${vigil.url}/healthz`)).status).toBe(200);
   });
 
+  it('prints a single-use sign-in link, and no token, in its start-up banner', async () => {
+    const link = await eventually(async () => /sign in:\s+(\S+\/login\?code=\S+)/.exec(vigil.output())?.[1], 20_000, 'the sign-in link in the banner');
+    expect(vigil.output()).not.toMatch(/eyJ[\w-]+\.[\w-]+\.[\w-]+/);
+    const first = await fetch(link, { redirect: 'manual' });
+    expect(first.status).toBe(303);
+    const cookie = first.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(`${vigil.url}/v1/patients`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
+  });
+
   it('loses nothing it acknowledged when killed with SIGKILL mid-stream', async () => {
     const base = Date.now() - 120_000;
     const acknowledged: number[] = [];
