@@ -214,8 +214,9 @@ function trustProxy(raw: string | undefined): boolean | number | string {
   if (raw === undefined || raw === '' || raw === 'false') return false;
   if (raw === 'true') return true;
   if (/^\d+$/.test(raw)) return Number(raw);
-  // Addresses or CIDRs, comma-separated (Fastify/proxy-addr syntax).
-  if (/^[0-9A-Fa-f.:/,\s]+$/.test(raw)) return raw;
+  // Addresses, CIDRs or proxy-addr's names (loopback, linklocal, uniquelocal), comma-separated.
+  const entries = raw.split(',').map((e) => e.trim());
+  if (entries.every((e) => /^[0-9A-Fa-f.:/]+$/.test(e) || ['loopback', 'linklocal', 'uniquelocal'].includes(e))) return entries.join(',');
   throw configError('VIGIL_TRUST_PROXY', raw, 'must be true, false, a hop count, or proxy addresses/CIDRs (comma-separated)');
 }
 

@@ -108,8 +108,11 @@ describe('behind a TLS-terminating proxy (VIGIL_TRUST_PROXY)', () => {
     expect(cookieOf(await signIn(ctx, { 'x-forwarded-proto': 'https' })).secure).toBeFalsy();
   });
 
-  it('refuses a malformed setting at start-up', () => {
+  it('refuses a malformed setting at start-up, and takes hop counts, addresses and proxy-addr names', () => {
     expect(() => testConfig({ VIGIL_TRUST_PROXY: 'everyone; DROP' })).toThrow('VIGIL_TRUST_PROXY');
+    expect(testConfig({ VIGIL_TRUST_PROXY: '2' }).http.trustProxy).toBe(2);
+    expect(testConfig({ VIGIL_TRUST_PROXY: 'loopback, 10.0.0.0/8' }).http.trustProxy).toBe('loopback,10.0.0.0/8');
+    expect(testConfig({}).http.trustProxy).toBe(false);
   });
 });
 
