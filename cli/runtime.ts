@@ -83,7 +83,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     const timeseries: TimeSeriesStore | undefined = parts.process || parts.read ? await openTimeSeries(config, logger) : undefined;
     if (timeseries) closers.push({ name: 'timeseries', close: () => timeseries.close() });
     // The edge needs the warehouse too: HL7 and FHIR messages it cannot use become dead letters there.
-    const warehouse: Warehouse | undefined = parts.process || parts.read || parts.ingest ? await openWarehouse(config, logger) : undefined;
+    const warehouse: Warehouse | undefined = parts.process || parts.read || parts.ingest ? await openWarehouse(config, logger, { lockedDown: true }) : undefined;
     if (warehouse) closers.push({ name: 'warehouse', close: () => warehouse.close() });
 
     if (isEmbedded(config)) {

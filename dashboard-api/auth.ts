@@ -45,16 +45,18 @@ export interface Credential {
 /**
  * Route access levels. `admin` may do everything a clinician may (the ward, profiles, the stream)
  * plus the admin routes; `device` routes are for devices only, so every stored reading has a device
- * identity behind it; `analyst` works in the warehouse (`vigil sql`), not on the ward; `session`
- * routes take the session cookie only (a clinician's or admin's), never a bearer token.
+ * identity behind it; `analyst` works in the warehouse (`vigil sql`, `POST /v1/sql`, read-only),
+ * not on the ward; `session` routes take the session cookie only (a clinician's or admin's), never
+ * a bearer token.
  */
-export type Access = 'public' | 'authenticated' | 'device' | 'clinician' | 'admin' | 'session';
+export type Access = 'public' | 'authenticated' | 'device' | 'clinician' | 'admin' | 'analyst' | 'session';
 
 const ALLOWED: Readonly<Record<Exclude<Access, 'public'>, readonly Role[]>> = {
   authenticated: ROLES,
   device: ['device'],
   clinician: ['clinician', 'admin'],
   admin: ['admin'],
+  analyst: ['analyst'],
   session: ['clinician', 'admin'],
 };
 

@@ -25,6 +25,8 @@ import type { StreamOptions } from './patient-stream.ts';
 import { DEFAULT_STREAM_OPTIONS, registerPatientStream } from './patient-stream.ts';
 import { registerPatientRoutes } from './patient-routes.ts';
 import { registerRejectedReadingsRoute } from './rejected-readings-route.ts';
+import type { AnalystQueries } from './sql-route.ts';
+import { registerSqlRoute } from './sql-route.ts';
 import { registerWardTrendsRoute } from './ward-trends-route.ts';
 import { installRequestLog } from './request-log.ts';
 
@@ -104,6 +106,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerRejectedReadingsRoute(app, { warehouse, config: deps.config });
     registerWardTrendsRoute(app, { warehouse, config: deps.config });
     if (alerts) registerAlertRoutes(app, { alerts, audit });
+    // Analysts' read-only SQL, where the warehouse offers a locked-down query (embedded DuckDB).
+    if (hasAnalystQueries(warehouse)) registerSqlRoute(app, warehouse);
   }
 
   for (const register of deps.routes ?? []) register(app);
@@ -129,4 +133,8 @@ function httpServerOptions(http: VigilConfig['http']) {
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(Math.min(http.headersTimeoutMs, http.requestTimeoutMs) / 4))),
     },
   } as const;
+}
+
+function hasAnalystQueries(warehouse: Warehouse): warehouse is Warehouse & AnalystQueries {
+  return typeof (warehouse as Partial<AnalystQueries>).analystQuery === 'function';
 }

@@ -75,6 +75,7 @@ const MATRIX: Readonly<Record<string, Row>> = {
   'GET /v1/session/token': { request: { url: '/v1/session/token' }, expect: SESSION_ONLY },
   'GET /v1/dead-letters': { request: { url: '/v1/dead-letters' }, expect: ADMIN_200 },
   'GET /v1/audit': { request: { url: '/v1/audit' }, expect: ADMIN_200 },
+  'POST /v1/sql': { request: { url: '/v1/sql', payload: { query: 'select 1' } }, expect: { none: 401, device: 403, clinician: 403, analyst: 200, admin: 403 } },
 };
 
 /** Pages and public routes that carry no patient data, and may be cached (the rest must say no-store). */
@@ -102,7 +103,8 @@ beforeAll(async () => {
     metrics,
     readiness: [],
     ingest: { publisher: createReadingPublisher({ bus: recordingBus().bus, topic: 'readings', metrics, maxBatchDelayMs: 0 }) },
-    read: { timeseries, warehouse: cannedWarehouse(), updates, audit, alerts },
+    // With the analysts' query the embedded warehouse offers (POST /v1/sql).
+    read: { timeseries, warehouse: Object.assign(cannedWarehouse(), { analystQuery: async () => ({ columns: [], rows: [], truncated: false }) }), updates, audit, alerts },
     routes: [(a) => void a.register(fhirRoutes, { publish: async () => undefined, deadLetter: async () => undefined })],
   });
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -9,6 +9,7 @@ import { createDuckDbWarehouse } from '../../adapters/embedded/warehouse-duckdb.
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import { createSqliteAuditLog } from '../../dashboard-api/audit-log.ts';
+import { readSideApp, tokenFor } from '../../dashboard-api/test-fixtures.ts';
 import { analystAccess, runSql } from './sql.ts';
 
 let dir: string;
@@ -32,7 +33,7 @@ function capture() {
 async function sql(query: string) {
   const stdout = capture();
   const stderr = capture();
-  const access = analystAccess(loadConfig({ VIGIL_DATA_DIR: dir }), logger);
+  const access = analystAccess(loadConfig({ VIGIL_DATA_DIR: dir }), logger, {});
   const code = await runSql([query, '--format', 'csv'], { ...access, stdout: stdout.stream, stderr: stderr.stream });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
@@ -64,16 +65,39 @@ describe('vigil sql is read-only (embedded DuckDB)', () => {
     expect((await sql("select count(*) as n from duckdb_views() where view_name = 'patient_unified'")).stdout).toBe('n\n1\n');
   });
 
-  it('says why, with exit 69, when another process (a running server) holds the warehouse', async () => {
+  it('says why (exit 69) when another process holds the warehouse, and with a token asks the running server', async () => {
     const held = path.join(dir, 'held');
     mkdirSync(held);
     const holder = await holdWarehouse(path.join(held, 'warehouse.duckdb'));
     try {
       const stderr = capture();
-      const access = analystAccess(loadConfig({ VIGIL_DATA_DIR: held }), logger);
+      const access = analystAccess(loadConfig({ VIGIL_DATA_DIR: held }), logger, {});
       const code = await runSql(['select 1'], { ...access, stdout: capture().stream, stderr: stderr.stream });
       expect(code).toBe(69);
       expect(stderr.text()).toContain('vigil start');
+
+      // With an analyst token, the same command asks the running server instead, and says so.
+      const server = await createDuckDbWarehouse({ path: path.join(dir, 'server.duckdb'), lockedDown: true });
+      await server.provision();
+      const app = readSideApp({}, server);
+      try {
+        await app.app.listen({ port: 0, host: '127.0.0.1' });
+        const url = `http://127.0.0.1:${(app.app.server.address() as { port: number }).port}`;
+        const viaServer = analystAccess(loadConfig({ VIGIL_DATA_DIR: held }), logger, { VIGIL_URL: url, VIGIL_TOKEN: tokenFor('analyst', 'os:analyst') });
+        const out = capture();
+        const err = capture();
+        expect(await runSql(['select 41 + 1 as answer', '--format', 'csv'], { ...viaServer, stdout: out.stream, stderr: err.stream })).toBe(0);
+        expect(out.text()).toBe('answer\n42\n');
+        expect(err.text()).toContain(`POST ${url}/v1/sql`);
+        const refused = capture();
+        expect(await runSql(['delete from vitals'], { ...viaServer, stdout: capture().stream, stderr: refused.stream })).toBe(65);
+        expect(refused.text()).toContain('only SELECT');
+        expect(await app.audit.list({ limit: 5 })).toContainEqual(expect.objectContaining({ actor: 'os:analyst', action: 'POST /v1/sql' }));
+      } finally {
+        await app.app.close();
+        await app.audit.close();
+        await server.close();
+      }
     } finally {
       holder.kill();
     }

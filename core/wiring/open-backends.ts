@@ -71,12 +71,18 @@ export async function openSessionRevocations(config: VigilConfig, logger: Logger
  * `readOnly` (the analyst's `vigil sql`): on DuckDB, the file opened read-only with external access,
  * extension auto-install and auto-load off and the configuration locked; on BigQuery, the
  * credentials' IAM role decides (grant analysts roles/bigquery.dataViewer + jobUser only).
+ * `lockedDown` (the servers): writable, but without file, network or extension access, so the
+ * server can answer analysts' SELECTs (`POST /v1/sql`) while it holds the DuckDB file.
  */
-export async function openWarehouse(config: VigilConfig, logger: Logger, options: { readOnly?: boolean } = {}): Promise<Warehouse> {
+export async function openWarehouse(config: VigilConfig, logger: Logger, options: { readOnly?: boolean; lockedDown?: boolean } = {}): Promise<Warehouse> {
   switch (config.warehouse.kind) {
     case 'duckdb': {
       const { createDuckDbWarehouse } = await import('../../adapters/embedded/warehouse-duckdb.ts');
-      return createDuckDbWarehouse({ path: dataFile(config, 'warehouse.duckdb'), ...(options.readOnly ? { readOnly: true } : {}) });
+      return createDuckDbWarehouse({
+        path: dataFile(config, 'warehouse.duckdb'),
+        ...(options.readOnly ? { readOnly: true } : {}),
+        ...(options.lockedDown ? { lockedDown: true } : {}),
+      });
     }
     case 'bigquery': {
       // With load jobs: `vigil load` stages its file in Cloud Storage and BigQuery loads it from there.
