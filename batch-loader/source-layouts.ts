@@ -104,7 +104,17 @@ export function planColumns(header: readonly string[], table: TableSpec, layoutN
   throw new VigilError(
     'VALIDATION_FAILED',
     `the header does not fit the ${tried} layout of table ${table.name}: no field for ${lastMissing.join(', ')} ` +
-      `(header: ${header.join(', ')})${layoutName ? '' : '; choose one with --layout vigil|mimic'}`,
+      `(header: ${describeHeader(header)})${layoutName ? '' : '; choose one with --layout vigil|mimic'}`,
     { details: { missing: lastMissing } },
   );
+}
+
+/**
+ * The header as an error may show it: fields that look like column names, and a placeholder for
+ * any other, so a file that is not a CSV at all (a key, a password file) is not echoed to a
+ * terminal or a log.
+ */
+export function describeHeader(header: readonly string[]): string {
+  const shown = header.slice(0, 40).map((field, i) => (/^[A-Za-z_][A-Za-z0-9_ .()-]{0,63}$/.test(field) ? field : `<field ${i + 1} not shown>`));
+  return header.length > 40 ? `${shown.join(', ')}, … ${header.length - 40} more` : shown.join(', ');
 }

@@ -10,7 +10,7 @@ import { createMetrics } from '../core/observability/metrics.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
-import { openBus, openTimeSeries, openWarehouse } from '../core/wiring/open-backends.ts';
+import { openBus, openSessionRevocations, openTimeSeries, openWarehouse } from '../core/wiring/open-backends.ts';
 import { provisionSteps } from '../core/wiring/provision.ts';
 import { createAlertEngine } from '../dashboard-api/alerts/alert-engine.ts';
 import { createSqliteAlertStore } from '../dashboard-api/alerts/alert-store-sqlite.ts';
@@ -91,7 +91,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     const timeseries: TimeSeriesStore | undefined = parts.process || parts.read ? await openTimeSeries(config, logger) : undefined;
     if (timeseries) closers.push({ name: 'timeseries', close: () => timeseries.close() });
     // The edge needs the warehouse too: HL7 and FHIR messages it cannot use become dead letters there.
-    const warehouse: Warehouse | undefined = parts.process || parts.read || parts.ingest ? await openWarehouse(config, logger) : undefined;
+    const warehouse: Warehouse | undefined = parts.process || parts.read || parts.ingest ? await openWarehouse(config, logger, { lockedDown: true }) : undefined;
     if (warehouse) closers.push({ name: 'warehouse', close: () => warehouse.close() });
 
     if (isEmbedded(config)) {
@@ -126,6 +126,10 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
 
     const audit = parts.read ? createSqliteAuditLog({ path: path.join(config.dataDir, 'audit.sqlite') }) : undefined;
     if (audit) closers.push({ name: 'audit log', close: () => audit.close() });
+    // Signed-out sessions, shared by every instance on the same backend (data folder or Bigtable).
+    const revocations = await openSessionRevocations(config, logger);
+    closers.push({ name: 'session revocations', close: () => revocations.close() });
+    await revocations.provision();
 
     const edge = publisher && warehouse
       ? {
@@ -148,7 +152,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
 
     const readiness = [bus, timeseries, warehouse].filter((b) => b !== undefined).map((b) => ({ name: b.kind, ping: () => b.ping() }));
     const app = buildApp({
-      config, logger, metrics, readiness,
+      config, logger, metrics, readiness, revocations,
       ...(publisher ? { ingest: { publisher } } : {}),
       ...(parts.read && timeseries && warehouse && audit ? { read: { timeseries, warehouse, updates, audit, ...(alerts ? { alerts } : {}) } } : {}),
       ...(edge ? { routes: [(instance: FastifyInstance) => void instance.register(fhirRoutes, { publish: edge.publish, deadLetter: edge.fhirDeadLetter })] } : {}),
@@ -193,7 +197,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       const abort = new AbortController();
       const admissions = warehouse ? createWardAdmissionRecorder(warehouse, logger, timeseries) : undefined;
       const ward = createWard({ patients: parts.simulate, seed: config.simulate.seed, ...(admissions ? { onAdmit: admissions.record } : {}) });
-      const token = signToken(config.auth.secret, { sub: 'simulated-ward', role: 'device', expiresIn: '30d' });
+      const token = signToken(config.auth.secret, { sub: 'simulated-ward', role: 'device', expiresIn: Math.min(30 * 24 * 3600, config.auth.maxLifetimeSeconds), audience: config.auth.audience, issuer: config.auth.issuer });
       const json = createHttpSink({ url, token, signal: abort.signal, maxBatchAgeMs: 100 });
       const [mllpHost, mllpPort] = (mllpAddress ?? ':0').split(':');
       // The simulated monitors have no client certificate: over mTLS they post JSON and FHIR only.

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -185,6 +186,34 @@ describe('vigil start (embedded default)', () => {
     const asClinician = await fetch(`${vigil.url}/v1/readings`, { method: 'POST', headers: { ...auth('clinician'), 'content-type': 'application/json' }, body: '{}' });
     expect(asClinician.status).toBe(403);
     expect((await fetch(`${vigil.url}/healthz`)).status).toBe(200);
+  });
+
+  it('prints a single-use sign-in link, and no token, in its start-up banner', async () => {
+    const link = await eventually(async () => /sign in:\s+(\S+\/login\?code=\S+)/.exec(vigil.output())?.[1], 20_000, 'the sign-in link in the banner');
+    expect(vigil.output()).not.toMatch(/eyJ[\w-]+\.[\w-]+\.[\w-]+/);
+    const first = await fetch(link, { redirect: 'manual' });
+    expect(first.status).toBe(303);
+    const cookie = first.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(`${vigil.url}/v1/patients`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
+  });
+
+  it('vigil sql answers while vigil start holds the warehouse (through the server, read-only), and cannot write', async () => {
+    const env = { ...process.env, VIGIL_DATA_DIR: dataDir, VIGIL_AUTH_SECRET: SECRET, PORT: new URL(vigil.url).port, VIGIL_LOG_LEVEL: 'warn' };
+    const bin = path.resolve(import.meta.dirname, '../bin/vigil.js');
+    const sql = (query: string) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [bin, 'sql', query, '--format', 'csv'], { env, timeout: 60_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }));
+    });
+    const read = await sql('select count(*) > 0 as has_admissions from admissions');
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.stderr).toContain('/v1/sql');
+    expect(read.stdout).toMatch(/^has_admissions\n(true|false)\n$/);
+    const write = await sql('delete from admissions');
+    expect(write.code, write.stderr).toBe(65);
+    expect(write.stderr).toContain('only SELECT');
+    const file = await sql("select * from read_csv('/etc/passwd')");
+    expect(file.code).toBe(65);
   });
 
   it('loses nothing it acknowledged when killed with SIGKILL mid-stream', async () => {

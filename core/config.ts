@@ -6,11 +6,36 @@ import { VigilError } from './errors.ts';
  * start-up and returns a frozen object; a bad value fails fast with a message naming the variable.
  */
 export interface VigilConfig {
-  readonly http: { readonly port: number; readonly host: string; readonly bodyLimitBytes: number };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly bodyLimitBytes: number;
+    /** Whole request (headers and body) must arrive within this; a trickled body is cut off (408). */
+    readonly requestTimeoutMs: number;
+    readonly headersTimeoutMs: number;
+    /** A socket with no traffic either way for this long is closed (SSE heartbeats keep streams alive). */
+    readonly idleTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly maxConnections: number;
+    /** Fastify `trustProxy`: false, true, a hop count, or a list of proxy addresses/CIDRs. */
+    readonly trustProxy: boolean | number | string;
+  };
   readonly auth: {
     /** HS256 secret. `generated` is true when none was configured and one was made for this run. */
     readonly secret: string;
     readonly generated: boolean;
+    /** Longest a token may live (exp − iat, or exp − now without iat); longer ones are refused. */
+    readonly maxLifetimeSeconds: number;
+    /** Tolerated clock difference for `iat` in the future. */
+    readonly clockSkewSeconds: number;
+    /** When set, tokens must carry this `aud` / `iss`. */
+    readonly audience: string | undefined;
+    readonly issuer: string | undefined;
+    /** The hospital identity provider's JWKS (RS256/ES256 tokens); HS256 with `secret` works alongside. */
+    readonly jwksUrl: string | undefined;
+    readonly jwksCacheSeconds: number;
+    /** Claim holding the Vigil role in identity-provider tokens. */
+    readonly roleClaim: string;
   };
   readonly dataDir: string;
   readonly bus: {
@@ -21,7 +46,13 @@ export interface VigilConfig {
     readonly kafkaBrokers: readonly string[];
     readonly kafkaPartitions: number;
   };
-  readonly timeseries: { readonly kind: 'embedded' | 'bigtable'; readonly bigtableInstance: string; readonly bigtableTable: string };
+  readonly timeseries: {
+    readonly kind: 'embedded' | 'bigtable';
+    readonly bigtableInstance: string;
+    readonly bigtableTable: string;
+    /** Signed-out sessions (core/ports/session-revocations.ts) when the time series is on Bigtable. */
+    readonly bigtableSessionsTable: string;
+  };
   readonly warehouse: { readonly kind: 'duckdb' | 'bigquery'; readonly bigqueryDataset: string; readonly bigqueryLocation: string };
   readonly objectStore: { readonly bucket: string };
   readonly googleCloudProject: string;
@@ -117,8 +148,26 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       host: str(env, 'VIGIL_HOST', '0.0.0.0'),
       // 1 MiB holds ~5,000 readings per request: enough for a gateway flush, small enough to bound memory.
       bodyLimitBytes: int(env, 'VIGIL_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+      // A 1 MiB gateway flush takes well under a second on a ward network; 30 s is generous.
+      requestTimeoutMs: int(env, 'VIGIL_HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+      headersTimeoutMs: int(env, 'VIGIL_HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+      // Longer than the SSE heartbeat (15 s), so an idle but healthy stream is never cut.
+      idleTimeoutMs: int(env, 'VIGIL_HTTP_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
+      keepAliveTimeoutMs: int(env, 'VIGIL_HTTP_KEEPALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
+      maxConnections: int(env, 'VIGIL_HTTP_MAX_CONNECTIONS', 2_000, 1, 1_000_000),
+      trustProxy: trustProxy(env.VIGIL_TRUST_PROXY),
     },
-    auth: secret ? { secret, generated: false } : { secret: randomSecret(), generated: true },
+    auth: {
+      ...(secret ? { secret, generated: false } : { secret: randomSecret(), generated: true }),
+      // 30 days: the longest token Vigil itself signs (the in-process simulated ward's).
+      maxLifetimeSeconds: int(env, 'VIGIL_AUTH_MAX_LIFETIME_SECONDS', 30 * 24 * 3600, 60, 366 * 24 * 3600),
+      clockSkewSeconds: int(env, 'VIGIL_AUTH_CLOCK_SKEW_SECONDS', 60, 0, 600),
+      audience: optional(env, 'VIGIL_AUTH_AUDIENCE'),
+      issuer: optional(env, 'VIGIL_AUTH_ISSUER'),
+      jwksUrl: jwksUrl(env.VIGIL_AUTH_JWKS_URL),
+      jwksCacheSeconds: int(env, 'VIGIL_AUTH_JWKS_CACHE_SECONDS', 600, 1, 86_400),
+      roleClaim: str(env, 'VIGIL_AUTH_ROLE_CLAIM', 'role'),
+    },
     dataDir,
     bus: {
       kind: oneOf(env, 'VIGIL_BUS', ['memory', 'pubsub', 'kafka'] as const, 'memory'),
@@ -133,6 +182,7 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       kind: oneOf(env, 'VIGIL_TIMESERIES', ['embedded', 'bigtable'] as const, 'embedded'),
       bigtableInstance: str(env, 'VIGIL_BIGTABLE_INSTANCE', 'vigil'),
       bigtableTable: str(env, 'VIGIL_BIGTABLE_TABLE', 'vitals'),
+      bigtableSessionsTable: str(env, 'VIGIL_BIGTABLE_SESSIONS_TABLE', 'sessions'),
     },
     warehouse: {
       kind: oneOf(env, 'VIGIL_WAREHOUSE', ['duckdb', 'bigquery'] as const, 'duckdb'),
@@ -240,6 +290,36 @@ function oneOf<const T extends readonly string[]>(env: Env, name: string, allowe
   if (raw === undefined || raw === '') return fallback;
   if (!allowed.includes(raw)) throw configError(name, raw, `must be one of ${allowed.join(', ')}`);
   return raw as T[number];
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function trustProxy(raw: string | undefined): boolean | number | string {
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  // Addresses, CIDRs or proxy-addr's names (loopback, linklocal, uniquelocal), comma-separated.
+  const entries = raw.split(',').map((e) => e.trim());
+  if (entries.every((e) => /^[0-9A-Fa-f.:/]+$/.test(e) || ['loopback', 'linklocal', 'uniquelocal'].includes(e))) return entries.join(',');
+  throw configError('VIGIL_TRUST_PROXY', raw, 'must be true, false, a hop count, or proxy addresses/CIDRs (comma-separated)');
+}
+
+function jwksUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw configError('VIGIL_AUTH_JWKS_URL', raw, 'must be a URL');
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw configError('VIGIL_AUTH_JWKS_URL', raw, 'must be https (plain http only on loopback)');
+  }
+  return url.toString();
 }
 
 function randomSecret(): string {

@@ -9,6 +9,7 @@ export const ERROR_CATALOG = Object.freeze({
   FORBIDDEN: { status: 403, retriable: false },
   NOT_FOUND: { status: 404, retriable: false },
   PAYLOAD_TOO_LARGE: { status: 413, retriable: false },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false },
   BACKPRESSURE: { status: 503, retriable: true },
   BACKEND_UNAVAILABLE: { status: 503, retriable: true },
   BACKEND_REJECTED: { status: 500, retriable: false },

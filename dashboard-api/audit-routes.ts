@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ID_SCHEMA } from '../core/domain/validate-ingest.ts';
 import type { AuditEntry, AuditLog } from './audit-log.ts';
 import { parseInstant } from './time-range.ts';
 
@@ -47,7 +48,7 @@ export function registerAudit(app: FastifyInstance, audit: AuditLog): void {
         type: 'object',
         additionalProperties: false,
         properties: {
-          patientId: { type: 'string', minLength: 1, maxLength: 128 },
+          patientId: ID_SCHEMA,
           since: { type: 'string', maxLength: 64 },
           limit: { type: 'integer', minimum: 1, maximum: AUDIT_LIST_MAX, default: 100 },
         },

@@ -6,7 +6,7 @@ import { createReadingPublisher } from '../ingest/reading-publisher.ts';
 import type { Role } from './auth.ts';
 import { ROLES, SESSION_COOKIE, SESSION_MAX_AGE_SECONDS, signToken } from './auth.ts';
 import type { ReadSideApp } from './test-fixtures.ts';
-import { TEST_SECRET, readSideApp, recordingBus, tokenFor } from './test-fixtures.ts';
+import { TEST_SECRET, reading, readSideApp, recordingBus, testConfig, tokenFor } from './test-fixtures.ts';
 
 const READING = { deviceId: 'bed-12', patientId: 'P0012', observedAt: '2026-11-22T10:00:00Z', heartRate: 72 };
 
@@ -34,6 +34,8 @@ beforeAll(async () => {
   const metrics = createMetrics({ defaultMetrics: false });
   ctx = readSideApp({ ingest: { publisher: createReadingPublisher({ bus: recording.bus, topic: 'readings', metrics, maxBatchDelayMs: 0 }) } });
   await ctx.app.ready();
+  // Profiles exist only for monitored patients.
+  await ctx.timeseries.writeReadings([reading('P0012', Date.now() - 1000)]);
 });
 afterAll(async () => {
   await ctx.app.close();
@@ -177,3 +179,82 @@ function unsigned(payload: object): string {
   const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   return `${part({ alg: 'none', typ: 'JWT' })}.${part(payload)}.`;
 }
+
+describe('token lifetime, issue time, audience and issuer', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const raw = (claims: object) => createSigner({ key: TEST_SECRET })({ sub: 'x', role: 'clinician', ...claims });
+  const me = (app: typeof ctx.app, token: string) => app.inject({ method: 'GET', url: '/v1/patients', headers: { authorization: `Bearer ${token}` } });
+
+  it('refuses a token expiring in year 2999 (beyond VIGIL_AUTH_MAX_LIFETIME_SECONDS)', async () => {
+    const res = await me(ctx.app, raw({ iat: now(), exp: Math.floor(Date.UTC(2999, 0, 1) / 1000) }));
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error).toContain('lifetime exceeds');
+    const noIat = await me(ctx.app, raw({ exp: Math.floor(Date.UTC(2999, 0, 1) / 1000) }));
+    expect(noIat.statusCode).toBe(401);
+  });
+
+  it('refuses a token issued in the future, tolerating a small clock skew', async () => {
+    const future = await me(ctx.app, raw({ iat: now() + 3600, exp: now() + 7200 }));
+    expect(future.statusCode).toBe(401);
+    expect(future.json().error).toBe('token issued in the future');
+    expect((await me(ctx.app, raw({ iat: now() + 20, exp: now() + 600 }))).statusCode).toBe(200);
+  });
+
+  it('checks aud and iss when configured, and signs its own sessions with them', async () => {
+    const scoped = readSideApp({ config: testConfig({ VIGIL_AUTH_AUDIENCE: 'vigil-api', VIGIL_AUTH_ISSUER: 'https://idp.example' }) });
+    try {
+      expect((await me(scoped.app, raw({ exp: now() + 60 }))).statusCode).toBe(401);
+      expect((await me(scoped.app, raw({ exp: now() + 60, aud: 'other', iss: 'https://idp.example' }))).json().error).toBe('token audience does not match');
+      expect((await me(scoped.app, raw({ exp: now() + 60, aud: 'vigil-api', iss: 'https://evil.example' }))).json().error).toBe('token issuer does not match');
+      expect((await me(scoped.app, raw({ exp: now() + 60, aud: ['x', 'vigil-api'], iss: 'https://idp.example' }))).statusCode).toBe(200);
+      const login = await scoped.app.inject({ method: 'GET', url: `/login?token=${raw({ exp: now() + 600, aud: 'vigil-api', iss: 'https://idp.example' })}` });
+      const cookie = login.cookies.find((c) => c.name === SESSION_COOKIE)!;
+      expect((await scoped.app.inject({ method: 'GET', url: '/v1/patients', cookies: { [SESSION_COOKIE]: cookie.value } })).statusCode).toBe(200);
+    } finally {
+      await scoped.app.close();
+      await scoped.audit.close();
+    }
+  });
+
+  it('allows a longer lifetime when configured', async () => {
+    const long = readSideApp({ config: testConfig({ VIGIL_AUTH_MAX_LIFETIME_SECONDS: String(366 * 24 * 3600) }) });
+    try {
+      expect((await me(long.app, raw({ iat: now(), exp: now() + 300 * 24 * 3600 }))).statusCode).toBe(200);
+      expect((await me(ctx.app, raw({ iat: now(), exp: now() + 300 * 24 * 3600 }))).statusCode).toBe(401);
+    } finally {
+      await long.app.close();
+      await long.audit.close();
+    }
+  });
+});
+
+describe('sessions end', () => {
+  async function session(role: Role = 'clinician', expiresIn: number | string = '1h') {
+    const res = await ctx.app.inject({ method: 'GET', url: `/login?token=${signToken(TEST_SECRET, { sub: `${role}-end`, role, expiresIn })}` });
+    return { [SESSION_COOKIE]: res.cookies.find((c) => c.name === SESSION_COOKIE)!.value };
+  }
+
+  it('POST /logout revokes the session server-side: the old cookie no longer reads the ward', async () => {
+    const cookies = await session();
+    expect((await ctx.app.inject({ method: 'GET', url: '/v1/patients', cookies })).statusCode).toBe(200);
+    expect((await ctx.app.inject({ method: 'POST', url: '/logout', cookies })).statusCode).toBe(204);
+    const after = await ctx.app.inject({ method: 'GET', url: '/v1/patients', cookies });
+    expect(after.statusCode).toBe(401);
+    expect(after.json().error).toBe('session signed out');
+  });
+});
+
+describe('sign-in code (the start-up banner)', () => {
+  it('opens a session once, then never again', async () => {
+    const code = ctx.app.issueSignInCode();
+    const first = await ctx.app.inject({ method: 'GET', url: `/login?code=${code}` });
+    expect(first.statusCode).toBe(303);
+    const cookie = first.cookies.find((c) => c.name === SESSION_COOKIE)!;
+    expect(cookie.maxAge).toBe(SESSION_MAX_AGE_SECONDS);
+    expect((await ctx.app.inject({ method: 'GET', url: '/v1/patients', cookies: { [SESSION_COOKIE]: cookie.value } })).statusCode).toBe(200);
+    const again = await ctx.app.inject({ method: 'GET', url: `/login?code=${code}` });
+    expect(again.statusCode).toBe(401);
+    expect(again.cookies).toHaveLength(0);
+    expect((await ctx.app.inject({ method: 'GET', url: '/login?code=made-up' })).statusCode).toBe(401);
+  });
+});

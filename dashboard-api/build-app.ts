@@ -4,6 +4,8 @@ import type { VigilConfig } from '../core/config.ts';
 import type { PatientUpdates } from '../core/domain/patient-updates.ts';
 import type { Logger } from '../core/observability/logger.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
+import type { SessionRevocations } from '../core/ports/session-revocations.ts';
+import { createSqliteSessionRevocations } from '../adapters/embedded/session-revocations-sqlite.ts';
 import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import type { ReadingPublisher } from '../ingest/reading-publisher.ts';
@@ -16,12 +18,15 @@ import { registerAuth } from './auth.ts';
 import { registerDashboardPage } from './dashboard-page.ts';
 import { registerDeadLetterRoutes } from './dead-letter-routes.ts';
 import { installErrorHandling } from './http-errors.ts';
+import { installHttpHygiene } from './http-hygiene.ts';
 import type { ReadinessCheck } from './operations-routes.ts';
 import { registerOperationsRoutes } from './operations-routes.ts';
 import type { StreamOptions } from './patient-stream.ts';
 import { DEFAULT_STREAM_OPTIONS, registerPatientStream } from './patient-stream.ts';
 import { registerPatientRoutes } from './patient-routes.ts';
 import { registerRejectedReadingsRoute } from './rejected-readings-route.ts';
+import type { AnalystQueries } from './sql-route.ts';
+import { registerSqlRoute } from './sql-route.ts';
 import { registerWardTrendsRoute } from './ward-trends-route.ts';
 import { installRequestLog } from './request-log.ts';
 
@@ -46,6 +51,11 @@ export interface AppDeps {
   readonly routes?: readonly ((app: FastifyInstance) => void)[];
   readonly stream?: Partial<StreamOptions>;
   readonly readinessTimeoutMs?: number;
+  /**
+   * Signed-out sessions, shared by every instance. Without one, an in-memory list that lives as
+   * long as this app (enough for one process; not for several behind a load balancer).
+   */
+  readonly revocations?: SessionRevocations;
 }
 
 /**
@@ -62,13 +72,20 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Fastify's own request lines carry the URL (patient ids); request-log.ts writes safe ones.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.http.bodyLimitBytes,
+    // Ids are up to 128 characters (core/domain/validate-ingest.ts); Fastify's default of 100
+    // answered 414 before any check. 256 leaves room for percent-encoding of the allowed characters.
+    routerOptions: { maxParamLength: 256 },
+    ...httpServerOptions(deps.config.http),
     // pino's Logger type is wider than FastifyBaseLogger, which would make every route module
     // generic over the logger; the instance is used only as a plain FastifyInstance.
   }) as unknown as FastifyInstance;
 
   installErrorHandling(app);
   installRequestLog(app);
-  registerAuth(app, deps.config.auth.secret);
+  installHttpHygiene(app);
+  const revocations = deps.revocations ?? createSqliteSessionRevocations({ path: ':memory:' });
+  if (!deps.revocations) app.addHook('onClose', async () => revocations.close());
+  registerAuth(app, { auth: deps.config.auth, revocations });
   registerOperationsRoutes(app, {
     metrics: deps.metrics,
     readiness: deps.readiness,
@@ -88,9 +105,36 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerDashboardPage(app);
     registerRejectedReadingsRoute(app, { warehouse, config: deps.config });
     registerWardTrendsRoute(app, { warehouse, config: deps.config });
-    if (alerts) registerAlertRoutes(app, { alerts, audit, secret: deps.config.auth.secret });
+    if (alerts) registerAlertRoutes(app, { alerts, audit });
+    // Analysts' read-only SQL, where the warehouse offers a locked-down query (embedded DuckDB).
+    if (hasAnalystQueries(warehouse)) registerSqlRoute(app, warehouse);
   }
 
   for (const register of deps.routes ?? []) register(app);
+  app.server.maxConnections = deps.config.http.maxConnections;
   return app;
+}
+
+/**
+ * Timeouts and caps of the listening server: a request (headers and body) must arrive within
+ * `requestTimeoutMs` (Node answers 408 and closes, so a trickled body cannot hold a socket), an
+ * idle socket closes after `idleTimeoutMs`, and at most `maxConnections` are open at once.
+ */
+function httpServerOptions(http: VigilConfig['http']) {
+  return {
+    requestTimeout: http.requestTimeoutMs,
+    connectionTimeout: http.idleTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    // Fastify takes a hop count too, though its type omits it.
+    trustProxy: http.trustProxy as boolean | string,
+    http: {
+      headersTimeout: Math.min(http.headersTimeoutMs, http.requestTimeoutMs),
+      // Node checks request and header deadlines on this interval (30 s by default).
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(Math.min(http.headersTimeoutMs, http.requestTimeoutMs) / 4))),
+    },
+  } as const;
+}
+
+function hasAnalystQueries(warehouse: Warehouse): warehouse is Warehouse & AnalystQueries {
+  return typeof (warehouse as Partial<AnalystQueries>).analystQuery === 'function';
 }

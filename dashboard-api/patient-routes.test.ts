@@ -174,6 +174,7 @@ describe('VIGIL_RISK_MODE=silent', () => {
 describe('patient profile', () => {
   it('PUT records the SpO2 scale with who and when; GET reads it back (default scale 1)', async () => {
     ctx = readSideApp();
+    await ctx.timeseries.writeReadings([reading('P0001', Date.now() - 1000)]);
     const before = await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0001/profile', headers: bearer('clinician') });
     expect(before.json()).toEqual({ patientId: 'P0001', spo2Scale: 1, baselineConfusion: false, updatedAt: null, updatedBy: null });
 
@@ -211,9 +212,45 @@ describe('patient profile', () => {
   });
 });
 
+describe('one id rule (ingest, routes, profiles)', () => {
+  it('a profile for a patient no reading ever named is 404, and nothing is stored', async () => {
+    ctx = readSideApp();
+    const put = await ctx.app.inject({ method: 'PUT', url: '/v1/patients/P-NOBODY/profile', headers: bearer('clinician'), payload: { spo2Scale: 2 } });
+    expect(put.statusCode).toBe(404);
+    expect(await ctx.timeseries.readPatientProfile('P-NOBODY')).toBeUndefined();
+    expect((await ctx.app.inject({ method: 'GET', url: '/v1/patients/P-NOBODY/profile', headers: bearer('clinician') })).statusCode).toBe(404);
+  });
+
+  it.each([
+    ['markup', '<script>alert(1)</script>'],
+    ['a NUL byte', 'P1\u0000x'],
+    ['a space', 'P 1'],
+    ['129 characters', 'p'.repeat(129)],
+  ])('an id ingest would refuse (%s) is 400 on every patient route, and nothing is stored', async (_what, id) => {
+    ctx = readSideApp();
+    const encoded = encodeURIComponent(id);
+    for (const [method, suffix] of [['GET', 'vitals'], ['GET', 'risk'], ['GET', 'profile'], ['PUT', 'profile'], ['GET', 'rejected']] as const) {
+      const res = await ctx.app.inject({ method, url: `/v1/patients/${encoded}/${suffix}`, headers: bearer('clinician'), ...(method === 'PUT' ? { payload: { spo2Scale: 2 } } : {}) });
+      expect(res.statusCode, `${method} ${suffix}`).toBe(400);
+    }
+    expect(await ctx.timeseries.readPatientProfile(id)).toBeUndefined();
+  });
+
+  it('a 128-character id, as ingest accepts, reaches every per-patient route (no 414)', async () => {
+    ctx = readSideApp();
+    const id = `P${'x'.repeat(126)}9`;
+    await ctx.timeseries.writeReadings([reading(id, Date.now() - 1000)]);
+    for (const [method, suffix] of [['GET', 'vitals'], ['GET', 'risk'], ['GET', 'profile'], ['PUT', 'profile'], ['GET', 'rejected']] as const) {
+      const res = await ctx.app.inject({ method, url: `/v1/patients/${id}/${suffix}`, headers: bearer('clinician'), ...(method === 'PUT' ? { payload: { spo2Scale: 2 } } : {}) });
+      expect(res.statusCode, `${method} ${suffix}: ${res.body}`).toBe(200);
+    }
+  });
+});
+
 describe('audit and logs', () => {
   it('appends an audit entry for every read of patient data, and GET /v1/audit lists them', async () => {
     ctx = readSideApp();
+    await ctx.timeseries.writeReadings([reading('P0042', Date.now() - 1000)]);
     const headers = bearer('clinician', 'nurse-7');
     await ctx.app.inject({ method: 'GET', url: '/v1/patients', headers });
     await ctx.app.inject({ method: 'GET', url: '/v1/patients/P0042/vitals', headers });

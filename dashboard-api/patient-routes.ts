@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { RiskMode } from '../core/config.ts';
 import { inRiskMode } from '../core/domain/patient-summary.ts';
 import type { RiskScore, VitalReading } from '../core/domain/reading.ts';
+import { ID_SCHEMA } from '../core/domain/validate-ingest.ts';
+import { VigilError } from '../core/errors.ts';
 import type { TimeRange, TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import { TIME_RANGE_QUERY, parseTimeRange } from './time-range.ts';
 import { summarizeWard } from './ward-summary.ts';
@@ -95,7 +97,8 @@ const PROFILE_VIEW = {
 export const PATIENT_PARAMS = {
   type: 'object',
   required: ['patientId'],
-  properties: { patientId: { type: 'string', minLength: 1, maxLength: 128 } },
+  // The ingest rule (core/domain/validate-ingest.ts): an id no reading could carry is a 400 here too.
+  properties: { patientId: ID_SCHEMA },
 } as const;
 
 export function vitalsView(r: VitalReading) {
@@ -153,6 +156,7 @@ export function registerPatientRoutes(app: FastifyInstance, timeseries: TimeSeri
     schema: { params: PATIENT_PARAMS, response: { 200: PROFILE_VIEW } },
   }, async (request) => {
     const { patientId } = request.params as { patientId: string };
+    await requireKnownPatient(timeseries, patientId);
     const profile = await timeseries.readPatientProfile(patientId);
     if (!profile) return { patientId, spo2Scale: 1, baselineConfusion: false, updatedAt: null, updatedBy: null };
     return { ...profile, baselineConfusion: profile.baselineConfusion ?? false, updatedAt: new Date(profile.updatedAt).toISOString() };
@@ -175,6 +179,7 @@ export function registerPatientRoutes(app: FastifyInstance, timeseries: TimeSeri
   }, async (request) => {
     const { patientId } = request.params as { patientId: string };
     const body = request.body as { spo2Scale?: 1 | 2; baselineConfusion?: boolean };
+    await requireKnownPatient(timeseries, patientId);
     const before = await timeseries.readPatientProfile(patientId);
     const profile = {
       patientId,
@@ -186,4 +191,9 @@ export function registerPatientRoutes(app: FastifyInstance, timeseries: TimeSeri
     await timeseries.writePatientProfile(profile);
     return { ...profile, updatedAt: new Date(profile.updatedAt).toISOString() };
   });
+}
+
+/** Profiles belong to monitored patients: none is stored or shown for an id no reading ever named. */
+async function requireKnownPatient(timeseries: TimeSeriesStore, patientId: string): Promise<void> {
+  if ((await timeseries.latestReading(patientId)) === undefined) throw new VigilError('NOT_FOUND', 'no such patient');
 }

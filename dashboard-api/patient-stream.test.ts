@@ -82,7 +82,7 @@ describe('GET /v1/stream', () => {
     const { response, abort } = await connect(base);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
-    expect(response.headers.get('cache-control')).toContain('no-cache');
+    expect(response.headers.get('cache-control')).toContain('no-store');
     const stream = frames(response);
     expect(await stream.next()).toBe('retry: 3000');
     const snapshot = [patientOf(await stream.next()), patientOf(await stream.next())];
@@ -152,6 +152,40 @@ describe('GET /v1/stream', () => {
     expect(response.status).toBe(200);
     expect(await frames(response).next()).toMatch(/^retry:/);
     expect(await c.audit.list({ limit: 1 })).toMatchObject([{ actor: 'nurse-cookie', action: 'GET /v1/stream' }]);
+  });
+
+  /** Reads frames until `event: session-expired`, failing if the stream ends or stalls first. */
+  async function untilSessionExpired(stream: ReturnType<typeof frames>, budgetMs: number): Promise<string> {
+    const deadline = Date.now() + budgetMs;
+    for (;;) {
+      const frame = await stream.next(Math.max(1, deadline - Date.now()));
+      if (frame.startsWith('event: session-expired')) return frame;
+    }
+  }
+
+  it('ends the stream at the bearer token\'s expiry, saying so first', async () => {
+    const { ctx: c, base } = await listen({ heartbeatMs: 100 });
+    const { response } = await connect(base, { authorization: `Bearer ${tokenFor('clinician', 'nurse-short', 2)}` });
+    expect(response.status).toBe(200);
+    const stream = frames(response);
+    const opened = Date.now();
+    expect(await untilSessionExpired(stream, 8000)).toBe('event: session-expired\ndata: {"reason":"expired"}');
+    // jwt exp has one-second granularity: the token lived between 1 and 2 s.
+    expect(Date.now() - opened).toBeLessThan(4000);
+    await expect(stream.next(3000)).rejects.toThrow('stream ended');
+    await eventually(async () => (await sseClients(c)) === 0);
+  });
+
+  it('ends a cookie stream at the next heartbeat after its session signs out', async () => {
+    const { ctx: c, base } = await listen({ heartbeatMs: 50 });
+    const login = await c.app.inject({ method: 'GET', url: `/login?token=${tokenFor('clinician', 'nurse-out')}` });
+    const cookie = `${SESSION_COOKIE}=${login.cookies.find((k) => k.name === SESSION_COOKIE)!.value}`;
+    const { response } = await connect(base, { cookie });
+    const stream = frames(response);
+    expect(await stream.next()).toMatch(/^retry:/);
+    expect((await c.app.inject({ method: 'POST', url: '/logout', headers: { cookie } })).statusCode).toBe(204);
+    expect(await untilSessionExpired(stream, 5000)).toBe('event: session-expired\ndata: {"reason":"signed-out"}');
+    await expect(stream.next(3000)).rejects.toThrow('stream ended');
   });
 
   it('refuses a device token', async () => {

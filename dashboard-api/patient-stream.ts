@@ -14,6 +14,10 @@ import { summarizeWard } from './ward-summary.ts';
  * heartbeat so proxies keep the connection open. A client that does not keep up is disconnected
  * once its buffer passes `maxBufferBytes`; EventSource reconnects and starts from a fresh snapshot,
  * which is both the cheapest and the most correct way for it to catch up.
+ *
+ * A stream lives no longer than the credential that opened it: at its expiry, or at the first
+ * heartbeat after its session was signed out, the client gets `event: session-expired` and the
+ * stream ends, so the page signs in again instead of watching the ward on a dead credential.
  */
 export interface StreamOptions {
   readonly heartbeatMs: number;
@@ -41,6 +45,11 @@ export interface AlertFeed {
 }
 
 const alertEvent = (alert: object): string => `event: alert\ndata: ${JSON.stringify(alert)}\n\n`;
+
+export const SESSION_EXPIRED_EVENT = 'session-expired';
+const sessionExpiredEvent = (reason: 'expired' | 'signed-out'): string => `event: ${SESSION_EXPIRED_EVENT}\ndata: ${JSON.stringify({ reason })}\n\n`;
+/** setTimeout's longest delay; a later expiry is checked again at the heartbeat. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function registerPatientStream(
   app: FastifyInstance,
@@ -97,11 +106,26 @@ export function registerPatientStream(
 
     openStreams.add(stream);
     metrics.sseClients.inc();
-    const heartbeat = setInterval(() => send(': heartbeat\n\n'), options.heartbeatMs);
+    const credential = request.credential!;
+    const endSession = (reason: 'expired' | 'signed-out'): void => {
+      if (closed) return;
+      send(sessionExpiredEvent(reason));
+      cleanup();
+    };
+    const heartbeat = setInterval(() => {
+      send(': heartbeat\n\n');
+      app.credentialHolds(credential).then(
+        (holds) => { if (!holds) endSession(credential.expiresAt <= Date.now() ? 'expired' : 'signed-out'); },
+        // The revocation list is unreachable: keep streaming until the expiry timer ends it.
+        () => undefined,
+      );
+    }, options.heartbeatMs);
+    const expiry = setTimeout(() => endSession('expired'), Math.min(MAX_TIMER_MS, Math.max(0, credential.expiresAt - Date.now())));
     const cleanup = (): void => {
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
+      clearTimeout(expiry);
       unsubscribe();
       unsubscribeAlerts?.();
       openStreams.delete(stream);
@@ -123,7 +147,7 @@ export function registerPatientStream(
 
     return reply
       .header('content-type', 'text/event-stream; charset=utf-8')
-      .header('cache-control', 'no-cache, no-transform')
+      .header('cache-control', 'no-store, no-transform')
       // Tells nginx-style proxies not to buffer the stream.
       .header('x-accel-buffering', 'no')
       .send(stream);

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DuckDBConnection, DuckDBType } from '@duckdb/node-api';
-import { DuckDBDataChunkWriter, DuckDBInstance, DuckDBTypeId, JSToDuckDBValueConverter, jsToDuckDBValue, TIMESTAMP } from '@duckdb/node-api';
+import { DuckDBDataChunkWriter, DuckDBInstance, DuckDBTypeId, JSToDuckDBValueConverter, jsToDuckDBValue, StatementType, TIMESTAMP } from '@duckdb/node-api';
 import { VigilError } from '../../core/errors.ts';
 import type { QueryResult, Warehouse, WarehouseRow } from '../../core/ports/warehouse.ts';
 import type { ColumnSpec, ColumnType, TableName, TableSpec } from '../../core/warehouse-schema.ts';
@@ -25,12 +25,47 @@ export interface DuckDbWarehouseOptions {
   readonly path: string;
   /** Folder of `*.sql` view files applied by `provision()` in filename order. */
   readonly viewsDir?: string;
+  /**
+   * For analysts' queries: the file opened read-only, with no access to other files or the network
+   * (no `read_csv('/etc/passwd')`, `COPY … TO`, `ATTACH`), no extension installed or loaded on its
+   * own, and the configuration locked so a query cannot switch any of that back on. Every write
+   * method then fails with DuckDB's read-only error.
+   */
+  readonly readOnly?: boolean;
+  /**
+   * For the server (`vigil start` and friends): writable, but with the same lock-down as
+   * `readOnly` otherwise, so `analystQuery` can serve analysts' SELECTs. Only `vigil load`, which
+   * reads the CSV with DuckDB's `read_csv`, needs neither.
+   */
+  readonly lockedDown?: boolean;
+}
+
+const LOCKED_DOWN_CONFIG: Readonly<Record<string, string>> = Object.freeze({
+  enable_external_access: 'false',
+  autoinstall_known_extensions: 'false',
+  autoload_known_extensions: 'false',
+  // Last: locks the settings above for the instance's lifetime.
+  lock_configuration: 'true',
+});
+const READ_ONLY_CONFIG: Readonly<Record<string, string>> = Object.freeze({ access_mode: 'READ_ONLY', ...LOCKED_DOWN_CONFIG });
+
+export interface AnalystQueryOptions {
+  /** Rows returned at most; `truncated` says when there were more. */
+  readonly maxRows: number;
+  /** The query is interrupted after this. */
+  readonly timeoutMs: number;
 }
 
 export interface DuckDbWarehouse extends Warehouse {
   // Always present here (optional on the port).
   replaceRowsFrom(table: TableName, batches: AsyncIterable<readonly WarehouseRow[]>): Promise<{ rows: number }>;
   replaceRowsFromQuery: NonNullable<Warehouse['replaceRowsFromQuery']>;
+  /**
+   * One SELECT for an analyst, on a connection of its own, bounded in rows and time; anything but
+   * a single SELECT is refused (VALIDATION_FAILED). Only on a `lockedDown` or `readOnly` instance,
+   * where file, network and extension access are off and cannot be switched back on.
+   */
+  analystQuery(sql: string, options: AnalystQueryOptions): Promise<QueryResult & { truncated: boolean }>;
 }
 
 const PROGRESS_POLL_MS = 250;
@@ -51,7 +86,8 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
   const viewsDir = options.viewsDir ?? DEFAULT_VIEWS_DIR;
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(options.path);
+    const config = options.readOnly ? READ_ONLY_CONFIG : options.lockedDown ? LOCKED_DOWN_CONFIG : undefined;
+    instance = await DuckDBInstance.create(options.path, config ? { ...config } : undefined);
   } catch (cause) {
     // The usual reason: another process (a running `vigil start`) holds the file's write lock.
     throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the DuckDB warehouse ${options.path}: ${(cause as Error).message}`, { cause });
@@ -203,6 +239,48 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
         });
         return { columns: names.map((name, i) => ({ name, type: neutralTypeName(types[i]) })), rows } satisfies QueryResult;
       });
+    },
+
+    async analystQuery(sql, queryOptions) {
+      ensureOpen();
+      if (!options.readOnly && !options.lockedDown) {
+        throw new VigilError('BACKEND_UNAVAILABLE', 'analyst queries need a locked-down warehouse (file and network access off)');
+      }
+      const connection = await instance.connect();
+      const timer = setTimeout(() => connection.interrupt(), queryOptions.timeoutMs);
+      try {
+        let statement;
+        try {
+          const statements = await connection.extractStatements(sql);
+          if (statements.count !== 1) throw new VigilError('VALIDATION_FAILED', 'give exactly one statement');
+          statement = await statements.prepare(0);
+        } catch (cause) {
+          if (cause instanceof VigilError) throw cause;
+          throw new VigilError('VALIDATION_FAILED', `query refused: ${(cause as Error).message}`, { cause });
+        }
+        if (statement.statementType !== StatementType.SELECT) throw new VigilError('VALIDATION_FAILED', 'only SELECT queries are allowed');
+        let result;
+        try {
+          result = await statement.runAndReadUntil(queryOptions.maxRows + 1);
+        } catch (cause) {
+          const interrupted = /interrupt/i.test((cause as Error).message);
+          throw new VigilError('VALIDATION_FAILED', interrupted ? `query took longer than ${queryOptions.timeoutMs} ms and was stopped` : `query failed: ${(cause as Error).message}`, { cause });
+        }
+        const names = result.columnNames();
+        const types = result.columnTypes();
+        const all = result.getRowsJS();
+        const rows = all.slice(0, queryOptions.maxRows).map((values) => {
+          const row: WarehouseRow = {};
+          values.forEach((value, i) => {
+            row[names[i] ?? `column${i}`] = toPlainValue(value);
+          });
+          return row;
+        });
+        return { columns: names.map((name, i) => ({ name, type: neutralTypeName(types[i]) })), rows, truncated: all.length > queryOptions.maxRows };
+      } finally {
+        clearTimeout(timer);
+        connection.closeSync();
+      }
     },
 
     async ping() {

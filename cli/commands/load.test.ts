@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -101,3 +102,52 @@ describe('vigil load and vigil sql on the MIMIC-III demo', () => {
     expect(result.stderr).toContain('syntax error');
   });
 });
+
+describe('vigil load reads regular files only', () => {
+  const refusingIo = () => {
+    const stdout = capture();
+    const stderr = capture();
+    const io = {
+      openWarehouse: () => Promise.reject(new Error('the warehouse must not be opened for a file that cannot be loaded')),
+      stdout: stdout.stream,
+      stderr: stderr.stream,
+    };
+    return { io, stderr };
+  };
+
+  it.each([
+    ['a directory', () => dir, 'is a directory'],
+    ['a FIFO (which would block the read forever)', () => fifo(), 'is a named pipe (FIFO)'],
+    ['a device', () => '/dev/null', 'is a device'],
+    ['a symlink to a directory', () => link(dir, 'to-dir.csv'), 'is a directory (through a symbolic link)'],
+    ['a symlink to a FIFO', () => link(fifo(), 'to-fifo.csv'), 'is a named pipe (FIFO) (through a symbolic link)'],
+    ['a dangling symlink', () => link(path.join(dir, 'gone'), 'dangling.csv'), 'is a dangling symbolic link'],
+  ])('refuses %s with a clear message and exit 66', async (_what, target, message) => {
+    const { io, stderr } = refusingIo();
+    const file = target();
+    expect(await runLoad(['--table', 'patients', file], io)).toBe(66);
+    expect(stderr.text()).toBe(`vigil load: ${path.resolve(file)} ${message}; give a regular CSV file\n`);
+  });
+
+  it('never echoes a file that is not a CSV (a symlink to a secret-like first line)', async () => {
+    const secret = path.join(dir, 'shadow-like');
+    writeFileSync(secret, 'root:$6$saltsalt$SECRETHASHVALUE0123456789:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n');
+    const { code, stderr, stdout } = await vigil('load', ['--table', 'patients', link(secret, 'innocent.csv')]);
+    expect(code).toBe(65);
+    expect(stderr).toContain('header does not fit');
+    expect(stderr + stdout).not.toContain('SECRETHASH');
+    expect(stderr + stdout).not.toContain('daemon');
+  });
+});
+
+let fifoCount = 0;
+function fifo(): string {
+  const file = path.join(dir, `pipe-${fifoCount++}`);
+  execFileSync('mkfifo', [file]);
+  return file;
+}
+function link(target: string, name: string): string {
+  const file = path.join(dir, name);
+  symlinkSync(target, file);
+  return file;
+}

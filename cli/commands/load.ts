@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { access, rm, stat } from 'node:fs/promises';
+import { access, lstat, rm, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { loadCsv, LoadRejectedError, LOADABLE_TABLES } from '../../batch-loader/load-csv.ts';
 import type { Centuries, LoadableTable } from '../../batch-loader/load-csv.ts';
@@ -78,6 +79,11 @@ export async function runLoad(argv: readonly string[], io: LoadCommandIo): Promi
   if (!Number.isSafeInteger(maxBadRows) || maxBadRows < 0) throw new UsageError('--max-bad-rows must be a whole number ≥ 0');
   const centuries = parseCenturies(values.century ?? []);
 
+  const notLoadable = await notARegularFile(file);
+  if (notLoadable) {
+    io.stderr.write(`vigil load: ${file} ${notLoadable}; give a regular CSV file\n`);
+    return 66;
+  }
   try {
     await access(file, constants.R_OK);
   } catch {
@@ -132,6 +138,36 @@ export async function runLoad(argv: readonly string[], io: LoadCommandIo): Promi
     await objectStore?.close();
     await warehouse.close();
   }
+}
+
+/**
+ * Why `file` cannot be loaded, or undefined for a regular file (directly or through a symlink).
+ * Checked before anything opens it: a FIFO would block the read forever, a device would stream
+ * without end, and a directory fails deep inside the reader. (The path is opened again by name
+ * afterwards; a file swapped in between is the caller's own doing.)
+ */
+async function notARegularFile(file: string): Promise<string | undefined> {
+  let link: Stats;
+  try {
+    link = await lstat(file);
+  } catch {
+    return 'does not exist';
+  }
+  let target = link;
+  if (link.isSymbolicLink()) {
+    try {
+      target = await stat(file);
+    } catch {
+      return 'is a dangling symbolic link';
+    }
+  }
+  if (target.isFile()) return undefined;
+  const via = link.isSymbolicLink() ? ' (through a symbolic link)' : '';
+  if (target.isDirectory()) return `is a directory${via}`;
+  if (target.isFIFO()) return `is a named pipe (FIFO)${via}`;
+  if (target.isCharacterDevice() || target.isBlockDevice()) return `is a device${via}`;
+  if (target.isSocket()) return `is a socket${via}`;
+  return `is not a regular file${via}`;
 }
 
 /** "21" for every column, "dob=20" for one; the first two digits of the year, never an ordinal. */

@@ -147,7 +147,10 @@ const simulate: CliCommand = {
       if (token === undefined) {
         if (config.auth.generated) throw new UsageError('--target http needs --token or VIGIL_AUTH_SECRET (to sign a device token)');
         const { signToken } = await import('../../dashboard-api/auth.ts');
-        token = signToken(config.auth.secret, { sub: 'vigil-simulate', role: 'device', expiresIn: '7d' });
+        token = signToken(config.auth.secret, {
+          sub: 'vigil-simulate', role: 'device', expiresIn: Math.min(7 * 24 * 3600, config.auth.maxLifetimeSeconds),
+          audience: config.auth.audience, issuer: config.auth.issuer,
+        });
       }
       sink = createHttpSink({ url, token, signal: controller.signal, concurrency: positiveNumber(values.concurrency, 'concurrency', true) ?? 4 });
     } else {

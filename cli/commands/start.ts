@@ -1,4 +1,4 @@
-import { signToken } from '../../dashboard-api/auth.ts';
+import { SIGN_IN_CODE_SECONDS } from '../../dashboard-api/auth.ts';
 import type { CliCommand } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import type { Runtime } from '../runtime.ts';
@@ -9,7 +9,8 @@ const help = `Usage: vigil start
 Runs every component in one process: the device edge (POST /v1/readings, FHIR, HL7 v2/MLLP),
 a stream processor, the clinician API and live dashboard, and (unless VIGIL_SIMULATE=0) a
 simulated ward posting through the edge. Embedded stores live under VIGIL_DATA_DIR (./data).
-Prints the URL and a clinician sign-in link. Ctrl-C drains in-flight work and exits.
+Prints the URL and a single-use clinician sign-in link (valid 5 minutes; no token is printed:
+sign API clients' tokens with VIGIL_AUTH_SECRET or use your identity provider's). Ctrl-C drains in-flight work and exits.
 
 Options:
   -h, --help   show this help
@@ -31,17 +32,15 @@ const start: CliCommand = {
     return serve(
       (config) => ({ ingest: true, process: true, read: true, simulate: config.simulate.patients }),
       (runtime, config) => {
-        const clinician = signToken(config.auth.secret, { sub: 'clinician@local', role: 'clinician', expiresIn: '12h' });
-        const device = signToken(config.auth.secret, { sub: 'device@local', role: 'device', expiresIn: '12h' });
+        // A one-time code, not a token: the banner ends up in logs, a used or stale code opens nothing.
+        const code = runtime.app.issueSignInCode();
         console.log([
           '',
           `Vigil is running at ${runtime.url}`,
           ...(runtime.mllpAddress ? [`  HL7 v2:    MLLP on ${runtime.mllpAddress} ${mllpSecurityNote(runtime.mllpSecurity, config.mllp.allowedSenders)}`] : []),
           `  data:      ${config.dataDir}${config.simulate.patients > 0 ? `  ·  simulated ward: ${config.simulate.patients} patients` : ''}`,
-          `  sign in:   ${runtime.url}/login?token=${clinician}`,
-          `  API:       curl -H "Authorization: Bearer ${clinician}" ${runtime.url}/v1/patients`,
-          `  device:    Authorization: Bearer ${device}`,
-          config.auth.generated ? '  (tokens are signed with a secret generated for this run; set VIGIL_AUTH_SECRET to keep them valid across restarts)' : '',
+          `  sign in:   ${runtime.url}/login?code=${code}  (single use, valid ${SIGN_IN_CODE_SECONDS / 60} minutes)`,
+          config.auth.generated ? '  (API tokens: set VIGIL_AUTH_SECRET and sign HS256 tokens with it, or VIGIL_AUTH_JWKS_URL for your identity provider)' : '',
           'Press Ctrl-C to stop.',
           '',
         ].filter((line) => line !== '').join('\n'));

@@ -36,6 +36,8 @@ export const MAX_ID_LENGTH = 128;
 // Letters, digits and a few separators seen in bed, device and MRN identifiers; no '/' (ids appear
 // in URL paths), no spaces or control characters (ids appear in keys and file names).
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
+/** The same rule as a JSON schema, for route parameters and queries: one id rule everywhere. */
+export const ID_SCHEMA = Object.freeze({ type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH, pattern: ID_PATTERN.source } as const);
 
 export const CONSCIOUSNESS_LEVELS: readonly Consciousness[] = ['A', 'C', 'V', 'P', 'U'];
 const TEMPERATURE_UNITS = ['C', 'F'] as const;

@@ -5,6 +5,7 @@ import { VigilError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bus } from '../ports/bus.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
+import type { SessionRevocations } from '../ports/session-revocations.ts';
 import type { TimeSeriesStore } from '../ports/timeseries-store.ts';
 import type { Warehouse } from '../ports/warehouse.ts';
 
@@ -47,11 +48,41 @@ export async function openTimeSeries(config: VigilConfig, logger: Logger): Promi
   }
 }
 
-export async function openWarehouse(config: VigilConfig, logger: Logger): Promise<Warehouse> {
+/** Signed-out sessions, beside the time-series store: shared by every instance using the same backend. */
+export async function openSessionRevocations(config: VigilConfig, logger: Logger): Promise<SessionRevocations> {
+  switch (config.timeseries.kind) {
+    case 'embedded': {
+      const { createSqliteSessionRevocations } = await import('../../adapters/embedded/session-revocations-sqlite.ts');
+      return createSqliteSessionRevocations({ path: dataFile(config, 'sessions.sqlite') });
+    }
+    case 'bigtable': {
+      const { createBigtableSessionRevocations } = await import('../../adapters/gcp/session-revocations-bigtable.ts');
+      return createBigtableSessionRevocations({
+        projectId: config.googleCloudProject,
+        instanceId: config.timeseries.bigtableInstance,
+        tableId: config.timeseries.bigtableSessionsTable,
+        logger,
+      });
+    }
+  }
+}
+
+/**
+ * `readOnly` (the analyst's `vigil sql`): on DuckDB, the file opened read-only with external access,
+ * extension auto-install and auto-load off and the configuration locked; on BigQuery, the
+ * credentials' IAM role decides (grant analysts roles/bigquery.dataViewer + jobUser only).
+ * `lockedDown` (the servers): writable, but without file, network or extension access, so the
+ * server can answer analysts' SELECTs (`POST /v1/sql`) while it holds the DuckDB file.
+ */
+export async function openWarehouse(config: VigilConfig, logger: Logger, options: { readOnly?: boolean; lockedDown?: boolean } = {}): Promise<Warehouse> {
   switch (config.warehouse.kind) {
     case 'duckdb': {
       const { createDuckDbWarehouse } = await import('../../adapters/embedded/warehouse-duckdb.ts');
-      return createDuckDbWarehouse({ path: dataFile(config, 'warehouse.duckdb') });
+      return createDuckDbWarehouse({
+        path: dataFile(config, 'warehouse.duckdb'),
+        ...(options.readOnly ? { readOnly: true } : {}),
+        ...(options.lockedDown ? { lockedDown: true } : {}),
+      });
     }
     case 'bigquery': {
       // With load jobs: `vigil load` stages its file in Cloud Storage and BigQuery loads it from there.

@@ -34,8 +34,8 @@ function raiseAlert(patientId: string): string {
   return alerts.list().find((a) => a.patientId === patientId)!.id;
 }
 
-async function sessionCookies(role: 'clinician' | 'admin', sub: string) {
-  const res = await app.inject({ method: 'GET', url: `/login?token=${tokenFor(role, sub)}` });
+async function sessionCookies(role: 'clinician' | 'admin', sub: string, expiresIn: number | string = '1h') {
+  const res = await app.inject({ method: 'GET', url: `/login?token=${tokenFor(role, sub, expiresIn)}` });
   const cookie = res.cookies.find((c) => c.name === SESSION_COOKIE)!;
   return { [SESSION_COOKIE]: cookie.value };
 }
@@ -72,13 +72,51 @@ describe('alert routes', () => {
     const { token } = tokenRes.json() as { token: string };
     const ack = await app.inject({ method: 'POST', url: `/v1/alerts/${id}/ack`, headers: { authorization: `Bearer ${token}` } });
     expect(ack.json()).toMatchObject({ acknowledgedBy: 'dr-cookie' });
-    expect((await app.inject({ method: 'GET', url: '/v1/session/token', headers: bearer('analyst') })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'GET', url: '/v1/session/token', headers: bearer('analyst') })).statusCode).toBe(401);
   });
 
   it('audits alert list reads', async () => {
     await app.inject({ method: 'GET', url: '/v1/alerts', headers: bearer('clinician', 'auditee') });
     const entries = await audit.list({ limit: 50 });
     expect(entries).toContainEqual(expect.objectContaining({ actor: 'auditee', action: 'GET /v1/alerts', status: 200 }));
+  });
+});
+
+describe('GET /v1/session/token (page tokens)', () => {
+  const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { role: string; exp: number };
+  const mint = (cookies: Record<string, string>) => app.inject({ method: 'GET', url: '/v1/session/token', cookies });
+
+  it('only the session cookie mints: a bearer token cannot renew itself', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/session/token', headers: bearer('clinician') });
+    expect(res.statusCode).toBe(401);
+    const page = (await mint(await sessionCookies('clinician', 'dr-renew'))).json() as { token: string };
+    const renewed = await app.inject({ method: 'GET', url: '/v1/session/token', headers: { authorization: `Bearer ${page.token}` } });
+    expect(renewed.statusCode).toBe(401);
+  });
+
+  it('a minted token never outlives its session', async () => {
+    const cookies = await sessionCookies('clinician', 'dr-short', 20);
+    const res = await mint(cookies);
+    expect(res.statusCode).toBe(200);
+    const { token, expiresAt } = res.json() as { token: string; expiresAt: string };
+    expect(claimsOf(token).exp * 1000).toBeLessThanOrEqual(Date.now() + 21_000);
+    expect(Date.parse(expiresAt)).toBeLessThanOrEqual(Date.now() + 21_000);
+  });
+
+  it('an admin session mints a clinician-level token only', async () => {
+    const { token } = (await mint(await sessionCookies('admin', 'admin-page'))).json() as { token: string };
+    expect(claimsOf(token).role).toBe('clinician');
+    expect((await app.inject({ method: 'GET', url: '/v1/audit', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(403);
+  });
+
+  it('is audited, and the minted token dies with the session at sign-out', async () => {
+    const cookies = await sessionCookies('clinician', 'dr-audited');
+    const { token } = (await mint(cookies)).json() as { token: string };
+    expect(await audit.list({ limit: 20 })).toContainEqual(expect.objectContaining({ actor: 'dr-audited', action: 'GET /v1/session/token', status: 200 }));
+    const id = raiseAlert('P0031');
+    await app.inject({ method: 'POST', url: '/logout', cookies });
+    const ack = await app.inject({ method: 'POST', url: `/v1/alerts/${id}/ack`, headers: { authorization: `Bearer ${token}` } });
+    expect(ack.statusCode).toBe(401);
   });
 });
 

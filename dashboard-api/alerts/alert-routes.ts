@@ -1,12 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit-log.ts';
 import { auditEntryOf } from '../audit-routes.ts';
-import { signToken } from '../auth.ts';
 import type { AlertEngine } from './alert-engine.ts';
 import { VISIBLE_ALERTS_MAX } from './alert-engine.ts';
 
-/** Lifetime of the bearer token the ward page uses for its few writes (acknowledgements). */
-export const PAGE_TOKEN_SECONDS = 10 * 60;
+export { PAGE_TOKEN_SECONDS } from '../auth.ts';
 
 const ALERT_VIEW = {
   type: 'object',
@@ -36,9 +34,12 @@ const ALERT_VIEW = {
  * `/v1/session/token` for a short-lived bearer token before it acknowledges. That is a
  * same-origin read: another site can neither send the SameSite=Strict cookie nor read the answer,
  * so the token works as a CSRF token, and the cookie alone still cannot change anything.
+ * Only the session cookie can mint (a bearer token cannot renew itself), the token never outlives
+ * the session, is clinician-level even for an admin's session, dies with the session at sign-out,
+ * and every minting is audited.
  */
-export function registerAlertRoutes(app: FastifyInstance, deps: { alerts: AlertEngine; audit: AuditLog; secret: string }): void {
-  const { alerts, audit, secret } = deps;
+export function registerAlertRoutes(app: FastifyInstance, deps: { alerts: AlertEngine; audit: AuditLog }): void {
+  const { alerts, audit } = deps;
 
   app.get('/v1/alerts', {
     config: { access: 'clinician', audit: true },
@@ -79,10 +80,8 @@ export function registerAlertRoutes(app: FastifyInstance, deps: { alerts: AlertE
     return acknowledged;
   });
 
-  app.get('/v1/session/token', { config: { access: 'clinician' } }, async (request, reply) => {
-    const principal = request.principal!;
-    const token = signToken(secret, { sub: principal.sub, role: principal.role, expiresIn: PAGE_TOKEN_SECONDS });
+  app.get('/v1/session/token', { config: { access: 'session', audit: true } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    return { token, expiresAt: new Date(Date.now() + PAGE_TOKEN_SECONDS * 1000).toISOString() };
+    return app.mintPageToken(request);
   });
 }

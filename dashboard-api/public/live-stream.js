@@ -24,6 +24,12 @@ export function connectLive({ onPatient, onAlert, onStatus }) {
     });
     source.addEventListener('patient', (event) => onPatient(JSON.parse(event.data)));
     source.addEventListener('alert', (event) => onAlert(JSON.parse(event.data)));
+    // The server ends the stream when the session expires or is signed out: sign in again.
+    source.addEventListener('session-expired', () => {
+      source.close();
+      onStatus('offline');
+      location.assign('/signin');
+    });
     source.addEventListener('error', () => {
       if (source.readyState === EventSource.CONNECTING) {
         onStatus('reconnecting');

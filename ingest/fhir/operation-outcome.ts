@@ -45,6 +45,7 @@ const ISSUE_BY_VIGIL_CODE: Readonly<Record<VigilError['code'], IssueType>> = Obj
   FORBIDDEN: 'forbidden',
   NOT_FOUND: 'not-found',
   PAYLOAD_TOO_LARGE: 'too-costly',
+  UNSUPPORTED_MEDIA_TYPE: 'not-supported',
   BACKPRESSURE: 'throttled',
   BACKEND_UNAVAILABLE: 'transient',
   BACKEND_REJECTED: 'exception',
