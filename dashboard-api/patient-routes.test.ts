@@ -191,6 +191,7 @@ describe('patient profile', () => {
 
   it('PUT records baseline confusion alone or with the scale, keeping what it is not given', async () => {
     ctx = readSideApp();
+    await ctx.timeseries.writeReadings([reading('P0001', Date.now() - 1000)]);
     const put = (payload: object) => ctx.app.inject({ method: 'PUT', url: '/v1/patients/P0001/profile', headers: bearer('clinician', 'dr-c'), payload });
     expect((await put({ spo2Scale: 2 })).json()).toMatchObject({ spo2Scale: 2, baselineConfusion: false });
     expect((await put({ baselineConfusion: true })).json()).toMatchObject({ spo2Scale: 2, baselineConfusion: true, updatedBy: 'dr-c' });
