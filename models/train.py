@@ -275,11 +275,12 @@ def main():
         "limitations": [
             "Trained and tested on simulated patients only; not validated on any real ward. A hospital should run `vigil model evaluate` on its own data (and `vigil model recalibrate`) before showing it.",
             "Earlier model versions (1) were checked against an earlier test split of the training seed several times during development; this version's test cohort has its own seed and was scored once, by this run.",
+            "NEWS2 here is scored, like the model, on the newest observation set that had arrived within the 6 h before the prediction time; with 8-12-hourly observation of well patients about a quarter of points have none and score NEWS2 0. Per observation set, as Smith 2013 computed it, NEWS2 discriminates much better on this simulator (simulators/PHYSIOLOGY.md), so the AUROCs here are not comparable with published per-set figures.",
             "Probabilities are calibrated to the simulated training prevalence; the shift table shows how far they move when prevalence, observation frequency or case mix change.",
             "Not a diagnostic device; a prompt for a clinician's review.",
         ],
     }
-    (out / f"{NAME}.card.json").write_text(json.dumps(card, indent=2) + "\\n")
+    (out / f"{NAME}.card.json").write_text(json.dumps(card, indent=2) + "\n")
     (out / f"{NAME}.card.md").write_text(render_card(card))
     write_parity_fixtures(test_points, rng, out)
     log(f"wrote the model, card, plot and fixtures in {time.time() - started:.0f} s")
