@@ -117,6 +117,7 @@ function featureInput(input: ScoringInput): FeatureInput {
     readings: input.readings,
     ...(input.admission ? { admission: input.admission } : {}),
     spo2Scale: input.profile?.spo2Scale ?? 1,
+    baselineConfusion: input.profile?.baselineConfusion ?? false,
   };
 }
 
