@@ -55,6 +55,11 @@ export interface VigilConfig {
     readonly holdMs: number;
   };
   readonly modelPath: string;
+  /**
+   * A site's local recalibration of the model (`vigil model recalibrate` writes it). `explicit`:
+   * VIGIL_RISK_CALIBRATION named it, so it must exist; else the default place is used when present.
+   */
+  readonly riskCalibration: { readonly path: string; readonly explicit: boolean };
   readonly logLevel: string;
 }
 
@@ -122,6 +127,10 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       holdMs: int(env, 'VIGIL_ALERT_HOLD_MINUTES', 15, 0, 24 * 60) * 60_000,
     },
     modelPath: path.resolve(str(env, 'VIGIL_MODEL', new URL('../models/recovery-risk.onnx', import.meta.url).pathname)),
+    riskCalibration: {
+      path: path.resolve(str(env, 'VIGIL_RISK_CALIBRATION', path.join(dataDir, 'local-calibration.json'))),
+      explicit: (env.VIGIL_RISK_CALIBRATION ?? '') !== '',
+    },
     logLevel: oneOf(env, 'VIGIL_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   };
   return deepFreeze(config);
