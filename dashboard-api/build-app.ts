@@ -14,6 +14,8 @@ import type { AuditLog } from './audit-log.ts';
 import { registerAudit } from './audit-routes.ts';
 import { registerAuth } from './auth.ts';
 import { registerDashboardPage } from './dashboard-page.ts';
+import { registerModelRoute } from './model-route.ts';
+import type { ModelProvenanceView } from './model-route.ts';
 import { registerDeadLetterRoutes } from './dead-letter-routes.ts';
 import { installErrorHandling } from './http-errors.ts';
 import type { ReadinessCheck } from './operations-routes.ts';
@@ -40,6 +42,8 @@ export interface AppDeps {
     /** Alerts for the ward (`/v1/alerts`, `event: alert` on the stream); none when absent. */
     readonly alerts?: AlertEngine;
   };
+  /** What the risk score is (`GET /v1/model`, clinicians); the route answers only when given. */
+  readonly modelProvenance?: ModelProvenanceView;
   /** Backends `/readyz` pings. */
   readonly readiness: readonly ReadinessCheck[];
   /** More routes on the same app, e.g. the FHIR edge. Each route must set `config.access`. */
@@ -88,6 +92,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerDashboardPage(app);
     registerRejectedReadingsRoute(app, { warehouse, config: deps.config });
     registerWardTrendsRoute(app, { warehouse, config: deps.config });
+    if (deps.modelProvenance) registerModelRoute(app, deps.modelProvenance);
     if (alerts) registerAlertRoutes(app, { alerts, audit, secret: deps.config.auth.secret });
   }
 

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { VigilError } from '../core/errors.ts';
 import { calibrationFit } from './model-metrics.ts';
 
 /**
@@ -79,7 +80,7 @@ export function readLocalCalibration(file: string): LocalCalibration {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`local calibration ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON (${(error as Error).message})`}`);
+    throw new Error(`local calibration ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON (${(error as Error).message})`}`, { cause: error });
   }
   const c = parsed as Partial<LocalCalibration>;
   const problems = [
@@ -93,4 +94,34 @@ export function readLocalCalibration(file: string): LocalCalibration {
   ].filter(Boolean);
   if (problems.length > 0) throw new Error(`local calibration ${file}: ${problems.join('; ')}`);
   return c as LocalCalibration;
+}
+
+export interface CalibrationSetting {
+  /** The file (VIGIL_RISK_CALIBRATION, else `<VIGIL_DATA_DIR>/local-calibration.json`). */
+  readonly path: string;
+  /** Named explicitly: it must exist and fit the model, or the server refuses to start. */
+  readonly explicit: boolean;
+}
+
+export type ResolvedCalibration =
+  | { readonly calibration: LocalCalibration; readonly ignored?: undefined }
+  | { readonly calibration: null; readonly ignored?: string };
+
+/**
+ * The local calibration the server applies to `model` (its uncalibrated name, e.g. recovery-risk@1).
+ * None at the default place: none applied. One fitted for another model is never applied (its
+ * numbers describe a different model): refused when named explicitly, else ignored with a reason.
+ */
+export function resolveLocalCalibration(setting: CalibrationSetting, model: string): ResolvedCalibration {
+  if (!setting.explicit && !existsSync(setting.path)) return { calibration: null };
+  let calibration: LocalCalibration;
+  try {
+    calibration = readLocalCalibration(setting.path);
+  } catch (error) {
+    throw new VigilError('CONFIG_INVALID', `${(error as Error).message}${setting.explicit ? ' (VIGIL_RISK_CALIBRATION)' : ''}`, { cause: error });
+  }
+  if (calibration.model === model) return { calibration };
+  const reason = `local calibration ${setting.path} (${calibration.version}) was fitted for ${calibration.model}, not the served ${model}: run vigil model recalibrate again`;
+  if (setting.explicit) throw new VigilError('CONFIG_INVALID', reason);
+  return { calibration: null, ignored: reason };
 }

@@ -4,6 +4,8 @@ import type { RiskFactor } from '../core/domain/reading.ts';
 import { VigilError } from '../core/errors.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, prepareFeatureInput, writeFeatures } from '../models/features.ts';
 import type { FeatureInput, FeatureOcclusion } from '../models/features.ts';
+import { applyCalibration } from '../models/local-calibration.ts';
+import type { CalibrationParameters } from '../models/local-calibration.ts';
 import type { RiskModel, RiskModelOutput, ScoringInput } from './risk-model.ts';
 
 /**
@@ -35,6 +37,12 @@ export interface OnnxRiskModelOptions {
   readonly minContribution?: number;
   /** onnxruntime intra-op threads (default 1: the processor scores many small batches). */
   readonly threads?: number;
+  /**
+   * A site's local recalibration (models/local-calibration.ts), applied to every probability
+   * `score` returns, factors included; the name then carries its version
+   * (`recovery-risk@1+local-2`). `run` stays the bare model.
+   */
+  readonly calibration?: CalibrationParameters & { readonly version: string };
 }
 
 export interface OnnxRiskModel extends RiskModel {
@@ -77,8 +85,11 @@ export async function loadOnnxRiskModel(options: OnnxRiskModelOptions): Promise<
     return positive;
   }
 
+  const calibration = options.calibration;
+  const calibrated = (p: number): number => (calibration ? applyCalibration(p, calibration) : p);
+
   return {
-    name: `${card.name ?? 'recovery-risk'}@${card.version}`,
+    name: `${card.name ?? 'recovery-risk'}@${card.version}${calibration ? `+${calibration.version}` : ''}`,
     run,
     async score(inputs) {
       if (inputs.length === 0) return [];
@@ -91,11 +102,11 @@ export async function loadOnnxRiskModel(options: OnnxRiskModelOptions): Promise<
       });
       const probabilities = await run(rows, inputs.length * variants);
       return inputs.map((_, i) => {
-        const probability = probabilities[i * variants]!;
+        const probability = calibrated(probabilities[i * variants]!);
         if (variants === 1) return { probability, factors: [] };
         const factors: RiskFactor[] = FACTORS.map(([feature], f) => ({
           feature,
-          contribution: probability - probabilities[i * variants + 1 + f]!,
+          contribution: probability - calibrated(probabilities[i * variants + 1 + f]!),
           value: factorValue(rows, i * variants, feature),
         }))
           .filter((factor) => factor.contribution >= minContribution)
