@@ -1,5 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
+import { news2 } from '../core/domain/news2.ts';
+import type { News2Parameter } from '../core/domain/news2.ts';
+import type { LatestVitals } from '../core/domain/patient-summary.ts';
 import type { RiskFactor } from '../core/domain/reading.ts';
 import { VigilError } from '../core/errors.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, prepareFeatureInput, writeFeatures } from '../models/features.ts';
@@ -18,6 +21,12 @@ import type { RiskModel, RiskModelOutput, ScoringInput } from './risk-model.ts';
  * set to a typical well adult's value; the factor's contribution is the probability minus that
  * rescored probability (probability units). The largest positive contributions are returned, so
  * a factor says "this pushed the risk up by this much".
+ *
+ * A factor is a vital, and it is listed only when the patient's latest value of it (as NEWS2
+ * scores it: the latest in the window, the patient's SpO2 scale) is outside the normal band, i.e.
+ * scores NEWS2 points. Occlusion against a reference can credit a normal value with a positive
+ * contribution (RR 16 against a reference of 16 after other vitals moved); a clinician shown
+ * "RR 16 ▲" is told something false. Context (age) is not listed: it is not something to act on.
  */
 
 
@@ -52,7 +61,12 @@ export interface OnnxRiskModel extends RiskModel {
   close(): Promise<void>;
 }
 
-const FACTORS = Object.entries(FEATURE_SPEC.factorReferences as Record<string, FeatureOcclusion>);
+/** Factor group → the NEWS2 parameter whose band says whether the patient's latest value is abnormal. */
+const FACTOR_BAND: Readonly<Record<string, News2Parameter | undefined>> = {
+  heartRate: 'heartRate', respiratoryRate: 'respiratoryRate', bloodPressure: 'systolic', temperature: 'temperatureC',
+  spo2: 'spo2', oxygen: 'onOxygen', consciousness: 'consciousness',
+};
+const FACTORS = Object.entries(FEATURE_SPEC.factorReferences as Record<string, FeatureOcclusion>).filter(([feature]) => FACTOR_BAND[feature] !== undefined);
 const LAST_VALUE_FEATURE: Readonly<Record<string, string | undefined>> = {
   heartRate: 'heartRate.6h.last', respiratoryRate: 'respiratoryRate.6h.last', bloodPressure: 'systolic.6h.last',
   temperature: 'temperatureC.6h.last', spo2: 'spo2.6h.last', oxygen: 'onOxygen.last', consciousness: 'consciousness.last.notAlert', age: 'age',
@@ -95,10 +109,14 @@ export async function loadOnnxRiskModel(options: OnnxRiskModelOptions): Promise<
       if (inputs.length === 0) return [];
       const variants = topFactors > 0 ? 1 + FACTORS.length : 1;
       const rows = new Float32Array(inputs.length * variants * FEATURE_COUNT);
+      const abnormal: ((feature: string) => boolean)[] = [];
       inputs.forEach((input, i) => {
         const prepared = prepareFeatureInput(featureInput(input));
         writeFeatures(prepared, rows, i * variants);
-        if (variants > 1) FACTORS.forEach(([, reference], f) => writeFeatures(prepared, rows, i * variants + 1 + f, reference));
+        if (variants > 1) {
+          FACTORS.forEach(([, reference], f) => writeFeatures(prepared, rows, i * variants + 1 + f, reference));
+          abnormal.push(abnormalBands(input, prepared.computed.latest ?? null));
+        }
       });
       const probabilities = await run(rows, inputs.length * variants);
       return inputs.map((_, i) => {
@@ -109,13 +127,25 @@ export async function loadOnnxRiskModel(options: OnnxRiskModelOptions): Promise<
           contribution: probability - calibrated(probabilities[i * variants + 1 + f]!),
           value: factorValue(rows, i * variants, feature),
         }))
-          .filter((factor) => factor.contribution >= minContribution)
+          .filter((factor) => factor.contribution >= minContribution && abnormal[i]!(factor.feature))
           .sort((a, b) => b.contribution - a.contribution)
           .slice(0, topFactors);
         return { probability, factors };
       });
     },
     close: () => session.release(),
+  };
+}
+
+/** Which factors' vitals are outside their normal band (NEWS2 points > 0) in the latest values. */
+function abnormalBands(input: ScoringInput, latest: LatestVitals | null): (feature: string) => boolean {
+  if (!latest) return () => false;
+  // The news2 branch adds baselineConfusion to the profile: baseline confusion is that patient's normal.
+  const baselineConfusion = (input.profile as { baselineConfusion?: boolean } | undefined)?.baselineConfusion === true;
+  const { components } = news2(latest, { spo2Scale: input.profile?.spo2Scale ?? 1, baselineConfusion });
+  return (feature) => {
+    const parameter = FACTOR_BAND[feature];
+    return parameter !== undefined && (components[parameter] ?? 0) > 0;
   };
 }
 
