@@ -7,7 +7,20 @@ export type EventKind = 'death' | 'icu_escalation';
 
 export type AdmissionOutcome =
   | { readonly kind: 'event'; readonly atHours: number; readonly eventKind: EventKind }
-  | { readonly kind: 'discharged'; readonly atHours: number };
+  | { readonly kind: 'discharged'; readonly atHours: number }
+  /** A death expected under palliative (end-of-life) care: not an event a warning score should catch. */
+  | { readonly kind: 'expected_death'; readonly atHours: number };
+
+/** What a clinician records in the patient's profile, and the NEWS2 chart honours. */
+export interface ClinicalProfile {
+  /** 2 for hypercapnic respiratory failure (target SpO2 88–92 %), else 1. */
+  readonly spo2Scale: 1 | 2;
+  /** Confusion known before admission (dementia): NEWS2 scores only new confusion. */
+  readonly baselineConfusion: boolean;
+}
+
+/** Continuous: a bedside monitor records a full set every hour. Intermittent: nurses' rounds. */
+export type ObservationMode = 'continuous' | 'intermittent';
 
 export interface ChronicConditions {
   readonly copd: boolean;
@@ -51,6 +64,10 @@ export interface SimulatedAdmission {
   readonly onsetHours: number | null;
   readonly restingSeverity: number;
   readonly chronic: ChronicConditions;
+  readonly profile: ClinicalProfile;
+  /** Under palliative care (end of life): a death is expected, not an event. */
+  readonly palliative: boolean;
+  readonly observationMode: ObservationMode;
   readonly resting: RestingVitals;
   /** Phenotype weights after per-patient jitter (and beta-blockade for heart rate). */
   readonly weights: PhenotypeWeights;
@@ -186,6 +203,9 @@ export function createAdmission(random: Random, identity: AdmissionIdentity, p: 
     ...identity,
     sex, age, dateOfBirth, admissionType, admissionLocation, insurance, diagnosis,
     trajectory, phenotype, abrupt, onsetHours, restingSeverity: mu, chronic, resting, weights,
+    profile: { spo2Scale: chronic.copd ? 2 : 1, baselineConfusion: chronic.confusion },
+    palliative: false,
+    observationMode: 'continuous',
     severity: severity.subarray(0, Math.round(outcome.atHours / L.gridHours) + 1),
     gridHours: L.gridHours,
     outcome,

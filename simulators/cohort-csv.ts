@@ -15,7 +15,9 @@ import type { SimulatedReading } from './device-faults.ts';
 const HOUR_MS = 3_600_000;
 
 /** Columns of outcomes.csv: the ground truth the model card cites (simulators/README.md). */
-export const OUTCOME_COLUMNS = ['admission_id', 'patient_id', 'trajectory', 'outcome', 'event_at', 'event_kind', 'phenotype', 'abrupt', 'onset_at'] as const;
+export const OUTCOME_COLUMNS = ['admission_id', 'patient_id', 'trajectory', 'outcome', 'event_at', 'event_kind', 'phenotype', 'abrupt', 'onset_at', 'palliative', 'observation_mode'] as const;
+/** profiles.csv: what a clinician recorded for the NEWS2 chart (SpO2 scale, baseline confusion). */
+export const PROFILE_COLUMNS = ['patient_id', 'spo2_scale', 'baseline_confusion'] as const;
 /** vitals.csv: the warehouse vitals columns plus the blood pressure text exactly as sent. */
 export const VITALS_COLUMNS = [...TABLES.vitals.columns.map((c) => c.name), 'blood_pressure'] as const;
 
@@ -25,6 +27,7 @@ export const COHORT_FILES = {
   icustays: TABLES.icustays.columns.map((c) => c.name),
   vitals: VITALS_COLUMNS,
   outcomes: OUTCOME_COLUMNS,
+  profiles: PROFILE_COLUMNS,
 } as const;
 
 export interface WriteCohortOptions extends CohortOptions {
@@ -63,6 +66,7 @@ export async function writeCohortCsv(options: WriteCohortOptions): Promise<Cohor
     await writers.admissions.write(admissionRow(stay));
     if (stay.aftermath.icu) await writers.icustays.write(icuRow(stay));
     await writers.outcomes.write(outcomeRow(stay));
+    await writers.profiles.write(profileRow(stay));
     if (a.outcome.kind === 'event') events++;
     for (const row of vitalsRowsOf(stay.deliveries)) {
       await writers.vitals.write(row);
@@ -148,19 +152,27 @@ function icuRow({ admission: a, aftermath }: CohortAdmission): Row {
   };
 }
 
+const OUTCOME_LABEL = { event: 'event', discharged: 'discharge', expected_death: 'expected_death' } as const;
+
 function outcomeRow({ admission: a }: CohortAdmission): Row {
   const event = a.outcome.kind === 'event' ? a.outcome : null;
   return {
     admission_id: a.admissionId,
     patient_id: a.patientId,
     trajectory: a.trajectory,
-    outcome: event ? 'event' : 'discharged',
+    outcome: OUTCOME_LABEL[a.outcome.kind],
     event_at: event ? iso(a.admittedAt + event.atHours * HOUR_MS) : '',
     event_kind: event ? event.eventKind : '',
     phenotype: a.phenotype,
     abrupt: String(a.abrupt),
     onset_at: a.onsetHours === null ? '' : iso(Math.round(a.admittedAt + a.onsetHours * HOUR_MS)),
+    palliative: String(a.palliative),
+    observation_mode: a.observationMode,
   };
+}
+
+function profileRow({ admission: a }: CohortAdmission): Row {
+  return { patient_id: a.patientId, spo2_scale: String(a.profile.spo2Scale), baseline_confusion: String(a.profile.baselineConfusion) };
 }
 
 /**

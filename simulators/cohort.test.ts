@@ -39,6 +39,16 @@ describe('generateCohort / writeCohortCsv', async () => {
     }
     expect(read(a, 'vitals.csv').split('\n', 1)[0]!.split(',')).toEqual([...TABLES.vitals.columns.map((col) => col.name), 'blood_pressure']);
     expect(read(a, 'outcomes.csv').split('\n', 1)[0]!.split(',')).toEqual([...OUTCOME_COLUMNS]);
+    expect(read(a, 'profiles.csv').split('\n', 1)[0]).toBe('patient_id,spo2_scale,baseline_confusion');
+    for (const row of rows(a, 'profiles')) {
+      expect(['1', '2']).toContain(row.spo2_scale);
+      expect(['true', 'false']).toContain(row.baseline_confusion);
+    }
+    for (const row of rows(a, 'outcomes')) {
+      expect(['event', 'discharge', 'expected_death']).toContain(row.outcome);
+      expect(['true', 'false']).toContain(row.palliative);
+      expect(['continuous', 'intermittent']).toContain(row.observation_mode);
+    }
     for (const table of ['patients', 'admissions', 'icustays', 'vitals'] as const) {
       for (const row of rows(a, table)) {
         for (const col of TABLES[table].columns) {
@@ -96,7 +106,7 @@ describe('generateCohort / writeCohortCsv', async () => {
           expect(icu.get(o.admission_id!)?.icu_intime).toBe(o.event_at);
         }
       } else {
-        expect(o.outcome).toBe('discharged');
+        expect(o.outcome).toBe('discharge');
         expect(o.event_at).toBe('');
         expect(adm.died_at).toBe('');
         expect(icu.has(o.admission_id!)).toBe(false);

@@ -85,7 +85,7 @@ function aftermathOf(a: SimulatedAdmission, random: ReturnType<typeof createRand
     const dischargeLocation = a.age >= 80 && random.chance(0.35) ? 'SNF' : random.chance(0.25) ? 'HOME HEALTH CARE' : 'HOME';
     return { dischargedAt: endAt, diedAt: null, dischargeLocation, icu: null, totalCost: money((a.endHours / 24) * wardDailyCost) };
   }
-  if (a.outcome.eventKind === 'death') {
+  if (a.outcome.kind === 'expected_death' || a.outcome.eventKind === 'death') {
     return { dischargedAt: endAt, diedAt: endAt, dischargeLocation: 'DEAD/EXPIRED', icu: null, totalCost: money((a.endHours / 24) * wardDailyCost + 4000) };
   }
   const losDays = Math.round(Math.exp(Math.log(icuDays.median) + icuDays.sigma * random.normal()) * 100) / 100;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../command.ts';
 import { DEFAULT_FAULT_RATES, NO_FAULTS } from '../../simulators/simulation-parameters.ts';
+import { COHORT_SHIFT_NAMES } from '../../simulators/shift-presets.ts';
 import simulate, { parseDuration, parseFaults } from './simulate.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vigil-simulate-cli-'));
@@ -28,10 +29,19 @@ describe('vigil simulate', () => {
 
   it('writes a cohort with --write-csv and documents every option in --help', async () => {
     expect(await simulate.run(['--write-csv', dir, '--cohort', '20', '--seed', '1', '--faults', 'default'])).toBe(0);
-    expect(readdirSync(dir).sort()).toEqual(['admissions.csv', 'icustays.csv', 'outcomes.csv', 'patients.csv', 'vitals.csv']);
-    for (const option of ['--patients', '--seed', '--interval-ms', '--rate', '--duration', '--target', '--url', '--token', '--faults', '--write-csv', '--cohort']) {
+    expect(readdirSync(dir).sort()).toEqual(['admissions.csv', 'icustays.csv', 'outcomes.csv', 'patients.csv', 'profiles.csv', 'vitals.csv']);
+    for (const option of ['--patients', '--seed', '--interval-ms', '--rate', '--duration', '--target', '--url', '--token', '--faults', '--write-csv', '--cohort', '--shift', ...COHORT_SHIFT_NAMES]) {
       expect(simulate.help).toContain(option);
     }
     await expect(simulate.run(['--target', 'carrier-pigeon'])).rejects.toThrow(UsageError);
+  });
+
+  it('writes a shifted cohort with --shift, and names the known shifts when given an unknown one', async () => {
+    const shifted = path.join(dir, 'shifted');
+    expect(await simulate.run(['--write-csv', shifted, '--cohort', '20', '--seed', '1', '--shift', 'low-prevalence'])).toBe(0);
+    expect(readdirSync(shifted)).toContain('profiles.csv');
+    const unknown = simulate.run(['--write-csv', path.join(dir, 'nope'), '--cohort', '5', '--shift', 'tuesday']);
+    await expect(unknown).rejects.toThrow(UsageError);
+    await expect(unknown).rejects.toThrow(/unknown shift "tuesday".*low-prevalence, intermittent-observations, sicker-baseline, slower-deterioration/);
   });
 });

@@ -5,6 +5,7 @@ import { busTopology } from '../../core/wiring/provision.ts';
 import { writeCohortCsv } from '../../simulators/cohort-csv.ts';
 import { runSimulation } from '../../simulators/live-readings.ts';
 import type { ReadingSink } from '../../simulators/reading-sink.ts';
+import { COHORT_SHIFTS, COHORT_SHIFT_NAMES, isCohortShiftName } from '../../simulators/shift-presets.ts';
 import { createHttpSink } from '../../simulators/sink-http.ts';
 import { DEFAULT_FAULT_RATES, NO_FAULTS } from '../../simulators/simulation-parameters.ts';
 import type { FaultRates } from '../../simulators/simulation-parameters.ts';
@@ -19,7 +20,8 @@ function describe(rates: FaultRates): string {
 }
 
 const help = `Usage: vigil simulate [options]                      live readings into the edge or the bus
-       vigil simulate --write-csv <dir> [--cohort N]    an offline cohort as CSVs
+       vigil simulate --write-csv <dir> [--cohort N] [--shift <name>]
+                                                    an offline cohort as CSVs
 
 A seeded simulated ward (simulators/README.md describes the generative process). The same
 --seed gives the same patients, readings and CSVs, byte for byte.
@@ -41,8 +43,10 @@ Live mode (default):
                         faults: dropField, duplicate, late, malformed, fahrenheitDevices (default none)
 
 Cohort mode:
-  --write-csv <dir>     write patients.csv, admissions.csv, icustays.csv, vitals.csv, outcomes.csv
+  --write-csv <dir>     write patients.csv, admissions.csv, icustays.csv, vitals.csv, outcomes.csv,
+                        profiles.csv (simulators/README.md, "Cohort files")
   --cohort <n>          admissions in the cohort (default 1000)
+  --shift <name>        a shifted cohort (simulators/shift-presets.ts): ${COHORT_SHIFT_NAMES.join(', ')}
   --raw-jsonl           also write readings.jsonl (every delivery's ingest JSON, faults included)
   --seed, --faults      as above
 
@@ -101,7 +105,7 @@ const simulate: CliCommand = {
       patients: { type: 'string' }, seed: { type: 'string' }, 'interval-ms': { type: 'string' }, rate: { type: 'string' },
       duration: { type: 'string' }, 'time-scale': { type: 'string' }, target: { type: 'string' }, url: { type: 'string' },
       token: { type: 'string' }, concurrency: { type: 'string' }, faults: { type: 'string' },
-      'write-csv': { type: 'string' }, cohort: { type: 'string' }, 'raw-jsonl': { type: 'boolean' },
+      'write-csv': { type: 'string' }, cohort: { type: 'string' }, 'raw-jsonl': { type: 'boolean' }, shift: { type: 'string' },
     });
     const config = loadConfig();
     const seedText = values.seed;
@@ -109,14 +113,18 @@ const simulate: CliCommand = {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got "${seedText}"`);
     const faults = parseFaults(values.faults);
 
+    if (values.shift !== undefined && values['write-csv'] === undefined) throw new UsageError('--shift applies to a cohort: use it with --write-csv <dir>');
     if (values['write-csv'] !== undefined) {
       const admissions = positiveNumber(values.cohort, 'cohort', true) ?? 1000;
+      const shift = values.shift;
+      if (shift !== undefined && !isCohortShiftName(shift)) throw new UsageError(`--shift: unknown shift "${shift}" (expected one of ${COHORT_SHIFT_NAMES.join(', ')})`);
       const started = performance.now();
       const summary = await writeCohortCsv({
         dir: values['write-csv'], seed, admissions, faults, rawJsonl: values['raw-jsonl'] ?? false,
+        ...(shift !== undefined ? { parameters: COHORT_SHIFTS[shift] } : {}),
         onProgress: (done, total) => process.stderr.write(`cohort: ${done}/${total} admissions\n`),
       });
-      console.log(`wrote ${summary.admissions} admissions (${summary.events} events, ${summary.vitalsRows} vitals rows) to ${values['write-csv']} in ${Math.round(performance.now() - started)} ms: ${summary.files.join(', ')}`);
+      console.log(`wrote ${summary.admissions} admissions${shift !== undefined ? ` (shift ${shift})` : ''} (${summary.events} events, ${summary.vitalsRows} vitals rows) to ${values['write-csv']} in ${Math.round(performance.now() - started)} ms: ${summary.files.join(', ')}`);
       return 0;
     }
 
