@@ -25,6 +25,8 @@ const SUBGROUPS = ['age 18-64', 'age 65-79', 'age 80+', 'admission EMERGENCY', '
 describe('vigil model evaluate', () => {
   beforeAll(async () => {
     await writeCohortCsv({ dir: cohort, seed: 7, admissions: 150 });
+    // A site without recorded profiles: profiles.csv is optional.
+    rmSync(path.join(cohort, 'profiles.csv'), { force: true });
   }, 120_000);
 
   it('prints one JSON object with the card keys: metrics with 95 % intervals, difference, alert burden, early stay, subgroups, test set', async () => {
@@ -64,6 +66,33 @@ describe('vigil model evaluate', () => {
     expect(code, stderr).toBe(0);
     const scale2 = JSON.parse(stdout).subgroups.find((s: { name: string }) => s.name === 'spo2 scale 2');
     expect(scale2.patients).toBe(30);
+  }, 120_000);
+
+  it('leaves out the points of an expected death under palliative care (not a positive label)', async () => {
+    const palliative = path.join(dir, 'palliative');
+    mkdirSync(palliative);
+    for (const file of ['patients.csv', 'admissions.csv', 'vitals.csv']) copyFileSync(path.join(cohort, file), path.join(palliative, file));
+    const [header, ...lines] = readFileSync(path.join(cohort, 'outcomes.csv'), 'utf8').trim().split('\n');
+    const outcome = header!.split(',').indexOf('outcome');
+    const events = lines.filter((line) => line.split(',')[outcome] === 'event').length;
+    // The first event stay, recorded instead as an expected death.
+    let relabelled = false;
+    const edited = lines.map((line) => {
+      const cells = line.split(',');
+      if (relabelled || cells[outcome] !== 'event') return line;
+      relabelled = true;
+      cells[outcome] = 'expected_death';
+      return cells.join(',');
+    });
+    writeFileSync(path.join(palliative, 'outcomes.csv'), `${[header, ...edited].join('\n')}\n`);
+    const base = await vigil(['evaluate', '--cohort', cohort, '--bootstrap', '0']);
+    const { code, stdout, stderr } = await vigil(['evaluate', '--cohort', palliative, '--bootstrap', '0']);
+    expect(code, stderr).toBe(0);
+    const before = JSON.parse(base.stdout).testSet, after = JSON.parse(stdout).testSet;
+    expect(events).toBeGreaterThan(0);
+    expect(after.excludedExpectedDeathPoints).toBeGreaterThan(0);
+    expect(after.predictionPoints).toBe(before.predictionPoints - after.excludedExpectedDeathPoints);
+    expect(after.positives).toBe(before.positives - 1);
   }, 120_000);
 
   it('names the file and the reason when the cohort is missing or malformed (exit 65)', async () => {
