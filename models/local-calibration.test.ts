@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,9 @@ const LOW_PREVALENCE: ParameterOverrides = {
   trajectoryMix: { EMERGENCY: { deteriorating: 0.028 }, URGENT: { deteriorating: 0.024 }, ELECTIVE: { deteriorating: 0.012 } },
 };
 const MODEL = path.join(import.meta.dirname, 'recovery-risk.onnx');
+const CARD = JSON.parse(readFileSync(MODEL.replace(/\.onnx$/, '.card.json'), 'utf8')) as { name: string; version: number | string };
+/** The served model's own name (recovery-risk@<card version>). */
+const BASE = `${CARD.name}@${CARD.version}`;
 const dir = mkdtempSync(path.join(tmpdir(), 'vigil-recalibrate-'));
 const fitCohort = path.join(dir, 'site-2025');
 const checkCohort = path.join(dir, 'site-2026');
@@ -53,7 +56,7 @@ describe('vigil model recalibrate on a 3 %-prevalence site', () => {
   it('writes a versioned file recording the cohort, the fit and the evaluation', () => {
     const written = readLocalCalibration(out);
     expect(written).toEqual(calibration);
-    expect(written).toMatchObject({ format: 'vigil-local-calibration', version: 'local-1', model: 'recovery-risk@1', fittedAt: '2026-12-04T12:00:00.000Z' });
+    expect(written).toMatchObject({ format: 'vigil-local-calibration', version: 'local-1', model: BASE, fittedAt: '2026-12-04T12:00:00.000Z' });
     const eventRate = calibration.cohort.positives / calibration.cohort.patients;
     expect(eventRate).toBeGreaterThan(0.02);
     expect(eventRate).toBeLessThan(0.045);
@@ -71,7 +74,7 @@ describe('vigil model recalibrate on a 3 %-prevalence site', () => {
     expect(Math.abs(after.metrics.model.calibrationIntercept!)).toBeLessThan(0.4);
     expect(predictedOverObserved(after)).toBeGreaterThan(0.7);
     expect(predictedOverObserved(after)).toBeLessThan(1.4);
-    expect(after.model.name).toBe('recovery-risk@1+local-1');
+    expect(after.model.name).toBe(`${BASE}+local-1`);
     // Monotone: the ranking, hence AUROC, is unchanged.
     expect(after.metrics.model.auroc).toBeCloseTo(before.metrics.model.auroc!, 6);
     expect(after.metrics.model.brier!).toBeLessThan(before.metrics.model.brier!);
@@ -79,11 +82,11 @@ describe('vigil model recalibrate on a 3 %-prevalence site', () => {
 
   it('is served: the model name carries the version and every probability is recalibrated', async () => {
     const served = describeServedModel({ modelPath: MODEL, calibration: { path: out, explicit: false } });
-    expect(served.provenance).toMatchObject({ model: 'recovery-risk@1+local-1', validatedLocally: true, localValidation: { version: 'local-1', patients: 2000 } });
+    expect(served.provenance).toMatchObject({ model: `${BASE}+local-1`, validatedLocally: true, localValidation: { version: 'local-1', patients: 2000 } });
     const bare = await loadOnnxRiskModel({ path: MODEL, topFactors: 0 });
     const local = await loadOnnxRiskModel({ path: MODEL, calibration: served.calibration! });
     try {
-      expect(local.name).toBe('recovery-risk@1+local-1');
+      expect(local.name).toBe(`${BASE}+local-1`);
       const now = Date.UTC(2026, 0, 1, 12);
       const readings = [0, 1, 2].map((h) => ({
         readingId: `r${h}`, patientId: 'P1', deviceId: 'bed-01', observedAt: now - h * 3_600_000, receivedAt: now - h * 3_600_000,
@@ -103,11 +106,11 @@ describe('vigil model recalibrate on a 3 %-prevalence site', () => {
   it('never applies a calibration fitted for another model: ignored with a reason, or refused when named explicitly', () => {
     const other = path.join(dir, 'other-model.json');
     writeFileSync(other, JSON.stringify({ ...calibration, model: 'recovery-risk@0' }));
-    const ignored = resolveLocalCalibration({ path: other, explicit: false }, 'recovery-risk@1');
+    const ignored = resolveLocalCalibration({ path: other, explicit: false }, BASE);
     expect(ignored.calibration).toBeNull();
     expect(ignored.ignored).toContain('fitted for recovery-risk@0');
-    expect(() => resolveLocalCalibration({ path: other, explicit: true }, 'recovery-risk@1')).toThrow(/fitted for recovery-risk@0/);
-    expect(() => resolveLocalCalibration({ path: path.join(dir, 'absent.json'), explicit: true }, 'recovery-risk@1')).toThrow(/no such file/);
-    expect(resolveLocalCalibration({ path: path.join(dir, 'absent.json'), explicit: false }, 'recovery-risk@1')).toEqual({ calibration: null });
+    expect(() => resolveLocalCalibration({ path: other, explicit: true }, BASE)).toThrow(/fitted for recovery-risk@0/);
+    expect(() => resolveLocalCalibration({ path: path.join(dir, 'absent.json'), explicit: true }, BASE)).toThrow(/no such file/);
+    expect(resolveLocalCalibration({ path: path.join(dir, 'absent.json'), explicit: false }, BASE)).toEqual({ calibration: null });
   });
 });
