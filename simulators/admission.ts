@@ -1,5 +1,6 @@
 import type { Random } from './seeded-random.ts';
-import type { AdmissionType, Phenotype, PhenotypeWeights, SimulationParameters, Trajectory } from './simulation-parameters.ts';
+import { SIGNS } from './simulation-parameters.ts';
+import type { AdmissionType, Phenotype, Sign, SignPath, SignPattern, SimulationParameters, Trajectory } from './simulation-parameters.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -24,6 +25,8 @@ export type ObservationMode = 'continuous' | 'intermittent';
 
 export interface ChronicConditions {
   readonly copd: boolean;
+  /** COPD with chronic hypoxaemia and hypercapnic risk: SpO2 scale 2 is prescribed. */
+  readonly hypercapnic: boolean;
   readonly homeOxygen: boolean;
   readonly tachycardia: boolean;
   readonly lowBloodPressure: boolean;
@@ -42,8 +45,30 @@ export interface RestingVitals {
 }
 
 /**
- * One simulated ward stay: who the patient is, their hidden physiology, and (decided up front by
- * the latent process, never from a vital) how the stay ends. Times are hours since admission.
+ * The hidden course of the stay's acute illness, before the ward's response: progress(t) rises
+ * from `onsetHours` (negative when the illness was already under way on arrival) and reaches 1
+ * (the event) at `onsetHours + rampHours`, as ((t − onset)/ramp)^exponent. Recovering patients
+ * arrive at `initialProgress` and resolve with `tauHours`.
+ */
+export type IllnessPlan =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'resolving'; readonly initialProgress: number; readonly tauHours: number }
+  | {
+      readonly kind: 'deteriorating' | 'dying';
+      readonly onsetHours: number;
+      readonly rampHours: number;
+      readonly exponent: number;
+      readonly abrupt: boolean;
+      /** Whether the illness turns if the ward responds in time (drawn up front, like fate). */
+      readonly reversible: boolean;
+      readonly responseDelayHours: number;
+      readonly recoveryTauHours: number;
+      readonly extraStayHours: number;
+    };
+
+/**
+ * One simulated ward stay: who the patient is and their hidden physiology. How the stay ends is
+ * decided by `createCourse` (course.ts) as the ward observes and responds.
  */
 export interface SimulatedAdmission {
   readonly admissionId: string;
@@ -59,30 +84,38 @@ export interface SimulatedAdmission {
   readonly diagnosis: string;
   readonly trajectory: Trajectory;
   readonly phenotype: Phenotype;
+  /** Hidden frailty/comorbidity factor (standard units): never in any CSV. */
+  readonly frailty: number;
   /** Deteriorating only: whether the ramp is abrupt (little warning), and when it starts. */
   readonly abrupt: boolean;
   readonly onsetHours: number | null;
-  readonly restingSeverity: number;
+  readonly illness: IllnessPlan;
+  /** The illness's sign paths for this patient (phenotype pattern after per-patient jitter). */
+  readonly signs: Readonly<Record<Sign, SignPath>>;
   readonly chronic: ChronicConditions;
   readonly profile: ClinicalProfile;
   /** Under palliative care (end of life): a death is expected, not an event. */
   readonly palliative: boolean;
   readonly observationMode: ObservationMode;
   readonly resting: RestingVitals;
-  /** Phenotype weights after per-patient jitter (and beta-blockade for heart rate). */
-  readonly weights: PhenotypeWeights;
-  /** Latent severity s on the grid t_k = k·gridHours, k = 0..n. */
-  readonly severity: Float64Array;
-  readonly gridHours: number;
+  /** Multiplies the tachycardia (blunted by beta-blockade). */
+  readonly heartRateResponse: number;
+  /** Planned length of stay (hours) if nothing happens. */
+  readonly plannedStayHours: number;
+  /**
+   * How the stay ends. From `createAdmission` this is the course without any ward response (the
+   * provisional end); cohort and ward replace it with the course's final outcome.
+   */
   readonly outcome: AdmissionOutcome;
-  /** Where the ward stay ends (the event, or discharge). */
   readonly endHours: number;
 }
 
 const DIAGNOSES: Readonly<Record<Phenotype, readonly string[]>> = {
   sepsis: ['SEPSIS', 'PNEUMONIA', 'URINARY TRACT INFECTION', 'CELLULITIS', 'CHOLANGITIS'],
   respiratory: ['COPD EXACERBATION', 'PNEUMONIA', 'PULMONARY EMBOLISM', 'ASTHMA', 'INFLUENZA'],
-  cardiovascular: ['CHEST PAIN', 'GASTROINTESTINAL BLEED', 'CONGESTIVE HEART FAILURE', 'ATRIAL FIBRILLATION', 'SYNCOPE'],
+  haemorrhage: ['GASTROINTESTINAL BLEED', 'POST-OPERATIVE BLEEDING', 'ANAEMIA', 'HIP FRACTURE'],
+  cardiac: ['CHEST PAIN', 'CONGESTIVE HEART FAILURE', 'ATRIAL FIBRILLATION', 'SYNCOPE'],
+  neurological: ['STROKE', 'SEIZURE', 'HYPOGLYCAEMIA', 'FALL', 'ALCOHOL WITHDRAWAL'],
 };
 
 const ADMISSION_LOCATIONS: Readonly<Record<AdmissionType, readonly string[]>> = {
@@ -105,7 +138,13 @@ export function createAdmission(random: Random, identity: AdmissionIdentity, p: 
   const age = Math.round(clamp(random.normal(p.age.mean, p.age.sd), p.age.min, p.age.max));
   const sex = random.chance(0.5) ? 'F' : 'M';
   const admissionType = random.pickWeighted(p.admissionTypeMix);
-  const trajectory = random.pickWeighted(p.trajectoryMix[admissionType]);
+  const frailty = random.normal(p.risk.frailtyMean, 1);
+  const decades = (age - 65) / 10;
+  const palliative = random.chance(logistic(p.palliative.intercept + p.palliative.perDecade * decades + p.palliative.perFrailty * frailty));
+  const pDeteriorate = logistic(p.risk.intercept + p.risk.perDecade * decades + p.risk.perFrailty * frailty + p.risk.admissionType[admissionType]);
+  const deteriorates = !palliative && random.chance(pDeteriorate);
+  const recovers = !palliative && !deteriorates && random.chance(p.recovering.probability);
+  const trajectory: Trajectory = palliative ? 'palliative' : deteriorates ? 'deteriorating' : recovers ? 'recovering' : 'stable';
   const phenotype = random.pickWeighted(p.phenotypeMix);
   const diagnosis = random.pick(DIAGNOSES[phenotype]);
   const admissionLocation = random.pick(ADMISSION_LOCATIONS[admissionType]);
@@ -113,10 +152,12 @@ export function createAdmission(random: Random, identity: AdmissionIdentity, p: 
   const dateOfBirth = isoDate(identity.admittedAt - (age * 365.25 + random.between(0, 365)) * 24 * HOUR_MS);
 
   const c = p.chronic;
-  const copd = random.chance(c.copd.probability * (phenotype === 'respiratory' ? 2 : 1));
+  const copd = random.chance(c.copd.probability * (phenotype === 'respiratory' ? c.copd.respiratoryPhenotypeFactor : 1));
+  const hypercapnic = copd && random.chance(c.copd.hypercapnicShare);
   const chronic: ChronicConditions = {
     copd,
-    homeOxygen: copd && random.chance(c.copd.homeOxygenShare),
+    hypercapnic,
+    homeOxygen: hypercapnic && random.chance(c.copd.homeOxygenShare),
     tachycardia: random.chance(c.tachycardia.probability),
     lowBloodPressure: random.chance(c.lowBloodPressure.probability),
     confusion: age >= c.confusion.minAge && random.chance(c.confusion.probability),
@@ -125,102 +166,103 @@ export function createAdmission(random: Random, identity: AdmissionIdentity, p: 
   };
 
   const b = p.baseline;
-  let heartRate = random.normal(b.heartRate.mean, b.heartRate.sd);
+  const resting_ = (v: { mean: number; sd: number; range: readonly [number, number] }): number => clamp(random.normal(v.mean, v.sd), v.range[0], v.range[1]);
+  let heartRate = resting_(b.heartRate);
   if (chronic.tachycardia) heartRate += random.between(...c.tachycardia.shift);
-  if (chronic.betaBlocker) heartRate += c.betaBlocker.shift;
-  let respiratoryRate = random.normal(b.respiratoryRate.mean, b.respiratoryRate.sd);
+  if (chronic.betaBlocker) heartRate = Math.max(c.betaBlocker.minHeartRate, heartRate + c.betaBlocker.shift);
+  let respiratoryRate = resting_(b.respiratoryRate);
   if (copd) respiratoryRate += c.copd.respiratoryRateShift;
-  const systolic = chronic.lowBloodPressure ? random.between(...c.lowBloodPressure.systolic) : random.normal(b.systolic.mean, b.systolic.sd);
+  const systolic = chronic.lowBloodPressure ? random.between(...c.lowBloodPressure.systolic) : resting_(b.systolic);
   const diastolic = Math.min(systolic - 25, systolic * b.diastolic.ratio + random.normal(0, b.diastolic.sd));
-  let temperature = random.normal(b.temperature.mean, b.temperature.sd);
+  let temperature = resting_(b.temperature);
   if (chronic.lowGradeFever) temperature += random.between(...c.lowGradeFever.shift);
-  const spo2 = copd ? random.between(...c.copd.spo2) : Math.min(b.spo2.max, random.normal(b.spo2.mean, b.spo2.sd));
+  const spo2 = hypercapnic ? random.between(...c.copd.hypercapnicSpo2) : copd ? random.between(...c.copd.spo2) : resting_(b.spo2);
   const resting: RestingVitals = { heartRate, respiratoryRate, systolic, diastolic, temperature, spo2 };
 
-  const base = p.phenotypeWeights[phenotype];
-  const jitter = (): number => random.between(1 - p.weightJitter, 1 + p.weightJitter);
-  const weights: PhenotypeWeights = {
-    heartRate: base.heartRate * jitter() * (chronic.betaBlocker ? c.betaBlocker.gainFactor : 1),
-    respiratoryRate: base.respiratoryRate * jitter(),
-    bloodPressure: base.bloodPressure * jitter(),
-    temperature: base.temperature * jitter(),
-    spo2: base.spo2 * jitter(),
-  };
+  const pattern = palliative ? p.palliative.signs : p.phenotypeSigns[phenotype];
+  const signs = jitterSigns(pattern, random, p);
+  const plannedStayHours = clamp(Math.exp(Math.log(p.stay.medianHours) + p.stay.sigma * random.normal()), p.stay.minHours, p.stay.maxHours);
+  const observationMode = random.chance(p.observation.continuousShare) ? 'continuous' : 'intermittent';
 
-  const L = p.latent;
-  const mu = clamp(random.normal(L.baseline.mean + L.baseline.agePerYear * (age - 65), L.baseline.sd), 0, L.baseline.max);
-  const plannedStay = clamp(Math.exp(Math.log(p.stay.medianHours) + p.stay.sigma * random.normal()), p.stay.minHours, p.stay.maxHours);
-
-  // The mean path m(t) of the latent severity, by trajectory class (README, "Latent severity").
-  let mean: (t: number) => number = () => mu;
-  let horizon = plannedStay;
-  let abrupt = false;
-  let onsetHours: number | null = null;
-  if (trajectory === 'recovering') {
-    const amplitude = random.between(...L.recovery.amplitude);
-    const tau = random.between(...L.recovery.tauHours);
-    mean = (t) => mu + amplitude * Math.exp(-t / tau);
-    horizon = clamp(Math.max(plannedStay, 2.5 * tau + random.between(...p.stay.recoveryExtraHours)), p.stay.minHours, p.stay.maxHours);
-  } else if (trajectory === 'deteriorating') {
-    const D = L.deterioration;
-    abrupt = random.chance(D.abruptShare);
-    const t0 = Math.max(D.minOnsetHours, random.between(...D.onsetFraction) * plannedStay);
-    onsetHours = t0;
-    if (abrupt) {
-      const jump = L.eventThreshold + random.between(...D.abruptOvershoot) - mu;
-      const tau = random.between(...D.abruptTauHours);
-      mean = (t) => mu + (t > t0 ? jump * (1 - Math.exp(-(t - t0) / tau)) : 0);
-    } else {
-      const rate = (L.eventThreshold - mu) / random.between(...D.gradualHoursToThreshold);
-      mean = (t) => mu + rate * Math.max(0, t - t0);
-    }
-    // A deteriorating patient is not sent home: the stay runs until the event or the longest stay.
-    horizon = p.stay.maxHours;
-  }
-
-  // s(t) = m(t) + z(t), z an Ornstein–Uhlenbeck process, exact discretisation on the grid.
-  const steps = Math.ceil(horizon / L.gridHours);
-  const severity = new Float64Array(steps + 1);
-  const decay = Math.exp(-L.fluctuation.theta * L.gridHours);
-  const innovation = L.fluctuation.sd * Math.sqrt(1 - decay * decay);
-  let z = random.normal(0, L.fluctuation.sd);
-  let eventStep = -1;
-  for (let k = 0; k <= steps; k++) {
-    if (k > 0) z = z * decay + innovation * random.normal();
-    severity[k] = mean(k * L.gridHours) + z;
-    if (eventStep < 0 && k > 0 && severity[k]! >= L.eventThreshold) eventStep = k;
-  }
-
-  let outcome: AdmissionOutcome;
-  if (eventStep > 0) {
-    const pDeath = logistic(L.deathGivenEvent.intercept + L.deathGivenEvent.perYear * (age - 70));
-    outcome = { kind: 'event', atHours: eventStep * L.gridHours, eventKind: random.chance(pDeath) ? 'death' : 'icu_escalation' };
-  } else {
-    outcome = { kind: 'discharged', atHours: steps * L.gridHours };
-  }
+  const illness = drawIllness(random, trajectory, plannedStayHours, p);
+  const provisional = provisionalEnd(illness, plannedStayHours, p);
+  // Drawn for every admission (not only events) so the draw count does not depend on the outcome.
+  const eventKind = random.chance(logistic(p.deathGivenEvent.intercept + p.deathGivenEvent.perYear * (age - 70))) ? 'death' : 'icu_escalation';
+  const outcome: AdmissionOutcome = provisional.kind === 'event' ? { kind: 'event', atHours: provisional.atHours, eventKind } : provisional.kind === 'expected_death' ? { kind: 'expected_death', atHours: provisional.atHours } : { kind: 'discharged', atHours: provisional.atHours };
+  const deteriorating = illness.kind === 'deteriorating' ? illness : null;
 
   return {
     ...identity,
     sex, age, dateOfBirth, admissionType, admissionLocation, insurance, diagnosis,
-    trajectory, phenotype, abrupt, onsetHours, restingSeverity: mu, chronic, resting, weights,
-    profile: { spo2Scale: chronic.copd ? 2 : 1, baselineConfusion: chronic.confusion },
-    palliative: false,
-    observationMode: 'continuous',
-    severity: severity.subarray(0, Math.round(outcome.atHours / L.gridHours) + 1),
-    gridHours: L.gridHours,
+    trajectory, phenotype, frailty,
+    abrupt: deteriorating?.abrupt ?? false,
+    onsetHours: deteriorating ? deteriorating.onsetHours : null,
+    illness, signs, chronic,
+    profile: { spo2Scale: hypercapnic ? 2 : 1, baselineConfusion: chronic.confusion },
+    palliative, observationMode, resting,
+    heartRateResponse: chronic.betaBlocker ? c.betaBlocker.gainFactor : 1,
+    plannedStayHours,
     outcome,
     endHours: outcome.atHours,
   };
 }
 
-/** Latent severity at any time of the stay: linear between grid points. */
-export function severityAt(admission: SimulatedAdmission, hours: number): number {
-  const { severity, gridHours } = admission;
-  const position = clamp(hours / gridHours, 0, severity.length - 1);
-  const k = Math.floor(position);
-  const next = Math.min(k + 1, severity.length - 1);
-  const fraction = position - k;
-  return severity[k]! * (1 - fraction) + severity[next]! * fraction;
+function jitterSigns(pattern: SignPattern, random: Random, p: SimulationParameters): Record<Sign, SignPath> {
+  const out = {} as Record<Sign, SignPath>;
+  for (const sign of SIGNS) {
+    const path = pattern[sign];
+    // Every sign draws, present or not, so adding a sign to one pattern leaves the other draws alone.
+    const lagShift = random.between(-p.signJitter.lag, p.signJitter.lag);
+    const scale = random.between(1 - p.signJitter.amplitude, 1 + p.signJitter.amplitude);
+    out[sign] = path ? { lag: clamp(path.lag + lagShift, 0, 0.9), amplitude: path.amplitude * scale } : { lag: 1, amplitude: 0 };
+  }
+  return out;
+}
+
+function drawIllness(random: Random, trajectory: Trajectory, plannedStay: number, p: SimulationParameters): IllnessPlan {
+  // Every branch draws the same number of values, so the trajectory does not shift later draws.
+  const u = Array.from({ length: 9 }, () => random.uniform());
+  const between = (range: readonly [number, number], x: number): number => range[0] + (range[1] - range[0]) * x;
+  const D = p.deterioration;
+  const R = p.response;
+  if (trajectory === 'stable') return { kind: 'none' };
+  if (trajectory === 'recovering') return { kind: 'resolving', initialProgress: between(p.recovering.progress, u[0]!), tauHours: between(p.recovering.tauHours, u[1]!) };
+  if (trajectory === 'palliative') {
+    if (u[0]! >= p.palliative.deathShare) return { kind: 'none' };
+    const rampHours = between(p.palliative.declineHours, u[1]!);
+    // The final decline starts somewhere in the stay; the death ends it.
+    const onsetHours = between([0, 0.7], u[2]!) * plannedStay;
+    return { kind: 'dying', onsetHours, rampHours, exponent: D.exponent, abrupt: false, reversible: false, responseDelayHours: 0, recoveryTauHours: 1, extraStayHours: 0 };
+  }
+  const abrupt = u[0]! < D.abruptShare;
+  const rampHours = abrupt
+    ? between(D.abruptHours, u[1]!)
+    : clamp(Math.exp(Math.log(D.rampMedianHours) + D.rampSigma * normalFrom(u[1]!, u[8]!)), D.rampHours[0], D.rampHours[1]);
+  // Already under way on arrival (the patient came in deteriorating), or starting later in the stay.
+  const onArrival = u[2]! < D.onArrivalShare;
+  const onsetHours = onArrival
+    ? -rampHours * Math.pow(between(D.arrivalProgress, u[3]!), 1 / D.exponent)
+    : between(D.laterOnsetFraction, u[3]!) * plannedStay;
+  return {
+    kind: 'deteriorating', onsetHours, rampHours, exponent: D.exponent, abrupt,
+    reversible: u[4]! < R.reversalProbability,
+    responseDelayHours: between(R.delayHours, u[5]!),
+    recoveryTauHours: between(R.recoveryTauHours, u[6]!),
+    extraStayHours: between(R.extraStayHours, u[7]!),
+  };
+}
+
+/** The end of the stay if the ward never responds: the event (or expected death), else discharge. */
+function provisionalEnd(illness: IllnessPlan, plannedStay: number, p: SimulationParameters): { kind: 'event'; atHours: number } | { kind: 'expected_death' | 'discharged'; atHours: number } {
+  if (illness.kind === 'deteriorating') return { kind: 'event', atHours: illness.onsetHours + illness.rampHours };
+  if (illness.kind === 'dying') return { kind: 'expected_death', atHours: illness.onsetHours + illness.rampHours };
+  if (illness.kind === 'resolving') return { kind: 'discharged', atHours: clamp(Math.max(plannedStay, 2.5 * illness.tauHours), p.stay.minHours, p.stay.maxHours) };
+  return { kind: 'discharged', atHours: plannedStay };
+}
+
+/** A standard normal from two uniforms (Box–Muller), for draws that must not consume extra values. */
+function normalFrom(u1: number, u2: number): number {
+  return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
 }
 
 export function clamp(value: number, low: number, high: number): number {

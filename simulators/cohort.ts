@@ -2,10 +2,12 @@ import { createAdmission } from './admission.ts';
 import type { SimulatedAdmission } from './admission.ts';
 import { createDevice } from './device-faults.ts';
 import type { SimulatedReading } from './device-faults.ts';
-import { createVitalSigns } from './physiology.ts';
+import { createCourse } from './course.ts';
+import { createVitalSigns, news2OfSet } from './physiology.ts';
 import { createRandom } from './seeded-random.ts';
+import type { Random } from './seeded-random.ts';
 import { NO_FAULTS, withOverrides } from './simulation-parameters.ts';
-import type { FaultRates, ParameterOverrides } from './simulation-parameters.ts';
+import type { FaultRates, ParameterOverrides, SimulationParameters } from './simulation-parameters.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -51,33 +53,73 @@ export function* generateCohort(options: CohortOptions): Generator<CohortAdmissi
   const startAt = options.startAt ?? DEFAULT_COHORT_START;
   const spanMs = (options.spanDays ?? 365) * DAY_MS;
   const beds = options.beds ?? 32;
-  const { intervalMinutes, jitterMinutes } = p.cohortReadings;
 
   for (let i = 1; i <= options.admissions; i++) {
     const random = createRandom(options.seed, 'cohort-admission', i);
     const admittedAt = Math.floor((startAt + random.uniform() * spanMs) / 60_000) * 60_000;
-    const admission = createAdmission(random, { admissionId: `A${pad(i, 6)}`, patientId: `P${pad(i, 6)}`, admittedAt }, p);
-    const vitals = createVitalSigns(admission, createRandom(options.seed, 'cohort-vitals', i), p);
+    const drawn = createAdmission(random, { admissionId: `A${pad(i, 6)}`, patientId: `P${pad(i, 6)}`, admittedAt }, p);
+    const course = createCourse(drawn, p);
+    const vitals = createVitalSigns(drawn, course, createRandom(options.seed, 'cohort-vitals', i), p);
     const device = createDevice({ deviceId: `bed-${pad(((i - 1) % beds) + 1, 2)}`, seed: options.seed, faults, random: createRandom(options.seed, 'cohort-device', i) });
+    const schedule = createObservationSchedule(drawn, createRandom(options.seed, 'cohort-schedule', i), p);
 
-    const schedule = createRandom(options.seed, 'cohort-schedule', i);
-    const endMs = admittedAt + admission.endHours * HOUR_MS;
     const deliveries: SimulatedReading[] = [];
     let lastReceived = admittedAt;
-    for (let t = admittedAt + schedule.uniform() * intervalMinutes * 60_000; t < endMs; t += (intervalMinutes + schedule.between(-jitterMinutes, jitterMinutes)) * 60_000) {
-      const observedAt = Math.floor(t / 1000) * 1000;
-      const receivedAt = observedAt + Math.round(schedule.between(...p.transmitSeconds) * 1000);
-      const measurement = { patientId: admission.patientId, observedAt, vitals: vitals.measure((observedAt - admittedAt) / HOUR_MS) };
-      deliveries.push(...device.send(measurement, receivedAt));
+    // Full observation sets until the stay ends; the end moves if the ward's response succeeds.
+    for (let hours = schedule.first(); hours < course.endHours(); ) {
+      const observedAt = Math.floor((admittedAt + hours * HOUR_MS) / 1000) * 1000;
+      const receivedAt = observedAt + Math.round(schedule.transmitSeconds() * 1000);
+      const measured = vitals.measure((observedAt - admittedAt) / HOUR_MS);
+      const scored = news2OfSet(measured, drawn.profile);
+      course.observed(hours, scored.score);
+      deliveries.push(...device.send({ patientId: drawn.patientId, observedAt, vitals: measured }, receivedAt));
       lastReceived = receivedAt;
+      hours += schedule.nextIntervalHours(scored);
     }
     deliveries.push(...device.drain(lastReceived + 1000));
 
+    const outcome = course.outcome();
+    const admission: SimulatedAdmission = { ...drawn, outcome, endHours: outcome.atHours };
     yield { admission, aftermath: aftermathOf(admission, createRandom(options.seed, 'cohort-aftermath', i), p.stay.icuDays), deliveries };
   }
 }
 
-function aftermathOf(a: SimulatedAdmission, random: ReturnType<typeof createRandom>, icuDays: { median: number; sigma: number }): StayAftermath {
+export interface ObservationSchedule {
+  /** Hours after admission of the first set. */
+  first(): number;
+  /** Hours to the next set, given this set's NEWS2 (RCP 2017 frequency for intermittent patients). */
+  nextIntervalHours(set: { readonly score: number; readonly redParameter: boolean }): number;
+  transmitSeconds(): number;
+}
+
+/**
+ * When a cohort patient's observation sets are taken (simulation-parameters.ts, `observation`):
+ * on a monitor every hour, or by nurses at the NEWS2-driven minimum frequency.
+ */
+export function createObservationSchedule(admission: SimulatedAdmission, random: Random, p: SimulationParameters): ObservationSchedule {
+  const o = p.observation;
+  const continuous = admission.observationMode === 'continuous';
+  return {
+    first: () => random.between(...o.firstSetHours),
+    nextIntervalHours(set) {
+      if (continuous) return (o.continuousMinutes + random.between(-o.continuousJitterMinutes, o.continuousJitterMinutes)) / 60;
+      return random.between(...intermittentIntervalHours(set, p));
+    },
+    transmitSeconds: () => random.between(...p.transmitSeconds),
+  };
+}
+
+/** The RCP band an intermittent patient's next set falls in, given the previous set's NEWS2. */
+export function intermittentIntervalHours(set: { readonly score: number; readonly redParameter: boolean }, p: SimulationParameters): readonly [number, number] {
+  const o = p.observation;
+  if (o.fixedHours) return o.fixedHours;
+  const band = o.bands.find((b) => set.score >= b.minScore) ?? o.bands[o.bands.length - 1]!;
+  // A single red parameter asks for at least hourly sets even when the total is low.
+  if (set.redParameter && o.redParameterHours[1] < band.hours[1]) return o.redParameterHours;
+  return band.hours;
+}
+
+function aftermathOf(a: SimulatedAdmission, random: Random, icuDays: { median: number; sigma: number }): StayAftermath {
   const endAt = a.admittedAt + a.endHours * HOUR_MS;
   // Daily ward cost and ICU cost are round illustrative figures, not any hospital's tariff.
   const wardDailyCost = random.between(1800, 3200);

@@ -30,7 +30,7 @@ function implausibleField(body: Readonly<Record<string, unknown>>, field: string
 
 describe('device faults', () => {
   const deliveries: SimulatedReading[] = [];
-  for (const stay of generateCohort({ seed: 21, admissions: 400, faults: RATES })) deliveries.push(...stay.deliveries);
+  for (const stay of generateCohort({ seed: 21, admissions: 1000, faults: RATES })) deliveries.push(...stay.deliveries);
   const originals = deliveries.filter((d) => !d.faults.duplicate);
 
   it('happen at roughly the configured rates', () => {

@@ -1,56 +1,105 @@
 import { describe, expect, it } from 'vitest';
-import { generateCohort } from './cohort.ts';
-import type { MeasuredVitals } from './physiology.ts';
-import { auroc, news2Reference } from './news2-reference.ts';
+import { createAdmission } from './admission.ts';
+import type { SimulatedAdmission } from './admission.ts';
+import { generateCohort, intermittentIntervalHours } from './cohort.ts';
+import type { CohortAdmission } from './cohort.ts';
+import { createCourse } from './course.ts';
+import { news2OfSet } from './physiology.ts';
+import { createRandom } from './seeded-random.ts';
+import { COHORT_SHIFTS } from './shift-presets.ts';
+import { SIMULATION_PARAMETERS, withOverrides } from './simulation-parameters.ts';
+import type { Phenotype, Sign } from './simulation-parameters.ts';
 
 const HOUR_MS = 3_600_000;
 const mean = (values: number[]): number => values.reduce((s, v) => s + v, 0) / values.length;
+const share = <T>(items: readonly T[], test: (item: T) => boolean): number => items.filter(test).length / items.length;
 
-describe('trajectories and the difficulty of the cohort', () => {
-  const stays = [...generateCohort({ seed: 5, admissions: 900 })];
+/** Admissions drawn through the public constructor, for properties of the hidden course. */
+function drawAdmissions(count: number, seed: number): SimulatedAdmission[] {
+  return Array.from({ length: count }, (_, i) => createAdmission(createRandom(seed, 'test-admission', i), { admissionId: `A${i}`, patientId: `P${i}`, admittedAt: 0 }, SIMULATION_PARAMETERS));
+}
 
-  /** Mean NEWS2-relevant vitals in the first and last `hours` of each stay of one trajectory. */
-  function firstVersusLast(trajectory: string, hours: number) {
-    const early: MeasuredVitals[] = [];
-    const late: MeasuredVitals[] = [];
-    for (const { admission, deliveries } of stays) {
-      if (admission.trajectory !== trajectory) continue;
-      const end = admission.admittedAt + admission.endHours * HOUR_MS;
-      for (const d of deliveries) {
-        if (d.observedAt - admission.admittedAt < hours * HOUR_MS) early.push(d.measured);
-        else if (end - d.observedAt < hours * HOUR_MS) late.push(d.measured);
+describe('the cohort has the properties the literature gives (simulators/PHYSIOLOGY.md)', () => {
+  const stays: CohortAdmission[] = [...generateCohort({ seed: 5, admissions: 3000 })];
+  const admissions = stays.map((s) => s.admission);
+
+  it('has events (death or unplanned ICU) in 2–6 % of admissions, and expected deaths apart and rare', () => {
+    const events = share(admissions, (a) => a.outcome.kind === 'event');
+    expect(events).toBeGreaterThan(0.02);
+    expect(events).toBeLessThan(0.06);
+    const expected = admissions.filter((a) => a.outcome.kind === 'expected_death');
+    expect(expected.length / admissions.length).toBeGreaterThan(0.002);
+    expect(expected.length / admissions.length).toBeLessThan(0.03);
+    // Expected deaths are palliative patients, and no palliative patient has an "event".
+    for (const a of expected) expect(a.palliative).toBe(true);
+    for (const a of admissions.filter((x) => x.palliative)) expect(a.outcome.kind).not.toBe('event');
+  });
+
+  it('ends every stay in discharge, an event or an expected death; deteriorating patients can go home', () => {
+    for (const a of admissions) {
+      expect(['discharged', 'event', 'expected_death']).toContain(a.outcome.kind);
+      expect(a.endHours).toBeGreaterThan(0);
+      expect(a.endHours).toBe(a.outcome.atHours);
+    }
+    const deteriorating = admissions.filter((a) => a.trajectory === 'deteriorating');
+    expect(share(deteriorating, (a) => a.outcome.kind === 'discharged')).toBeGreaterThan(0.15);
+    expect(share(deteriorating, (a) => a.outcome.kind === 'event')).toBeGreaterThan(0.3);
+    // Only a deterioration ends in an event; stable and recovering patients go home.
+    for (const a of admissions.filter((x) => x.trajectory === 'stable' || x.trajectory === 'recovering')) expect(a.outcome.kind).toBe('discharged');
+  });
+
+  it('does not make the start of a stay safe: many events come within 48 h of admission, from every admission type', () => {
+    const events = admissions.filter((a) => a.outcome.kind === 'event');
+    expect(share(events, (a) => a.outcome.atHours <= 48)).toBeGreaterThan(0.3);
+    expect(share(events, (a) => a.outcome.atHours <= 24)).toBeGreaterThan(0.15);
+    expect(share(events, (a) => a.outcome.atHours > 72)).toBeGreaterThan(0.05);
+    for (const type of ['EMERGENCY', 'ELECTIVE'] as const) expect(events.filter((a) => a.admissionType === type).length, type).toBeGreaterThan(0);
+    // Admission type is at most a modest factor: elective event rate within a factor 3 of emergency.
+    const rate = (type: string): number => share(admissions.filter((a) => a.admissionType === type), (a) => a.outcome.kind === 'event');
+    expect(rate('ELECTIVE')).toBeGreaterThan(rate('EMERGENCY') / 3);
+  });
+
+  it('takes intermittent observation sets at the RCP frequency given the previous set\'s NEWS2 (scored with the profile)', () => {
+    let checked = 0;
+    const seen = { urgent: 0, low: 0, zero: 0 };
+    for (const { admission, deliveries } of stays.slice(0, 800)) {
+      if (admission.observationMode !== 'intermittent') continue;
+      for (let i = 1; i < deliveries.length; i++) {
+        const previous = news2OfSet(deliveries[i - 1]!.measured, admission.profile);
+        const [low, high] = intermittentIntervalHours(previous, SIMULATION_PARAMETERS);
+        const hours = (deliveries[i]!.observedAt - deliveries[i - 1]!.observedAt) / HOUR_MS;
+        // observedAt is floored to the second: allow a second either way.
+        expect(hours, `${admission.patientId} set ${i} after NEWS2 ${previous.score}`).toBeGreaterThanOrEqual(low - 1 / 3600);
+        expect(hours, `${admission.patientId} set ${i} after NEWS2 ${previous.score}`).toBeLessThanOrEqual(high + 1 / 3600);
+        if (previous.score >= 5) seen.urgent++;
+        else if (previous.score >= 1) seen.low++;
+        else seen.zero++;
+        checked++;
       }
     }
-    const summary = (v: MeasuredVitals[]) => ({
-      heartRate: mean(v.map((x) => x.heartRate)), respiratoryRate: mean(v.map((x) => x.respiratoryRate)),
-      systolic: mean(v.map((x) => x.systolic)), spo2: mean(v.map((x) => x.spo2)), news2: mean(v.map(news2Reference)),
-    });
-    return { early: summary(early), late: summary(late) };
-  }
-
-  it('deteriorating patients worsen towards the event: HR and RR up, systolic and SpO2 down', () => {
-    const { early, late } = firstVersusLast('deteriorating', 6);
-    expect(late.heartRate).toBeGreaterThan(early.heartRate + 15);
-    expect(late.respiratoryRate).toBeGreaterThan(early.respiratoryRate + 4);
-    expect(late.systolic).toBeLessThan(early.systolic - 10);
-    expect(late.spo2).toBeLessThan(early.spo2);
-    expect(late.news2).toBeGreaterThan(early.news2 + 3);
+    expect(checked).toBeGreaterThan(1000);
+    expect(seen.urgent).toBeGreaterThan(10);
+    expect(seen.low).toBeGreaterThan(100);
+    expect(seen.zero).toBeGreaterThan(100);
+    expect(intermittentIntervalHours({ score: 0, redParameter: false }, SIMULATION_PARAMETERS)).toEqual([8, 12]);
+    expect(intermittentIntervalHours({ score: 3, redParameter: false }, SIMULATION_PARAMETERS)).toEqual([4, 6]);
+    expect(intermittentIntervalHours({ score: 3, redParameter: true }, SIMULATION_PARAMETERS)[1]).toBeLessThanOrEqual(1);
+    expect(intermittentIntervalHours({ score: 5, redParameter: false }, SIMULATION_PARAMETERS)[1]).toBeLessThanOrEqual(1);
+    expect(intermittentIntervalHours({ score: 7, redParameter: false }, SIMULATION_PARAMETERS)[1]).toBeLessThanOrEqual(0.5);
   });
 
-  it('recovering patients improve, stable ones stay where they were', () => {
-    const recovering = firstVersusLast('recovering', 12);
-    expect(recovering.late.heartRate).toBeLessThan(recovering.early.heartRate - 5);
-    expect(recovering.late.respiratoryRate).toBeLessThan(recovering.early.respiratoryRate - 1);
-    expect(recovering.late.news2).toBeLessThan(recovering.early.news2 - 0.5);
-    const stable = firstVersusLast('stable', 12);
-    expect(Math.abs(stable.late.heartRate - stable.early.heartRate)).toBeLessThan(3);
-    expect(Math.abs(stable.late.news2 - stable.early.news2)).toBeLessThan(0.4);
+  it('monitors a share of patients continuously, about hourly', () => {
+    const continuous = stays.filter((s) => s.admission.observationMode === 'continuous');
+    expect(continuous.length / stays.length).toBeGreaterThan(0.05);
+    expect(continuous.length / stays.length).toBeLessThan(0.2);
+    const gaps = continuous.flatMap((s) => s.deliveries.slice(1).map((d, i) => (d.observedAt - s.deliveries[i]!.observedAt) / HOUR_MS));
+    expect(Math.max(...gaps)).toBeLessThan(1.2);
   });
 
-  it('has autocorrelated noise: consecutive readings of a stable patient resemble each other', () => {
+  it('has autocorrelated noise: consecutive sets of a stable continuously monitored patient resemble each other', () => {
     const pairs: [number, number][] = [];
     for (const { admission, deliveries } of stays) {
-      if (admission.trajectory !== 'stable') continue;
+      if (admission.trajectory !== 'stable' || admission.observationMode !== 'continuous') continue;
       const hr = deliveries.map((d) => d.measured.heartRate - admission.resting.heartRate);
       for (let i = 1; i < hr.length; i++) pairs.push([hr[i - 1]!, hr[i]!]);
     }
@@ -61,31 +110,120 @@ describe('trajectories and the difficulty of the cohort', () => {
     expect(cov / (sd(0, mx) * sd(1, my))).toBeGreaterThan(0.3);
   });
 
-  it('is neither trivial nor rigged: NEWS2 separates "event within 24 h" with AUROC 0.78–0.90', () => {
-    const scores: number[] = [];
-    const labels: boolean[] = [];
+  it('deteriorating patients worsen towards the event, and some stable patients look alarming (chronic conditions)', () => {
+    const early: number[] = [];
+    const late: number[] = [];
     for (const { admission, deliveries } of stays) {
-      const eventAt = admission.outcome.kind === 'event' ? admission.admittedAt + admission.outcome.atHours * HOUR_MS : null;
+      if (admission.outcome.kind !== 'event') continue;
+      const end = admission.admittedAt + admission.endHours * HOUR_MS;
       for (const d of deliveries) {
-        scores.push(news2Reference(d.measured));
-        labels.push(eventAt !== null && eventAt - d.observedAt <= 24 * HOUR_MS);
+        const score = news2OfSet(d.measured, admission.profile).score;
+        if (end - d.observedAt < 3 * HOUR_MS) late.push(score);
+        else if (end - d.observedAt > 24 * HOUR_MS) early.push(score);
       }
     }
-    const area = auroc(scores, labels);
-    expect(area).toBeGreaterThan(0.78);
-    expect(area).toBeLessThan(0.9);
+    expect(mean(late)).toBeGreaterThan(mean(early) + 3);
+    const stableHigh = stays.filter((s) => s.admission.trajectory === 'stable' && s.deliveries.some((d) => news2OfSet(d.measured, s.admission.profile).score >= 5));
+    expect(stableHigh.length).toBeGreaterThan(5);
+  });
+});
+
+describe('deterioration phenotypes and the response to treatment', () => {
+  const drawn = drawAdmissions(4000, 3);
+
+  /** The progress at which each sign first shows (level ≥ 0.1 of its gain) along the untreated course. */
+  function firstShows(admission: SimulatedAdmission): Partial<Record<Sign, number>> {
+    const course = createCourse(admission, SIMULATION_PARAMETERS);
+    const illness = admission.illness;
+    if (illness.kind !== 'deteriorating') throw new Error('not deteriorating');
+    const out: Partial<Record<Sign, number>> = {};
+    for (let step = 0; step <= 200; step++) {
+      const hours = illness.onsetHours + (illness.rampHours * step) / 200;
+      const levels = course.signLevels(hours);
+      for (const [sign, level] of Object.entries(levels) as [Sign, number][]) if (level >= 0.1 && out[sign] === undefined) out[sign] = course.progress(hours);
+    }
+    return out;
+  }
+
+  const byPhenotype = (phenotype: Phenotype) => drawn.filter((a) => a.trajectory === 'deteriorating' && a.phenotype === phenotype).map(firstShows);
+  const before = (rows: Partial<Record<Sign, number>>[], first: Sign, then: Sign): number => share(rows, (r) => (r[first] ?? 2) < (r[then] ?? 2));
+
+  it('gives each phenotype its own order of signs', () => {
+    const sepsis = byPhenotype('sepsis');
+    expect(sepsis.length).toBeGreaterThan(20);
+    for (const early of ['tachypnoea', 'tachycardia', 'fever'] as const) expect(before(sepsis, early, 'hypotension'), `sepsis: ${early} before hypotension`).toBeGreaterThan(0.9);
+    const haemorrhage = byPhenotype('haemorrhage');
+    expect(before(haemorrhage, 'tachycardia', 'hypotension'), 'haemorrhage: HR up before BP down').toBeGreaterThan(0.9);
+    const respiratory = byPhenotype('respiratory');
+    expect(before(respiratory, 'tachypnoea', 'hypotension')).toBeGreaterThan(0.9);
+    expect(share(respiratory, (r) => (r.hypoxaemia ?? 2) < 0.5), 'respiratory: SpO2 falls early').toBeGreaterThan(0.9);
+    const neurological = byPhenotype('neurological');
+    for (const other of ['tachypnoea', 'tachycardia', 'hypoxaemia'] as const) expect(before(neurological, 'confusion', other), `neurological: confusion before ${other}`).toBeGreaterThan(0.9);
   });
 
-  it('includes alarming-looking stable patients and abrupt deteriorations', () => {
-    const stableHigh = stays.filter((s) => s.admission.trajectory === 'stable' && s.deliveries.some((d) => news2Reference(d.measured) >= 5));
-    expect(stableHigh.length).toBeGreaterThan(10);
-    const abrupt = stays.filter((s) => s.admission.abrupt && s.admission.outcome.kind === 'event');
-    expect(abrupt.length).toBeGreaterThan(5);
-    // Little warning: 6 h before an abrupt event NEWS2 is usually still low.
-    const sixHoursBefore = abrupt.flatMap((s) => {
-      const eventAt = s.admission.admittedAt + s.admission.endHours * HOUR_MS;
-      return s.deliveries.filter((d) => eventAt - d.observedAt > 5 * HOUR_MS && eventAt - d.observedAt < 7 * HOUR_MS).map((d) => news2Reference(d.measured));
-    });
-    expect(mean(sixHoursBefore)).toBeLessThan(3);
+  it('reverses a reversible deterioration when the ward responds in time, and not an irreversible one', () => {
+    const deteriorating = drawn.filter((a) => a.illness.kind === 'deteriorating' && !a.abrupt);
+    const reversible = deteriorating.find((a) => a.illness.kind === 'deteriorating' && a.illness.reversible && a.illness.onsetHours > 0)!;
+    const irreversible = deteriorating.find((a) => a.illness.kind === 'deteriorating' && !a.illness.reversible && a.illness.onsetHours > 0)!;
+    for (const [admission, reverses] of [[reversible, true], [irreversible, false]] as const) {
+      const illness = admission.illness;
+      if (illness.kind !== 'deteriorating') throw new Error('not deteriorating');
+      const course = createCourse(admission, SIMULATION_PARAMETERS);
+      expect(course.outcome().kind).toBe('event');
+      const at = illness.onsetHours + illness.rampHours * 0.4;
+      course.observed(at, 3); // below the threshold: no response
+      expect(course.respondedAtHours()).toBeNull();
+      course.observed(at, 6);
+      expect(course.respondedAtHours()).toBe(at);
+      const eventAt = illness.onsetHours + illness.rampHours;
+      if (reverses) {
+        expect(course.outcome().kind).toBe('discharged');
+        expect(course.progress(eventAt + 24)).toBeLessThan(course.progress(at + illness.responseDelayHours));
+      } else {
+        expect(course.outcome()).toMatchObject({ kind: 'event', atHours: eventAt });
+        expect(course.progress(eventAt)).toBe(1);
+      }
+    }
+  });
+
+  it('responds only at the urgent-response threshold, once, and only to an illness under way', () => {
+    const admission = drawn.find((a) => a.illness.kind === 'deteriorating' && a.illness.reversible && a.illness.onsetHours > 10)!;
+    const course = createCourse(admission, SIMULATION_PARAMETERS);
+    course.observed(1, 9); // a chronic false alarm before the illness: nothing to treat
+    expect(course.respondedAtHours()).toBeNull();
+    expect(course.outcome().kind).toBe('event');
+  });
+});
+
+describe('cohort shift presets', () => {
+  const cohort = (name: keyof typeof COHORT_SHIFTS | null, admissions = 3000) => [...generateCohort({ seed: 6, admissions, ...(name ? { parameters: COHORT_SHIFTS[name] } : {}) })];
+
+  it('low-prevalence has about 3 % of admissions with an event, fewer than the default', () => {
+    const low = share(cohort('low-prevalence').map((s) => s.admission), (a) => a.outcome.kind === 'event');
+    expect(low).toBeGreaterThan(0.018);
+    expect(low).toBeLessThan(0.04);
+    expect(low).toBeLessThan(share(cohort(null).map((s) => s.admission), (a) => a.outcome.kind === 'event'));
+  });
+
+  it('intermittent-observations observes everyone 4–12-hourly whatever the score', () => {
+    const stays = cohort('intermittent-observations', 600);
+    expect(stays.every((s) => s.admission.observationMode === 'intermittent')).toBe(true);
+    for (const { deliveries } of stays) {
+      for (let i = 1; i < deliveries.length; i++) {
+        const hours = (deliveries[i]!.observedAt - deliveries[i - 1]!.observedAt) / HOUR_MS;
+        expect(hours).toBeGreaterThanOrEqual(4 - 1 / 3600);
+        expect(hours).toBeLessThanOrEqual(12 + 1 / 3600);
+      }
+    }
+  });
+
+  it('sicker-baseline looks worse at rest; slower-deterioration takes longer from onset to event', () => {
+    const restingNews2 = (stays: CohortAdmission[]) => mean(stays.filter((s) => s.admission.trajectory === 'stable').flatMap((s) => s.deliveries.map((d) => news2OfSet(d.measured, s.admission.profile).score)));
+    expect(restingNews2(cohort('sicker-baseline', 1000))).toBeGreaterThan(restingNews2(cohort(null, 1000)) + 0.5);
+    const slow = withOverrides(COHORT_SHIFTS['slower-deterioration']).deterioration;
+    expect(slow.rampMedianHours).toBe(2 * SIMULATION_PARAMETERS.deterioration.rampMedianHours);
+    const rampOf = (stays: CohortAdmission[]) => stays.flatMap((s) => (s.admission.illness.kind === 'deteriorating' ? [s.admission.illness.rampHours] : [])).sort((a, b) => a - b);
+    const median = (xs: number[]) => xs[Math.floor(xs.length / 2)]!;
+    expect(median(rampOf(cohort('slower-deterioration', 1500)))).toBeGreaterThan(1.6 * median(rampOf(cohort(null, 1500))));
   });
 });

@@ -1,57 +1,104 @@
 /**
- * Every number of the generative process, in one declared place (simulators/README.md writes the
- * equations that use them). Tune here; `createWard` and `generateCohort` take an override that is
- * merged over these defaults, so a tuning run never edits code paths.
+ * Every number of the generative process, in one declared place. simulators/PHYSIOLOGY.md gives
+ * each its source (or says plainly that it is an assumption). `createWard` and `generateCohort`
+ * take an override that is merged over these defaults, so a shifted cohort never edits code paths.
  *
- * Units: hours for the latent process, the vital's own unit for vitals (bpm, mmHg, °C, %, /min).
+ * Units: hours for time, the vital's own unit for vitals (bpm, mmHg, °C, %, /min). "Progress" is
+ * the hidden course of one acute illness: 0 = the patient's own baseline, 1 = the event (death,
+ * cardiac arrest or unplanned ICU admission).
  */
 
-export type Trajectory = 'stable' | 'deteriorating' | 'recovering';
+export type Trajectory = 'stable' | 'deteriorating' | 'recovering' | 'palliative';
 export type AdmissionType = 'EMERGENCY' | 'URGENT' | 'ELECTIVE';
-export type Phenotype = 'sepsis' | 'respiratory' | 'cardiovascular';
+export type Phenotype = 'sepsis' | 'respiratory' | 'haemorrhage' | 'cardiac' | 'neurological';
 export type VitalName = 'heartRate' | 'respiratoryRate' | 'systolic' | 'diastolic' | 'temperature' | 'spo2';
+/** The clinical signs an illness moves, each along its own latent path. */
+export type Sign = 'tachycardia' | 'tachypnoea' | 'fever' | 'hypotension' | 'hypoxaemia' | 'confusion';
+export const SIGNS: readonly Sign[] = ['tachycardia', 'tachypnoea', 'fever', 'hypotension', 'hypoxaemia', 'confusion'];
 
-/** How strongly the latent severity moves each vital, per phenotype (multiplies `gain`). */
-export interface PhenotypeWeights {
-  readonly heartRate: number;
-  readonly respiratoryRate: number;
-  readonly bloodPressure: number;
-  readonly temperature: number;
-  readonly spo2: number;
+/**
+ * One sign's path along an illness: it starts once progress passes `lag` and reaches `amplitude`
+ * (in units of the sign's gain) at progress 1. A sign with a larger lag appears later: that is
+ * the phenotype's order of signs.
+ */
+export interface SignPath {
+  readonly lag: number;
+  readonly amplitude: number;
 }
+export type SignPattern = Readonly<Partial<Record<Sign, SignPath>>>;
 
 export interface SimulationParameters {
   readonly admissionTypeMix: Readonly<Record<AdmissionType, number>>;
-  /** Trajectory class probabilities given the admission type. */
-  readonly trajectoryMix: Readonly<Record<AdmissionType, Readonly<Record<Trajectory, number>>>>;
-  readonly phenotypeMix: Readonly<Record<Phenotype, number>>;
   readonly age: { readonly mean: number; readonly sd: number; readonly min: number; readonly max: number };
 
-  readonly latent: {
-    /** Step of the latent grid; outcomes are decided on it, independent of the reading rate. */
-    readonly gridHours: number;
-    /** Event when severity s(t) first reaches this. */
-    readonly eventThreshold: number;
-    /** Per-patient resting severity μ ~ N(mean + agePerYear·(age−65), sd), clamped to [0, max]. */
-    readonly baseline: { readonly mean: number; readonly sd: number; readonly agePerYear: number; readonly max: number };
-    /** Ornstein–Uhlenbeck fluctuation z(t): reversion rate θ (1/h) and stationary sd. */
-    readonly fluctuation: { readonly theta: number; readonly sd: number };
-    /** Recovering: m(t) = μ + A·exp(−t/τ). */
-    readonly recovery: { readonly amplitude: readonly [number, number]; readonly tauHours: readonly [number, number] };
-    /** Deteriorating: share that is abrupt, onset as a fraction of the planned stay, ramp shapes. */
-    readonly deterioration: {
-      readonly abruptShare: number;
-      readonly onsetFraction: readonly [number, number];
-      readonly minOnsetHours: number;
-      /** Gradual: linear ramp reaching the threshold (before fluctuation) after H hours. */
-      readonly gradualHoursToThreshold: readonly [number, number];
-      /** Abrupt: m(t) = μ + J·(1 − exp(−(t−t0)/τa)), with μ + J = threshold + overshoot. */
-      readonly abruptOvershoot: readonly [number, number];
-      readonly abruptTauHours: readonly [number, number];
-    };
-    /** P(death | event) = logistic(intercept + perYear·(age − 70)); otherwise ICU escalation. */
-    readonly deathGivenEvent: { readonly intercept: number; readonly perYear: number };
+  /**
+   * Risk comes from the patient: a hidden frailty/comorbidity factor F ~ N(mean, 1) and age.
+   * P(a deterioration during the stay) = logistic(intercept + perDecade·(age − 65)/10 +
+   * perFrailty·F + admissionType[type]).
+   */
+  readonly risk: {
+    readonly frailtyMean: number;
+    readonly intercept: number;
+    readonly perDecade: number;
+    readonly perFrailty: number;
+    /** Log-odds added by admission type: modest, EMERGENCY the reference. */
+    readonly admissionType: Readonly<Record<AdmissionType, number>>;
   };
+  /** P(under palliative care) = logistic(intercept + perDecade·(age − 65)/10 + perFrailty·F). */
+  readonly palliative: {
+    readonly intercept: number;
+    readonly perDecade: number;
+    readonly perFrailty: number;
+    /** Share of palliative patients who die on the ward (the rest go home or to a hospice). */
+    readonly deathShare: number;
+    /** Hours over which an expected death unfolds once the final decline starts. */
+    readonly declineHours: readonly [number, number];
+    readonly signs: SignPattern;
+  };
+  /** Patients admitted with an acute illness that resolves: progress A·exp(−t/τ) from arrival. */
+  readonly recovering: {
+    readonly probability: number;
+    readonly progress: readonly [number, number];
+    readonly tauHours: readonly [number, number];
+  };
+
+  readonly phenotypeMix: Readonly<Record<Phenotype, number>>;
+  readonly phenotypeSigns: Readonly<Record<Phenotype, SignPattern>>;
+  /** Per patient, each lag moves by U(−lagJitter, +lagJitter) and each amplitude ×U(1 − a, 1 + a). */
+  readonly signJitter: { readonly lag: number; readonly amplitude: number };
+
+  readonly deterioration: {
+    /** Share already under way on arrival (progress U(arrivalProgress) at hour 0). */
+    readonly onArrivalShare: number;
+    readonly arrivalProgress: readonly [number, number];
+    /** Otherwise onset at U(laterOnsetFraction)·planned stay. */
+    readonly laterOnsetFraction: readonly [number, number];
+    /** Share with little warning (arrhythmia, embolism, a large bleed): ramp of abruptHours. */
+    readonly abruptShare: number;
+    readonly abruptHours: readonly [number, number];
+    /** Otherwise the ramp from onset to the event lasts LogN(ln median, sigma) hours, clamped. */
+    readonly rampMedianHours: number;
+    readonly rampSigma: number;
+    readonly rampHours: readonly [number, number];
+    /** progress = (elapsed / ramp)^exponent: slow at first, faster towards the event. */
+    readonly exponent: number;
+  };
+
+  /**
+   * The ward's response: when an observation set's NEWS2 (with the patient's profile) reaches
+   * `news2Threshold`, the team treats. With `reversalProbability` the illness turns after
+   * `delayHours` and resolves with time constant `recoveryTauHours`; otherwise it runs on to the
+   * event. A reversed patient goes home `extraStayHours` after the turn at the earliest.
+   */
+  readonly response: {
+    readonly news2Threshold: number;
+    readonly reversalProbability: number;
+    readonly delayHours: readonly [number, number];
+    readonly recoveryTauHours: readonly [number, number];
+    readonly extraStayHours: readonly [number, number];
+  };
+  /** P(death | event) = logistic(intercept + perYear·(age − 70)); otherwise ICU escalation. */
+  readonly deathGivenEvent: { readonly intercept: number; readonly perYear: number };
 
   readonly stay: {
     /** Planned length of stay (hours) ~ LogNormal(ln(medianHours), sigma), clamped. */
@@ -59,52 +106,65 @@ export interface SimulationParameters {
     readonly sigma: number;
     readonly minHours: number;
     readonly maxHours: number;
-    /** Recovering patients stay at least recoveryTauMultiple·τ + this many hours. */
-    readonly recoveryExtraHours: readonly [number, number];
     /** Length of an ICU stay after escalation (days), for icustays.csv. */
     readonly icuDays: { readonly median: number; readonly sigma: number };
   };
 
-  /** Per-patient resting vitals. */
+  /**
+   * Per-patient resting vitals ~ N(mean, sd) clamped to `range`, the normal resting range of an
+   * adult without the chronic conditions below (which move a value outside it on purpose).
+   */
   readonly baseline: {
-    readonly heartRate: { readonly mean: number; readonly sd: number };
-    readonly respiratoryRate: { readonly mean: number; readonly sd: number };
-    readonly systolic: { readonly mean: number; readonly sd: number };
+    readonly heartRate: { readonly mean: number; readonly sd: number; readonly range: readonly [number, number] };
+    readonly respiratoryRate: { readonly mean: number; readonly sd: number; readonly range: readonly [number, number] };
+    readonly systolic: { readonly mean: number; readonly sd: number; readonly range: readonly [number, number] };
     /** Diastolic = systolic·ratio + N(0, sd). */
     readonly diastolic: { readonly ratio: number; readonly sd: number };
-    readonly temperature: { readonly mean: number; readonly sd: number };
-    readonly spo2: { readonly mean: number; readonly sd: number; readonly max: number };
+    readonly temperature: { readonly mean: number; readonly sd: number; readonly range: readonly [number, number] };
+    readonly spo2: { readonly mean: number; readonly sd: number; readonly range: readonly [number, number] };
   };
 
   /**
-   * Chronic conditions that make a patient look alarming while their latent severity is low: the
-   * false positives of an early-warning score. Probabilities are per admission.
+   * Chronic conditions that make a patient look alarming while well: the false positives of an
+   * early-warning score. Probabilities are per admission.
    */
   readonly chronic: {
-    readonly copd: { readonly probability: number; readonly spo2: readonly [number, number]; readonly respiratoryRateShift: number; readonly homeOxygenShare: number };
+    /**
+     * COPD; a `hypercapnicShare` of it with chronic hypoxaemia (resting SpO2 `hypercapnicSpo2`,
+     * SpO2 scale 2 prescribed, oxygen titrated to 88–92 %), the rest with SpO2 `spo2`.
+     */
+    readonly copd: {
+      readonly probability: number;
+      readonly respiratoryPhenotypeFactor: number;
+      readonly hypercapnicShare: number;
+      readonly hypercapnicSpo2: readonly [number, number];
+      readonly spo2: readonly [number, number];
+      readonly respiratoryRateShift: number;
+      readonly homeOxygenShare: number;
+    };
     readonly tachycardia: { readonly probability: number; readonly shift: readonly [number, number] };
     readonly lowBloodPressure: { readonly probability: number; readonly systolic: readonly [number, number] };
+    /** Chronic confusion (dementia) among the old: recorded as baseline confusion. */
     readonly confusion: { readonly probability: number; readonly minAge: number };
     readonly lowGradeFever: { readonly probability: number; readonly shift: readonly [number, number] };
-    /** Beta-blocked patients: resting HR lower and the HR response blunted. */
-    readonly betaBlocker: { readonly probability: number; readonly shift: number; readonly gainFactor: number };
+    /** Beta-blocked patients: resting HR lower and the tachycardia blunted. */
+    readonly betaBlocker: { readonly probability: number; readonly shift: number; readonly gainFactor: number; readonly minHeartRate: number };
   };
 
-  /** Vital = baseline + gain·weight·f(s) + autocorrelated noise + measurement noise. */
-  readonly gain: {
-    readonly heartRate: number;
-    readonly respiratoryRate: number;
-    /** Systolic falls by this per unit s; diastolic by diastolicShare of it. */
-    readonly systolic: number;
+  /** What a sign at level 1 does to its vital. */
+  readonly signGain: {
+    readonly tachycardia: number;
+    readonly tachypnoea: number;
+    readonly fever: number;
+    /** Systolic falls by this at level 1; diastolic by diastolicShare of it. */
+    readonly hypotension: number;
     readonly diastolicShare: number;
-    readonly temperature: number;
-    /** SpO2 falls by gain·w·s^exponent (desaturation accelerates late). */
-    readonly spo2: number;
-    readonly spo2Exponent: number;
+    /** SpO2 on air falls by gain·level^exponent (desaturation accelerates late). */
+    readonly hypoxaemia: number;
+    readonly hypoxaemiaExponent: number;
   };
-  readonly phenotypeWeights: Readonly<Record<Phenotype, PhenotypeWeights>>;
-  /** Each weight is multiplied per patient by U(1 − jitter, 1 + jitter). */
-  readonly weightJitter: number;
+  /** P(not Alert) = logistic((confusion level − midpoint)/scale); then C/V/P/U by these weights. */
+  readonly consciousness: { readonly midpoint: number; readonly scale: number; readonly levels: Readonly<Record<'C' | 'V' | 'P' | 'U', number>> };
 
   /** AR(1)/OU noise per vital: stationary sd and correlation time (hours). */
   readonly drift: Readonly<Record<VitalName, { readonly sd: number; readonly tauHours: number }>>;
@@ -112,104 +172,182 @@ export interface SimulationParameters {
   readonly measurementSd: Readonly<Record<VitalName, number>>;
 
   readonly oxygen: {
-    /** Nurses start oxygen when measured SpO2 is below target (88 for COPD, else this). */
+    /** Nurses start oxygen when measured SpO2 is below target (88 for scale 2, else this). */
     readonly targetSpo2: number;
     readonly copdTargetSpo2: number;
-    /** Chance per reading below target that oxygen is started (delay in reacting). */
+    /** Chance per observation set below target that oxygen is started. */
     readonly startProbability: number;
-    /** Oxygen adds this to SpO2 (capped at spo2 max). */
+    /** Oxygen adds this to SpO2 (capped at 100; at the 88–92 % band's top for scale 2). */
     readonly boost: number;
-    /** Stopped (per reading, with this chance) once SpO2 on air would be ≥ target + margin. */
+    readonly scale2Ceiling: number;
+    /** Stopped (per set, with this chance) once SpO2 on air would be ≥ target + margin. */
     readonly stopProbability: number;
     readonly stopMargin: number;
   };
 
-  /** P(not Alert) = logistic((s − midpoint)/scale); then C/V/P/U by these weights. */
-  readonly consciousness: { readonly midpoint: number; readonly scale: number; readonly levels: Readonly<Record<'C' | 'V' | 'P' | 'U', number>> };
-
-  /** Cohort readings: one per `intervalMinutes` ± `jitterMinutes` (bedside monitor upload). */
-  readonly cohortReadings: { readonly intervalMinutes: number; readonly jitterMinutes: number };
+  /**
+   * When full observation sets are taken in a cohort. A `continuousShare` of patients is on a
+   * monitor that records a set every continuousMinutes ± jitter. Everyone else is observed at the
+   * RCP (2017) NEWS2 frequency given the previous set: the first band whose `minScore` the score
+   * reaches (or `redParameter` when one parameter scores 3) gives the next interval, U(hours).
+   * `fixedHours`, when set, replaces the bands (every set U(fixedHours) apart whatever the score).
+   */
+  readonly observation: {
+    readonly continuousShare: number;
+    readonly continuousMinutes: number;
+    readonly continuousJitterMinutes: number;
+    readonly firstSetHours: readonly [number, number];
+    readonly bands: readonly { readonly minScore: number; readonly hours: readonly [number, number] }[];
+    readonly redParameterHours: readonly [number, number];
+    readonly fixedHours: readonly [number, number] | null;
+  };
   /** Transmission delay of an on-time reading (seconds). */
   readonly transmitSeconds: readonly [number, number];
 }
 
 export const SIMULATION_PARAMETERS: SimulationParameters = deepFreeze({
   admissionTypeMix: { EMERGENCY: 0.68, URGENT: 0.12, ELECTIVE: 0.2 },
-  trajectoryMix: {
-    EMERGENCY: { stable: 0.55, deteriorating: 0.2, recovering: 0.25 },
-    URGENT: { stable: 0.6, deteriorating: 0.17, recovering: 0.23 },
-    ELECTIVE: { stable: 0.8, deteriorating: 0.08, recovering: 0.12 },
-  },
-  phenotypeMix: { sepsis: 0.4, respiratory: 0.35, cardiovascular: 0.25 },
   age: { mean: 66, sd: 17, min: 18, max: 99 },
 
-  latent: {
-    gridHours: 0.25,
-    eventThreshold: 1,
-    baseline: { mean: 0.15, sd: 0.07, agePerYear: 0.002, max: 0.4 },
-    fluctuation: { theta: 0.15, sd: 0.08 },
-    recovery: { amplitude: [0.2, 0.45], tauHours: [8, 30] },
-    deterioration: {
-      abruptShare: 0.15,
-      onsetFraction: [0.05, 0.7],
-      minOnsetHours: 2,
-      gradualHoursToThreshold: [12, 48],
-      abruptOvershoot: [0.05, 0.3],
-      abruptTauHours: [0.5, 2.5],
-    },
-    deathGivenEvent: { intercept: -1.5, perYear: 0.05 },
+  risk: {
+    frailtyMean: 0,
+    intercept: -2.85,
+    perDecade: 0.25,
+    perFrailty: 0.6,
+    admissionType: { EMERGENCY: 0, URGENT: -0.1, ELECTIVE: -0.5 },
   },
+  palliative: {
+    intercept: -4.6,
+    perDecade: 0.45,
+    perFrailty: 0.5,
+    deathShare: 0.6,
+    declineHours: [24, 96],
+    signs: {
+      tachypnoea: { lag: 0.1, amplitude: 0.9 },
+      confusion: { lag: 0.2, amplitude: 1.2 },
+      tachycardia: { lag: 0.3, amplitude: 0.6 },
+      hypoxaemia: { lag: 0.4, amplitude: 0.7 },
+      hypotension: { lag: 0.5, amplitude: 0.8 },
+    },
+  },
+  recovering: { probability: 0.2, progress: [0.15, 0.4], tauHours: [8, 30] },
+
+  phenotypeMix: { sepsis: 0.35, respiratory: 0.25, cardiac: 0.15, haemorrhage: 0.12, neurological: 0.13 },
+  phenotypeSigns: {
+    sepsis: {
+      tachypnoea: { lag: 0, amplitude: 1 },
+      fever: { lag: 0, amplitude: 1 },
+      tachycardia: { lag: 0.05, amplitude: 1 },
+      hypoxaemia: { lag: 0.4, amplitude: 0.5 },
+      hypotension: { lag: 0.6, amplitude: 0.9 },
+      confusion: { lag: 0.7, amplitude: 0.9 },
+    },
+    respiratory: {
+      tachypnoea: { lag: 0, amplitude: 1.1 },
+      hypoxaemia: { lag: 0.1, amplitude: 1.2 },
+      tachycardia: { lag: 0.35, amplitude: 0.6 },
+      fever: { lag: 0.3, amplitude: 0.3 },
+      hypotension: { lag: 0.8, amplitude: 0.3 },
+      confusion: { lag: 0.8, amplitude: 0.7 },
+    },
+    haemorrhage: {
+      tachycardia: { lag: 0, amplitude: 1.1 },
+      tachypnoea: { lag: 0.3, amplitude: 0.6 },
+      hypotension: { lag: 0.45, amplitude: 1.1 },
+      confusion: { lag: 0.75, amplitude: 0.8 },
+    },
+    cardiac: {
+      tachycardia: { lag: 0, amplitude: 0.8 },
+      tachypnoea: { lag: 0.15, amplitude: 0.9 },
+      hypoxaemia: { lag: 0.3, amplitude: 0.7 },
+      hypotension: { lag: 0.5, amplitude: 0.8 },
+      confusion: { lag: 0.8, amplitude: 0.6 },
+    },
+    neurological: {
+      confusion: { lag: 0, amplitude: 1.3 },
+      tachypnoea: { lag: 0.5, amplitude: 0.4 },
+      tachycardia: { lag: 0.6, amplitude: 0.3 },
+      hypoxaemia: { lag: 0.7, amplitude: 0.3 },
+    },
+  },
+  signJitter: { lag: 0.05, amplitude: 0.2 },
+
+  deterioration: {
+    onArrivalShare: 0.4,
+    arrivalProgress: [0, 0.4],
+    laterOnsetFraction: [0.05, 0.8],
+    abruptShare: 0.15,
+    abruptHours: [0.5, 3],
+    rampMedianHours: 24,
+    rampSigma: 0.5,
+    rampHours: [6, 96],
+    exponent: 1.5,
+  },
+  response: {
+    news2Threshold: 5,
+    reversalProbability: 0.6,
+    delayHours: [0.5, 2],
+    recoveryTauHours: [6, 24],
+    extraStayHours: [24, 72],
+  },
+  deathGivenEvent: { intercept: -1.5, perYear: 0.05 },
 
   stay: {
     medianHours: 84,
     sigma: 0.55,
     minHours: 24,
     maxHours: 14 * 24,
-    recoveryExtraHours: [12, 36],
     icuDays: { median: 3, sigma: 0.6 },
   },
 
   baseline: {
-    heartRate: { mean: 72, sd: 10 },
-    respiratoryRate: { mean: 14, sd: 1.5 },
-    systolic: { mean: 136, sd: 15 },
+    heartRate: { mean: 74, sd: 10, range: [55, 100] },
+    respiratoryRate: { mean: 15, sd: 1.5, range: [12, 20] },
+    systolic: { mean: 136, sd: 15, range: [110, 180] },
     diastolic: { ratio: 0.6, sd: 6 },
-    temperature: { mean: 36.8, sd: 0.25 },
-    spo2: { mean: 97.4, sd: 1, max: 99.5 },
+    temperature: { mean: 36.8, sd: 0.25, range: [36.2, 37.4] },
+    spo2: { mean: 97.4, sd: 1, range: [95, 99.5] },
   },
 
   chronic: {
-    copd: { probability: 0.06, spo2: [88, 92], respiratoryRateShift: 4, homeOxygenShare: 0.4 },
-    tachycardia: { probability: 0.06, shift: [20, 35] },
-    lowBloodPressure: { probability: 0.05, systolic: [92, 102] },
+    copd: { probability: 0.06, respiratoryPhenotypeFactor: 2, hypercapnicShare: 0.5, hypercapnicSpo2: [88, 92], spo2: [94, 96], respiratoryRateShift: 3, homeOxygenShare: 0.3 },
+    tachycardia: { probability: 0.06, shift: [20, 30] },
+    lowBloodPressure: { probability: 0.04, systolic: [94, 104] },
     confusion: { probability: 0.06, minAge: 78 },
-    lowGradeFever: { probability: 0.04, shift: [0.9, 1.5] },
-    betaBlocker: { probability: 0.15, shift: -8, gainFactor: 0.35 },
+    lowGradeFever: { probability: 0.04, shift: [0.9, 1.4] },
+    /** The beta-blocked resting HR does not fall below `minHeartRate` (a ward would not accept it as usual). */
+    betaBlocker: { probability: 0.15, shift: -8, gainFactor: 0.4, minHeartRate: 55 },
   },
 
-  gain: { heartRate: 60, respiratoryRate: 16, systolic: 50, diastolicShare: 0.55, temperature: 2, spo2: 12, spo2Exponent: 1.5 },
-  phenotypeWeights: {
-    sepsis: { heartRate: 1, respiratoryRate: 0.9, bloodPressure: 1, temperature: 1, spo2: 0.6 },
-    respiratory: { heartRate: 0.7, respiratoryRate: 1.2, bloodPressure: 0.4, temperature: 0.4, spo2: 1.3 },
-    cardiovascular: { heartRate: 1.2, respiratoryRate: 0.7, bloodPressure: 1.3, temperature: 0, spo2: 0.5 },
-  },
-  weightJitter: 0.3,
+  signGain: { tachycardia: 45, tachypnoea: 14, fever: 2.2, hypotension: 55, diastolicShare: 0.55, hypoxaemia: 10, hypoxaemiaExponent: 1.3 },
+  consciousness: { midpoint: 0.6, scale: 0.07, levels: { C: 0.6, V: 0.25, P: 0.1, U: 0.05 } },
 
   drift: {
-    heartRate: { sd: 6, tauHours: 1.5 },
-    respiratoryRate: { sd: 1.2, tauHours: 2 },
-    systolic: { sd: 8, tauHours: 2 },
-    diastolic: { sd: 5, tauHours: 2 },
-    temperature: { sd: 0.25, tauHours: 4 },
-    spo2: { sd: 0.8, tauHours: 1 },
+    heartRate: { sd: 4, tauHours: 1.5 },
+    respiratoryRate: { sd: 1, tauHours: 2 },
+    systolic: { sd: 6, tauHours: 2 },
+    diastolic: { sd: 4, tauHours: 2 },
+    temperature: { sd: 0.2, tauHours: 4 },
+    spo2: { sd: 0.7, tauHours: 1 },
   },
-  measurementSd: { heartRate: 2, respiratoryRate: 0.8, systolic: 4, diastolic: 3, temperature: 0.1, spo2: 0.7 },
+  measurementSd: { heartRate: 1.5, respiratoryRate: 0.7, systolic: 3, diastolic: 2.5, temperature: 0.1, spo2: 0.6 },
 
-  oxygen: { targetSpo2: 92, copdTargetSpo2: 88, startProbability: 0.8, boost: 5, stopProbability: 0.3, stopMargin: 3 },
+  oxygen: { targetSpo2: 92, copdTargetSpo2: 88, startProbability: 0.8, boost: 5, scale2Ceiling: 92, stopProbability: 0.3, stopMargin: 3 },
 
-  consciousness: { midpoint: 0.95, scale: 0.04, levels: { C: 0.6, V: 0.25, P: 0.1, U: 0.05 } },
-
-  cohortReadings: { intervalMinutes: 60, jitterMinutes: 5 },
+  observation: {
+    continuousShare: 0.1,
+    continuousMinutes: 60,
+    continuousJitterMinutes: 5,
+    firstSetHours: [0, 0.5],
+    bands: [
+      { minScore: 7, hours: [0.25, 0.5] },
+      { minScore: 5, hours: [0.5, 1] },
+      { minScore: 1, hours: [4, 6] },
+      { minScore: 0, hours: [8, 12] },
+    ],
+    redParameterHours: [0.5, 1],
+    fixedHours: null,
+  },
   transmitSeconds: [0.2, 3],
 });
 

@@ -1,8 +1,10 @@
 import { createAdmission } from './admission.ts';
-import type { SimulatedAdmission } from './admission.ts';
+import type { ClinicalProfile, SimulatedAdmission } from './admission.ts';
 import { createDevice } from './device-faults.ts';
 import type { Device, SimulatedReading } from './device-faults.ts';
-import { createVitalSigns } from './physiology.ts';
+import { createCourse } from './course.ts';
+import type { Course } from './course.ts';
+import { createVitalSigns, news2OfSet } from './physiology.ts';
 import type { VitalSigns } from './physiology.ts';
 import { createRandom } from './seeded-random.ts';
 import { NO_FAULTS, withOverrides } from './simulation-parameters.ts';
@@ -52,10 +54,20 @@ export interface Ward {
   observe(bed: number, at: number): SimulatedReading[];
   /** Stays that ended so far (events and discharges), oldest first; at most the last 1,000. */
   ended(): readonly WardStayEnded[];
+  /**
+   * What a clinician would have recorded in the profile of the patient now in `bed` (SpO2 scale,
+   * baseline confusion): for NEWS2 as the chart intends. Undefined before the bed's first reading.
+   */
+  profileOf(bed: number): WardPatientProfile | undefined;
+}
+
+export interface WardPatientProfile extends ClinicalProfile {
+  readonly patientId: string;
 }
 
 interface BedState {
   admission: SimulatedAdmission;
+  course: Course;
   vitals: VitalSigns;
   /** Wall-clock ms at which this admission was at latent hour 0. */
   hourZeroAt: number;
@@ -93,7 +105,13 @@ export function createWard(options: WardOptions): Ward {
     const shiftedZero = hourZeroAt - (offsetHours * HOUR_MS) / timeScale;
     const admission = { ...draft, admittedAt: Math.round(shiftedZero) };
     options.onAdmit?.(admission);
-    return { admission, vitals: createVitalSigns(admission, createRandom(seed, 'ward-vitals', seq), p), hourZeroAt: shiftedZero };
+    const course = createCourse(admission, p);
+    return { admission, course, vitals: createVitalSigns(admission, course, createRandom(seed, 'ward-vitals', seq), p), hourZeroAt: shiftedZero };
+  }
+
+  function withCourseOutcome(state: BedState): SimulatedAdmission {
+    const outcome = state.course.outcome();
+    return { ...state.admission, outcome, endHours: outcome.atHours };
   }
 
   function bedState(bed: number, at: number): BedState {
@@ -111,17 +129,21 @@ export function createWard(options: WardOptions): Ward {
   return {
     beds: options.patients,
     seed,
-    current: () => beds.filter((b): b is BedState => b !== undefined).map((b) => b.admission),
+    current: () => beds.filter((b): b is BedState => b !== undefined).map(withCourseOutcome),
     ended: () => endedStays,
+    profileOf(bed) {
+      const state = beds[bed];
+      return state ? { patientId: state.admission.patientId, ...state.admission.profile } : undefined;
+    },
     observe(bed, at) {
       if (!Number.isInteger(bed) || bed < 0 || bed >= options.patients) throw new RangeError(`no bed ${bed}`);
       const device = devices[bed]!;
       const out: SimulatedReading[] = [];
       let state = bedState(bed, at);
       let hours = ((at - state.hourZeroAt) * timeScale) / HOUR_MS;
-      if (hours >= state.admission.endHours) {
+      if (hours >= state.course.endHours()) {
         out.push(...device.drain(at));
-        endedStays.push({ bed, admission: state.admission, at });
+        endedStays.push({ bed, admission: withCourseOutcome(state), at });
         if (endedStays.length > MAX_ENDED_KEPT) endedStays.shift();
         state = admit(at, null);
         beds[bed] = state;
@@ -129,7 +151,10 @@ export function createWard(options: WardOptions): Ward {
       }
       // Milliseconds kept: at benchmark rates one patient has several readings per second, and the
       // reading id (device, patient, observedAt) must still tell them apart.
-      out.push(...device.send({ patientId: state.admission.patientId, observedAt: at, vitals: state.vitals.measure(hours) }, at));
+      const vitals = state.vitals.measure(hours);
+      // The ward responds to what it sees: a set at the urgent-response threshold brings treatment.
+      state.course.observed(hours, news2OfSet(vitals, state.admission.profile).score);
+      out.push(...device.send({ patientId: state.admission.patientId, observedAt: at, vitals }, at));
       return out;
     },
   };
