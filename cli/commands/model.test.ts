@@ -34,7 +34,9 @@ describe('vigil model evaluate', () => {
     expect(code, stderr).toBe(0);
     expect(stderr).toContain('bootstrap: 40/40');
     const report = JSON.parse(stdout);
-    expect(report.testSet.patients).toBe(150);
+    // Every patient with a prediction point: not those whose stay ended within 6 h, nor expected deaths.
+    expect(report.testSet.patients).toBeGreaterThan(130);
+    expect(report.testSet.patients).toBeLessThanOrEqual(150);
     expect(report.testSet.positives).toBeGreaterThan(0);
     for (const who of ['model', 'news2']) {
       const m = report.metrics[who];
@@ -65,7 +67,8 @@ describe('vigil model evaluate', () => {
     const { code, stdout, stderr } = await vigil(['evaluate', '--cohort', withProfiles, '--bootstrap', '5']);
     expect(code, stderr).toBe(0);
     const scale2 = JSON.parse(stdout).subgroups.find((s: { name: string }) => s.name === 'spo2 scale 2');
-    expect(scale2.patients).toBe(30);
+    expect(scale2.patients).toBeGreaterThan(20);
+    expect(scale2.patients).toBeLessThanOrEqual(30);
   }, 120_000);
 
   it('leaves out the points of an expected death under palliative care (not a positive label)', async () => {
@@ -90,8 +93,9 @@ describe('vigil model evaluate', () => {
     expect(code, stderr).toBe(0);
     const before = JSON.parse(base.stdout).testSet, after = JSON.parse(stdout).testSet;
     expect(events).toBeGreaterThan(0);
-    expect(after.excludedExpectedDeathPoints).toBeGreaterThan(0);
-    expect(after.predictionPoints).toBe(before.predictionPoints - after.excludedExpectedDeathPoints);
+    const excluded = after.excludedExpectedDeathPoints - before.excludedExpectedDeathPoints;
+    expect(excluded).toBeGreaterThan(0);
+    expect(after.predictionPoints).toBe(before.predictionPoints - excluded);
     expect(after.positives).toBe(before.positives - 1);
   }, 120_000);
 
