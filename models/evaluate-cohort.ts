@@ -152,7 +152,7 @@ export interface CohortEvaluation {
   notes: string[];
   testSet: { patients: number; positives: number; admissions: number; predictionPoints: number; positivePredictionPoints: number; excludedExpectedDeathPoints: number };
   metrics: { model: MetricSet; news2: MetricSet; difference: { auroc: number; ci95: { auroc: Interval | null } } };
-  calibrationCurve: { meanPredicted: number; observed: number; n: number }[];
+  calibrationCurve: { predicted: number; observed: number; n: number }[];
   alertBurden: { rule: string; alertsPer100PatientDays: number; sensitivity: number | null; medianLeadHours: number | null }[];
   earlyStay: Record<string, { sensitivity: number | null; alertsPer100PatientDays: number }>;
   subgroups: { name: string; n: number; positives: number; patients: number; model: { auroc: number | null }; news2: { auroc: number | null } }[];
@@ -252,59 +252,68 @@ function calibrationCurve(p: ArrayLike<number>, labels: readonly boolean[]): Coh
   return Array.from({ length: bins }, (_, b) => {
     const slice = order.slice(Math.floor((b * order.length) / bins), Math.floor(((b + 1) * order.length) / bins));
     return {
-      meanPredicted: slice.reduce((sum, i) => sum + p[i]!, 0) / slice.length,
+      predicted: slice.reduce((sum, i) => sum + p[i]!, 0) / slice.length,
       observed: slice.filter((i) => labels[i]).length / slice.length,
       n: slice.length,
     };
   });
 }
 
-const EVERY_HOURS = TRAINING_CONFIG.predictionTimes.everyHours;
+const DAY_MS = 24 * HOUR_MS;
+
+/** Ward days of the evaluated stays (expected deaths left out); with `firstMs`, only each stay's first hours. */
+function patientDays(stays: readonly CohortStay[], firstMs?: number): number {
+  let total = 0;
+  for (const stay of stays) {
+    if (stay.expectedDeath) continue;
+    const length = stay.endsAt - stay.admittedAt;
+    total += firstMs === undefined ? length : Math.min(length, firstMs);
+  }
+  return total / DAY_MS;
+}
 
 /**
- * Alerts as episodes: a point that fires after a point of the same stay that did not (or as the
- * stay's first point) opens one. Patient-days: each prediction point stands for the 4 h until the
- * next. Sensitivity: share of event stays (with a positive point) alerted at a point in the 24 h
- * before the event; lead: the event time minus the earliest such alert, median over alerted stays.
+ * As the card (models/evaluation.py) counts them: an alert is a prediction point (every 4 h of
+ * ward time) whose score fires, per 100 patient-days of ward time; sensitivity: share of event
+ * stays (with a positive point) alerted at a point in the 24 h before the event; lead: the event
+ * time minus the earliest such alert, median over the alerted stays.
  */
 function alertBurden(scored: ScoredCohort, fire: (i: number) => boolean): { alertsPer100PatientDays: number; sensitivity: number | null; medianLeadHours: number | null } {
-  let episodes = 0;
+  let alerts = 0;
   const firstAlert = new Map<number, number>();
   const eventStays = new Set<number>();
   for (let i = 0; i < scored.labels.length; i++) {
     const stay = scored.stayOf[i]!;
     const fired = fire(i);
-    if (fired && (i === 0 || scored.stayOf[i - 1] !== stay || !fire(i - 1))) episodes++;
+    if (fired) alerts++;
     if (scored.labels[i]) {
       eventStays.add(stay);
       if (fired && !firstAlert.has(stay)) firstAlert.set(stay, scored.at[i]!);
     }
   }
-  const patientDays = (scored.labels.length * EVERY_HOURS) / 24;
+  const days = patientDays(scored.stays);
   const leads = [...firstAlert].map(([stay, at]) => (scored.stays[stay]!.eventAt! - at) / HOUR_MS).sort((a, b) => a - b);
   return {
-    alertsPer100PatientDays: patientDays === 0 ? 0 : (episodes / patientDays) * 100,
+    alertsPer100PatientDays: days === 0 ? 0 : (alerts / days) * 100,
     sensitivity: eventStays.size === 0 ? null : firstAlert.size / eventStays.size,
     medianLeadHours: leads.length === 0 ? null : median(leads),
   };
 }
 
-/** Within the first 24 h of each stay: share of positive points alerted; alert episodes opened per 100 patient-days. */
+/** Within the first 24 h of each stay: share of positive points alerted; alerts per 100 patient-days of first-24-h ward time. */
 function earlyStay(scored: ScoredCohort, fire: (i: number) => boolean): { sensitivity: number | null; alertsPer100PatientDays: number } {
-  let positives = 0, caught = 0, points = 0, episodes = 0;
+  let positives = 0, caught = 0, alerts = 0;
   for (let i = 0; i < scored.labels.length; i++) {
-    const stay = scored.stayOf[i]!;
-    if (scored.at[i]! - scored.stays[stay]!.admittedAt > EARLY_STAY_MS) continue;
-    points++;
+    if (scored.at[i]! - scored.stays[scored.stayOf[i]!]!.admittedAt > EARLY_STAY_MS) continue;
     const fired = fire(i);
-    if (fired && (i === 0 || scored.stayOf[i - 1] !== stay || !fire(i - 1))) episodes++;
+    if (fired) alerts++;
     if (scored.labels[i]) {
       positives++;
       if (fired) caught++;
     }
   }
-  const patientDays = (points * EVERY_HOURS) / 24;
-  return { sensitivity: positives === 0 ? null : caught / positives, alertsPer100PatientDays: patientDays === 0 ? 0 : (episodes / patientDays) * 100 };
+  const days = patientDays(scored.stays, EARLY_STAY_MS);
+  return { sensitivity: positives === 0 ? null : caught / positives, alertsPer100PatientDays: days === 0 ? 0 : (alerts / days) * 100 };
 }
 
 function median(sorted: readonly number[]): number {

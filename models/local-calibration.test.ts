@@ -29,7 +29,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Mean predicted over observed rate (calibration in the large), from the report's calibration curve. */
 function predictedOverObserved(report: CohortEvaluation): number {
-  const predicted = report.calibrationCurve.reduce((sum, bin) => sum + bin.meanPredicted * bin.n, 0);
+  const predicted = report.calibrationCurve.reduce((sum, bin) => sum + bin.predicted * bin.n, 0);
   const observed = report.calibrationCurve.reduce((sum, bin) => sum + bin.observed * bin.n, 0);
   return predicted / observed;
 }
