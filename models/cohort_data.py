@@ -1,10 +1,13 @@
 """Prediction points from a simulated cohort's CSVs (simulators/README.md "Cohort files").
 
-A prediction point is one patient at one prediction time `now` of the ward stay: the first
-`firstAfterHours` after admission, then every `everyHours` while the patient is still on the ward
-(before the event or discharge). Its inputs are only what was observed up to `now` (the readings
-of the last 6 h and the admission's age, type and start); its label is whether the event (death or
-ICU escalation, outcomes.csv) happens in (now, now + horizon].
+A prediction point is one patient at one prediction time `now` of the ward stay: `firstAfterHours`
+after admission, then every `everyHours` while the patient is still on the ward (before the event
+or discharge). Its inputs are what had ARRIVED by `now`, as served: the readings with
+received_at <= now and observed_at in (now - 6 h, now], and the patient's NEWS2 profile
+(profiles.csv: SpO2 scale, baseline confusion). Its label is whether the event (death or ICU
+escalation, outcomes.csv) happens in (now, now + horizon]. Stays that end in an expected death
+under palliative care (outcome `expected_death`) have no prediction points: neither positive nor
+negative. prediction-points.ts builds the same points in TypeScript.
 """
 
 import csv
@@ -30,10 +33,9 @@ def epoch_ms(text):
 
 
 def split_of(patient_id, config):
-    """Patient-level split (training-cohort.ts splitOf)."""
+    """Train/validation split of the training cohort by patient (training-cohort.ts splitOf)."""
     bucket = int.from_bytes(hashlib.sha256(patient_id.encode()).digest()[:4], "big") % 100
-    test, validation = config["split"]["testPercent"], config["split"]["validationPercent"]
-    return "test" if bucket < test else "validation" if bucket < test + validation else "train"
+    return "validation" if bucket < config["split"]["validationPercent"] else "train"
 
 
 @dataclass
@@ -42,19 +44,26 @@ class Stay:
     admitted_at: int
     ends_at: int
     event_at: int | None
+    outcome: str
     age: int
     admission_type: str
+    observation_mode: str
+    spo2_scale: int
+    baseline_confusion: bool
     readings: list = field(default_factory=list)
 
 
 @dataclass
 class PredictionPoint:
     patient_id: str
-    split: str
     now: int
     label: int
     readings: list
-    admission: dict
+    stay: Stay
+
+    @property
+    def hours_since_admission(self):
+        return (self.now - self.stay.admitted_at) / HOUR_MS
 
 
 def _number(text):
@@ -62,30 +71,46 @@ def _number(text):
 
 
 def read_stays(cohort_dir):
+    """Every stay of the cohort (expected deaths included; prediction_points leaves them out)."""
     cohort_dir = Path(cohort_dir)
     with open(cohort_dir / "patients.csv", newline="") as f:
         births = {row["patient_id"]: row["date_of_birth"] for row in csv.DictReader(f)}
     with open(cohort_dir / "outcomes.csv", newline="") as f:
         outcomes = {row["admission_id"]: row for row in csv.DictReader(f)}
+    profiles = {}
+    if (cohort_dir / "profiles.csv").exists():
+        with open(cohort_dir / "profiles.csv", newline="") as f:
+            profiles = {row["patient_id"]: row for row in csv.DictReader(f)}
     stays = {}
     with open(cohort_dir / "admissions.csv", newline="") as f:
         for row in csv.DictReader(f):
             outcome = outcomes[row["admission_id"]]
+            profile = profiles.get(row["patient_id"], {})
             admitted = datetime.fromisoformat(row["admitted_at"])
             born = datetime.fromisoformat(births[row["patient_id"]]).replace(tzinfo=timezone.utc)
             age = admitted.year - born.year - ((admitted.month, admitted.day) < (born.month, born.day))
             event_at = epoch_ms(outcome["event_at"]) if outcome["outcome"] == "event" else None
+            ends_at = event_at if event_at is not None else epoch_ms(row["died_at"] or row["discharged_at"])
             stays[row["patient_id"]] = Stay(
                 patient_id=row["patient_id"],
                 admitted_at=epoch_ms(row["admitted_at"]),
-                ends_at=event_at if event_at is not None else epoch_ms(row["discharged_at"]),
+                ends_at=ends_at,
                 event_at=event_at,
+                outcome=outcome["outcome"],
                 age=age,
                 admission_type=row["admission_type"],
+                observation_mode=outcome.get("observation_mode") or "continuous",
+                spo2_scale=int(profile.get("spo2_scale") or 1),
+                baseline_confusion=profile.get("baseline_confusion") == "true",
             )
     with open(cohort_dir / "vitals.csv", newline="") as f:
         for row in csv.DictReader(f):
-            reading = {"readingId": row["reading_id"], "observedAt": epoch_ms(row["observed_at"])}
+            observed = epoch_ms(row["observed_at"])
+            reading = {
+                "readingId": row["reading_id"],
+                "observedAt": observed,
+                "receivedAt": epoch_ms(row["received_at"]) if row.get("received_at") else observed,
+            }
             for key, column in VITAL_COLUMNS.items():
                 reading[key] = _number(row[column])
             reading["onOxygen"] = None if row["on_oxygen"] == "" else row["on_oxygen"] == "true"
@@ -101,8 +126,8 @@ def prediction_points(stays, config):
     every = config["predictionTimes"]["everyHours"] * HOUR_MS
     horizon = config["horizonHours"] * HOUR_MS
     for stay in stays:
-        split = split_of(stay.patient_id, config)
-        admission = {"admittedAt": stay.admitted_at, "age": stay.age, "admissionType": stay.admission_type}
+        if stay.outcome == "expected_death":
+            continue
         start = 0
         now = stay.admitted_at + first
         while now < stay.ends_at:
@@ -111,6 +136,19 @@ def prediction_points(stays, config):
             end = start
             while end < len(stay.readings) and stay.readings[end]["observedAt"] <= now:
                 end += 1
+            arrived = [r for r in stay.readings[start:end] if r["receivedAt"] <= now]
             label = int(stay.event_at is not None and stay.event_at - now <= horizon)
-            yield PredictionPoint(stay.patient_id, split, now, label, stay.readings[start:end], admission)
+            yield PredictionPoint(stay.patient_id, now, label, arrived, stay)
             now += every
+
+
+def patient_days(stays, first_hours=None):
+    """Ward time of the stays that have prediction points, in days (alert burden's denominator);
+    with `first_hours`, only each stay's first hours."""
+    total = 0
+    for stay in stays:
+        if stay.outcome == "expected_death":
+            continue
+        length = stay.ends_at - stay.admitted_at
+        total += min(length, first_hours * HOUR_MS) if first_hours else length
+    return total / (24 * HOUR_MS)

@@ -107,6 +107,7 @@ export async function scoreCohort(stays: readonly CohortStay[], options: ScoreOp
         readings: point.window,
         admission: { admittedAt: stay.admittedAt, age: stay.age, admissionType: stay.admissionType },
         spo2Scale: stay.spo2Scale,
+        baselineConfusion: stay.baselineConfusion,
       }, rows, inChunk++);
       const latest = latestVitals(point.window as unknown as VitalReading[]);
       news2Scores.push(latest ? news2(latest, { spo2Scale: stay.spo2Scale, baselineConfusion: stay.baselineConfusion }).score : 0);

@@ -57,8 +57,10 @@ def latest_vitals(readings):
     return latest
 
 
-def news2_components(v, spo2_scale=1):
-    """Points per NEWS2 parameter, None when the vital is missing (core/domain/news2.ts)."""
+def news2_components(v, spo2_scale=1, baseline_confusion=False):
+    """Points per NEWS2 parameter, None when the vital is missing (core/domain/news2.ts): SpO2 on
+    the patient's prescribed scale, and confusion that a clinician recorded as the patient's
+    baseline scores 0 (only new confusion scores 3; V, P, U always do)."""
     on_oxygen = bool(v["onOxygen"]) if v["onOxygen"] is not None else False
 
     def scored(value, bands):
@@ -78,7 +80,7 @@ def news2_components(v, spo2_scale=1):
         "onOxygen": None if v["onOxygen"] is None else (2 if v["onOxygen"] else 0),
         "systolic": scored(v["systolic"], NEWS2_BANDS["systolic"]),
         "heartRate": scored(v["heartRate"], NEWS2_BANDS["heartRate"]),
-        "consciousness": None if v["consciousness"] is None else (0 if v["consciousness"] == "A" else 3),
+        "consciousness": None if v["consciousness"] is None else (0 if v["consciousness"] == "A" or (v["consciousness"] == "C" and baseline_confusion) else 3),
         "temperatureC": scored(v["temperatureC"], NEWS2_BANDS["temperatureC"]),
     }
 
@@ -121,7 +123,7 @@ def _window_stats(hours, values, reference):
     return {"last": values[-1], "mean": mean_y, "min": lo, "max": hi, "slope": sxy / sxx if sxx > 0 else 0.0, "count": n}
 
 
-def feature_values(now, readings, admission=None, spo2_scale=1):
+def feature_values(now, readings, spo2_scale=1, baseline_confusion=False):
     """Feature name -> float64 value for the declared list (features.ts featureValues)."""
     long_window = sorted(
         (r for r in readings if now - LONG_WINDOW_HOURS * HOUR_MS < r["observedAt"] <= now),
@@ -149,26 +151,19 @@ def feature_values(now, readings, admission=None, spo2_scale=1):
     values["consciousness.6h.anyNotAlert"] = 1 if any(r["consciousness"] != "A" for r in consciousness) else 0
 
     latest = latest_vitals(long_window)
-    components = news2_components(latest, spo2_scale) if latest else None
+    components = news2_components(latest, spo2_scale, baseline_confusion) if latest else None
     values["news2.score"] = sum(p for p in components.values() if p is not None) if components else 0
     for parameter in SPEC["news2Parameters"]:
         point = components[parameter] if components else None
         values[f"news2.{parameter}"] = 0 if point is None else point
 
-    admission = admission or {}
-    age = admission.get("age")
-    admission_type = admission.get("admissionType")
-    admitted_at = admission.get("admittedAt")
-    values["age"] = age if age is not None else REFERENCE["age"]
-    values["age.missing"] = 0 if age is not None else 1
-    for kind in SPEC["admissionTypes"]:
-        values[f"admissionType.{kind}"] = 1 if admission_type == kind else 0
-    values["hoursSinceAdmission"] = (now - admitted_at) / HOUR_MS if admitted_at is not None else REFERENCE["hoursSinceAdmission"]
-    values["hoursSinceAdmission.missing"] = 0 if admitted_at is not None else 1
     return values
 
 
-def compute_features(now, readings, admission=None, spo2_scale=1):
-    """The model's input row: the declared features in order, as float32 (features.ts computeFeatures)."""
-    values = feature_values(now, readings, admission, spo2_scale)
+def compute_features(now, readings, spo2_scale=1, baseline_confusion=False):
+    """The model's input row: the declared features in order, as float32 (features.ts computeFeatures).
+
+    No admission context (age, admission type, time since admission) is an input: the model must
+    not score severe vitals down because of who the patient is or how young the stay is."""
+    values = feature_values(now, readings, spo2_scale, baseline_confusion)
     return np.array([values[name] for name in FEATURE_NAMES], dtype=np.float64).astype(np.float32)

@@ -72,11 +72,24 @@ describe('recovery-risk features', () => {
     }
   });
 
-  it('flags unknown admission context instead of guessing silently', () => {
-    const known = featureValues({ now: NOW, readings: [], admission: { age: 81, admissionType: 'URGENT', admittedAt: NOW - 30 * HOUR } });
-    expect([known.get('age'), known.get('age.missing'), known.get('admissionType.URGENT'), known.get('hoursSinceAdmission'), known.get('hoursSinceAdmission.missing')]).toEqual([81, 0, 1, 30, 0]);
-    const unknown = featureValues({ now: NOW, readings: [] });
-    expect([unknown.get('age.missing'), unknown.get('admissionType.EMERGENCY'), unknown.get('hoursSinceAdmission.missing'), unknown.get('news2.score')]).toEqual([1, 0, 1, 0]);
+  it('scores baseline confusion recorded in the profile as 0 and new confusion as 3, as the domain NEWS2 does', () => {
+    const readings = [reading(0.2, { consciousness: 'C' })];
+    const recorded = featureValues({ now: NOW, readings, baselineConfusion: true });
+    const unrecorded = featureValues({ now: NOW, readings });
+    expect(recorded.get('news2.consciousness')).toBe(0);
+    expect(unrecorded.get('news2.consciousness')).toBe(3);
+    expect(unrecorded.get('news2.score')! - recorded.get('news2.score')!).toBe(3);
+    expect(recorded.get('news2.score')).toBe(news2({ ...readings[0]! }, { baselineConfusion: true }).score);
+  });
+
+  it('does not let age, admission type or time since admission change a row: severe vitals are never scored down by context', () => {
+    for (const name of FEATURE_NAMES) expect(name).not.toMatch(/^(age|admissionType|hoursSinceAdmission)/);
+    const readings = [reading(2, { respiratoryRate: 26, spo2: 90, heartRate: 125 }), reading(0.5, { respiratoryRate: 28, spo2: 89, heartRate: 130, systolic: 95 })];
+    const bare = computeFeatures({ now: NOW, readings });
+    const early = computeFeatures({ now: NOW, readings, admission: { age: 30, admissionType: 'ELECTIVE', admittedAt: NOW - 6 * HOUR } });
+    const late = computeFeatures({ now: NOW, readings, admission: { age: 90, admissionType: 'EMERGENCY', admittedAt: NOW - 72 * HOUR } });
+    expect(early).toEqual(bare);
+    expect(late).toEqual(bare);
   });
 });
 
@@ -85,14 +98,10 @@ describe('occluded features (how a risk factor is explained)', () => {
   function occludedCopy(input: FeatureInput, occlusion: FeatureOcclusion): FeatureInput {
     const readings = input.readings.map((r) => {
       const copy: Record<string, unknown> = { ...r };
-      for (const [field, value] of Object.entries(occlusion)) if (!field.startsWith('admission.') && copy[field] !== null) copy[field] = value;
+      for (const [field, value] of Object.entries(occlusion)) if (copy[field] !== null) copy[field] = value;
       return copy as unknown as FeatureReading;
     });
-    const admission = input.admission && Object.fromEntries(Object.entries(input.admission).map(([field, value]) => {
-      const stand = occlusion[`admission.${field}`];
-      return [field, value !== null && value !== undefined && stand !== undefined ? stand : value];
-    }));
-    return { ...input, readings, ...(admission ? { admission } : {}) };
+    return { ...input, readings };
   }
 
   it('equal the features of a copy with those fields replaced, for every declared factor, bit for bit', () => {
@@ -104,11 +113,10 @@ describe('occluded features (how a risk factor is explained)', () => {
         readingId: `r${i}`, observedAt: NOW - Math.floor(random.between(-1, 8) * HOUR),
         heartRate: maybe(50, 150), systolic: maybe(75, 170), diastolic: maybe(40, 95), temperatureC: maybe(34.5, 40.5),
         spo2: maybe(80, 100), respiratoryRate: maybe(6, 34), onOxygen: random.chance(0.2) ? null : random.chance(0.3),
-        consciousness: random.chance(0.3) ? null : random.chance(0.9) ? 'A' : 'V',
+        consciousness: random.chance(0.3) ? null : random.chance(0.85) ? 'A' : random.chance(0.5) ? 'C' : 'V',
       }));
       const input: FeatureInput = {
-        now: NOW, readings, spo2Scale: random.chance(0.2) ? 2 : 1,
-        ...(random.chance(0.7) ? { admission: { age: random.chance(0.1) ? null : Math.floor(random.between(18, 95)), admissionType: 'EMERGENCY', admittedAt: NOW - random.between(0, 100) * HOUR } } : {}),
+        now: NOW, readings, spo2Scale: random.chance(0.2) ? 2 : 1, baselineConfusion: random.chance(0.1),
       };
       const prepared = prepareFeatureInput(input);
       // An occlusion asked for first computes the base row itself; later ones reuse it.

@@ -18,7 +18,12 @@ export { FEATURE_SPEC };
 export const FEATURE_NAMES: readonly string[] = FEATURE_SPEC.features;
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
-/** Who the patient is, when the caller knows: the admission's start, age and type. */
+/**
+ * Who the patient is, when the caller knows: the admission's start, age and type. Not a model
+ * input since features v3 (the model must not score severe vitals down because of age, admission
+ * type or how young the stay is); kept so callers that carry it (stream-processor/admission-context.ts)
+ * need not change.
+ */
 export interface AdmissionContext {
   /** Epoch ms. */
   readonly admittedAt?: number | null;
@@ -45,8 +50,12 @@ export interface FeatureInput {
   readonly now: number;
   /** Any order; only those in (now − 6 h, now] count. */
   readonly readings: readonly FeatureReading[];
+  /** Ignored by the features (see AdmissionContext). */
   readonly admission?: AdmissionContext;
+  /** The patient's prescribed NEWS2 SpO2 scale (profile); 1 when not recorded. */
   readonly spo2Scale?: 1 | 2;
+  /** Confusion is the patient's recorded baseline (profile): NEWS2 scores only new confusion. */
+  readonly baselineConfusion?: boolean;
 }
 
 type NumericVital = 'heartRate' | 'respiratoryRate' | 'systolic' | 'diastolic' | 'temperatureC' | 'spo2';
@@ -57,7 +66,7 @@ const SEVERITY_TERMS = Object.entries(FEATURE_SPEC.severityIndex.terms) as [Nume
 
 /**
  * Values that stand in for a reading's measured fields (unmeasured ones stay missing), and for
- * known admission fields as `admission.<field>`: how a risk factor is occluded to explain a score
+ * how a risk factor is occluded to explain a score
  * (features.json `factorReferences`). Computing with an occlusion equals computing on a copy of
  * the input with those fields replaced.
  */
@@ -107,13 +116,11 @@ const SERIES: readonly SeriesSlots[] = [...VITALS, 'severityIndex' as const].map
   hoursSinceLast: slot(`${name}.hoursSinceLast`),
 }));
 const NEWS2_SLOTS = FEATURE_SPEC.news2Parameters.map((parameter) => [parameter, slot(`news2.${parameter}`)] as const);
-const ADMISSION_TYPE_SLOTS = FEATURE_SPEC.admissionTypes.map((type) => [type, slot(`admissionType.${type}`)] as const);
 const S = {
   readings: slot('readings.6h.count'), onOxygenLast: slot('onOxygen.last'), onOxygenFraction: slot('onOxygen.6h.fraction'),
   notAlertLast: slot('consciousness.last.notAlert'), anyNotAlert: slot('consciousness.6h.anyNotAlert'), news2: slot('news2.score'),
-  age: slot('age'), ageMissing: slot('age.missing'), sinceAdmission: slot('hoursSinceAdmission'), sinceAdmissionMissing: slot('hoursSinceAdmission.missing'),
 };
-if (new Set([...SERIES.flatMap((s) => [...s.windows.flatMap((w) => Object.values(w.stats)), s.hoursSinceLast]), ...NEWS2_SLOTS.map(([, i]) => i), ...ADMISSION_TYPE_SLOTS.map(([, i]) => i), ...Object.values(S)].filter((i) => i !== UNDECLARED)).size !== FEATURE_COUNT) {
+if (new Set([...SERIES.flatMap((s) => [...s.windows.flatMap((w) => Object.values(w.stats)), s.hoursSinceLast]), ...NEWS2_SLOTS.map(([, i]) => i), ...Object.values(S)].filter((i) => i !== UNDECLARED)).size !== FEATURE_COUNT) {
   throw new Error('features.json declares a feature features.ts does not compute');
 }
 
@@ -222,26 +229,10 @@ function computeRow(prepared: PreparedFeatureInput, occlusion?: FeatureOcclusion
       if (field in latest && (latest as unknown as Record<string, unknown>)[field] !== null) (latest as unknown as Record<string, unknown>)[field] = value;
     }
   }
-  const early = latest ? news2(latest, { spo2Scale: input.spo2Scale ?? 1 }) : null;
+  const early = latest ? news2(latest, { spo2Scale: input.spo2Scale ?? 1, baselineConfusion: input.baselineConfusion ?? false }) : null;
   out[S.news2] = early ? early.score : 0;
   for (const [parameter, i] of NEWS2_SLOTS) out[i] = early?.components[parameter as keyof typeof early.components] ?? 0;
 
-  const admission = input.admission ?? {};
-  const known = (field: 'age' | 'admittedAt'): number | null => {
-    const value = admission[field];
-    if (typeof value !== 'number' || !Number.isFinite(value)) return null;
-    const stand = occlusion?.[`admission.${field}`];
-    return typeof stand === 'number' ? stand : value;
-  };
-  const age = known('age');
-  out[S.age] = age ?? REFERENCE.age;
-  out[S.ageMissing] = age === null ? 1 : 0;
-  const standType = occlusion?.['admission.admissionType'];
-  const admissionType = admission.admissionType != null && typeof standType === 'string' ? standType : admission.admissionType;
-  for (const [type, i] of ADMISSION_TYPE_SLOTS) out[i] = admissionType === type ? 1 : 0;
-  const admittedAt = known('admittedAt');
-  out[S.sinceAdmission] = admittedAt === null ? REFERENCE.hoursSinceAdmission : (now - admittedAt) / HOUR_MS;
-  out[S.sinceAdmissionMissing] = admittedAt === null ? 1 : 0;
   return out;
 }
 

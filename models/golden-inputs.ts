@@ -17,6 +17,8 @@ export function toScoringInput(input: FeatureInput, patientId: string): ScoringI
     now: input.now,
     readings,
     ...(input.admission ? { admission: input.admission } : {}),
-    ...(input.spo2Scale ? { profile: { patientId, spo2Scale: input.spo2Scale, updatedAt: 0, updatedBy: 'golden' } } : {}),
+    ...(input.spo2Scale || input.baselineConfusion
+      ? { profile: { patientId, spo2Scale: input.spo2Scale ?? 1, ...(input.baselineConfusion ? { baselineConfusion: true } : {}), updatedAt: 0, updatedBy: 'golden' } }
+      : {}),
   };
 }

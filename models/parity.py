@@ -14,7 +14,7 @@ from features import compute_features
 
 def main():
     inputs = json.load(sys.stdin)
-    rows = np.vstack([compute_features(i["now"], i["readings"], i.get("admission"), i.get("spo2Scale", 1)) for i in inputs])
+    rows = np.vstack([compute_features(i["now"], i["readings"], i.get("spo2Scale", 1), i.get("baselineConfusion", False)) for i in inputs])
     model_path = Path(__file__).parent / (sys.argv[1] if len(sys.argv) > 1 else "recovery-risk.sklearn.joblib")
     model = joblib.load(model_path)
     probabilities = model.predict_proba(rows.astype(np.float64))[:, 1]

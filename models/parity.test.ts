@@ -30,7 +30,7 @@ describe.skipIf(!stack.ready)('recovery-risk parity: TypeScript serving vs Pytho
   it('has golden inputs covering both labels and the edge cases', () => {
     expect(inputs.length).toBeGreaterThanOrEqual(50);
     expect(inputs.some((i) => i.readings.length === 0)).toBe(true);
-    expect(inputs.some((i) => i.admission === undefined)).toBe(true);
+    expect(inputs.some((i) => i.baselineConfusion === true)).toBe(true);
     expect(inputs.some((i) => i.spo2Scale === 2)).toBe(true);
   });
 

@@ -4,7 +4,8 @@ import type { SimulatedAdmission } from './admission.ts';
 import { generateCohort, intermittentIntervalHours } from './cohort.ts';
 import type { CohortAdmission } from './cohort.ts';
 import { createCourse } from './course.ts';
-import { news2OfSet } from './physiology.ts';
+import { createVitalSigns, news2OfSet } from './physiology.ts';
+import type { MeasuredVitals } from './physiology.ts';
 import { createRandom } from './seeded-random.ts';
 import { COHORT_SHIFTS } from './shift-presets.ts';
 import { SIMULATION_PARAMETERS, withOverrides } from './simulation-parameters.ts';
@@ -159,6 +160,56 @@ describe('deterioration phenotypes and the response to treatment', () => {
     expect(share(respiratory, (r) => (r.hypoxaemia ?? 2) < 0.5), 'respiratory: SpO2 falls early').toBeGreaterThan(0.9);
     const neurological = byPhenotype('neurological');
     for (const other of ['tachypnoea', 'tachycardia', 'hypoxaemia'] as const) expect(before(neurological, 'confusion', other), `neurological: confusion before ${other}`).toBeGreaterThan(0.9);
+  });
+
+  /** Vitals of each patient measured once at hidden progress q (untreated), less their resting values. */
+  function measuredAt(phenotype: Phenotype, q: number): { rise: Record<'heartRate' | 'respiratoryRate' | 'temperature' | 'spo2', number>; fall: number; notAlert: number; onOxygen: number } {
+    const rows: { v: MeasuredVitals; a: SimulatedAdmission }[] = [];
+    for (const [i, a] of drawn.entries()) {
+      const illness = a.illness;
+      if (a.phenotype !== phenotype || illness.kind !== 'deteriorating') continue;
+      const hours = illness.onsetHours + illness.rampHours * Math.pow(q, 1 / illness.exponent);
+      const vitals = createVitalSigns(a, createCourse(a, SIMULATION_PARAMETERS), createRandom(3, 'test-vitals', i), SIMULATION_PARAMETERS);
+      rows.push({ v: vitals.measure(hours), a });
+    }
+    const avg = (f: (r: { v: MeasuredVitals; a: SimulatedAdmission }) => number) => mean(rows.map(f));
+    return {
+      rise: {
+        heartRate: avg((r) => r.v.heartRate - r.a.resting.heartRate),
+        respiratoryRate: avg((r) => r.v.respiratoryRate - r.a.resting.respiratoryRate),
+        temperature: avg((r) => r.v.temperature - r.a.resting.temperature),
+        spo2: avg((r) => r.v.spo2 - r.a.resting.spo2),
+      },
+      fall: avg((r) => r.a.resting.systolic - r.v.systolic),
+      notAlert: share(rows, (r) => r.v.consciousness !== 'A' && !(r.v.consciousness === 'C' && r.a.chronic.confusion)),
+      onOxygen: share(rows, (r) => r.v.onOxygen && !r.a.chronic.homeOxygen),
+    };
+  }
+
+  it('shows the order of signs in the measured vitals, not only in the hidden paths', () => {
+    const sepsisEarly = measuredAt('sepsis', 0.35);
+    expect(sepsisEarly.rise.respiratoryRate).toBeGreaterThan(3);
+    expect(sepsisEarly.rise.heartRate).toBeGreaterThan(8);
+    expect(sepsisEarly.rise.temperature).toBeGreaterThan(0.5);
+    expect(sepsisEarly.fall).toBeLessThan(5); // blood pressure holds early
+    expect(measuredAt('sepsis', 0.999).fall).toBeGreaterThan(25); // and falls late
+
+    const bleedEarly = measuredAt('haemorrhage', 0.35);
+    expect(bleedEarly.rise.heartRate).toBeGreaterThan(10);
+    expect(bleedEarly.fall).toBeLessThan(5);
+    expect(measuredAt('haemorrhage', 0.999).fall).toBeGreaterThan(30);
+
+    const respiratoryEarly = measuredAt('respiratory', 0.35);
+    expect(respiratoryEarly.rise.respiratoryRate).toBeGreaterThan(3);
+    const respiratoryMid = measuredAt('respiratory', 0.5);
+    // SpO2 falls (or oxygen has been started for it) while blood pressure still holds.
+    expect(respiratoryMid.rise.spo2 < -2 || respiratoryMid.onOxygen > 0.3, JSON.stringify(respiratoryMid)).toBe(true);
+    expect(respiratoryMid.fall).toBeLessThan(5);
+
+    const neuroEarly = measuredAt('neurological', 0.5);
+    expect(neuroEarly.notAlert).toBeGreaterThan(0.4);
+    expect(neuroEarly.rise.heartRate).toBeLessThan(4);
+    expect(neuroEarly.rise.respiratoryRate).toBeLessThan(1.5);
   });
 
   it('reverses a reversible deterioration when the ward responds in time, and not an irreversible one', () => {

@@ -140,9 +140,8 @@ export async function loadOnnxRiskModel(options: OnnxRiskModelOptions): Promise<
 /** Which factors' vitals are outside their normal band (NEWS2 points > 0) in the latest values. */
 function abnormalBands(input: ScoringInput, latest: LatestVitals | null): (feature: string) => boolean {
   if (!latest) return () => false;
-  // The news2 branch adds baselineConfusion to the profile: baseline confusion is that patient's normal.
-  const baselineConfusion = (input.profile as { baselineConfusion?: boolean } | undefined)?.baselineConfusion === true;
-  const { components } = news2(latest, { spo2Scale: input.profile?.spo2Scale ?? 1, baselineConfusion });
+  // Recorded baseline confusion is that patient's normal.
+  const { components } = news2(latest, { spo2Scale: input.profile?.spo2Scale ?? 1, baselineConfusion: input.profile?.baselineConfusion ?? false });
   return (feature) => {
     const parameter = FACTOR_BAND[feature];
     return parameter !== undefined && (components[parameter] ?? 0) > 0;
@@ -155,6 +154,7 @@ function featureInput(input: ScoringInput): FeatureInput {
     readings: input.readings,
     ...(input.admission ? { admission: input.admission } : {}),
     spo2Scale: input.profile?.spo2Scale ?? 1,
+    baselineConfusion: input.profile?.baselineConfusion ?? false,
   };
 }
 

@@ -90,6 +90,8 @@ export interface PatientProfile {
   patientId: string;
   /** NEWS2 SpO2 scale: 2 only for patients a clinician flagged (target 88–92%). */
   spo2Scale: 1 | 2;
+  /** Confusion is this patient's recorded baseline: NEWS2 scores only new confusion (absent: not recorded). */
+  baselineConfusion?: boolean;
   /** Epoch milliseconds of the last change. */
   updatedAt: number;
   /** Who changed it (token subject), for the record. */
