@@ -11,7 +11,8 @@ import { readCohort } from './local-cohort.ts';
 import type { CohortReading, CohortStay } from './local-cohort.ts';
 import { applyCalibration } from './local-calibration.ts';
 import type { CalibrationParameters } from './local-calibration.ts';
-import { auroc, averagePrecision, brier, calibrationFit } from './model-metrics.ts';
+import { alertBurden, auroc, averagePrecision, brier, calibrationFit, earlyStay } from './model-metrics.ts';
+import type { AlertBurden, BurdenPoint } from './model-metrics.ts';
 import TRAINING_CONFIG from './training-config.json' with { type: 'json' };
 
 /**
@@ -154,7 +155,7 @@ export interface CohortEvaluation {
   testSet: { patients: number; positives: number; admissions: number; predictionPoints: number; positivePredictionPoints: number; excludedExpectedDeathPoints: number };
   metrics: { model: MetricSet; news2: MetricSet; difference: { auroc: number; ci95: { auroc: Interval | null } } };
   calibrationCurve: { predicted: number; observed: number; n: number }[];
-  alertBurden: { rule: string; alertsPer100PatientDays: number; sensitivity: number | null; medianLeadHours: number | null }[];
+  alertBurden: AlertBurden[];
   earlyStay: Record<string, { sensitivity: number | null; alertsPer100PatientDays: number }>;
   subgroups: { name: string; n: number; positives: number; patients: number; model: { auroc: number | null }; news2: { auroc: number | null } }[];
   bootstrap: { replicates: number; seed: number; unit: 'patient' };
@@ -216,11 +217,11 @@ export function evaluateScored(scored: ScoredCohort, options: EvaluateOptions): 
     };
   };
 
-  const fires = {
-    model: (i: number) => model[i]! >= threshold,
-    'news2>=5': (i: number) => scored.news2[i]! >= 5,
-    'news2>=7': (i: number) => scored.news2[i]! >= 7,
-  };
+  const rules = { model: threshold, 'news2>=5': 5, 'news2>=7': 7 } as const;
+  const scoresOf = (rule: keyof typeof rules): ArrayLike<number> => (rule === 'model' ? model : scored.news2);
+  // The card's own alert definitions (model-metrics.ts, as models/evaluation.py computes them).
+  const burdenPoints: BurdenPoint[] = Array.from(scored.labels, (label, i) => ({ patientId: scored.patientOf[i]!, now: scored.at[i]!, label, stay: scored.stays[scored.stayOf[i]!]! }));
+  const days = patientDays(scored.stays), earlyDays = patientDays(scored.stays, EARLY_STAY_MS);
   const patients = new Set(scored.patientOf);
   const positivePatients = new Set(scored.patientOf.filter((_, i) => labels[i]));
   const stayCount = new Set(scored.stayOf).size;
@@ -239,8 +240,11 @@ export function evaluateScored(scored: ScoredCohort, options: EvaluateOptions): 
       difference: { auroc: pointModel.auroc - pointNews2.auroc, ci95: { auroc: intervals.difference ?? null } },
     },
     calibrationCurve: calibrationCurve(model, labels),
-    alertBurden: Object.entries(fires).map(([rule, fire]) => ({ rule, ...alertBurden(scored, fire) })),
-    earlyStay: Object.fromEntries(Object.entries(fires).filter(([rule]) => rule !== 'news2>=7').map(([rule, fire]) => [rule, earlyStay(scored, fire)])),
+    alertBurden: (Object.keys(rules) as (keyof typeof rules)[]).map((rule) => alertBurden(rule, scoresOf(rule), rules[rule], burdenPoints, days)),
+    earlyStay: Object.fromEntries((['model', 'news2>=5'] as const).map((rule) => {
+      const { sensitivity, alertsPer100PatientDays } = earlyStay(scoresOf(rule), rules[rule], burdenPoints, earlyDays, EARLY_STAY_MS / HOUR_MS);
+      return [rule, { sensitivity, alertsPer100PatientDays }];
+    })),
     subgroups: subgroups(scored, model),
     bootstrap: { replicates, seed, unit: 'patient' },
   };
@@ -273,58 +277,9 @@ function patientDays(stays: readonly CohortStay[], firstMs?: number): number {
   return total / DAY_MS;
 }
 
-/**
- * As the card (models/evaluation.py) counts them: an alert is a prediction point (every 4 h of
- * ward time) whose score fires, per 100 patient-days of ward time; sensitivity: share of event
- * stays (with a positive point) alerted at a point in the 24 h before the event; lead: the event
- * time minus the earliest such alert, median over the alerted stays.
- */
-function alertBurden(scored: ScoredCohort, fire: (i: number) => boolean): { alertsPer100PatientDays: number; sensitivity: number | null; medianLeadHours: number | null } {
-  let alerts = 0;
-  const firstAlert = new Map<number, number>();
-  const eventStays = new Set<number>();
-  for (let i = 0; i < scored.labels.length; i++) {
-    const stay = scored.stayOf[i]!;
-    const fired = fire(i);
-    if (fired) alerts++;
-    if (scored.labels[i]) {
-      eventStays.add(stay);
-      if (fired && !firstAlert.has(stay)) firstAlert.set(stay, scored.at[i]!);
-    }
-  }
-  const days = patientDays(scored.stays);
-  const leads = [...firstAlert].map(([stay, at]) => (scored.stays[stay]!.eventAt! - at) / HOUR_MS).sort((a, b) => a - b);
-  return {
-    alertsPer100PatientDays: days === 0 ? 0 : (alerts / days) * 100,
-    sensitivity: eventStays.size === 0 ? null : firstAlert.size / eventStays.size,
-    medianLeadHours: leads.length === 0 ? null : median(leads),
-  };
-}
-
-/** Within the first 24 h of each stay: share of positive points alerted; alerts per 100 patient-days of first-24-h ward time. */
-function earlyStay(scored: ScoredCohort, fire: (i: number) => boolean): { sensitivity: number | null; alertsPer100PatientDays: number } {
-  let positives = 0, caught = 0, alerts = 0;
-  for (let i = 0; i < scored.labels.length; i++) {
-    if (scored.at[i]! - scored.stays[scored.stayOf[i]!]!.admittedAt > EARLY_STAY_MS) continue;
-    const fired = fire(i);
-    if (fired) alerts++;
-    if (scored.labels[i]) {
-      positives++;
-      if (fired) caught++;
-    }
-  }
-  const days = patientDays(scored.stays, EARLY_STAY_MS);
-  return { sensitivity: positives === 0 ? null : caught / positives, alertsPer100PatientDays: days === 0 ? 0 : (alerts / days) * 100 };
-}
-
-function median(sorted: readonly number[]): number {
-  const mid = sorted.length / 2;
-  return sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 const SUBGROUPS: readonly (readonly [string, (stay: CohortStay, at: number) => boolean])[] = [
-  ['age 18-64', (s) => s.age >= 18 && s.age <= 64],
-  ['age 65-79', (s) => s.age >= 65 && s.age <= 79],
+  ['age 18-64', (s) => s.age < 65],
+  ['age 65-79', (s) => s.age >= 65 && s.age < 80],
   ['age 80+', (s) => s.age >= 80],
   ['admission EMERGENCY', (s) => s.admissionType === 'EMERGENCY'],
   ['admission URGENT', (s) => s.admissionType === 'URGENT'],
