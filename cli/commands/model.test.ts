@@ -117,6 +117,18 @@ describe('vigil model evaluate', () => {
     expect(badColumns.stderr).toMatch(/outcomes\.csv: missing column\(s\) outcome, event_at/);
   }, 120_000);
 
+  it('refuses to evaluate with a calibration fitted for another model', async () => {
+    const file = path.join(dir, 'other-model-calibration.json');
+    writeFileSync(file, JSON.stringify({
+      format: 'vigil-local-calibration', version: 'local-1', model: 'some-other-model@9', fittedAt: '2026-12-01T00:00:00Z',
+      cohort: { dir: 'x', admissions: 1, patients: 1, positives: 1, predictionPoints: 1, events: 1 }, a: 0, b: 1,
+      before: { calibrationSlope: 1, calibrationIntercept: 0 }, after: { calibrationSlope: 1, calibrationIntercept: 0 }, evaluation: { metrics: { model: { auroc: 0.5 } } },
+    }));
+    const { code, stderr } = await vigil(['evaluate', '--cohort', cohort, '--calibration', file]);
+    expect(code).toBe(65);
+    expect(stderr).toContain('was fitted for some-other-model@9');
+  }, 60_000);
+
   it('answers --help for each subcommand, and a usage error without --cohort', async () => {
     const evaluate = await vigil(['evaluate', '--help']);
     expect(evaluate.code).toBe(0);

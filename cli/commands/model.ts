@@ -1,5 +1,5 @@
 import { loadConfig } from '../../core/config.ts';
-import { evaluateCohort } from '../../models/evaluate-cohort.ts';
+import { evaluateCohort, readCard } from '../../models/evaluate-cohort.ts';
 import { CohortError } from '../../models/local-cohort.ts';
 import { readLocalCalibration } from '../../models/local-calibration.ts';
 import { recalibrateCohort } from '../../models/recalibrate-cohort.ts';
@@ -114,6 +114,13 @@ const model: CliCommand & { helpFor(argv: readonly string[]): string } = {
         } catch (error) {
           console.error(`vigil model evaluate: ${(error as Error).message}`);
           return 66; // EX_NOINPUT
+        }
+        // As the server does: a calibration describes the model it was fitted for, no other.
+        const card = readCard(common.modelPath);
+        const served = `${card.name ?? 'recovery-risk'}@${card.version}`;
+        if (calibration.model !== served) {
+          console.error(`vigil model evaluate: local calibration ${file} (${calibration.version}) was fitted for ${calibration.model}, not ${served}`);
+          return 65;
         }
       }
       return withCohortErrors(cohortDir, async () => {
