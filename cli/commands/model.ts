@@ -16,7 +16,8 @@ earlyStay, subgroups, testSet, and calibrationCurve. models/README.md defines ea
 
   --cohort <dir>        the cohort: patients.csv, admissions.csv, vitals.csv, outcomes.csv
                         (and optionally profiles.csv), the layout vigil simulate --write-csv writes
-  --calibration <file>  apply a local calibration (vigil model recalibrate's file) first
+  --calibration <file>  apply a local calibration first (vigil model recalibrate's file, fitted
+                        for this model; another model's is refused)
   --bootstrap <n>       patient-level bootstrap replicates for the 95 % intervals (default 200)
   --seed <n>            bootstrap seed (default 20261204)
   --model <file.onnx>   the model (default VIGIL_MODEL or models/recovery-risk.onnx; its
