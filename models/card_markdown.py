@@ -14,8 +14,8 @@ def fmt(value, digits=3):
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-def ci(interval):
-    return f"{interval[0]:.3f}–{interval[1]:.3f}" if interval else "—"
+def ci(interval, digits=3):
+    return f"{interval[0]:.{digits}f} to {interval[1]:.{digits}f}" if interval else "—"
 
 
 def pct(value):
@@ -26,8 +26,11 @@ def render(card):
     m, n, diff = card["metrics"]["model"], card["metrics"]["news2"], card["metrics"]["difference"]
     t, d, tr, boot = card["testSet"], card["data"], card["training"], card["bootstrap"]
     rows = [("AUROC", "auroc"), ("AUPRC", "auprc"), ("Brier score", "brier"), ("Calibration slope", "calibrationSlope"), ("Calibration intercept", "calibrationIntercept")]
+    digits = {"brier": 4}
     table = "\n".join(
-        f"| {label} | {fmt(m[key])} ({ci(m['ci95'].get(key))}) | {fmt(n.get(key))} ({ci(n['ci95'].get(key))}) |" for label, key in rows
+        f"| {label} | {fmt(m[key], digits.get(key, 3))} ({ci(m['ci95'].get(key), digits.get(key, 3))}) | "
+        f"{fmt(n.get(key), digits.get(key, 3))} ({ci(n['ci95'].get(key), digits.get(key, 3))}) |"
+        for label, key in rows
     )
     burden = "\n".join(
         f"| {b['rule']} | {fmt(b['threshold'], 4)} | {b['alertsPer100PatientDays']:.1f} | {pct(b['sensitivity'])} of {b['eventPatients']} | {fmt(b['medianLeadHours'], 1)} h |"
@@ -85,8 +88,9 @@ def render(card):
   severe vitals are never scored down because the stay is young or the patient is of a given
   age or admission type.
 - **Output:** the calibrated probability, 0–1, served as `risk.score`. Deployed alert threshold:
-  **{card['deployedThreshold']:.4f}**, chosen on the validation split so that the model raises no more
-  alerts than NEWS2 ≥ 5 on the same prediction points.
+  **{card['deployedThreshold']:.4f}**, chosen on the validation split as the lowest threshold at
+  which the model raises no more alerts than NEWS2 ≥ 5 on the same prediction points, both over
+  whole stays and over the first 24 h of stays.
 
 ## Data
 
@@ -115,7 +119,9 @@ fitted on the training split.
 
 {verdict}
 
-Calibration plot (observed event rate against mean predicted risk, deciles of predictions):
+Calibration plot (observed event rate against mean predicted risk, deciles of predictions; with
+under 1 % of points positive, nine deciles sit below 1 % risk and the top decile carries the
+alerts; the bins are in the JSON, `calibration.bins`):
 [{card['calibration']['plot']}]({card['calibration']['plot']})
 
 ![calibration]({card['calibration']['plot']})

@@ -1,4 +1,5 @@
 import { auroc } from '../simulators/news2-reference.ts';
+import { createRandom } from '../simulators/seeded-random.ts';
 
 /**
  * The model card's metrics in TypeScript, so the card test re-checks the committed model without
@@ -147,4 +148,131 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export type Interval = [number, number];
+export type MetricIntervals = Record<keyof ProbabilityMetrics, Interval>;
+
+/** One score vector ranked once, so each resample's weighted AUROC and AUPRC are O(n) sums over tie groups. */
+function ranked(scores: ArrayLike<number>, labels: readonly boolean[]) {
+  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
+  const group = new Int32Array(order.length);
+  let groups = 0;
+  order.forEach((index, k) => {
+    if (k > 0 && scores[index] !== scores[order[k - 1]!]) groups++;
+    group[k] = groups;
+  });
+  groups++;
+  const pos = new Float64Array(groups), neg = new Float64Array(groups);
+  return (weights: Float64Array): { auroc: number; auprc: number } => {
+    pos.fill(0);
+    neg.fill(0);
+    order.forEach((index, k) => {
+      if (labels[index]) pos[group[k]!]! += weights[index]!;
+      else neg[group[k]!]! += weights[index]!;
+    });
+    let below = 0, area = 0, totalPos = 0, totalNeg = 0;
+    for (let g = 0; g < groups; g++) {
+      area += pos[g]! * (below + 0.5 * neg[g]!);
+      below += neg[g]!;
+      totalPos += pos[g]!;
+      totalNeg += neg[g]!;
+    }
+    let tp = 0, all = 0, previousRecall = 0, ap = 0;
+    for (let g = groups - 1; g >= 0; g--) {
+      tp += pos[g]!;
+      all += pos[g]! + neg[g]!;
+      const recall = tp / totalPos;
+      if (all > 0) ap += (recall - previousRecall) * (tp / all);
+      previousRecall = recall;
+    }
+    return { auroc: area / (totalPos * totalNeg), auprc: ap };
+  };
+}
+
+function weightedCalibration(logits: Float64Array, labels: readonly boolean[], weights: Float64Array, start: { intercept: number; slope: number }): { intercept: number; slope: number } {
+  let a = start.intercept, b = start.slope;
+  for (let iteration = 0; iteration < 6; iteration++) {
+    let ga = 0, gb = 0, haa = 0, hab = 0, hbb = 0;
+    for (let i = 0; i < logits.length; i++) {
+      const w = weights[i]!;
+      if (w === 0) continue;
+      const x = logits[i]!;
+      const mu = 1 / (1 + Math.exp(-(a + b * x)));
+      const r = w * ((labels[i] ? 1 : 0) - mu);
+      const h = w * mu * (1 - mu);
+      ga += r; gb += r * x; haa += h; hab += h * x; hbb += h * x * x;
+    }
+    const det = haa * hbb - hab * hab;
+    a += (hbb * ga - hab * gb) / det;
+    b += (haa * gb - hab * ga) / det;
+  }
+  return { intercept: a, slope: b };
+}
+
+/**
+ * 95 % percentile intervals from a patient-level bootstrap (evaluation.py bootstrap_intervals):
+ * patients resampled with replacement, all of a patient's points moving together. AUROC and AUPRC
+ * rank by `rankScores` (NEWS2's raw score), Brier and calibration use `probabilities`. Also the
+ * interval of the AUROC difference first minus second. Seeded; the resamples differ from
+ * Python's (another generator), so the bounds agree only within sampling noise.
+ */
+export function bootstrapIntervals(
+  labels: readonly boolean[],
+  patients: readonly string[],
+  scored: readonly { probabilities: ArrayLike<number>; rankScores?: ArrayLike<number> }[],
+  options: { resamples?: number; seed?: number } = {},
+): { intervals: MetricIntervals[]; aurocDifference: Interval } {
+  const resamples = options.resamples ?? 1000;
+  const random = createRandom(options.seed ?? 11, 'bootstrap');
+  const ids = new Map<string, number>();
+  const patientOf = Int32Array.from(patients, (id) => {
+    if (!ids.has(id)) ids.set(id, ids.size);
+    return ids.get(id)!;
+  });
+  const prepared = scored.map(({ probabilities, rankScores }) => {
+    const fit = calibrationFit(Array.from(probabilities), labels);
+    const logits = Float64Array.from(probabilities, (p) => {
+      const q = Math.min(1 - 1e-12, Math.max(1e-12, p));
+      return Math.log(q / (1 - q));
+    });
+    return { probabilities, rank: ranked(rankScores ?? probabilities, labels), logits, fit };
+  });
+  const draws = scored.map(() => ({ auroc: [] as number[], auprc: [] as number[], brier: [] as number[], calibrationSlope: [] as number[], calibrationIntercept: [] as number[] }));
+  const differences: number[] = [];
+  const counts = new Float64Array(ids.size);
+  const weights = new Float64Array(labels.length);
+  for (let r = 0; r < resamples; r++) {
+    counts.fill(0);
+    for (let k = 0; k < ids.size; k++) counts[random.int(0, ids.size - 1)]!++;
+    let total = 0;
+    for (let i = 0; i < weights.length; i++) total += (weights[i] = counts[patientOf[i]!]!);
+    prepared.forEach(({ probabilities, rank, logits, fit }, m) => {
+      const { auroc: area, auprc } = rank(weights);
+      let squared = 0;
+      for (let i = 0; i < weights.length; i++) squared += weights[i]! * (probabilities[i]! - (labels[i] ? 1 : 0)) ** 2;
+      const calibration = weightedCalibration(logits, labels, weights, fit);
+      const d = draws[m]!;
+      d.auroc.push(area);
+      d.auprc.push(auprc);
+      d.brier.push(squared / total);
+      d.calibrationSlope.push(calibration.slope);
+      d.calibrationIntercept.push(calibration.intercept);
+    });
+    if (draws.length > 1) differences.push(draws[0]!.auroc.at(-1)! - draws[1]!.auroc.at(-1)!);
+  }
+  const interval = (values: number[]): Interval => [percentile(values, 2.5), percentile(values, 97.5)];
+  return {
+    intervals: draws.map((d) => Object.fromEntries(Object.entries(d).map(([key, values]) => [key, interval(values)])) as MetricIntervals),
+    aurocDifference: differences.length ? interval(differences) : [Number.NaN, Number.NaN],
+  };
+}
+
+/** Linear-interpolated percentile, as numpy's default. */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const position = (p / 100) * (sorted.length - 1);
+  const low = Math.floor(position);
+  const high = Math.min(sorted.length - 1, low + 1);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (position - low);
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COHORT_SHIFT_NAMES } from '../simulators/shift-presets.ts';
 import { loadOnnxRiskModel } from '../stream-processor/risk-model-onnx.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, writeFeatures } from './features.ts';
-import { alertBurden, auroc, earlyStay, probabilityMetrics } from './model-metrics.ts';
+import { alertBurden, auroc, bootstrapIntervals, earlyStay, probabilityMetrics } from './model-metrics.ts';
 import type { AlertBurden, ProbabilityMetrics } from './model-metrics.ts';
 import { patientDays, predictionPoints, readCohortStays } from './prediction-points.ts';
 import type { PredictionPoint } from './prediction-points.ts';
@@ -97,6 +97,26 @@ describe('recovery-risk model card', () => {
     }
     expect(card.metrics.difference.auroc).toBeCloseTo(card.metrics.model.auroc - card.metrics.news2.auroc, 3);
   });
+
+  it('quotes bootstrap intervals that a TypeScript patient-level bootstrap reproduces within sampling noise', () => {
+    const labels = points.map((p) => p.label);
+    const { intercept, slope } = card.news2Probability;
+    const { intervals, aurocDifference } = bootstrapIntervals(labels, points.map((p) => p.patientId), [
+      { probabilities },
+      { probabilities: news2Scores.map((s) => 1 / (1 + Math.exp(-(intercept + slope * s)))), rankScores: news2Scores },
+    ], { resamples: 200, seed: 5 });
+    // 200 resamples against the card's 1,000: the 2.5/97.5 % bounds move by a fraction of the interval's width.
+    const close = (measured: [number, number], quoted: [number, number], what: string) => {
+      const width = quoted[1] - quoted[0];
+      expect(Math.abs(measured[0] - quoted[0]), `${what} lower`).toBeLessThanOrEqual(0.3 * width);
+      expect(Math.abs(measured[1] - quoted[1]), `${what} upper`).toBeLessThanOrEqual(0.3 * width);
+    };
+    for (const key of ['auroc', 'auprc', 'brier', 'calibrationSlope'] as const) {
+      close(intervals[0]![key], card.metrics.model.ci95[key], `model ${key}`);
+      close(intervals[1]![key], card.metrics.news2.ci95[key], `NEWS2 ${key}`);
+    }
+    close(aurocDifference, card.metrics.difference.ci95.auroc, 'AUROC difference');
+  }, 300_000);
 
   it('quotes the alert burden and the early-stay figures the committed model gives at its deployed threshold', () => {
     const rules: [string, ArrayLike<number>, number][] = [['model', probabilities, card.deployedThreshold], ['news2>=5', news2Scores, 5], ['news2>=7', news2Scores, 7]];
