@@ -4,15 +4,13 @@ import { news2 } from '../core/domain/news2.ts';
 import { latestVitals } from '../core/domain/patient-summary.ts';
 import type { VitalReading } from '../core/domain/reading.ts';
 import { loadOnnxRiskModel } from '../stream-processor/risk-model-onnx.ts';
-import { patientBootstrap } from './bootstrap.ts';
-import type { Interval } from './bootstrap.ts';
 import { FEATURE_COUNT, writeFeatures } from './features.ts';
 import { readCohort } from './local-cohort.ts';
 import type { CohortReading, CohortStay } from './local-cohort.ts';
 import { applyCalibration } from './local-calibration.ts';
 import type { CalibrationParameters } from './local-calibration.ts';
-import { alertBurden, auroc, averagePrecision, brier, calibrationFit, earlyStay } from './model-metrics.ts';
-import type { AlertBurden, BurdenPoint } from './model-metrics.ts';
+import { alertBurden, auroc, averagePrecision, bootstrapIntervals, brier, calibrationFit, earlyStay } from './model-metrics.ts';
+import type { AlertBurden, BurdenPoint, Interval } from './model-metrics.ts';
 import TRAINING_CONFIG from './training-config.json' with { type: 'json' };
 
 /**
@@ -189,27 +187,23 @@ export function evaluateScored(scored: ScoredCohort, options: EvaluateOptions): 
 
   const replicates = options.replicates ?? 200;
   const seed = options.seed ?? 20261204;
-  let lastProgress = 0;
-  const intervals = patientBootstrap(scored.patientOf, (indices) => {
-    const m = metricsOf(model, model, indices);
-    const n = metricsOf(scored.news2, news2Probability, indices);
-    const prefixed = (prefix: string, values: Record<Metric, number>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [`${prefix}.${k}`, v]));
-    return { ...prefixed('model', m), ...prefixed('news2', n), difference: m.auroc - n.auroc } as Record<string, number>;
-  }, {
-    replicates, seed,
-    onReplicate: (done, total) => {
-      if (done === total || performance.now() - lastProgress > 5000) {
-        lastProgress = performance.now();
-        options.onProgress?.(`bootstrap: ${done}/${total} replicates`);
-      }
-    },
-  });
+  // The card's bootstrap (model-metrics.ts, as evaluation.py): patients resampled, their points together.
+  let intervals: Partial<Record<string, Interval>> = {};
+  if (replicates > 0) {
+    options.onProgress?.(`bootstrap: ${replicates} patient-level replicates`);
+    const news2Scored = news2Probability ? { probabilities: news2Probability, rankScores: scored.news2 } : { probabilities: scored.news2 };
+    const result = bootstrapIntervals(labels, scored.patientOf, [{ probabilities: model }, news2Scored], { resamples: replicates, seed });
+    const [modelIntervals, news2Intervals] = result.intervals;
+    const prefixed = (prefix: string, values: Record<string, Interval>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [`${prefix}.${k}`, v]));
+    intervals = { ...prefixed('model', modelIntervals!), ...prefixed('news2', news2Intervals!), difference: result.aurocDifference };
+    options.onProgress?.(`bootstrap: ${replicates}/${replicates} replicates`);
+  }
   const withIntervals = (prefix: string, values: Record<Metric, number>): MetricSet => {
     const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
     const ci95: Partial<Record<Metric, Interval>> = {};
     for (const key of Object.keys(values) as Metric[]) {
       const interval = intervals[`${prefix}.${key}`];
-      if (interval && Number.isFinite(values[key])) ci95[key] = interval;
+      if (interval && Number.isFinite(values[key]) && interval.every(Number.isFinite)) ci95[key] = interval;
     }
     return {
       auroc: finite(values.auroc), auprc: finite(values.auprc), brier: finite(values.brier),
@@ -237,7 +231,7 @@ export function evaluateScored(scored: ScoredCohort, options: EvaluateOptions): 
     metrics: {
       model: withIntervals('model', pointModel),
       news2: withIntervals('news2', pointNews2),
-      difference: { auroc: pointModel.auroc - pointNews2.auroc, ci95: { auroc: intervals.difference ?? null } },
+      difference: { auroc: pointModel.auroc - pointNews2.auroc, ci95: { auroc: intervals.difference?.every(Number.isFinite) ? intervals.difference : null } },
     },
     calibrationCurve: calibrationCurve(model, labels),
     alertBurden: (Object.keys(rules) as (keyof typeof rules)[]).map((rule) => alertBurden(rule, scoresOf(rule), rules[rule], burdenPoints, days)),
