@@ -9,6 +9,8 @@ export interface CliCommand {
   readonly name: string;
   readonly summary: string;
   readonly help: string;
+  /** For commands with subcommands: the help for these arguments (e.g. `evaluate --help`). */
+  helpFor?(argv: readonly string[]): string;
   run(argv: readonly string[]): Promise<number>;
 }
 

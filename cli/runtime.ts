@@ -37,6 +37,8 @@ import { runSimulation } from '../simulators/live-readings.ts';
 import { createWard } from '../simulators/ward.ts';
 import { createWardAdmissionRecorder } from '../simulators/ward-admission-records.ts';
 import { createWarehouseAdmissionLookup } from '../stream-processor/admission-context.ts';
+import { describeServedModel } from '../models/provenance.ts';
+import type { ServedModel } from '../models/provenance.ts';
 import { pollPatientUpdates } from './poll-patient-updates.ts';
 
 /** Which components this process runs. `vigil start` runs them all. */
@@ -98,8 +100,12 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       for (const step of provisionSteps(config, { bus, timeseries, warehouse })) await step.run();
     }
 
+    // What the risk score is and whether this site validated it: the same answer for the
+    // processor (which applies the calibration) and the dashboard (which says so on screen).
+    const served = describeServedModel({ modelPath: config.modelPath, calibration: config.riskCalibration });
+    if (served.provenance.localValidationIgnored) logger.warn({ reason: served.provenance.localValidationIgnored }, 'local calibration not applied');
     // The alert engine takes its risk threshold from the model's card, so a dashboard-only process loads it too.
-    const riskModel = parts.process || parts.read ? await loadRiskModel(config, logger) : undefined;
+    const riskModel = parts.process || parts.read ? await loadRiskModel(config, served, logger) : undefined;
     if (parts.process && bus && timeseries && warehouse) {
       const processor = await startProcessor({
         bus, timeseries, warehouse, updates, metrics, logger,
@@ -152,7 +158,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
 
     const readiness = [bus, timeseries, warehouse].filter((b) => b !== undefined).map((b) => ({ name: b.kind, ping: () => b.ping() }));
     const app = buildApp({
-      config, logger, metrics, readiness, revocations,
+      config, logger, metrics, readiness, revocations, modelProvenance: served.provenance,
       ...(publisher ? { ingest: { publisher } } : {}),
       ...(parts.read && timeseries && warehouse && audit ? { read: { timeseries, warehouse, updates, audit, ...(alerts ? { alerts } : {}) } } : {}),
       ...(edge ? { routes: [(instance: FastifyInstance) => void instance.register(fhirRoutes, { publish: edge.publish, deadLetter: edge.fhirDeadLetter })] } : {}),
@@ -247,13 +253,13 @@ function mllpIdentityOptions(config: VigilConfig): Pick<MllpServerOptions, 'tls'
   };
 }
 
-async function loadRiskModel(config: VigilConfig, logger: Logger): Promise<RiskModel | undefined> {
+async function loadRiskModel(config: VigilConfig, served: ServedModel, logger: Logger): Promise<RiskModel | undefined> {
   if (!existsSync(config.modelPath)) {
     logger.warn({ model: config.modelPath }, 'risk model not found: scoring with NEWS2 only');
     return undefined;
   }
   const { loadOnnxRiskModel } = await import('../stream-processor/risk-model-onnx.ts');
-  const model = await loadOnnxRiskModel({ path: config.modelPath });
-  logger.info({ model: model.name }, 'risk model loaded');
+  const model = await loadOnnxRiskModel({ path: config.modelPath, ...(served.calibration ? { calibration: served.calibration } : {}) });
+  logger.info({ model: model.name, validatedLocally: served.calibration !== null }, 'risk model loaded');
   return model;
 }

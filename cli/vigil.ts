@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   load: { summary: 'load a CSV into the warehouse', load: () => import('./commands/load.ts') },
   provision: { summary: 'create or update topics, tables and views', load: () => import('./commands/provision.ts') },
   sql: { summary: 'run SQL on the configured warehouse', load: () => import('./commands/sql.ts') },
+  model: { summary: 'evaluate the risk model on a local cohort, or recalibrate it', load: () => import('./commands/model.ts') },
 };
 
 function usage(): string {
@@ -33,7 +34,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const command = (await entry.load()).default;
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(command.help);
+    // A command with subcommands answers `vigil <command> <subcommand> --help` with that subcommand's help.
+    console.log(command.helpFor?.(rest) ?? command.help);
     return 0;
   }
   try {

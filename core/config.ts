@@ -119,6 +119,11 @@ export interface VigilConfig {
    */
   readonly riskMode: RiskMode;
   readonly modelPath: string;
+  /**
+   * A site's local recalibration of the model (`vigil model recalibrate` writes it). `explicit`:
+   * VIGIL_RISK_CALIBRATION named it, so it must exist; else the default place is used when present.
+   */
+  readonly riskCalibration: { readonly path: string; readonly explicit: boolean };
   readonly logLevel: string;
 }
 
@@ -217,6 +222,10 @@ export function loadConfig(env: Env = process.env): VigilConfig {
     news2: { maxAgeMs: int(env, 'VIGIL_NEWS2_MAX_AGE_MINUTES', 60, 1, 24 * 60) * 60_000 },
     riskMode: oneOf(env, 'VIGIL_RISK_MODE', ['shown', 'silent'] as const, 'shown'),
     modelPath: path.resolve(str(env, 'VIGIL_MODEL', new URL('../models/recovery-risk.onnx', import.meta.url).pathname)),
+    riskCalibration: {
+      path: path.resolve(str(env, 'VIGIL_RISK_CALIBRATION', path.join(dataDir, 'local-calibration.json'))),
+      explicit: (env.VIGIL_RISK_CALIBRATION ?? '') !== '',
+    },
     logLevel: oneOf(env, 'VIGIL_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   };
   return deepFreeze(config);

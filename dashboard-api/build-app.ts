@@ -16,6 +16,8 @@ import type { AuditLog } from './audit-log.ts';
 import { registerAudit } from './audit-routes.ts';
 import { registerAuth } from './auth.ts';
 import { registerDashboardPage } from './dashboard-page.ts';
+import { registerModelRoute } from './model-route.ts';
+import type { ModelProvenanceView } from './model-route.ts';
 import { registerDeadLetterRoutes } from './dead-letter-routes.ts';
 import { installErrorHandling } from './http-errors.ts';
 import { installHttpHygiene } from './http-hygiene.ts';
@@ -45,6 +47,8 @@ export interface AppDeps {
     /** Alerts for the ward (`/v1/alerts`, `event: alert` on the stream); none when absent. */
     readonly alerts?: AlertEngine;
   };
+  /** What the risk score is (`GET /v1/model`, clinicians); the route answers only when given. */
+  readonly modelProvenance?: ModelProvenanceView;
   /** Backends `/readyz` pings. */
   readonly readiness: readonly ReadinessCheck[];
   /** More routes on the same app, e.g. the FHIR edge. Each route must set `config.access`. */
@@ -105,6 +109,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerDashboardPage(app);
     registerRejectedReadingsRoute(app, { warehouse, config: deps.config });
     registerWardTrendsRoute(app, { warehouse, config: deps.config });
+    if (deps.modelProvenance) registerModelRoute(app, deps.modelProvenance);
     if (alerts) registerAlertRoutes(app, { alerts, audit });
     // Analysts' read-only SQL, where the warehouse offers a locked-down query (embedded DuckDB).
     if (hasAnalystQueries(warehouse)) registerSqlRoute(app, warehouse);

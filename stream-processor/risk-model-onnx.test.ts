@@ -52,6 +52,30 @@ describe('loadOnnxRiskModel', () => {
     expect(sick!.factors.map((f) => f.feature)).toEqual(expect.arrayContaining([expect.stringMatching(/respiratoryRate|heartRate|spo2|oxygen|bloodPressure|temperature/)]));
   });
 
+  it('lists no factor for a patient whose vitals are all in their normal band', async () => {
+    // Normal by NEWS2 (every parameter scores 0) but not the reference values: RR 18, HR 88, SBP 112, 37.9 °C, SpO2 96 %.
+    const normal = window('P-normal', { heartRate: 80, systolic: 118, diastolic: 70, temperatureC: 37.4, spo2: 97, respiratoryRate: 17 }, { heartRate: 88, systolic: 112, diastolic: 66, temperatureC: 37.9, spo2: 96, respiratoryRate: 18 });
+    const [calm, high] = await model.score([stable, normal]);
+    expect(calm!.factors).toEqual([]);
+    expect(high!.factors).toEqual([]);
+  });
+
+  it('lists an abnormal respiratory rate, and never a normal vital beside it', async () => {
+    const fastBreathing = window('P-rr', WELL, { ...WELL, respiratoryRate: 27 });
+    const [out] = await model.score([fastBreathing]);
+    expect(out!.factors.map((f) => f.feature)).toContain('respiratoryRate');
+    expect(out!.factors.find((f) => f.feature === 'respiratoryRate')!.value).toBe(27);
+    expect(out!.factors.map((f) => f.feature).filter((f) => f !== 'respiratoryRate')).toEqual([]);
+
+    // Fever and tachycardia with RR 16: RR is normal and must not be named, whatever occlusion credits it with.
+    const febrile = window('P-fever', WELL, { ...WELL, heartRate: 128, temperatureC: 39.4, respiratoryRate: 16, systolic: 104 });
+    const [fever] = await model.score([febrile]);
+    const named = fever!.factors.map((f) => f.feature);
+    expect(named).not.toContain('respiratoryRate');
+    expect(named).not.toContain('spo2');
+    expect(named.every((f) => ['heartRate', 'temperature', 'bloodPressure'].includes(f))).toBe(true);
+  });
+
   it('scores a batch exactly as it scores each patient alone', async () => {
     const batch = await model.score([stable, deteriorating, stable]);
     const alone = await model.score([deteriorating]);

@@ -1,9 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
+import { news2 } from '../core/domain/news2.ts';
+import type { News2Parameter } from '../core/domain/news2.ts';
+import type { LatestVitals } from '../core/domain/patient-summary.ts';
 import type { RiskFactor } from '../core/domain/reading.ts';
 import { VigilError } from '../core/errors.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, prepareFeatureInput, writeFeatures } from '../models/features.ts';
 import type { FeatureInput, FeatureOcclusion } from '../models/features.ts';
+import { applyCalibration } from '../models/local-calibration.ts';
+import type { CalibrationParameters } from '../models/local-calibration.ts';
 import type { RiskModel, RiskModelOutput, ScoringInput } from './risk-model.ts';
 
 /**
@@ -16,6 +21,12 @@ import type { RiskModel, RiskModelOutput, ScoringInput } from './risk-model.ts';
  * set to a typical well adult's value; the factor's contribution is the probability minus that
  * rescored probability (probability units). The largest positive contributions are returned, so
  * a factor says "this pushed the risk up by this much".
+ *
+ * A factor is a vital, and it is listed only when the patient's latest value of it (as NEWS2
+ * scores it: the latest in the window, the patient's SpO2 scale) is outside the normal band, i.e.
+ * scores NEWS2 points. Occlusion against a reference can credit a normal value with a positive
+ * contribution (RR 16 against a reference of 16 after other vitals moved); a clinician shown
+ * "RR 16 ▲" is told something false. Context (age) is not listed: it is not something to act on.
  */
 
 
@@ -37,6 +48,12 @@ export interface OnnxRiskModelOptions {
   readonly minContribution?: number;
   /** onnxruntime intra-op threads (default 1: the processor scores many small batches). */
   readonly threads?: number;
+  /**
+   * A site's local recalibration (models/local-calibration.ts), applied to every probability
+   * `score` returns, factors included; the name then carries its version
+   * (`recovery-risk@1+local-2`). `run` stays the bare model.
+   */
+  readonly calibration?: CalibrationParameters & { readonly version: string };
 }
 
 export interface OnnxRiskModel extends RiskModel {
@@ -46,7 +63,12 @@ export interface OnnxRiskModel extends RiskModel {
   close(): Promise<void>;
 }
 
-const FACTORS = Object.entries(FEATURE_SPEC.factorReferences as Record<string, FeatureOcclusion>);
+/** Factor group → the NEWS2 parameter whose band says whether the patient's latest value is abnormal. */
+const FACTOR_BAND: Readonly<Record<string, News2Parameter | undefined>> = {
+  heartRate: 'heartRate', respiratoryRate: 'respiratoryRate', bloodPressure: 'systolic', temperature: 'temperatureC',
+  spo2: 'spo2', oxygen: 'onOxygen', consciousness: 'consciousness',
+};
+const FACTORS = Object.entries(FEATURE_SPEC.factorReferences as Record<string, FeatureOcclusion>).filter(([feature]) => FACTOR_BAND[feature] !== undefined);
 const LAST_VALUE_FEATURE: Readonly<Record<string, string | undefined>> = {
   heartRate: 'heartRate.6h.last', respiratoryRate: 'respiratoryRate.6h.last', bloodPressure: 'systolic.6h.last',
   temperature: 'temperatureC.6h.last', spo2: 'spo2.6h.last', oxygen: 'onOxygen.last', consciousness: 'consciousness.last.notAlert', age: 'age',
@@ -79,35 +101,53 @@ export async function loadOnnxRiskModel(options: OnnxRiskModelOptions): Promise<
     return positive;
   }
 
+  const calibration = options.calibration;
+  const calibrated = (p: number): number => (calibration ? applyCalibration(p, calibration) : p);
+
   return {
-    name: `${card.name ?? 'recovery-risk'}@${card.version}`,
+    name: `${card.name ?? 'recovery-risk'}@${card.version}${calibration ? `+${calibration.version}` : ''}`,
     ...(card.deployedThreshold === undefined ? {} : { deployedThreshold: card.deployedThreshold }),
     run,
     async score(inputs) {
       if (inputs.length === 0) return [];
       const variants = topFactors > 0 ? 1 + FACTORS.length : 1;
       const rows = new Float32Array(inputs.length * variants * FEATURE_COUNT);
+      const abnormal: ((feature: string) => boolean)[] = [];
       inputs.forEach((input, i) => {
         const prepared = prepareFeatureInput(featureInput(input));
         writeFeatures(prepared, rows, i * variants);
-        if (variants > 1) FACTORS.forEach(([, reference], f) => writeFeatures(prepared, rows, i * variants + 1 + f, reference));
+        if (variants > 1) {
+          FACTORS.forEach(([, reference], f) => writeFeatures(prepared, rows, i * variants + 1 + f, reference));
+          abnormal.push(abnormalBands(input, prepared.computed.latest ?? null));
+        }
       });
       const probabilities = await run(rows, inputs.length * variants);
       return inputs.map((_, i) => {
-        const probability = probabilities[i * variants]!;
+        const probability = calibrated(probabilities[i * variants]!);
         if (variants === 1) return { probability, factors: [] };
         const factors: RiskFactor[] = FACTORS.map(([feature], f) => ({
           feature,
-          contribution: probability - probabilities[i * variants + 1 + f]!,
+          contribution: probability - calibrated(probabilities[i * variants + 1 + f]!),
           value: factorValue(rows, i * variants, feature),
         }))
-          .filter((factor) => factor.contribution >= minContribution)
+          .filter((factor) => factor.contribution >= minContribution && abnormal[i]!(factor.feature))
           .sort((a, b) => b.contribution - a.contribution)
           .slice(0, topFactors);
         return { probability, factors };
       });
     },
     close: () => session.release(),
+  };
+}
+
+/** Which factors' vitals are outside their normal band (NEWS2 points > 0) in the latest values. */
+function abnormalBands(input: ScoringInput, latest: LatestVitals | null): (feature: string) => boolean {
+  if (!latest) return () => false;
+  // Recorded baseline confusion is that patient's normal.
+  const { components } = news2(latest, { spo2Scale: input.profile?.spo2Scale ?? 1, baselineConfusion: input.profile?.baselineConfusion ?? false });
+  return (feature) => {
+    const parameter = FACTOR_BAND[feature];
+    return parameter !== undefined && (components[parameter] ?? 0) > 0;
   };
 }
 

@@ -184,7 +184,11 @@ describe.skipIf(!haveChromium)('ward dashboard in headless Chromium', () => {
     const alerts = createAlertEngine({ updates, store: alertStore, thresholds: { ...DEFAULT_ALERT_THRESHOLDS, holdMs: 5 * MINUTE }, logger });
     stops.push(() => audit.close(), () => alertStore.close(), () => alerts.stop(), () => publisher.close(), () => processor.stop());
 
-    app = buildApp({ config, logger, metrics, readiness: [], ingest: { publisher }, read: { timeseries, warehouse, updates, audit, alerts } });
+    const modelProvenance = {
+      model: 'e2e-logistic@1', target: 'death or ICU escalation', horizonHours: 24, trainedOn: 'simulated data', validatedLocally: false, localValidation: null,
+      summary: 'Risk of death or ICU escalation within 24 h — trained on simulated data, not validated at this site',
+    };
+    app = buildApp({ config, logger, metrics, readiness: [], modelProvenance, ingest: { publisher }, read: { timeseries, warehouse, updates, audit, alerts } });
     await app.listen({ port: 0, host: '127.0.0.1' });
     stops.push(() => app.close());
     const address = app.server.address();
@@ -250,6 +254,8 @@ describe.skipIf(!haveChromium)('ward dashboard in headless Chromium', () => {
     // Sparklines from the trends of the last hours.
     await expect.poll(() => page.locator(`.tile[data-patient-id="${pid(1)}"] svg.spark polyline`).first().getAttribute('points'), { timeout: 10_000 })
       .toMatch(/\d+(\.\d)?,\d+(\.\d)? .+ .+/);
+    // What the risk score is, beside the risk figures.
+    await expect.poll(() => page.locator('#model-provenance').textContent()).toBe('Risk of death or ICU escalation within 24 h — trained on simulated data, not validated at this site');
     await page.evaluate(() => { (window as unknown as { notReloaded: boolean }).notReloaded = true; });
   });
 

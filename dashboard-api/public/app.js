@@ -2,6 +2,7 @@
 import { acknowledgeAlert, getJson, signOut } from './api.js';
 import { formatPercent, formatTime } from './clinical-format.js';
 import { connectLive } from './live-stream.js';
+import { showModelProvenance } from './model-provenance.js';
 import { WINDOWS, showPatientView } from './patient-view.js';
 import { SPARK_HOURS, createWardView } from './ward-view.js';
 
@@ -129,6 +130,7 @@ connectLive({
 });
 
 setInterval(() => ward.tick(), 5_000);
+showModelProvenance($('model-provenance'));
 
 document.addEventListener('keydown', (event) => {
   if (event.key === 'Escape' && !patientSection.hidden) {

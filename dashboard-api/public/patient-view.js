@@ -1,6 +1,7 @@
 /* global ResizeObserver */
 import { getJson, putProfile } from './api.js';
 import { NEWS2_BANDS, formatPercent, formatTime, formatValue, incompleteText, news2Badge, shownRisk, topFactors } from './clinical-format.js';
+import { showModelProvenance } from './model-provenance.js';
 
 export const WINDOWS = { '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 24 * 3_600_000 };
 /** Rows of accepted readings the table lists (newest); every rejected one in the window is listed too. */
@@ -91,6 +92,9 @@ export async function showPatientView({ section, patientId, windowKey, summary, 
   const title = el('h1', { tabIndex: -1, textContent: `Patient ${patientId}` });
   const incomplete = el('p', { className: 'news2-incomplete', hidden: true });
   section.append(el('div', { className: 'patient-head' }, back, title, badge, risk, el('span', { className: 'spacer' }), choice), incomplete, profileControls(patientId));
+  const provenance = el('div', { hidden: true });
+  section.append(provenance);
+  showModelProvenance(provenance);
   const legend = el('p', { className: 'legend-bands' }, 'NEWS2 bands:');
   for (const [points, label] of [[1, '1 point'], [2, '2 points'], [3, '3 points']]) {
     const swatch = el('span', { className: 'swatch' });
