@@ -70,6 +70,7 @@ const MATRIX: Readonly<Record<string, Row>> = {
   'GET /v1/stream': { request: { url: '/v1/stream' }, expect: CLINICIAN_200 },
   'GET /v1/ward/trends': { request: { url: '/v1/ward/trends' }, expect: CLINICIAN_200 },
   'GET /v1/alerts': { request: { url: '/v1/alerts' }, expect: CLINICIAN_200 },
+  'GET /v1/model': { request: { url: '/v1/model' }, expect: CLINICIAN_200 },
   // An unknown alert: 404 proves the caller got past the access check.
   'POST /v1/alerts/:alertId/ack': { request: { url: '/v1/alerts/no-such-alert/ack' }, expect: { none: 401, device: 403, clinician: 404, analyst: 403, admin: 404 } },
   'GET /v1/session/token': { request: { url: '/v1/session/token' }, expect: SESSION_ONLY },
@@ -105,6 +106,10 @@ beforeAll(async () => {
     ingest: { publisher: createReadingPublisher({ bus: recordingBus().bus, topic: 'readings', metrics, maxBatchDelayMs: 0 }) },
     // With the analysts' query the embedded warehouse offers (POST /v1/sql).
     read: { timeseries, warehouse: Object.assign(cannedWarehouse(), { analystQuery: async () => ({ columns: [], rows: [], truncated: false }) }), updates, audit, alerts },
+    modelProvenance: {
+      model: 'recovery-risk@2', target: 'death or ICU escalation', horizonHours: 24, trainedOn: 'simulated data',
+      validatedLocally: false, localValidation: null, summary: 'not validated at this site',
+    },
     routes: [(a) => void a.register(fhirRoutes, { publish: async () => undefined, deadLetter: async () => undefined })],
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
