@@ -1,6 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { openSqliteFile } from '../adapters/embedded/open-sqlite-file.ts';
 import { VigilError } from '../core/errors.ts';
 
 /**
@@ -38,15 +36,7 @@ export interface AuditLog {
 
 /** The embedded audit log: one SQLite file (`audit.sqlite` under VIGIL_DATA_DIR). */
 export function createSqliteAuditLog(options: { path: string }): AuditLog {
-  if (options.path !== ':memory:') mkdirSync(path.dirname(options.path), { recursive: true });
-  let db: DatabaseSync;
-  try {
-    db = new DatabaseSync(options.path);
-    // WAL with NORMAL sync: an append costs microseconds and survives a process crash.
-    db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      PRAGMA busy_timeout = 5000;
+  const db = openSqliteFile({ path: options.path, what: 'audit log', schema: `
       CREATE TABLE IF NOT EXISTS audit (
         id INTEGER PRIMARY KEY,
         at INTEGER NOT NULL,
@@ -58,10 +48,7 @@ export function createSqliteAuditLog(options: { path: string }): AuditLog {
       );
       CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
       CREATE INDEX IF NOT EXISTS audit_patient_at ON audit (patient_id, at);
-    `);
-  } catch (cause) {
-    throw new VigilError('BACKEND_UNAVAILABLE', 'cannot open the audit log', { cause, details: { path: options.path } });
-  }
+  ` });
   const insert = db.prepare('INSERT INTO audit (at, actor, role, action, patient_id, status) VALUES (?, ?, ?, ?, ?, ?)');
   const recent = db.prepare(`
     SELECT at, actor, role, action, patient_id, status FROM audit

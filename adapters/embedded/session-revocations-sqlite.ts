@@ -1,6 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { openSqliteFile } from './open-sqlite-file.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { SessionRevocations } from '../../core/ports/session-revocations.ts';
 
@@ -10,22 +8,12 @@ import type { SessionRevocations } from '../../core/ports/session-revocations.ts
  * expiry are pruned on each revocation, so the table holds at most one shift of sign-outs.
  */
 export function createSqliteSessionRevocations(options: { path: string }): SessionRevocations {
-  if (options.path !== ':memory:') mkdirSync(path.dirname(options.path), { recursive: true });
-  let db: DatabaseSync;
-  try {
-    db = new DatabaseSync(options.path);
-    db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      PRAGMA busy_timeout = 5000;
+  const db = openSqliteFile({ path: options.path, what: 'session revocation list', schema: `
       CREATE TABLE IF NOT EXISTS revoked_sessions (
         session_id TEXT PRIMARY KEY,
         expires_at INTEGER NOT NULL
       );
-    `);
-  } catch (cause) {
-    throw new VigilError('BACKEND_UNAVAILABLE', 'cannot open the session revocation list', { cause, details: { path: options.path } });
-  }
+  ` });
   const insert = db.prepare('INSERT INTO revoked_sessions (session_id, expires_at) VALUES (?, ?) ON CONFLICT (session_id) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)');
   const prune = db.prepare('DELETE FROM revoked_sessions WHERE expires_at <= ?');
   const lookup = db.prepare('SELECT 1 AS revoked FROM revoked_sessions WHERE session_id = ? AND expires_at > ?');

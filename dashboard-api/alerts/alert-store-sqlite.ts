@@ -1,6 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { openSqliteFile } from '../../adapters/embedded/open-sqlite-file.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { Alert, AlertReason } from './alert.ts';
 
@@ -28,13 +26,7 @@ interface AlertRow {
 
 /** The embedded alert store: one SQLite file (`alerts.sqlite` under VIGIL_DATA_DIR), or `:memory:`. */
 export function createSqliteAlertStore(options: { path: string }): AlertStore {
-  let db: DatabaseSync;
-  try {
-    if (options.path !== ':memory:') mkdirSync(path.dirname(options.path), { recursive: true });
-    db = new DatabaseSync(options.path);
-    db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
+  const db = openSqliteFile({ path: options.path, what: 'alert store', schema: `
       CREATE TABLE IF NOT EXISTS alerts (
         id TEXT PRIMARY KEY,
         patient_id TEXT NOT NULL,
@@ -52,10 +44,7 @@ export function createSqliteAlertStore(options: { path: string }): AlertStore {
       );
       CREATE INDEX IF NOT EXISTS alerts_status ON alerts (status);
       CREATE INDEX IF NOT EXISTS alerts_unacknowledged ON alerts (opened_at) WHERE acknowledged_at IS NULL;
-    `);
-  } catch (cause) {
-    throw new VigilError('BACKEND_UNAVAILABLE', 'cannot open the alert store', { cause, details: { path: options.path } });
-  }
+  ` });
   const upsert = db.prepare(`
     INSERT INTO alerts (id, patient_id, status, opened_at, closed_at, reasons, news2_score, risk_score, peak_news2, peak_risk, below_since, acknowledged_at, acknowledged_by)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
