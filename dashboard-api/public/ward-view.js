@@ -120,8 +120,6 @@ export function createWardView({ container, empty, count, onOpen }) {
     } else {
       tile.risk.textContent = 'Model risk –';
     }
-    tile.factors.textContent = topFactors(s.risk);
-    tile.factors.hidden = tile.factors.textContent === '';
     const latest = s.latest;
     tile.observedMs = latest ? Date.parse(latest.observedAt) : NaN;
     for (const vital of VITALS) {
@@ -164,6 +162,12 @@ export function createWardView({ container, empty, count, onOpen }) {
     tile.alertChip.hidden = alert === undefined;
     tile.alertChip.className = `badge alert-chip${onlyIncomplete ? ' incomplete' : ''}`;
     tile.alertChip.textContent = onlyIncomplete ? 'OBS INCOMPLETE' : 'ALERT';
+    // Factors name only vitals outside their normal band; a risk alert without one came from the
+    // vitals' course over the last hours, and the tile says so rather than showing no reason.
+    const factors = topFactors(tile.summary?.risk);
+    const trendOnly = factors === '' && alert !== undefined && alert.reasons.includes('risk');
+    tile.factors.textContent = trendOnly ? 'Risk from the trend of the last hours: no vital outside its normal range' : factors;
+    tile.factors.hidden = tile.factors.textContent === '';
   };
 
   const schedule = () => {
