@@ -33,6 +33,39 @@ afterEach(async () => {
   running = undefined;
 });
 
+describe('MLLP listener: who is a configured sender (MSH-3.1 or MSH-3.2, MSH-4.1 or MSH-4.2)', () => {
+  const EFFICIA = { allowedSenders: [{ application: 'EfficiaCM' }, { application: 'MX800', facility: 'WARD7' }] };
+
+  it('accepts a Philips Efficia header that names itself in MSH-3.2 only (MSH|^~\\&|^EfficiaCM|...), echoing MSH-3 as sent', async () => {
+    running = await startRecordingServer(EFFICIA);
+    const client = await connectRaw(running.port);
+    client.send(frameMllp(oru('EFF-1', GOOD_OBX, '^EfficiaCM|')));
+    const ack = await client.nextAck();
+    expect(msaOf(ack), 'an MSH-3.2 sender in the allow-list must be answered AA').toMatchObject({ code: 'AA', controlId: 'EFF-1' });
+    expect(ack).toMatch(/^MSH\|\^~\\&\|VIGIL\|HOSP\|\^EfficiaCM\|\|/);
+    // No OBX-18: the device falls back to the name the sender gave itself.
+    expect(running.published).toMatchObject([{ deviceId: 'EfficiaCM', bloodPressure: '120/80' }]);
+    client.end();
+  });
+
+  it('matches a facility given in MSH-4.2 and still refuses the wrong facility or an unlisted name', async () => {
+    running = await startRecordingServer(EFFICIA);
+    const client = await connectRaw(running.port);
+    const cases: [string, 'AA' | 'AR'][] = [
+      ['MX800^^ISO|^WARD7', 'AA'], // application in 3.1, facility in 4.2
+      ['^MX800|WARD7', 'AA'], // application in 3.2, facility in 4.1
+      ['^MX800|^WARD8', 'AR'], // right application, wrong facility
+      ['^Efficia|', 'AR'], // a prefix is not the name
+      ['X^Y^EfficiaCM|', 'AR'], // MSH-3.3 (universal id type) is not a name
+    ];
+    for (const [i, [sender, expected]] of cases.entries()) {
+      client.send(frameMllp(oru(`S${i}`, GOOD_OBX, sender)));
+      expect(msaOf(await client.nextAck()), `MSH-3|MSH-4 = ${sender}`).toMatchObject({ code: expected, controlId: `S${i}` });
+    }
+    client.end();
+  });
+});
+
 describe('MLLP listener: answers', () => {
   it('answers AA echoing MSH-10 and publishes the reading', async () => {
     running = await startRecordingServer();

@@ -38,9 +38,9 @@ import { HL7_ERROR, HL7V2_SOURCE, checkMessageType, oruToReadings, parseHeader }
  * may use (`trustedPeers`, and addresses that recently authenticated with a mapped certificate).
  */
 export interface AllowedSender {
-  /** MSH-3 (namespace id, the first component). */
+  /** MSH-3: matches its namespace id (3.1) or its universal id (3.2), e.g. Philips Efficia's `^EfficiaCM`. */
   readonly application: string;
-  /** MSH-4 (first component); any facility when omitted. */
+  /** MSH-4, matched the same way (4.1 or 4.2); any facility when omitted. */
   readonly facility?: string;
 }
 
@@ -290,7 +290,8 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
   }
 
   function isAllowed(senders: readonly AllowedSender[], header: MessageHeader): boolean {
-    return senders.some((s) => s.application === header.sendingApplication && (s.facility === undefined || s.facility === header.sendingFacility));
+    return senders.some((s) => header.applicationNames.includes(s.application)
+      && (s.facility === undefined || header.facilityNames.includes(s.facility)));
   }
 
   // Admission runs on the TCP connection (before any TLS handshake), so a flood of sockets that

@@ -13,7 +13,7 @@ import { formatBloodPressure, toCanonical, vitalCodeOf } from './vital-codes.ts'
  *
  * Mapping:
  * - patient: PID-3 (the identifier of type MR when several repeat, else the first);
- * - device: OBX-18 (equipment instance identifier), else MSH-3 (sending application);
+ * - device: OBX-18 (equipment instance identifier), else MSH-3 (sending application, MSH-3.1 else MSH-3.2);
  * - time: OBX-14, else OBR-7 of the enclosing OBR, with an explicit UTC offset;
  * - vitals: numeric OBX by OBX-3 code (LOINC or MDC, see vital-codes.ts) with OBX-6 units;
  *   blood pressure from a systolic/diastolic pair or one combined value ("120/80", SN `^120^/^80`,
@@ -40,8 +40,14 @@ export const HL7_ERROR = Object.freeze({
 export type Hl7ErrorCondition = (typeof HL7_ERROR)[keyof typeof HL7_ERROR];
 
 export interface MessageHeader {
+  /** MSH-3.1, else MSH-3.2 (a sender such as Philips Efficia writes `^EfficiaCM`). */
   readonly sendingApplication: string;
+  /** MSH-4.1, else MSH-4.2. */
   readonly sendingFacility: string;
+  /** Every name the sender gives itself: MSH-3.1 and MSH-3.2 (HD namespace id and universal id), non-empty. */
+  readonly applicationNames: readonly string[];
+  /** MSH-4.1 and MSH-4.2, non-empty. */
+  readonly facilityNames: readonly string[];
   /** Raw (still escaped) MSH-3..6, echoed swapped in the ACK. */
   readonly rawSender: readonly [string, string];
   readonly rawReceiver: readonly [string, string];
@@ -78,9 +84,12 @@ export function parseHeader(text: string): HeaderResult {
     return { ok: false, ackCode: 'AR', condition: HL7_ERROR.segmentSequence, location: 'MSH', reason: 'the message cannot be parsed as HL7 v2' };
   }
   const msh = message.header;
+  const applicationNames = namesOf(msh, 3), facilityNames = namesOf(msh, 4);
   const header: MessageHeader = {
-    sendingApplication: comp(msh, 3, 1),
-    sendingFacility: comp(msh, 4, 1),
+    sendingApplication: applicationNames[0] ?? '',
+    sendingFacility: facilityNames[0] ?? '',
+    applicationNames,
+    facilityNames,
     rawSender: [raw(msh, 3), raw(msh, 4)],
     rawReceiver: [raw(msh, 5), raw(msh, 6)],
     messageType: comp(msh, 9, 1),
@@ -312,6 +321,11 @@ function patientIdOf(pid: Hl7Segment): string {
   const repetitions = field.components;
   const mr = repetitions.find((r) => r[4] === 'MR');
   return (mr ?? repetitions[0])?.[0]?.trim() ?? '';
+}
+
+/** An HD field's namespace id and universal id (components 1 and 2), the non-empty ones, in that order. */
+function namesOf(segment: Hl7Segment, field: number): string[] {
+  return [...new Set([comp(segment, field, 1).trim(), comp(segment, field, 2).trim()].filter((n) => n !== ''))];
 }
 
 /** A component, '' when the field or component is absent (medplum returns undefined fields). */
