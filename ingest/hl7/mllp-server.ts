@@ -1,3 +1,5 @@
+import type { SenderSettingsMap } from './sender-settings.ts';
+import { settingsFor } from './sender-settings.ts';
 import net from 'node:net';
 import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
@@ -56,6 +58,8 @@ export interface MllpServerOptions {
    * given, `tls` must request and verify client certificates, and this replaces `allowedSenders`.
    */
   readonly certificateSenders?: ReadonlyMap<string, readonly AllowedSender[]>;
+  /** Per-sender leniencies (`parseSenderSettings`, VIGIL_MLLP_SENDER_SETTINGS); strict for senders not listed. */
+  readonly senderSettings?: SenderSettingsMap;
   /** Resolves once the bus has every reading (ReadingPublisher.publish). */
   readonly publish: (readings: RawReading[]) => Promise<void>;
   /** Keeps an unusable message with the reason; the original bytes, untouched. */
@@ -112,6 +116,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
   const log = logger.child({ component: 'mllp' });
   const allowed = options.allowedSenders.map((s) => ({ application: s.application, facility: s.facility }));
   const certificateSenders = options.certificateSenders;
+  const senderSettings = options.senderSettings;
   const sockets = new Set<net.Socket>();
   const idle = new Set<() => Promise<void>>();
   const admission = createAdmission(settings, options.trustedPeers ?? []);
@@ -244,7 +249,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     const wrongType = checkMessageType(header);
     if (wrongType) return refuse(payload, header, wrongType, receivedAt);
 
-    const result = oruToReadings(message, header, receivedAt);
+    const result = oruToReadings(message, header, receivedAt, senderSettings ? settingsFor(senderSettings, header) : undefined);
     if (!result.ok) return refuse(payload, header, result, receivedAt);
     try {
       await publish(result.readings);

@@ -3,6 +3,7 @@ import type { Hl7Segment } from '@medplum/core';
 import type { RawReading } from '../../core/domain/reading.ts';
 import { toRawReading } from '../../core/domain/validate-ingest.ts';
 import { parseHl7Timestamp } from './hl7-timestamp.ts';
+import type { SenderSettings } from './sender-settings.ts';
 import type { VitalCode, VitalKind } from './vital-codes.ts';
 import { formatBloodPressure, toCanonical, vitalCodeOf } from './vital-codes.ts';
 
@@ -138,7 +139,8 @@ interface Group {
 const NOT_A_RESULT = new Set(['X', 'D', 'W', 'N', 'I']);
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
-export function oruToReadings(message: Hl7Message, header: MessageHeader, receivedAt: number): OruResult {
+/** `settings`: the sender's configured leniencies (zone for zoneless times, unit aliases); strict when absent. */
+export function oruToReadings(message: Hl7Message, header: MessageHeader, receivedAt: number, settings: SenderSettings = {}): OruResult {
   const refuse = (condition: Hl7ErrorCondition, location: string, reason: string): OruResult =>
     ({ ok: false, ackCode: 'AE', condition, location, reason });
   const groups = new Map<string, Group>();
@@ -179,18 +181,18 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
       let canonical: number | string;
       if (code.kind === 'bloodPressure') {
         const [s, d] = value.pair!;
-        const sys = toCanonical('systolic', s, units), dia = toCanonical('diastolic', d, units);
+        const sys = toCanonical('systolic', s, units, settings.unitAliases), dia = toCanonical('diastolic', d, units, settings.unitAliases);
         if (!sys.ok) return refuse(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${sys.reason}`);
         if (!dia.ok) return refuse(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${dia.reason}`);
         canonical = formatBloodPressure(sys.value, dia.value);
       } else {
-        const q = toCanonical(code.kind, value.number!, units);
+        const q = toCanonical(code.kind, value.number!, units, settings.unitAliases);
         if (!q.ok) return refuse(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${q.reason}`);
         canonical = q.value;
       }
 
       const ownTime = comp(segment, 14, 1);
-      const time = parseHl7Timestamp(ownTime || obrTime.text);
+      const time = parseHl7Timestamp(ownTime || obrTime.text, settings.timezone);
       if (!time.ok) {
         const where = ownTime ? `${at}^14` : `OBR^${obrTime.index}^7`;
         return refuse(time.reason === 'time missing' ? HL7_ERROR.requiredFieldMissing : HL7_ERROR.dataType, where,

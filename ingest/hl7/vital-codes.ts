@@ -136,18 +136,24 @@ function spellings(units: readonly string[], canonical: CanonicalUnit, convert: 
   return units.map((u) => [u, { canonical, convert }]);
 }
 
+/** True when `unit` is a spelling this table accepts (the target of a sender's unit alias must be). */
+export function isKnownUnit(unit: string): boolean {
+  return UNITS.has(unit);
+}
+
 export type QuantityResult = { ok: true; value: number } | { ok: false; reason: string };
 
 /**
  * Converts a value in `unit` to the vital's canonical unit (°F to °C, rounded to 0.01). The unit
  * is tried as given and by its alternative spellings (an HL7 CWE carries code and text).
  */
-export function toCanonical(kind: VitalKind, value: number, units: readonly string[]): QuantityResult {
+export function toCanonical(kind: VitalKind, value: number, units: readonly string[], aliases?: Readonly<Record<string, string>>): QuantityResult {
   const wanted = CANONICAL_UNIT[kind];
   const given = units.filter((u) => u.length > 0);
   if (given.length === 0) return { ok: false, reason: `unit missing; expected ${expectedUnits(wanted)}` };
   for (const unit of given) {
-    const rule = UNITS.get(unit);
+    // A sender's configured alias (`bpm` → `/min`) stands for the unit it names, nothing more.
+    const rule = UNITS.get(aliases !== undefined && Object.hasOwn(aliases, unit) ? aliases[unit]! : unit);
     if (rule?.canonical === wanted) return { ok: true, value: rule.convert(value) };
   }
   return { ok: false, reason: `unit "${given[0]}" is not valid for ${kind}; expected ${expectedUnits(wanted)}` };
