@@ -105,6 +105,40 @@ describe('MLLP listener: answers', () => {
     client.end();
   });
 
+  it('reports every problem of a message at once, one ERR segment each', async () => {
+    running = await startRecordingServer();
+    const client = await connectRaw(running.port);
+    client.send(frameMllp(oru('MANY', [
+      'OBX|1|NM|8867-4^HR^LN||70|%|||||R', // wrong unit
+      'OBX|2|NM|59408-5^SpO2^LN||ninety|%|||||R', // not a number
+      'OBX|3|NM|9279-1^RR^LN||16|/min|||||R|||20261122100000', // zoneless time
+      'OBX|4|NM|8480-6^SBP^LN||120|mm[Hg]|||||R', // systolic without diastolic
+      'OBX|5|NM|8310-5^Temp^LN||37|Cel|||||R', // fine
+    ])));
+    const ack = await client.nextAck();
+    expect(msaOf(ack)).toMatchObject({ code: 'AE', controlId: 'MANY' });
+    const errs = ack.split('\r').filter((segment) => segment.startsWith('ERR|')).map((segment) => segment.split('|'));
+    expect(errs.map((e) => [e[2], e[3]!.split('^')[0]]), 'one ERR per problem, with location and 0357 code').toEqual([
+      ['OBX^1^6', '103'], ['OBX^2^5', '102'], ['OBX^3^14', '102'], ['OBX^4^3', '101'],
+    ]);
+    expect(errs[0]![8]).toMatch(/unit "%" is not valid for heartRate/);
+    expect(errs[1]![8]).toMatch(/"ninety" is not a number/);
+    expect(errs[2]![8]).toMatch(/no UTC offset/);
+    expect(errs[3]![8]).toMatch(/without its diastolic partner/);
+    expect(running.published).toEqual([]);
+    expect(running.deadLetters[0]?.reason).toMatch(/heartRate.*ninety.*UTC offset.*partner/);
+    client.end();
+  });
+
+  it('does not also call a pressure half "without its partner" when the partner itself was refused', async () => {
+    running = await startRecordingServer();
+    const client = await connectRaw(running.port);
+    client.send(frameMllp(oru('PAIR', ['OBX|1|NM|8480-6^SBP^LN||120|mm[Hg]|||||R', 'OBX|2|NM|8462-4^DBP^LN||80|%|||||R'])));
+    const ack = await client.nextAck();
+    expect(ack.split('\r').filter((segment) => segment.startsWith('ERR|')).map((segment) => segment.split('|')[2])).toEqual(['OBX^2^6']);
+    client.end();
+  });
+
   it('keeps the original bytes of a refused message in the dead letters', async () => {
     running = await startRecordingServer();
     const client = await connectRaw(running.port);

@@ -287,11 +287,11 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     } catch (error) {
       log.error({ code: (error as { code?: unknown })?.code }, 'could not store an HL7 dead letter');
     }
-    return ack(refusal.ackCode, header, refusal.reason, receivedAt, { condition: refusal.condition, ...(refusal.location ? { location: refusal.location } : {}) });
+    return ack(refusal.ackCode, header, refusal.reason, receivedAt, { condition: refusal.condition, ...(refusal.location ? { location: refusal.location } : {}) }, refusal.problems);
   }
 
-  function ack(code: AckCode, header: MessageHeader | undefined, text: string, at: number, error?: Parameters<typeof buildAck>[0]['error']): string {
-    return buildAck({ code, text, now: at, ackControlId: randomUUID().replaceAll('-', '').slice(0, 20), ...(header ? { header } : {}), ...(error ? { error } : {}) });
+  function ack(code: AckCode, header: MessageHeader | undefined, text: string, at: number, error?: Parameters<typeof buildAck>[0]['error'], problems?: Refusal['problems']): string {
+    return buildAck({ code, text, now: at, ackControlId: randomUUID().replaceAll('-', '').slice(0, 20), ...(header ? { header } : {}), ...(error ? { error } : {}), ...(problems ? { problems } : {}) });
   }
 
   function isAllowed(senders: readonly AllowedSender[], header: MessageHeader): boolean {

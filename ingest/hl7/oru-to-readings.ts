@@ -60,12 +60,20 @@ export interface MessageHeader {
   readonly version: string;
 }
 
-export interface Refusal {
-  readonly ackCode: 'AE' | 'AR';
+export interface Problem {
   readonly condition: Hl7ErrorCondition;
   readonly reason: string;
   /** ERR-2 error location, e.g. `OBX^3^6` (segment^sequence^field). */
   readonly location?: string;
+}
+
+export interface Refusal extends Problem {
+  readonly ackCode: 'AE' | 'AR';
+  /**
+   * Every problem found, the first being the refusal's own condition and location, so a sender
+   * fixes them in one round (one ERR segment each); absent when there is only the one.
+   */
+  readonly problems?: readonly Problem[];
 }
 
 export type HeaderResult = { ok: true; message: Hl7Message; header: MessageHeader } | ({ ok: false } & Refusal);
@@ -145,6 +153,15 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
     ({ ok: false, ackCode: 'AE', condition, location, reason });
   const groups = new Map<string, Group>();
   const ignored = new Set<string>();
+  // Content problems (values, units, times, pairs) are collected so all are answered at once;
+  // structural ones (segment order, empty PID-3) end the reading of the message at once.
+  const problems: Problem[] = [];
+  // A pressure half refused for its own content is not also reported as "without its partner".
+  let obxKind: VitalKind | undefined, pressureHalfRefused = false;
+  const problem = (condition: Hl7ErrorCondition, location: string, reason: string): void => {
+    problems.push({ condition, location, reason });
+    if (obxKind === 'systolic' || obxKind === 'diastolic') pressureHalfRefused = true;
+  };
   let patient: { id: string; index: number } | undefined;
   let obrTime: { text: string; index: number } | undefined;
   let pidCount = 0, obrCount = 0, obxCount = 0;
@@ -175,19 +192,30 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
       }
       if (raw(segment, 5) === '') continue; // a container row (e.g. the NIBP compound) or no value
 
+      obxKind = code.kind;
       const value = readValue(segment, code.kind);
-      if (!value.ok) return refuse(HL7_ERROR.dataType, `${at}^5`, `OBX-5 of ${code.name}: ${value.reason}`);
+      if (!value.ok) {
+        problem(HL7_ERROR.dataType, `${at}^5`, `OBX-5 of ${code.name}: ${value.reason}`);
+        continue;
+      }
       const units = [1, 2, 4, 5].map((c) => comp(segment, 6, c));
       let canonical: number | string;
       if (code.kind === 'bloodPressure') {
         const [s, d] = value.pair!;
         const sys = toCanonical('systolic', s, units, settings.unitAliases), dia = toCanonical('diastolic', d, units, settings.unitAliases);
-        if (!sys.ok) return refuse(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${sys.reason}`);
-        if (!dia.ok) return refuse(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${dia.reason}`);
+        const wrong = !sys.ok ? sys : !dia.ok ? dia : undefined;
+        if (wrong && !wrong.ok) {
+          problem(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${wrong.reason}`);
+          continue;
+        }
+        if (!sys.ok || !dia.ok) continue;
         canonical = formatBloodPressure(sys.value, dia.value);
       } else {
         const q = toCanonical(code.kind, value.number!, units, settings.unitAliases);
-        if (!q.ok) return refuse(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${q.reason}`);
+        if (!q.ok) {
+          problem(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${q.reason}`);
+          continue;
+        }
         canonical = q.value;
       }
 
@@ -195,8 +223,9 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
       const time = parseHl7Timestamp(ownTime || obrTime.text, settings.timezone);
       if (!time.ok) {
         const where = ownTime ? `${at}^14` : `OBR^${obrTime.index}^7`;
-        return refuse(time.reason === 'time missing' ? HL7_ERROR.requiredFieldMissing : HL7_ERROR.dataType, where,
+        problem(time.reason === 'time missing' ? HL7_ERROR.requiredFieldMissing : HL7_ERROR.dataType, where,
           `observation time (OBX-14 or OBR-7): ${time.reason}`);
+        continue;
       }
       const deviceId = comp(segment, 18, 1) || header.sendingApplication;
       const key = `${patient.id}\u0000${deviceId}\u0000${time.epochMs}`;
@@ -209,10 +238,11 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
       if (!previous || code.rank < previous.code.rank) group.vitals.set(code.kind, { code, value: canonical, obx: obxCount });
     }
   }
+  obxKind = undefined;
   if (pidCount === 0) return refuse(HL7_ERROR.segmentSequence, 'PID', 'PID segment missing');
   if (obrCount === 0) return refuse(HL7_ERROR.segmentSequence, 'OBR', 'OBR segment missing');
   if (obxCount === 0) return refuse(HL7_ERROR.segmentSequence, 'OBX', 'no OBX segment: the message carries no observation');
-  if (groups.size === 0) {
+  if (problems.length === 0 && groups.size === 0) {
     const codes = [...ignored].slice(0, 10).join(', ');
     return refuse(HL7_ERROR.tableValueNotFound, 'OBX^1^3',
       `no vital sign Vigil tracks (OBX-3 codes ${codes || 'empty'}); see the LOINC and MDC codes in ingest/hl7/README.md`);
@@ -226,9 +256,11 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
     if (sys && dia) {
       bloodPressure = formatBloodPressure(sys.value as number, dia.value as number);
     } else if ((sys || dia) && bloodPressure === undefined) {
+      if (pressureHalfRefused) continue; // its partner was refused with its own problem; the message is refused anyway
       const half = (sys ?? dia)!;
-      return refuse(HL7_ERROR.requiredFieldMissing, `OBX^${half.obx}^3`,
+      problem(HL7_ERROR.requiredFieldMissing, `OBX^${half.obx}^3`,
         `${half.code.name} without its ${sys ? 'diastolic' : 'systolic'} partner; send both OBX (same time and device)`);
+      continue;
     }
     const temperature = v.get('temperature')?.value as number | undefined;
     const result = toRawReading({
@@ -247,9 +279,19 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
       const location = first.field === 'patientId' ? `PID^${group.pidIndex}^3`
         : first.field === 'deviceId' ? `OBX^${group.firstObx}^18`
           : first.field === 'observedAt' ? `OBX^${group.firstObx}^14` : `OBX^${group.firstObx}`;
-      return refuse(HL7_ERROR.dataType, location, result.errors.map((e) => `${hl7FieldName(e.field)} ${e.reason}`).join('; '));
+      problem(HL7_ERROR.dataType, location, result.errors.map((e) => `${hl7FieldName(e.field)} ${e.reason}`).join('; '));
+      continue;
     }
     readings.push(result.reading);
+  }
+  if (problems.length > 0) {
+    const [first, ...more] = problems;
+    // One reason for MSA-3 and the dead letter; each ERR carries its own.
+    return {
+      ok: false, ackCode: 'AE', condition: first!.condition, location: first!.location!,
+      reason: problems.map((p) => p.reason).join('; '),
+      ...(more.length > 0 ? { problems } : {}),
+    };
   }
   return { ok: true, readings, ignoredCodes: [...ignored] };
 }
