@@ -24,6 +24,7 @@ import { fhirRoutes } from '../ingest/fhir/fhir-routes.ts';
 import { patientIdOfMessage } from '../ingest/hl7/oru-to-readings.ts';
 import type { MllpServerOptions } from '../ingest/hl7/mllp-server.ts';
 import { createMllpServer, parseAllowedSenders, parseCertificateSenders } from '../ingest/hl7/mllp-server.ts';
+import { parseSenderSettings } from '../ingest/hl7/sender-settings.ts';
 import { VigilError } from '../core/errors.ts';
 import { createReadingPublisher } from '../ingest/reading-publisher.ts';
 import type { RiskModel } from '../stream-processor/risk-model.ts';
@@ -176,6 +177,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
         port: config.mllp.port,
         host: config.mllp.host,
         allowedSenders: parseAllowedSenders(config.mllp.allowedSenders),
+        senderSettings: parseSenderSettings(config.mllp.senderSettings),
         ...mllpIdentityOptions(config),
         maxConnections: config.mllp.maxConnections,
         maxConnectionsPerPeer: config.mllp.maxConnectionsPerPeer,

@@ -76,6 +76,8 @@ export interface VigilConfig {
     readonly port: number;
     /** Senders (MSH-3, or MSH-3@MSH-4) whose messages are accepted on plain MLLP; everyone else gets AR. */
     readonly allowedSenders: string;
+    /** VIGIL_MLLP_SENDER_SETTINGS as given (JSON or a file path); parsed by ingest/hl7's parseSenderSettings. */
+    readonly senderSettings: string;
     /** Bind address: loopback for plain MLLP unless explicitly opened; VIGIL_MLLP_HOST (default VIGIL_HOST) with TLS. */
     readonly host: string;
     /** mTLS (PEM file paths); null for plain MLLP. */
@@ -257,6 +259,8 @@ function mllpConfig(env: Env): VigilConfig['mllp'] {
     port: int(env, 'VIGIL_MLLP_PORT', 2575, 0, 65535),
     // The simulated ward's monitors identify as VIGIL-SIM; real deployments list their gateways.
     allowedSenders: str(env, 'VIGIL_MLLP_SENDERS', 'VIGIL-SIM'),
+    // Per-sender leniencies (zone for zoneless times, unit aliases); empty = strict for everyone.
+    senderSettings: str(env, 'VIGIL_MLLP_SENDER_SETTINGS', ''),
     host,
     tls,
     certificateSenders,

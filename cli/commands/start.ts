@@ -19,7 +19,8 @@ ${ENVIRONMENT_HELP}
   VIGIL_SIMULATE          simulated patients (default 24; 0 turns the simulator off)
   VIGIL_SIMULATE_INTERVAL_MS, VIGIL_SIMULATE_SEED
   VIGIL_SIMULATE_PROTOCOLS   json (default) or mixed (some monitors speak HL7 v2/MLLP, some FHIR)
-  VIGIL_MLLP_PORT, VIGIL_MLLP_SENDERS (accepted MSH-3[@MSH-4] senders, comma-separated)
+  VIGIL_MLLP_PORT, VIGIL_MLLP_SENDERS (accepted MSH-3[@MSH-4] senders, comma-separated; MSH-3.1 or 3.2),
+  VIGIL_MLLP_SENDER_SETTINGS (per-sender timezone and unit aliases; JSON or file)
   VIGIL_MLLP_TLS_CERT, VIGIL_MLLP_TLS_KEY, VIGIL_MLLP_TLS_CA, VIGIL_MLLP_CERT_SENDERS (mTLS; without
   them MLLP listens on loopback only, unless VIGIL_MLLP_INSECURE_PLAINTEXT_BIND opens it)`;
 

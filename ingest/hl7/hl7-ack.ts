@@ -1,5 +1,5 @@
 import { formatHl7Timestamp } from './hl7-timestamp.ts';
-import type { Hl7ErrorCondition, MessageHeader } from './oru-to-readings.ts';
+import type { Hl7ErrorCondition, MessageHeader, Problem } from './oru-to-readings.ts';
 
 /**
  * HL7 v2 original-mode acknowledgements: MSH + MSA (+ ERR when refused).
@@ -8,7 +8,7 @@ import type { Hl7ErrorCondition, MessageHeader } from './oru-to-readings.ts';
  * message was rejected as a whole: unknown sender, unsupported type, not HL7, or the system is
  * unavailable and the sender should retry later). MSA-2 echoes MSH-10. MSA-3 carries a short
  * reason for people reading gateway logs; ERR-2/3/8 carry the location, the table 0357 code and
- * the same reason for systems.
+ * the reason for systems, one ERR segment per problem so a sender sees all of them at once.
  */
 export type AckCode = 'AA' | 'AE' | 'AR';
 
@@ -18,6 +18,8 @@ export interface AckOptions {
   readonly header?: MessageHeader;
   readonly text: string;
   readonly error?: { readonly condition: Hl7ErrorCondition; readonly location?: string };
+  /** Every problem of the message, one ERR segment each (ERR repeats); replaces `error`'s single ERR. */
+  readonly problems?: readonly Problem[];
   /** MSH-10 of the ACK itself. */
   readonly ackControlId: string;
   readonly now: number;
@@ -42,9 +44,10 @@ export function buildAck(options: AckOptions): string {
   ].join('|');
   const msa = ['MSA', options.code, h?.controlId ?? '', escapeHl7(options.text.slice(0, 80))].join('|');
   const segments = [msh, msa];
-  if (options.error) {
-    const { condition, location } = options.error;
-    segments.push(['ERR', '', location ?? '', `${condition.code}^${condition.text}^HL70357`, 'E', '', '', '', escapeHl7(options.text.slice(0, 250))].join('|'));
+  const errors: Problem[] = options.problems && options.problems.length > 0 ? [...options.problems]
+    : options.error ? [{ ...options.error, reason: options.text }] : [];
+  for (const { condition, location, reason } of errors) {
+    segments.push(['ERR', '', location ?? '', `${condition.code}^${condition.text}^HL70357`, 'E', '', '', '', escapeHl7(reason.slice(0, 250))].join('|'));
   }
   return segments.join('\r');
 }

@@ -2,19 +2,26 @@
  * HL7 v2 timestamps (TS / DTM): `YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]`.
  *
  * A time without its offset is local time of an unknown zone; guessing it would put readings hours
- * off, so such a time is refused (the sender gets AE and can configure its offset). A date
+ * off, so such a time is refused (the sender gets AE and can configure its offset), unless the
+ * sender's settings name its zone. A date
  * without a time is refused too: a vital sign needs a moment, not a day.
  */
 export type Hl7TimeResult = { ok: true; epochMs: number } | { ok: false; reason: string };
 
-const TS = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:\.(\d{1,4}))?([+-])(\d{2})(\d{2})$/;
+const TS = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:\.(\d{1,4}))?(?:([+-])(\d{2})(\d{2}))?$/;
 const TS_WITHOUT_OFFSET = /^\d{8,14}(\.\d{1,4})?$/;
 
-export function parseHl7Timestamp(text: string): Hl7TimeResult {
+/**
+ * `timezone` (an IANA zone, from a sender's settings) is used only for a time written without an
+ * offset; without it such a time is refused. A zoneless time that does not exist in the zone (the
+ * hour skipped when clocks go forward) or exists twice (the hour repeated when they go back) is
+ * refused too: either answer could be an hour wrong.
+ */
+export function parseHl7Timestamp(text: string, timezone?: string): Hl7TimeResult {
   const value = text.trim();
   if (value.length === 0) return { ok: false, reason: 'time missing' };
   const m = TS.exec(value);
-  if (!m) {
+  if (!m || (m[8] === undefined && timezone === undefined)) {
     if (TS_WITHOUT_OFFSET.test(value)) {
       return value.length < 12
         ? { ok: false, reason: `time "${value}" has no hour and minute` }
@@ -22,7 +29,7 @@ export function parseHl7Timestamp(text: string): Hl7TimeResult {
     }
     return { ok: false, reason: `time "${value.slice(0, 32)}" is not an HL7 timestamp YYYYMMDDHHMM[SS[.SSSS]]+/-ZZZZ` };
   }
-  const [, y, mo, d, h, mi, s = '0', frac = '', sign, oh, om] = m;
+  const [, y, mo, d, h, mi, s = '0', frac = '', sign, oh = '0', om = '0'] = m;
   const month = Number(mo), day = Number(d), hour = Number(h), minute = Number(mi), second = Number(s);
   const offsetMinutes = Number(oh) * 60 + Number(om);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59 || Number(oh) > 14 || Number(om) > 59) {
@@ -33,7 +40,49 @@ export function parseHl7Timestamp(text: string): Hl7TimeResult {
   // Date.UTC rolls 31 February into March; a real calendar date survives the round trip.
   const check = new Date(utc);
   if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return { ok: false, reason: `time "${value}" is not a calendar date` };
+  if (sign === undefined) return fromWallClock(value, utc, timezone!);
   return { ok: true, epochMs: utc - (sign === '+' ? 1 : -1) * offsetMinutes * 60_000 };
+}
+
+/** The instant whose wall clock in `zone` reads `wall` (wall-clock fields encoded as if UTC). */
+function fromWallClock(value: string, wall: number, zone: string): Hl7TimeResult {
+  const DAY = 86_400_000;
+  // At most one offset change within a day either side: each offset found there is a candidate.
+  const candidates = [...new Set([wall - offsetAt(zone, wall - DAY), wall - offsetAt(zone, wall + DAY)])]
+    .filter((t) => wallClockAt(zone, t) === Math.floor(wall / 1000) * 1000);
+  if (candidates.length === 1) return { ok: true, epochMs: candidates[0]! };
+  return candidates.length === 0
+    ? { ok: false, reason: `time "${value}" does not exist in ${zone} (clocks went forward); send it with its UTC offset` }
+    : { ok: false, reason: `time "${value}" occurs twice in ${zone} (clocks went back); send it with its UTC offset` };
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Wall-clock time of instant `t` in `zone`, as if UTC, to the second. */
+function wallClockAt(zone: string, t: number): number {
+  let format = formatters.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+    });
+    formatters.set(zone, format);
+  }
+  const parts = Object.fromEntries(format.formatToParts(t).map((p) => [p.type, Number(p.value)]));
+  return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+}
+
+function offsetAt(zone: string, t: number): number {
+  return wallClockAt(zone, t) - Math.floor(t / 1000) * 1000;
+}
+
+/** True when `zone` is an IANA time zone this runtime knows. */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Formats epoch ms as an HL7 timestamp in UTC with an explicit `+0000` offset. */

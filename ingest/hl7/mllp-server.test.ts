@@ -33,6 +33,39 @@ afterEach(async () => {
   running = undefined;
 });
 
+describe('MLLP listener: who is a configured sender (MSH-3.1 or MSH-3.2, MSH-4.1 or MSH-4.2)', () => {
+  const EFFICIA = { allowedSenders: [{ application: 'EfficiaCM' }, { application: 'MX800', facility: 'WARD7' }] };
+
+  it('accepts a Philips Efficia header that names itself in MSH-3.2 only (MSH|^~\\&|^EfficiaCM|...), echoing MSH-3 as sent', async () => {
+    running = await startRecordingServer(EFFICIA);
+    const client = await connectRaw(running.port);
+    client.send(frameMllp(oru('EFF-1', GOOD_OBX, '^EfficiaCM|')));
+    const ack = await client.nextAck();
+    expect(msaOf(ack), 'an MSH-3.2 sender in the allow-list must be answered AA').toMatchObject({ code: 'AA', controlId: 'EFF-1' });
+    expect(ack).toMatch(/^MSH\|\^~\\&\|VIGIL\|HOSP\|\^EfficiaCM\|\|/);
+    // No OBX-18: the device falls back to the name the sender gave itself.
+    expect(running.published).toMatchObject([{ deviceId: 'EfficiaCM', bloodPressure: '120/80' }]);
+    client.end();
+  });
+
+  it('matches a facility given in MSH-4.2 and still refuses the wrong facility or an unlisted name', async () => {
+    running = await startRecordingServer(EFFICIA);
+    const client = await connectRaw(running.port);
+    const cases: [string, 'AA' | 'AR'][] = [
+      ['MX800^^ISO|^WARD7', 'AA'], // application in 3.1, facility in 4.2
+      ['^MX800|WARD7', 'AA'], // application in 3.2, facility in 4.1
+      ['^MX800|^WARD8', 'AR'], // right application, wrong facility
+      ['^Efficia|', 'AR'], // a prefix is not the name
+      ['X^Y^EfficiaCM|', 'AR'], // MSH-3.3 (universal id type) is not a name
+    ];
+    for (const [i, [sender, expected]] of cases.entries()) {
+      client.send(frameMllp(oru(`S${i}`, GOOD_OBX, sender)));
+      expect(msaOf(await client.nextAck()), `MSH-3|MSH-4 = ${sender}`).toMatchObject({ code: expected, controlId: `S${i}` });
+    }
+    client.end();
+  });
+});
+
 describe('MLLP listener: answers', () => {
   it('answers AA echoing MSH-10 and publishes the reading', async () => {
     running = await startRecordingServer();
@@ -69,6 +102,40 @@ describe('MLLP listener: answers', () => {
     let next = msaOf(await client.nextAck());
     if (next.controlId === 'C8') next = msaOf(await client.nextAck()); // the frame after the broken one was fine
     expect(next).toMatchObject({ code: 'AA', controlId: 'NEXT' });
+    client.end();
+  });
+
+  it('reports every problem of a message at once, one ERR segment each', async () => {
+    running = await startRecordingServer();
+    const client = await connectRaw(running.port);
+    client.send(frameMllp(oru('MANY', [
+      'OBX|1|NM|8867-4^HR^LN||70|%|||||R', // wrong unit
+      'OBX|2|NM|59408-5^SpO2^LN||ninety|%|||||R', // not a number
+      'OBX|3|NM|9279-1^RR^LN||16|/min|||||R|||20261122100000', // zoneless time
+      'OBX|4|NM|8480-6^SBP^LN||120|mm[Hg]|||||R', // systolic without diastolic
+      'OBX|5|NM|8310-5^Temp^LN||37|Cel|||||R', // fine
+    ])));
+    const ack = await client.nextAck();
+    expect(msaOf(ack)).toMatchObject({ code: 'AE', controlId: 'MANY' });
+    const errs = ack.split('\r').filter((segment) => segment.startsWith('ERR|')).map((segment) => segment.split('|'));
+    expect(errs.map((e) => [e[2], e[3]!.split('^')[0]]), 'one ERR per problem, with location and 0357 code').toEqual([
+      ['OBX^1^6', '103'], ['OBX^2^5', '102'], ['OBX^3^14', '102'], ['OBX^4^3', '101'],
+    ]);
+    expect(errs[0]![8]).toMatch(/unit "%" is not valid for heartRate/);
+    expect(errs[1]![8]).toMatch(/"ninety" is not a number/);
+    expect(errs[2]![8]).toMatch(/no UTC offset/);
+    expect(errs[3]![8]).toMatch(/without its diastolic partner/);
+    expect(running.published).toEqual([]);
+    expect(running.deadLetters[0]?.reason).toMatch(/heartRate.*ninety.*UTC offset.*partner/);
+    client.end();
+  });
+
+  it('does not also call a pressure half "without its partner" when the partner itself was refused', async () => {
+    running = await startRecordingServer();
+    const client = await connectRaw(running.port);
+    client.send(frameMllp(oru('PAIR', ['OBX|1|NM|8480-6^SBP^LN||120|mm[Hg]|||||R', 'OBX|2|NM|8462-4^DBP^LN||80|%|||||R'])));
+    const ack = await client.nextAck();
+    expect(ack.split('\r').filter((segment) => segment.startsWith('ERR|')).map((segment) => segment.split('|')[2])).toEqual(['OBX^2^6']);
     client.end();
   });
 

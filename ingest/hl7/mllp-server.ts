@@ -1,3 +1,5 @@
+import type { SenderSettingsMap } from './sender-settings.ts';
+import { settingsFor } from './sender-settings.ts';
 import net from 'node:net';
 import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
@@ -38,9 +40,9 @@ import { HL7_ERROR, HL7V2_SOURCE, checkMessageType, oruToReadings, parseHeader }
  * may use (`trustedPeers`, and addresses that recently authenticated with a mapped certificate).
  */
 export interface AllowedSender {
-  /** MSH-3 (namespace id, the first component). */
+  /** MSH-3: matches its namespace id (3.1) or its universal id (3.2), e.g. Philips Efficia's `^EfficiaCM`. */
   readonly application: string;
-  /** MSH-4 (first component); any facility when omitted. */
+  /** MSH-4, matched the same way (4.1 or 4.2); any facility when omitted. */
   readonly facility?: string;
 }
 
@@ -56,6 +58,8 @@ export interface MllpServerOptions {
    * given, `tls` must request and verify client certificates, and this replaces `allowedSenders`.
    */
   readonly certificateSenders?: ReadonlyMap<string, readonly AllowedSender[]>;
+  /** Per-sender leniencies (`parseSenderSettings`, VIGIL_MLLP_SENDER_SETTINGS); strict for senders not listed. */
+  readonly senderSettings?: SenderSettingsMap;
   /** Resolves once the bus has every reading (ReadingPublisher.publish). */
   readonly publish: (readings: RawReading[]) => Promise<void>;
   /** Keeps an unusable message with the reason; the original bytes, untouched. */
@@ -112,6 +116,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
   const log = logger.child({ component: 'mllp' });
   const allowed = options.allowedSenders.map((s) => ({ application: s.application, facility: s.facility }));
   const certificateSenders = options.certificateSenders;
+  const senderSettings = options.senderSettings;
   const sockets = new Set<net.Socket>();
   const idle = new Set<() => Promise<void>>();
   const admission = createAdmission(settings, options.trustedPeers ?? []);
@@ -244,7 +249,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     const wrongType = checkMessageType(header);
     if (wrongType) return refuse(payload, header, wrongType, receivedAt);
 
-    const result = oruToReadings(message, header, receivedAt);
+    const result = oruToReadings(message, header, receivedAt, senderSettings ? settingsFor(senderSettings, header) : undefined);
     if (!result.ok) return refuse(payload, header, result, receivedAt);
     try {
       await publish(result.readings);
@@ -282,15 +287,16 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     } catch (error) {
       log.error({ code: (error as { code?: unknown })?.code }, 'could not store an HL7 dead letter');
     }
-    return ack(refusal.ackCode, header, refusal.reason, receivedAt, { condition: refusal.condition, ...(refusal.location ? { location: refusal.location } : {}) });
+    return ack(refusal.ackCode, header, refusal.reason, receivedAt, { condition: refusal.condition, ...(refusal.location ? { location: refusal.location } : {}) }, refusal.problems);
   }
 
-  function ack(code: AckCode, header: MessageHeader | undefined, text: string, at: number, error?: Parameters<typeof buildAck>[0]['error']): string {
-    return buildAck({ code, text, now: at, ackControlId: randomUUID().replaceAll('-', '').slice(0, 20), ...(header ? { header } : {}), ...(error ? { error } : {}) });
+  function ack(code: AckCode, header: MessageHeader | undefined, text: string, at: number, error?: Parameters<typeof buildAck>[0]['error'], problems?: Refusal['problems']): string {
+    return buildAck({ code, text, now: at, ackControlId: randomUUID().replaceAll('-', '').slice(0, 20), ...(header ? { header } : {}), ...(error ? { error } : {}), ...(problems ? { problems } : {}) });
   }
 
   function isAllowed(senders: readonly AllowedSender[], header: MessageHeader): boolean {
-    return senders.some((s) => s.application === header.sendingApplication && (s.facility === undefined || s.facility === header.sendingFacility));
+    return senders.some((s) => header.applicationNames.includes(s.application)
+      && (s.facility === undefined || header.facilityNames.includes(s.facility)));
   }
 
   // Admission runs on the TCP connection (before any TLS handshake), so a flood of sockets that

@@ -3,6 +3,7 @@ import type { Hl7Segment } from '@medplum/core';
 import type { RawReading } from '../../core/domain/reading.ts';
 import { toRawReading } from '../../core/domain/validate-ingest.ts';
 import { parseHl7Timestamp } from './hl7-timestamp.ts';
+import type { SenderSettings } from './sender-settings.ts';
 import type { VitalCode, VitalKind } from './vital-codes.ts';
 import { formatBloodPressure, toCanonical, vitalCodeOf } from './vital-codes.ts';
 
@@ -13,7 +14,7 @@ import { formatBloodPressure, toCanonical, vitalCodeOf } from './vital-codes.ts'
  *
  * Mapping:
  * - patient: PID-3 (the identifier of type MR when several repeat, else the first);
- * - device: OBX-18 (equipment instance identifier), else MSH-3 (sending application);
+ * - device: OBX-18 (equipment instance identifier), else MSH-3 (sending application, MSH-3.1 else MSH-3.2);
  * - time: OBX-14, else OBR-7 of the enclosing OBR, with an explicit UTC offset;
  * - vitals: numeric OBX by OBX-3 code (LOINC or MDC, see vital-codes.ts) with OBX-6 units;
  *   blood pressure from a systolic/diastolic pair or one combined value ("120/80", SN `^120^/^80`,
@@ -40,8 +41,14 @@ export const HL7_ERROR = Object.freeze({
 export type Hl7ErrorCondition = (typeof HL7_ERROR)[keyof typeof HL7_ERROR];
 
 export interface MessageHeader {
+  /** MSH-3.1, else MSH-3.2 (a sender such as Philips Efficia writes `^EfficiaCM`). */
   readonly sendingApplication: string;
+  /** MSH-4.1, else MSH-4.2. */
   readonly sendingFacility: string;
+  /** Every name the sender gives itself: MSH-3.1 and MSH-3.2 (HD namespace id and universal id), non-empty. */
+  readonly applicationNames: readonly string[];
+  /** MSH-4.1 and MSH-4.2, non-empty. */
+  readonly facilityNames: readonly string[];
   /** Raw (still escaped) MSH-3..6, echoed swapped in the ACK. */
   readonly rawSender: readonly [string, string];
   readonly rawReceiver: readonly [string, string];
@@ -53,12 +60,20 @@ export interface MessageHeader {
   readonly version: string;
 }
 
-export interface Refusal {
-  readonly ackCode: 'AE' | 'AR';
+export interface Problem {
   readonly condition: Hl7ErrorCondition;
   readonly reason: string;
   /** ERR-2 error location, e.g. `OBX^3^6` (segment^sequence^field). */
   readonly location?: string;
+}
+
+export interface Refusal extends Problem {
+  readonly ackCode: 'AE' | 'AR';
+  /**
+   * Every problem found, the first being the refusal's own condition and location, so a sender
+   * fixes them in one round (one ERR segment each); absent when there is only the one.
+   */
+  readonly problems?: readonly Problem[];
 }
 
 export type HeaderResult = { ok: true; message: Hl7Message; header: MessageHeader } | ({ ok: false } & Refusal);
@@ -78,9 +93,12 @@ export function parseHeader(text: string): HeaderResult {
     return { ok: false, ackCode: 'AR', condition: HL7_ERROR.segmentSequence, location: 'MSH', reason: 'the message cannot be parsed as HL7 v2' };
   }
   const msh = message.header;
+  const applicationNames = namesOf(msh, 3), facilityNames = namesOf(msh, 4);
   const header: MessageHeader = {
-    sendingApplication: comp(msh, 3, 1),
-    sendingFacility: comp(msh, 4, 1),
+    sendingApplication: applicationNames[0] ?? '',
+    sendingFacility: facilityNames[0] ?? '',
+    applicationNames,
+    facilityNames,
     rawSender: [raw(msh, 3), raw(msh, 4)],
     rawReceiver: [raw(msh, 5), raw(msh, 6)],
     messageType: comp(msh, 9, 1),
@@ -129,11 +147,21 @@ interface Group {
 const NOT_A_RESULT = new Set(['X', 'D', 'W', 'N', 'I']);
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
-export function oruToReadings(message: Hl7Message, header: MessageHeader, receivedAt: number): OruResult {
+/** `settings`: the sender's configured leniencies (zone for zoneless times, unit aliases); strict when absent. */
+export function oruToReadings(message: Hl7Message, header: MessageHeader, receivedAt: number, settings: SenderSettings = {}): OruResult {
   const refuse = (condition: Hl7ErrorCondition, location: string, reason: string): OruResult =>
     ({ ok: false, ackCode: 'AE', condition, location, reason });
   const groups = new Map<string, Group>();
   const ignored = new Set<string>();
+  // Content problems (values, units, times, pairs) are collected so all are answered at once;
+  // structural ones (segment order, empty PID-3) end the reading of the message at once.
+  const problems: Problem[] = [];
+  // A pressure half refused for its own content is not also reported as "without its partner".
+  let obxKind: VitalKind | undefined, pressureHalfRefused = false;
+  const problem = (condition: Hl7ErrorCondition, location: string, reason: string): void => {
+    problems.push({ condition, location, reason });
+    if (obxKind === 'systolic' || obxKind === 'diastolic') pressureHalfRefused = true;
+  };
   let patient: { id: string; index: number } | undefined;
   let obrTime: { text: string; index: number } | undefined;
   let pidCount = 0, obrCount = 0, obxCount = 0;
@@ -164,28 +192,40 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
       }
       if (raw(segment, 5) === '') continue; // a container row (e.g. the NIBP compound) or no value
 
+      obxKind = code.kind;
       const value = readValue(segment, code.kind);
-      if (!value.ok) return refuse(HL7_ERROR.dataType, `${at}^5`, `OBX-5 of ${code.name}: ${value.reason}`);
+      if (!value.ok) {
+        problem(HL7_ERROR.dataType, `${at}^5`, `OBX-5 of ${code.name}: ${value.reason}`);
+        continue;
+      }
       const units = [1, 2, 4, 5].map((c) => comp(segment, 6, c));
       let canonical: number | string;
       if (code.kind === 'bloodPressure') {
         const [s, d] = value.pair!;
-        const sys = toCanonical('systolic', s, units), dia = toCanonical('diastolic', d, units);
-        if (!sys.ok) return refuse(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${sys.reason}`);
-        if (!dia.ok) return refuse(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${dia.reason}`);
+        const sys = toCanonical('systolic', s, units, settings.unitAliases), dia = toCanonical('diastolic', d, units, settings.unitAliases);
+        const wrong = !sys.ok ? sys : !dia.ok ? dia : undefined;
+        if (wrong && !wrong.ok) {
+          problem(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${wrong.reason}`);
+          continue;
+        }
+        if (!sys.ok || !dia.ok) continue;
         canonical = formatBloodPressure(sys.value, dia.value);
       } else {
-        const q = toCanonical(code.kind, value.number!, units);
-        if (!q.ok) return refuse(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${q.reason}`);
+        const q = toCanonical(code.kind, value.number!, units, settings.unitAliases);
+        if (!q.ok) {
+          problem(HL7_ERROR.tableValueNotFound, `${at}^6`, `OBX-6 of ${code.name}: ${q.reason}`);
+          continue;
+        }
         canonical = q.value;
       }
 
       const ownTime = comp(segment, 14, 1);
-      const time = parseHl7Timestamp(ownTime || obrTime.text);
+      const time = parseHl7Timestamp(ownTime || obrTime.text, settings.timezone);
       if (!time.ok) {
         const where = ownTime ? `${at}^14` : `OBR^${obrTime.index}^7`;
-        return refuse(time.reason === 'time missing' ? HL7_ERROR.requiredFieldMissing : HL7_ERROR.dataType, where,
+        problem(time.reason === 'time missing' ? HL7_ERROR.requiredFieldMissing : HL7_ERROR.dataType, where,
           `observation time (OBX-14 or OBR-7): ${time.reason}`);
+        continue;
       }
       const deviceId = comp(segment, 18, 1) || header.sendingApplication;
       const key = `${patient.id}\u0000${deviceId}\u0000${time.epochMs}`;
@@ -198,10 +238,11 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
       if (!previous || code.rank < previous.code.rank) group.vitals.set(code.kind, { code, value: canonical, obx: obxCount });
     }
   }
+  obxKind = undefined;
   if (pidCount === 0) return refuse(HL7_ERROR.segmentSequence, 'PID', 'PID segment missing');
   if (obrCount === 0) return refuse(HL7_ERROR.segmentSequence, 'OBR', 'OBR segment missing');
   if (obxCount === 0) return refuse(HL7_ERROR.segmentSequence, 'OBX', 'no OBX segment: the message carries no observation');
-  if (groups.size === 0) {
+  if (problems.length === 0 && groups.size === 0) {
     const codes = [...ignored].slice(0, 10).join(', ');
     return refuse(HL7_ERROR.tableValueNotFound, 'OBX^1^3',
       `no vital sign Vigil tracks (OBX-3 codes ${codes || 'empty'}); see the LOINC and MDC codes in ingest/hl7/README.md`);
@@ -215,9 +256,11 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
     if (sys && dia) {
       bloodPressure = formatBloodPressure(sys.value as number, dia.value as number);
     } else if ((sys || dia) && bloodPressure === undefined) {
+      if (pressureHalfRefused) continue; // its partner was refused with its own problem; the message is refused anyway
       const half = (sys ?? dia)!;
-      return refuse(HL7_ERROR.requiredFieldMissing, `OBX^${half.obx}^3`,
+      problem(HL7_ERROR.requiredFieldMissing, `OBX^${half.obx}^3`,
         `${half.code.name} without its ${sys ? 'diastolic' : 'systolic'} partner; send both OBX (same time and device)`);
+      continue;
     }
     const temperature = v.get('temperature')?.value as number | undefined;
     const result = toRawReading({
@@ -236,9 +279,19 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
       const location = first.field === 'patientId' ? `PID^${group.pidIndex}^3`
         : first.field === 'deviceId' ? `OBX^${group.firstObx}^18`
           : first.field === 'observedAt' ? `OBX^${group.firstObx}^14` : `OBX^${group.firstObx}`;
-      return refuse(HL7_ERROR.dataType, location, result.errors.map((e) => `${hl7FieldName(e.field)} ${e.reason}`).join('; '));
+      problem(HL7_ERROR.dataType, location, result.errors.map((e) => `${hl7FieldName(e.field)} ${e.reason}`).join('; '));
+      continue;
     }
     readings.push(result.reading);
+  }
+  if (problems.length > 0) {
+    const [first, ...more] = problems;
+    // One reason for MSA-3 and the dead letter; each ERR carries its own.
+    return {
+      ok: false, ackCode: 'AE', condition: first!.condition, location: first!.location!,
+      reason: problems.map((p) => p.reason).join('; '),
+      ...(more.length > 0 ? { problems } : {}),
+    };
   }
   return { ok: true, readings, ignoredCodes: [...ignored] };
 }
@@ -312,6 +365,11 @@ function patientIdOf(pid: Hl7Segment): string {
   const repetitions = field.components;
   const mr = repetitions.find((r) => r[4] === 'MR');
   return (mr ?? repetitions[0])?.[0]?.trim() ?? '';
+}
+
+/** An HD field's namespace id and universal id (components 1 and 2), the non-empty ones, in that order. */
+function namesOf(segment: Hl7Segment, field: number): string[] {
+  return [...new Set([comp(segment, field, 1).trim(), comp(segment, field, 2).trim()].filter((n) => n !== ''))];
 }
 
 /** A component, '' when the field or component is absent (medplum returns undefined fields). */
