@@ -184,3 +184,45 @@ describe('POST /fhir Bundles', () => {
     expect(observation.statusCode).toBe(400);
   });
 });
+
+describe('the FHIR base URL as clients write it', () => {
+  it('POST /fhir/ (trailing slash, as fhir-kit-client sends batch() and transaction()) is POST /fhir', async () => {
+    const { app, published } = start();
+    const time = recentTime(4);
+    const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [heartRateExample(time), bloodPressureExample(time)].map(entry) };
+    const response = await post(app, '/fhir/', bundle);
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('application/fhir+json; charset=utf-8');
+    expect(response.json()).toMatchObject({ resourceType: 'Bundle', type: 'transaction-response' });
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({ heartRate: 44, bloodPressure: '107/60' });
+    const refused = await post(app, '/fhir/', { resourceType: 'Bundle', type: 'collection', entry: [] });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().issue[0].expression).toEqual(['Bundle.type']);
+    const anonymous = await app.inject({ method: 'POST', url: '/fhir/', headers: { 'content-type': 'application/fhir+json' }, payload: '{}' });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json().resourceType).toBe('OperationOutcome');
+  });
+
+  it.each([
+    ['GET', '/fhir/metadata'],
+    ['GET', '/fhir/Observation?patient=p1'],
+    ['POST', '/fhir/Patient'],
+    ['PUT', '/fhir/Observation/abc'],
+    ['GET', '/fhir'],
+    ['GET', '/fhir/'],
+  ])('%s %s → 404 OperationOutcome in application/fhir+json', async (method, url) => {
+    const { app } = start();
+    const response = await app.inject({ method: method as 'GET', url, headers: { ...bearer('device', 'bedside-gw-1'), 'content-type': 'application/fhir+json' }, payload: method === 'GET' ? undefined : '{}' });
+    expect(response.statusCode).toBe(404);
+    expect(response.headers['content-type']).toBe('application/fhir+json; charset=utf-8');
+    expect(response.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
+  });
+
+  it('paths outside /fhir keep the app\'s own 404', async () => {
+    const { app } = start();
+    const response = await app.inject({ method: 'GET', url: '/fhirx/metadata', headers: bearer('device', 'bedside-gw-1') });
+    expect(response.statusCode).toBe(404);
+    expect(response.json().resourceType).toBeUndefined();
+  });
+});

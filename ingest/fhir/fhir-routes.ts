@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawReading } from '../../core/domain/reading.ts';
 import type { Principal } from '../../dashboard-api/auth.ts';
 import type { FhirIssue } from './operation-outcome.ts';
@@ -90,7 +90,8 @@ export const fhirRoutes: FastifyPluginAsync<FhirRoutesOptions> = async (app: Fas
     });
   });
 
-  app.post('/fhir', { config: { access: 'device' } }, async (request, reply) => {
+  // `POST /fhir/` is what fhir-kit-client's batch()/transaction() send: the same route.
+  const postBundle = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const receivedAt = Date.now();
     const raw = rawBodies.get(request);
     const bundle = request.body as { resourceType?: unknown; type?: unknown; entry?: unknown };
@@ -147,7 +148,16 @@ export const fhirRoutes: FastifyPluginAsync<FhirRoutesOptions> = async (app: Fas
       type: bundle.type === 'batch' ? 'batch-response' : 'transaction-response',
       entry: responseEntries,
     });
-  });
+  };
+  app.post('/fhir', { config: { access: 'device' } }, postBundle);
+  app.post('/fhir/', { config: { access: 'device' } }, postBundle);
+
+  // Any other path under /fhir (GET /fhir/metadata, PUT /fhir/Observation/1, …): 404 as FHIR.
+  await app.register(async (scope) => {
+    scope.setNotFoundHandler((request) => {
+      throw new FhirError([{ code: 'not-found', diagnostics: `${request.method} ${request.url.split('?')[0]!.slice(0, 100)} is not supported here; Vigil takes POST /fhir/Observation and POST /fhir (a batch or transaction Bundle)` }]);
+    });
+  }, { prefix: '/fhir' });
 
   async function refuse(raw: string | undefined, issues: FhirIssue[]): Promise<never> {
     await keep(raw, reasonOf(statusOfIssues(issues), issues));
