@@ -226,3 +226,57 @@ describe('the FHIR base URL as clients write it', () => {
     expect(response.json().resourceType).toBeUndefined();
   });
 });
+
+describe('effectivePeriod (allowed by the vital-signs profile)', () => {
+  const withPeriod = (effectivePeriod: unknown) => {
+    const { effectiveDateTime: _dropped, ...rest } = heartRateExample();
+    return { ...rest, effectivePeriod };
+  };
+
+  it('the reading\'s time is the period\'s start', async () => {
+    const { app, published } = start();
+    const startAt = recentTime(12);
+    const response = await post(app, '/fhir/Observation', withPeriod({ start: startAt, end: recentTime(11) }));
+    expect(response.statusCode).toBe(201);
+    expect(published[0]).toMatchObject({ heartRate: 44, observedAt: Date.parse(startAt) });
+  });
+
+  it('the period\'s end when only the end is given', async () => {
+    const { app, published } = start();
+    const endAt = recentTime(7);
+    const response = await post(app, '/fhir/Observation', withPeriod({ end: endAt }));
+    expect(response.statusCode).toBe(201);
+    expect(published[0]).toMatchObject({ observedAt: Date.parse(endAt) });
+  });
+
+  it('inside a transaction Bundle too, merged with the other vitals of that moment', async () => {
+    const { app, published } = start();
+    const time = recentTime(6);
+    const { effectiveDateTime: _dropped, ...bp } = bloodPressureExample(time);
+    const response = await post(app, '/fhir', { resourceType: 'Bundle', type: 'transaction', entry: [entry(heartRateExample(time)), entry({ ...bp, effectivePeriod: { start: time } })] });
+    expect(response.statusCode).toBe(200);
+    expect(published).toEqual([expect.objectContaining({ heartRate: 44, bloodPressure: '107/60', observedAt: Date.parse(time) })]);
+  });
+
+  it.each([
+    ['neither start nor end', {}, 'Observation.effectivePeriod', /needs a start/],
+    ['a start without a time', { start: '2026-01-01' }, 'Observation.effectivePeriod.start', /no time of day/],
+    ['a start without an offset, a good end', { start: '2026-01-01T10:00:00', end: '2026-01-01T10:01:00Z' }, 'Observation.effectivePeriod.start', /offset/],
+    ['an end without an offset', { end: '2026-01-01T10:00:00' }, 'Observation.effectivePeriod.end', /offset/],
+    ['an end before its start', { start: '2026-01-01T10:00:00Z', end: '2026-01-01T09:00:00Z' }, 'Observation.effectivePeriod.end', /before its start/],
+    ['a start in the future', { start: '2099-01-01T00:00:00Z' }, 'Observation.effectivePeriod.start', /future/],
+  ])('%s → 422 OperationOutcome at %s', async (_name, period, expression, diagnostics) => {
+    const { app, published } = start();
+    const response = await post(app, '/fhir/Observation', withPeriod(period));
+    expect(response.statusCode).toBe(422);
+    expect(response.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ expression: [expression], diagnostics: expect.stringMatching(diagnostics) }] });
+    expect(published).toEqual([]);
+  });
+
+  it('a period that is not a Period object → 400 (structure)', async () => {
+    const { app } = start();
+    const response = await post(app, '/fhir/Observation', withPeriod('2026-01-01T10:00:00Z'));
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'structure', expression: ['Observation.effectivePeriod'] }] });
+  });
+});

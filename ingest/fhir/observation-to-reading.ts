@@ -11,8 +11,8 @@ import type { FhirIssue } from './operation-outcome.ts';
  * `status` final/amended/corrected/preliminary; a `category` coding `vital-signs`; a LOINC
  * `code` Vigil tracks (heart rate 8867-4, respiratory rate 9279-1, body temperature 8310-5,
  * SpO2 2708-6/59408-5, blood-pressure panel 85354-9 with components 8480-6 and 8462-4);
- * `subject` a Patient reference; `effectiveDateTime` (or `effectiveInstant`) with a time and an
- * offset; a `valueQuantity` (components for the panel) in UCUM (`/min`, `%`, `Cel`, `[degF]`,
+ * `subject` a Patient reference; `effectiveDateTime` (or `effectiveInstant`, or `effectivePeriod`:
+ * its start, else its end) with a time and an offset; a `valueQuantity` (components for the panel) in UCUM (`/min`, `%`, `Cel`, `[degF]`,
  * `mm[Hg]`). The device is `device` (Device/<id> or DeviceMetric/<id>), else the authenticated
  * device's token subject.
  *
@@ -29,6 +29,8 @@ export interface ObservationVitals {
   readonly patientId: string;
   readonly deviceId: string;
   readonly observedAt: string;
+  /** Where the moment came from (`effectiveDateTime`, `effectivePeriod.start`, …), for errors. */
+  readonly observedAtElement: string;
   readonly kind: VitalKind;
   readonly value: number | string;
 }
@@ -87,14 +89,14 @@ export function readObservation(resource: unknown, path: string, defaultDeviceId
     issue('required', 'device', 'device (a Device reference) is required');
   }
 
-  const observedAt = readEffective(resource, issue);
+  const effective = readEffective(resource, issue);
 
   let value: number | string | undefined;
   if (code && code.kind === 'bloodPressure') value = readPanel(resource, issue);
   else if (code && code.kind !== 'systolic' && code.kind !== 'diastolic') value = readQuantity(resource.valueQuantity, 'valueQuantity', code, resource, issue);
 
-  if (issues.length > 0 || !code || !patientMatch || !deviceId || !observedAt || value === undefined) return { ok: false, issues };
-  return { ok: true, vitals: { patientId: patientMatch[1]!, deviceId, observedAt, kind: code.kind, value } };
+  if (issues.length > 0 || !code || !patientMatch || !deviceId || !effective || value === undefined) return { ok: false, issues };
+  return { ok: true, vitals: { patientId: patientMatch[1]!, deviceId, observedAt: effective.at, observedAtElement: effective.element, kind: code.kind, value } };
 }
 
 type Issue = (code: FhirIssue['code'], element: string, diagnostics: string) => void;
@@ -110,13 +112,44 @@ function loincCodeOf(concept: unknown): VitalCode | undefined {
   return best;
 }
 
-function readEffective(resource: Json, issue: Issue): string | undefined {
+/**
+ * The moment of the Observation: `effectiveDateTime` or `effectiveInstant`, or an
+ * `effectivePeriod` (allowed by the vital-signs profile, e.g. a measurement over a minute): its
+ * `start`, or its `end` when only the end is given. Each must carry seconds and an offset.
+ */
+function readEffective(resource: Json, issue: Issue): { at: string; element: string } | undefined {
+  if (resource.effectiveDateTime === undefined && resource.effectiveInstant === undefined && resource.effectivePeriod !== undefined) {
+    return readPeriod(resource.effectivePeriod, issue);
+  }
   const element = resource.effectiveDateTime !== undefined ? 'effectiveDateTime' : resource.effectiveInstant !== undefined ? 'effectiveInstant' : undefined;
   if (!element) {
-    issue('required', resource.effectivePeriod !== undefined ? 'effectivePeriod' : 'effective', 'effectiveDateTime (a time with its UTC offset) is required');
+    issue('required', 'effective', 'effectiveDateTime, effectiveInstant or effectivePeriod (a time with its UTC offset) is required');
     return undefined;
   }
-  const value = resource[element];
+  const at = checkInstant(resource[element], element, issue);
+  return at === undefined ? undefined : { at, element };
+}
+
+function readPeriod(period: unknown, issue: Issue): { at: string; element: string } | undefined {
+  if (!isObject(period)) {
+    issue('structure', 'effectivePeriod', 'effectivePeriod must be a Period with start (or end)');
+    return undefined;
+  }
+  if (period.start === undefined && period.end === undefined) {
+    issue('required', 'effectivePeriod', 'effectivePeriod needs a start (or an end): a time with seconds and an offset');
+    return undefined;
+  }
+  const start = period.start === undefined ? undefined : checkInstant(period.start, 'effectivePeriod.start', issue);
+  const end = period.end === undefined ? undefined : checkInstant(period.end, 'effectivePeriod.end', issue);
+  if ((period.start !== undefined && start === undefined) || (period.end !== undefined && end === undefined)) return undefined;
+  if (start !== undefined && end !== undefined && Date.parse(end) < Date.parse(start)) {
+    issue('value', 'effectivePeriod.end', 'effectivePeriod.end is before its start');
+    return undefined;
+  }
+  return start !== undefined ? { at: start, element: 'effectivePeriod.start' } : { at: end!, element: 'effectivePeriod.end' };
+}
+
+function checkInstant(value: unknown, element: string, issue: Issue): string | undefined {
   if (typeof value === 'string' && DATE_TIME_WITH_OFFSET.test(value)) return value;
   const reason = typeof value === 'string' && DATE_ONLY.test(value)
     ? `"${value}" has no time of day; a vital sign needs the moment it was taken, with its offset`
@@ -210,7 +243,7 @@ export function mergeObservations(items: readonly { path: string; vitals: Observ
       bloodPressure: values.get('bloodPressure') ?? null,
     }, { receivedAt, source: FHIR_SOURCE });
     if (result.ok) return { paths, result };
-    const elementOf: Record<string, string> = { patientId: 'subject.reference', deviceId: 'device.reference', observedAt: 'effectiveDateTime' };
+    const elementOf: Record<string, string> = { patientId: 'subject.reference', deviceId: 'device.reference', observedAt: first.observedAtElement };
     return {
       paths,
       result: {
