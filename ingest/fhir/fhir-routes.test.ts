@@ -6,7 +6,9 @@ import { createLogger } from '../../core/observability/logger.ts';
 import { createMetrics } from '../../core/observability/metrics.ts';
 import { buildApp } from '../../dashboard-api/build-app.ts';
 import { bearer, testConfig } from '../../dashboard-api/test-fixtures.ts';
+import { patientIdOfFhirPayload } from './fhir-patient-of.ts';
 import { fhirRoutes } from './fhir-routes.ts';
+import { SYNTHEA_MEDICAL_RECORD_NUMBER, syntheaPatientEntry, syntheaTransactionBundle } from './synthea-bundle-example.ts';
 import { bloodPressureExample, bodyTemperatureFahrenheitExample, heartRateExample, oxygenSaturationExample, recentTime } from './spec-vital-signs-examples.ts';
 
 let app: FastifyInstance | undefined;
@@ -278,5 +280,96 @@ describe('effectivePeriod (allowed by the vital-signs profile)', () => {
     const response = await post(app, '/fhir/Observation', withPeriod('2026-01-01T10:00:00Z'));
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'structure', expression: ['Observation.effectivePeriod'] }] });
+  });
+});
+
+describe('Bundles as Synthea writes them: a Patient entry and urn:uuid subjects', () => {
+  it('transaction: the subjects resolve to the Patient entry, whose MR identifier is the patient id', async () => {
+    const { app, published } = start();
+    const time = recentTime(8);
+    const response = await post(app, '/fhir/', syntheaTransactionBundle(time));
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.type).toBe('transaction-response');
+    expect(body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual(['201 Created', '201 Created', '201 Created', '201 Created']);
+    expect(body.entry[0].response.outcome.issue[0].diagnostics).toMatch(/MR identifier.*not stored/);
+    expect(published).toEqual([expect.objectContaining({
+      patientId: SYNTHEA_MEDICAL_RECORD_NUMBER, deviceId: 'bedside-gw-1', heartRate: 92, respiratoryRate: 14, bloodPressure: '128/81', observedAt: Date.parse(time),
+    })]);
+  });
+
+  it('batch: the same, answered per entry', async () => {
+    const { app, published } = start();
+    const response = await post(app, '/fhir', syntheaTransactionBundle(recentTime(9), 'batch'));
+    expect(response.statusCode).toBe(200);
+    expect(response.json().entry.map((e: { response: { status: string } }) => e.response.status)).toEqual(['201 Created', '201 Created', '201 Created', '201 Created']);
+    expect(published.map((r) => r.patientId)).toEqual([SYNTHEA_MEDICAL_RECORD_NUMBER]);
+  });
+
+  it.each([
+    ['no MR: the first identifier\'s value', [{ system: 'urn:x', value: 'first-1' }, { system: 'urn:y', value: 'second-2' }], 'first-1'],
+    ['MR anywhere wins over the first', [{ system: 'urn:x', value: 'first-1' }, { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, value: 'MRN-77' }], 'MRN-77'],
+    ['no identifier: the Patient id', undefined, '3b5b8e1e-4f34-4c5f-9d43-2a1f5d1c9a77'],
+  ])('patient id rule, %s', async (_name, identifier, expected) => {
+    const { app, published } = start();
+    const bundle = syntheaTransactionBundle(recentTime(8));
+    const patient = bundle.entry[0]!.resource as Record<string, unknown>;
+    if (identifier === undefined) delete patient.identifier;
+    else patient.identifier = identifier;
+    const response = await post(app, '/fhir', bundle);
+    expect(response.statusCode).toBe(200);
+    expect(published.map((r) => r.patientId)).toEqual([expected]);
+  });
+
+  it('PUT Patient/<id> entries are accepted too (200)', async () => {
+    const { app, published } = start();
+    const bundle = syntheaTransactionBundle(recentTime(8));
+    bundle.entry[0]!.request = { method: 'PUT', url: 'Patient/3b5b8e1e-4f34-4c5f-9d43-2a1f5d1c9a77' };
+    const response = await post(app, '/fhir', bundle);
+    expect(response.json().entry[0].response.status).toBe('200 OK');
+    expect(published).toHaveLength(1);
+  });
+
+  it('transaction: a urn:uuid subject that is no entry of the Bundle refuses the whole Bundle, naming the reference', async () => {
+    const { app, published, deadLetters } = start();
+    const bundle = syntheaTransactionBundle(recentTime(8));
+    (bundle.entry[2]!.resource as { subject: { reference: string } }).subject.reference = 'urn:uuid:00000000-0000-4000-8000-00000000dead';
+    const response = await post(app, '/fhir', bundle);
+    expect(response.statusCode).toBe(422);
+    expect(response.headers['content-type']).toBe('application/fhir+json; charset=utf-8');
+    expect(response.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ expression: ['Bundle.entry[2].resource.subject.reference'], diagnostics: expect.stringMatching(/no Patient entry/) }] });
+    expect(published).toEqual([]);
+    expect(deadLetters).toHaveLength(1);
+    // Filed under the patient the Bundle's Patient entry names (GET /v1/dead-letters?patientId=).
+    expect(patientIdOfFhirPayload(deadLetters[0]!.payload)).toBe(SYNTHEA_MEDICAL_RECORD_NUMBER);
+  });
+
+  it('batch: that entry alone is refused; the others are stored', async () => {
+    const { app, published } = start();
+    const bundle = syntheaTransactionBundle(recentTime(8), 'batch');
+    (bundle.entry[2]!.resource as { subject: { reference: string } }).subject.reference = 'urn:uuid:00000000-0000-4000-8000-00000000dead';
+    const response = await post(app, '/fhir', bundle);
+    expect(response.statusCode).toBe(200);
+    expect(response.json().entry.map((e: { response: { status: string } }) => e.response.status)).toEqual(['201 Created', '201 Created', '422 Unprocessable Entity', '201 Created']);
+    expect(published).toEqual([expect.objectContaining({ patientId: SYNTHEA_MEDICAL_RECORD_NUMBER, heartRate: 92, respiratoryRate: null, bloodPressure: '128/81' })]);
+  });
+
+  it('a Patient whose chosen identifier breaks the id rule is refused, and so are the Observations naming it', async () => {
+    const { app, published } = start();
+    const bundle = syntheaTransactionBundle(recentTime(8), 'batch');
+    const patient = bundle.entry[0]!.resource as { identifier: { value: string }[] };
+    patient.identifier[1]!.value = 'MRN 12/34';
+    const response = await post(app, '/fhir', bundle);
+    const entries = response.json().entry;
+    expect(entries[0].response).toMatchObject({ status: '422 Unprocessable Entity', outcome: { issue: [{ expression: ['Bundle.entry[0].resource.identifier[1].value'] }] } });
+    expect(entries[1].response.outcome.issue[0].diagnostics).toMatch(/Patient of Bundle.entry\[0\], which was refused/);
+    expect(published).toEqual([]);
+  });
+
+  it('a urn:uuid subject outside a Bundle is refused', async () => {
+    const { app } = start();
+    const response = await post(app, '/fhir/Observation', { ...heartRateExample(), subject: { reference: syntheaPatientEntry().fullUrl } });
+    expect(response.statusCode).toBe(422);
+    expect(response.json().issue[0].expression).toEqual(['Observation.subject.reference']);
   });
 });

@@ -2,6 +2,7 @@ import type { RawReading } from '../../core/domain/reading.ts';
 import { toRawReading } from '../../core/domain/validate-ingest.ts';
 import type { VitalCode, VitalKind } from '../hl7/vital-codes.ts';
 import { LOINC_VITALS, formatBloodPressure, toCanonical } from '../hl7/vital-codes.ts';
+import type { SubjectResolver } from './bundle-patients.ts';
 import type { FhirIssue } from './operation-outcome.ts';
 
 /**
@@ -48,9 +49,10 @@ const arrayOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /**
  * Reads one Observation. `path` is its FHIRPath prefix (`Observation`, or
- * `Bundle.entry[3].resource` inside a bundle); `defaultDeviceId` is the token subject.
+ * `Bundle.entry[3].resource` inside a bundle); `defaultDeviceId` is the token subject;
+ * `resolveSubject` reads `urn:uuid:` subjects against the Patient entries of the Bundle.
  */
-export function readObservation(resource: unknown, path: string, defaultDeviceId: string | undefined): ObservationResult {
+export function readObservation(resource: unknown, path: string, defaultDeviceId: string | undefined, resolveSubject?: SubjectResolver): ObservationResult {
   const issues: FhirIssue[] = [];
   const issue = (code: FhirIssue['code'], element: string, diagnostics: string): void => {
     issues.push({ code, expression: element ? `${path}.${element}` : path, diagnostics });
@@ -75,9 +77,16 @@ export function readObservation(resource: unknown, path: string, defaultDeviceId
   }
 
   const subject = isObject(resource.subject) ? resource.subject.reference : undefined;
-  const patientMatch = typeof subject === 'string' ? PATIENT_REFERENCE.exec(subject) : null;
-  if (subject === undefined) issue('required', 'subject', 'subject (a Patient reference) is required');
-  else if (!patientMatch) issue('value', 'subject.reference', 'subject.reference must be "Patient/<id>"');
+  const resolved = typeof subject === 'string' ? resolveSubject?.(subject) : undefined;
+  let patientId: string | undefined;
+  if (resolved) {
+    if (resolved.ok) patientId = resolved.patientId;
+    else issue('value', 'subject.reference', resolved.diagnostics);
+  } else {
+    patientId = typeof subject === 'string' ? PATIENT_REFERENCE.exec(subject)?.[1] : undefined;
+    if (subject === undefined) issue('required', 'subject', 'subject (a Patient reference) is required');
+    else if (patientId === undefined) issue('value', 'subject.reference', 'subject.reference must be "Patient/<id>" (or, in a Bundle, the urn:uuid fullUrl of a Patient entry)');
+  }
 
   let deviceId = defaultDeviceId;
   if (resource.device !== undefined) {
@@ -95,8 +104,8 @@ export function readObservation(resource: unknown, path: string, defaultDeviceId
   if (code && code.kind === 'bloodPressure') value = readPanel(resource, issue);
   else if (code && code.kind !== 'systolic' && code.kind !== 'diastolic') value = readQuantity(resource.valueQuantity, 'valueQuantity', code, resource, issue);
 
-  if (issues.length > 0 || !code || !patientMatch || !deviceId || !effective || value === undefined) return { ok: false, issues };
-  return { ok: true, vitals: { patientId: patientMatch[1]!, deviceId, observedAt: effective.at, observedAtElement: effective.element, kind: code.kind, value } };
+  if (issues.length > 0 || !code || patientId === undefined || !deviceId || !effective || value === undefined) return { ok: false, issues };
+  return { ok: true, vitals: { patientId, deviceId, observedAt: effective.at, observedAtElement: effective.element, kind: code.kind, value } };
 }
 
 type Issue = (code: FhirIssue['code'], element: string, diagnostics: string) => void;
