@@ -373,3 +373,38 @@ describe('Bundles as Synthea writes them: a Patient entry and urn:uuid subjects'
     expect(response.json().issue[0].expression).toEqual(['Observation.subject.reference']);
   });
 });
+
+describe('every problem of a resource at once', () => {
+  it('an Observation breaking seven rules gets seven issues, each naming its element', async () => {
+    const { app, deadLetters } = start();
+    const response = await post(app, '/fhir/Observation', {
+      ...heartRateExample(),
+      status: 'entered-in-error',
+      category: [],
+      subject: { reference: 'Group/ward-3' },
+      effectiveDateTime: '2099-01-01T00:00:00Z',
+      valueQuantity: { value: 44, comparator: '<', system: 'http://example.org/units', code: 'mm[Hg]' },
+    });
+    expect(response.statusCode).toBe(422);
+    const expressions = response.json().issue.map((i: { expression: string[] }) => i.expression[0]);
+    expect(expressions).toEqual([
+      'Observation.status', 'Observation.category', 'Observation.subject.reference',
+      'Observation.valueQuantity.comparator', 'Observation.valueQuantity.system', 'Observation.valueQuantity.code',
+      'Observation.effectiveDateTime',
+    ]);
+    expect(response.json().issue[6].diagnostics).toMatch(/future/);
+    expect(deadLetters).toHaveLength(1);
+  });
+
+  it('a transaction names every problem of every entry', async () => {
+    const { app } = start();
+    const time = recentTime(5);
+    const badUnit = { ...heartRateExample(time), valueQuantity: { value: 44, system: 'http://unitsofmeasure.org', code: '%' }, effectiveDateTime: '2099-01-01T00:00:00Z' };
+    const noSubject = { ...bloodPressureExample(time), subject: undefined };
+    const response = await post(app, '/fhir', { resourceType: 'Bundle', type: 'transaction', entry: [entry(badUnit), entry(noSubject)] });
+    expect(response.statusCode).toBe(422);
+    expect(response.json().issue.map((i: { expression: string[] }) => i.expression[0])).toEqual([
+      'Bundle.entry[0].resource.valueQuantity.code', 'Bundle.entry[0].resource.effectiveDateTime', 'Bundle.entry[1].resource.subject',
+    ]);
+  });
+});

@@ -82,7 +82,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRoutesOptions> = async (app: Fas
   app.post('/fhir/Observation', { config: { access: 'device' } }, async (request, reply) => {
     const receivedAt = Date.now();
     const raw = rawBodies.get(request);
-    const read = readObservation(request.body, 'Observation', deviceOf(request));
+    const read = readObservation(request.body, 'Observation', deviceOf(request), undefined, receivedAt);
     if (!read.ok) return refuse(raw, read.issues);
     const [merged] = mergeObservations([{ path: 'Observation', vitals: read.vitals }], receivedAt);
     if (!merged!.result.ok) return refuse(raw, merged!.result.issues);
@@ -122,7 +122,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRoutesOptions> = async (app: Fas
     const resolveSubject = bundleSubjectResolver(entries, patients);
     const outcomes: EntryOutcome[] = entries.map((entry, i) => {
       const patient = patients.get(i);
-      if (!patient) return readEntry(entry, i, device, resolveSubject);
+      if (!patient) return readEntry(entry, i, device, resolveSubject, receivedAt);
       return patient.ok ? { ok: true, patient: { patientId: patient.patientId, from: patient.from, created: patient.method === 'POST' } } : patient;
     });
     const valid = outcomes.flatMap((o, i) => (o.ok && 'vitals' in o ? [{ path: `Bundle.entry[${i}].resource`, vitals: o.vitals, index: i }] : []));
@@ -208,7 +208,7 @@ function readPatientEntry(entry: unknown, i: number): (PatientIdResult & { metho
   return { ...patientIdOfPatient(resource as Record<string, unknown>, `Bundle.entry[${i}].resource`), method: method as string };
 }
 
-function readEntry(entry: unknown, i: number, device: string | undefined, resolveSubject: SubjectResolver): ReturnType<typeof readObservation> {
+function readEntry(entry: unknown, i: number, device: string | undefined, resolveSubject: SubjectResolver, receivedAt: number): ReturnType<typeof readObservation> {
   const path = `Bundle.entry[${i}]`;
   if (typeof entry !== 'object' || entry === null) return { ok: false, issues: [{ code: 'structure', expression: path, diagnostics: 'each entry must be an object' }] };
   const { request, resource } = entry as { request?: { method?: unknown; url?: unknown }; resource?: unknown };
@@ -216,7 +216,7 @@ function readEntry(entry: unknown, i: number, device: string | undefined, resolv
   if (request.method !== 'POST' || typeof request.url !== 'string' || !/^Observation\/?(\?.*)?$/.test(request.url)) {
     return { ok: false, issues: [{ code: 'not-supported', expression: `${path}.request`, diagnostics: 'only POST Observation entries (and POST Patient / PUT Patient/<id> entries, for their identifiers) are accepted' }] };
   }
-  return readObservation(resource, `${path}.resource`, device, resolveSubject);
+  return readObservation(resource, `${path}.resource`, device, resolveSubject, receivedAt);
 }
 
 function resourceAt(entries: unknown[], path: string): unknown {

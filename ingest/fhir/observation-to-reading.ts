@@ -1,4 +1,5 @@
 import type { RawReading } from '../../core/domain/reading.ts';
+import type { FieldError } from '../../core/domain/validate-ingest.ts';
 import { toRawReading } from '../../core/domain/validate-ingest.ts';
 import type { VitalCode, VitalKind } from '../hl7/vital-codes.ts';
 import { LOINC_VITALS, formatBloodPressure, toCanonical } from '../hl7/vital-codes.ts';
@@ -50,9 +51,11 @@ const arrayOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 /**
  * Reads one Observation. `path` is its FHIRPath prefix (`Observation`, or
  * `Bundle.entry[3].resource` inside a bundle); `defaultDeviceId` is the token subject;
- * `resolveSubject` reads `urn:uuid:` subjects against the Patient entries of the Bundle.
+ * `resolveSubject` reads `urn:uuid:` subjects against the Patient entries of the Bundle; with
+ * `receivedAt` (the clock of the time-window rule), a refused Observation also reports the shared
+ * ingest rules its readable elements break.
  */
-export function readObservation(resource: unknown, path: string, defaultDeviceId: string | undefined, resolveSubject?: SubjectResolver): ObservationResult {
+export function readObservation(resource: unknown, path: string, defaultDeviceId: string | undefined, resolveSubject?: SubjectResolver, receivedAt?: number): ObservationResult {
   const issues: FhirIssue[] = [];
   const issue = (code: FhirIssue['code'], element: string, diagnostics: string): void => {
     issues.push({ code, expression: element ? `${path}.${element}` : path, diagnostics });
@@ -104,7 +107,16 @@ export function readObservation(resource: unknown, path: string, defaultDeviceId
   if (code && code.kind === 'bloodPressure') value = readPanel(resource, issue);
   else if (code && code.kind !== 'systolic' && code.kind !== 'diastolic') value = readQuantity(resource.valueQuantity, 'valueQuantity', code, resource, issue);
 
-  if (issues.length > 0 || !code || patientId === undefined || !deviceId || !effective || value === undefined) return { ok: false, issues };
+  if (issues.length > 0 || !code || patientId === undefined || !deviceId || !effective || value === undefined) {
+    // Every problem at once: the shared ingest rules (id rule, time window, blood-pressure pair)
+    // on the elements that could be read, so a sender does not find them one resend at a time.
+    if (receivedAt !== undefined) {
+      const read: Record<string, unknown> = { patientId, deviceId, observedAt: effective?.at };
+      if (code && value !== undefined) read[code.kind] = value;
+      issues.push(...ruleIssuesOfReadElements(read, path, effective?.element ?? 'effective', receivedAt));
+    }
+    return { ok: false, issues };
+  }
   return { ok: true, vitals: { patientId, deviceId, observedAt: effective.at, observedAtElement: effective.element, kind: code.kind, value } };
 }
 
@@ -177,26 +189,31 @@ function readQuantity(quantity: unknown, element: string, code: VitalCode, resou
     issue('structure', element, `${element} must be a Quantity`);
     return undefined;
   }
-  if (typeof quantity.value !== 'number' || !Number.isFinite(quantity.value)) {
+  // Each problem of the Quantity is reported, not only the first.
+  let acceptable = true;
+  const hasValue = typeof quantity.value === 'number' && Number.isFinite(quantity.value);
+  if (!hasValue) {
     issue('required', `${element}.value`, `${element}.value must be a number`);
-    return undefined;
+    acceptable = false;
   }
   if (quantity.comparator !== undefined) {
     issue('value', `${element}.comparator`, 'a comparator (<, >) is not an exact measurement');
-    return undefined;
+    acceptable = false;
   }
   if (quantity.system !== undefined && quantity.system !== UCUM_SYSTEM) {
     issue('value', `${element}.system`, `${element}.system must be ${UCUM_SYSTEM}`);
-    return undefined;
+    acceptable = false;
   }
+  // Without a value the unit cannot be checked (the conversion checks the value's range too).
+  if (!hasValue) return undefined;
   // The UCUM code is authoritative; without one, the display unit is tried as a UCUM code.
   const [unitElement, unit] = typeof quantity.code === 'string' ? ['code', quantity.code] : ['unit', typeof quantity.unit === 'string' ? quantity.unit : ''];
-  const converted = toCanonical(kind, quantity.value, [unit]);
+  const converted = toCanonical(kind, quantity.value as number, [unit]);
   if (!converted.ok) {
     issue(unit === '' ? 'required' : 'code-invalid', `${element}.${unitElement}`, `${element}.${unitElement}: ${converted.reason}`);
     return undefined;
   }
-  return converted.value;
+  return acceptable ? converted.value : undefined;
 }
 
 function readPanel(resource: Json, issue: Issue): string | undefined {
@@ -252,17 +269,24 @@ export function mergeObservations(items: readonly { path: string; vitals: Observ
       bloodPressure: values.get('bloodPressure') ?? null,
     }, { receivedAt, source: FHIR_SOURCE });
     if (result.ok) return { paths, result };
-    const elementOf: Record<string, string> = { patientId: 'subject.reference', deviceId: 'device.reference', observedAt: first.observedAtElement };
-    return {
-      paths,
-      result: {
-        ok: false,
-        issues: result.errors.map((e) => ({
-          code: 'value' as const,
-          expression: `${paths[0]}.${elementOf[e.field] ?? 'value[x]'}`,
-          diagnostics: `${elementOf[e.field] ?? e.field} ${e.reason}`,
-        })),
-      },
-    };
+    return { paths, result: { ok: false, issues: issuesOfFieldErrors(result.errors, paths[0]!, first.observedAtElement) } };
   });
+}
+
+/** Reading-field errors of `toRawReading` as FHIR issues at the element each field came from. */
+function issuesOfFieldErrors(errors: readonly FieldError[], path: string, observedAtElement: string): FhirIssue[] {
+  const elementOf: Record<string, string> = { patientId: 'subject.reference', deviceId: 'device.reference', observedAt: observedAtElement };
+  return errors.map((e) => ({
+    code: 'value' as const,
+    expression: `${path}.${elementOf[e.field] ?? 'value[x]'}`,
+    diagnostics: `${elementOf[e.field] ?? e.field} ${e.reason}`,
+  }));
+}
+
+/** The shared ingest rules broken by the fields that were read (absent fields already have their issue). */
+function ruleIssuesOfReadElements(read: Record<string, unknown>, path: string, observedAtElement: string, receivedAt: number): FhirIssue[] {
+  const present = Object.fromEntries(Object.entries(read).filter(([, v]) => v !== undefined));
+  const result = toRawReading(present, { receivedAt, source: FHIR_SOURCE });
+  if (result.ok) return [];
+  return issuesOfFieldErrors(result.errors.filter((e) => e.field in present), path, observedAtElement);
 }
