@@ -60,6 +60,10 @@ const MATRIX: Readonly<Record<string, Row>> = {
     request: { url: '/fhir', headers: FHIR, payload: { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: heartRateExample(), request: { method: 'POST', url: 'Observation' } }] } },
     expect: DEVICE_ONLY(200),
   },
+  'POST /fhir/': {
+    request: { url: '/fhir/', headers: FHIR, payload: { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: heartRateExample(), request: { method: 'POST', url: 'Observation' } }] } },
+    expect: DEVICE_ONLY(200),
+  },
   'GET /v1/patients': { request: { url: '/v1/patients' }, expect: CLINICIAN_200 },
   'GET /v1/patients/:patientId/vitals': { request: { url: `/v1/patients/${PATIENT}/vitals` }, expect: CLINICIAN_200 },
   'GET /v1/patients/:patientId/risk': { request: { url: `/v1/patients/${PATIENT}/risk` }, expect: CLINICIAN_200 },

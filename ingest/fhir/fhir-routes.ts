@@ -1,7 +1,9 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawReading } from '../../core/domain/reading.ts';
 import type { Principal } from '../../dashboard-api/auth.ts';
 import type { FhirIssue } from './operation-outcome.ts';
+import type { PatientIdResult, SubjectResolver } from './bundle-patients.ts';
+import { bundleSubjectResolver, patientIdOfPatient } from './bundle-patients.ts';
 import { FhirError, operationOutcome, statusLine, statusOfIssues, toFhirAnswer } from './operation-outcome.ts';
 import type { MergedReading, ObservationVitals } from './observation-to-reading.ts';
 import { mergeObservations, readObservation } from './observation-to-reading.ts';
@@ -16,7 +18,10 @@ import { mergeObservations, readObservation } from './observation-to-reading.ts'
  *   the reading id), or 400/422 with an OperationOutcome naming each failing element.
  * - `POST /fhir`: a Bundle. `batch`: each entry stands alone → 200 batch-response with a status
  *   and outcome per entry. `transaction`: all or nothing → 200 transaction-response, or one
- *   OperationOutcome naming every failing entry and nothing published.
+ *   OperationOutcome naming every failing entry and nothing published. `POST /fhir/` is the same.
+ *   Patient entries are read for their patient id only (bundle-patients.ts), so Observations
+ *   may name them by `urn:uuid:` fullUrl, as Synthea writes them.
+ * - Any other path under /fhir: 404 OperationOutcome.
  *
  * Accepted: application/fhir+json and application/json. A bus that cannot take the readings gives
  * 503 + Retry-After (nothing was stored; resend). Refused input goes to the dead letters as sent.
@@ -77,7 +82,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRoutesOptions> = async (app: Fas
   app.post('/fhir/Observation', { config: { access: 'device' } }, async (request, reply) => {
     const receivedAt = Date.now();
     const raw = rawBodies.get(request);
-    const read = readObservation(request.body, 'Observation', deviceOf(request));
+    const read = readObservation(request.body, 'Observation', deviceOf(request), undefined, receivedAt);
     if (!read.ok) return refuse(raw, read.issues);
     const [merged] = mergeObservations([{ path: 'Observation', vitals: read.vitals }], receivedAt);
     if (!merged!.result.ok) return refuse(raw, merged!.result.issues);
@@ -90,7 +95,8 @@ export const fhirRoutes: FastifyPluginAsync<FhirRoutesOptions> = async (app: Fas
     });
   });
 
-  app.post('/fhir', { config: { access: 'device' } }, async (request, reply) => {
+  // `POST /fhir/` is what fhir-kit-client's batch()/transaction() send: the same route.
+  const postBundle = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const receivedAt = Date.now();
     const raw = rawBodies.get(request);
     const bundle = request.body as { resourceType?: unknown; type?: unknown; entry?: unknown };
@@ -107,8 +113,19 @@ export const fhirRoutes: FastifyPluginAsync<FhirRoutesOptions> = async (app: Fas
     }
 
     const device = deviceOf(request);
-    const outcomes: ({ ok: true; vitals: ObservationVitals } | { ok: false; issues: FhirIssue[] })[] = entries.map((entry, i) => readEntry(entry, i, device));
-    const valid = outcomes.flatMap((o, i) => (o.ok ? [{ path: `Bundle.entry[${i}].resource`, vitals: o.vitals, index: i }] : []));
+    // Patient entries first: they say what the Observations' urn:uuid subjects mean.
+    const patients = new Map<number, PatientIdResult & { method: string }>();
+    entries.forEach((entry, i) => {
+      const patient = readPatientEntry(entry, i);
+      if (patient) patients.set(i, patient);
+    });
+    const resolveSubject = bundleSubjectResolver(entries, patients);
+    const outcomes: EntryOutcome[] = entries.map((entry, i) => {
+      const patient = patients.get(i);
+      if (!patient) return readEntry(entry, i, device, resolveSubject, receivedAt);
+      return patient.ok ? { ok: true, patient: { patientId: patient.patientId, from: patient.from, created: patient.method === 'POST' } } : patient;
+    });
+    const valid = outcomes.flatMap((o, i) => (o.ok && 'vitals' in o ? [{ path: `Bundle.entry[${i}].resource`, vitals: o.vitals, index: i }] : []));
     const merged = mergeObservations(valid, receivedAt);
     const byPath = new Map<string, MergedReading>();
     for (const m of merged) for (const path of m.paths) byPath.set(path, m);
@@ -131,6 +148,15 @@ export const fhirRoutes: FastifyPluginAsync<FhirRoutesOptions> = async (app: Fas
 
     const responseEntries = outcomes.map((o, i) => {
       if (!o.ok) return { response: { status: statusLine(statusOfIssues(o.issues)), outcome: operationOutcome(o.issues) } };
+      if ('patient' in o) {
+        // Accepted for its identifiers only: Vigil keeps no Patient resources.
+        return {
+          response: {
+            status: statusLine(o.patient.created ? 201 : 200),
+            outcome: operationOutcome([{ severity: 'information', code: 'informational', diagnostics: `patient id ${o.patient.patientId} (from ${o.patient.from}) used for this Bundle's references; the Patient resource itself is not stored` }]),
+          },
+        };
+      }
       const m = byPath.get(`Bundle.entry[${i}].resource`)!;
       if (!m.result.ok) return { response: { status: statusLine(statusOfIssues(m.result.issues)), outcome: operationOutcome(m.result.issues) } };
       const reading = m.result.reading;
@@ -147,7 +173,16 @@ export const fhirRoutes: FastifyPluginAsync<FhirRoutesOptions> = async (app: Fas
       type: bundle.type === 'batch' ? 'batch-response' : 'transaction-response',
       entry: responseEntries,
     });
-  });
+  };
+  app.post('/fhir', { config: { access: 'device' } }, postBundle);
+  app.post('/fhir/', { config: { access: 'device' } }, postBundle);
+
+  // Any other path under /fhir (GET /fhir/metadata, PUT /fhir/Observation/1, …): 404 as FHIR.
+  await app.register(async (scope) => {
+    scope.setNotFoundHandler((request) => {
+      throw new FhirError([{ code: 'not-found', diagnostics: `${request.method} ${request.url.split('?')[0]!.slice(0, 100)} is not supported here; Vigil takes POST /fhir/Observation and POST /fhir (a batch or transaction Bundle)` }]);
+    });
+  }, { prefix: '/fhir' });
 
   async function refuse(raw: string | undefined, issues: FhirIssue[]): Promise<never> {
     await keep(raw, reasonOf(statusOfIssues(issues), issues));
@@ -155,15 +190,33 @@ export const fhirRoutes: FastifyPluginAsync<FhirRoutesOptions> = async (app: Fas
   }
 };
 
-function readEntry(entry: unknown, i: number, device: string | undefined): ReturnType<typeof readObservation> {
+type EntryOutcome =
+  | { ok: true; vitals: ObservationVitals }
+  | { ok: true; patient: { patientId: string; from: string; created: boolean } }
+  | { ok: false; issues: FhirIssue[] };
+
+/** A Patient entry (POST Patient, or PUT Patient/<id>) and its patient id; undefined for any other entry. */
+function readPatientEntry(entry: unknown, i: number): (PatientIdResult & { method: string }) | undefined {
+  if (typeof entry !== 'object' || entry === null) return undefined;
+  const { request, resource } = entry as { request?: { method?: unknown; url?: unknown }; resource?: unknown };
+  if (typeof resource !== 'object' || resource === null || (resource as { resourceType?: unknown }).resourceType !== 'Patient') return undefined;
+  if (typeof request !== 'object' || request === null) return undefined;
+  const method = request.method;
+  const url = typeof request.url === 'string' ? request.url : '';
+  const fits = (method === 'POST' && /^Patient\/?(\?.*)?$/.test(url)) || (method === 'PUT' && /^Patient(\/[^/?]+|\?.*)$/.test(url));
+  if (!fits) return undefined;
+  return { ...patientIdOfPatient(resource as Record<string, unknown>, `Bundle.entry[${i}].resource`), method: method as string };
+}
+
+function readEntry(entry: unknown, i: number, device: string | undefined, resolveSubject: SubjectResolver, receivedAt: number): ReturnType<typeof readObservation> {
   const path = `Bundle.entry[${i}]`;
   if (typeof entry !== 'object' || entry === null) return { ok: false, issues: [{ code: 'structure', expression: path, diagnostics: 'each entry must be an object' }] };
   const { request, resource } = entry as { request?: { method?: unknown; url?: unknown }; resource?: unknown };
   if (request === undefined) return { ok: false, issues: [{ code: 'required', expression: `${path}.request`, diagnostics: 'entry.request (method POST, url Observation) is required in a batch or transaction' }] };
   if (request.method !== 'POST' || typeof request.url !== 'string' || !/^Observation\/?(\?.*)?$/.test(request.url)) {
-    return { ok: false, issues: [{ code: 'not-supported', expression: `${path}.request`, diagnostics: 'only POST Observation entries are accepted' }] };
+    return { ok: false, issues: [{ code: 'not-supported', expression: `${path}.request`, diagnostics: 'only POST Observation entries (and POST Patient / PUT Patient/<id> entries, for their identifiers) are accepted' }] };
   }
-  return readObservation(resource, `${path}.resource`, device);
+  return readObservation(resource, `${path}.resource`, device, resolveSubject, receivedAt);
 }
 
 function resourceAt(entries: unknown[], path: string): unknown {

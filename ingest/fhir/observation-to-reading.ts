@@ -1,7 +1,9 @@
 import type { RawReading } from '../../core/domain/reading.ts';
+import type { FieldError } from '../../core/domain/validate-ingest.ts';
 import { toRawReading } from '../../core/domain/validate-ingest.ts';
 import type { VitalCode, VitalKind } from '../hl7/vital-codes.ts';
 import { LOINC_VITALS, formatBloodPressure, toCanonical } from '../hl7/vital-codes.ts';
+import type { SubjectResolver } from './bundle-patients.ts';
 import type { FhirIssue } from './operation-outcome.ts';
 
 /**
@@ -11,8 +13,8 @@ import type { FhirIssue } from './operation-outcome.ts';
  * `status` final/amended/corrected/preliminary; a `category` coding `vital-signs`; a LOINC
  * `code` Vigil tracks (heart rate 8867-4, respiratory rate 9279-1, body temperature 8310-5,
  * SpO2 2708-6/59408-5, blood-pressure panel 85354-9 with components 8480-6 and 8462-4);
- * `subject` a Patient reference; `effectiveDateTime` (or `effectiveInstant`) with a time and an
- * offset; a `valueQuantity` (components for the panel) in UCUM (`/min`, `%`, `Cel`, `[degF]`,
+ * `subject` a Patient reference; `effectiveDateTime` (or `effectiveInstant`, or `effectivePeriod`:
+ * its start, else its end) with a time and an offset; a `valueQuantity` (components for the panel) in UCUM (`/min`, `%`, `Cel`, `[degF]`,
  * `mm[Hg]`). The device is `device` (Device/<id> or DeviceMetric/<id>), else the authenticated
  * device's token subject.
  *
@@ -29,6 +31,8 @@ export interface ObservationVitals {
   readonly patientId: string;
   readonly deviceId: string;
   readonly observedAt: string;
+  /** Where the moment came from (`effectiveDateTime`, `effectivePeriod.start`, …), for errors. */
+  readonly observedAtElement: string;
   readonly kind: VitalKind;
   readonly value: number | string;
 }
@@ -46,9 +50,12 @@ const arrayOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /**
  * Reads one Observation. `path` is its FHIRPath prefix (`Observation`, or
- * `Bundle.entry[3].resource` inside a bundle); `defaultDeviceId` is the token subject.
+ * `Bundle.entry[3].resource` inside a bundle); `defaultDeviceId` is the token subject;
+ * `resolveSubject` reads `urn:uuid:` subjects against the Patient entries of the Bundle; with
+ * `receivedAt` (the clock of the time-window rule), a refused Observation also reports the shared
+ * ingest rules its readable elements break.
  */
-export function readObservation(resource: unknown, path: string, defaultDeviceId: string | undefined): ObservationResult {
+export function readObservation(resource: unknown, path: string, defaultDeviceId: string | undefined, resolveSubject?: SubjectResolver, receivedAt?: number): ObservationResult {
   const issues: FhirIssue[] = [];
   const issue = (code: FhirIssue['code'], element: string, diagnostics: string): void => {
     issues.push({ code, expression: element ? `${path}.${element}` : path, diagnostics });
@@ -73,9 +80,16 @@ export function readObservation(resource: unknown, path: string, defaultDeviceId
   }
 
   const subject = isObject(resource.subject) ? resource.subject.reference : undefined;
-  const patientMatch = typeof subject === 'string' ? PATIENT_REFERENCE.exec(subject) : null;
-  if (subject === undefined) issue('required', 'subject', 'subject (a Patient reference) is required');
-  else if (!patientMatch) issue('value', 'subject.reference', 'subject.reference must be "Patient/<id>"');
+  const resolved = typeof subject === 'string' ? resolveSubject?.(subject) : undefined;
+  let patientId: string | undefined;
+  if (resolved) {
+    if (resolved.ok) patientId = resolved.patientId;
+    else issue('value', 'subject.reference', resolved.diagnostics);
+  } else {
+    patientId = typeof subject === 'string' ? PATIENT_REFERENCE.exec(subject)?.[1] : undefined;
+    if (subject === undefined) issue('required', 'subject', 'subject (a Patient reference) is required');
+    else if (patientId === undefined) issue('value', 'subject.reference', 'subject.reference must be "Patient/<id>" (or, in a Bundle, the urn:uuid fullUrl of a Patient entry)');
+  }
 
   let deviceId = defaultDeviceId;
   if (resource.device !== undefined) {
@@ -87,14 +101,23 @@ export function readObservation(resource: unknown, path: string, defaultDeviceId
     issue('required', 'device', 'device (a Device reference) is required');
   }
 
-  const observedAt = readEffective(resource, issue);
+  const effective = readEffective(resource, issue);
 
   let value: number | string | undefined;
   if (code && code.kind === 'bloodPressure') value = readPanel(resource, issue);
   else if (code && code.kind !== 'systolic' && code.kind !== 'diastolic') value = readQuantity(resource.valueQuantity, 'valueQuantity', code, resource, issue);
 
-  if (issues.length > 0 || !code || !patientMatch || !deviceId || !observedAt || value === undefined) return { ok: false, issues };
-  return { ok: true, vitals: { patientId: patientMatch[1]!, deviceId, observedAt, kind: code.kind, value } };
+  if (issues.length > 0 || !code || patientId === undefined || !deviceId || !effective || value === undefined) {
+    // Every problem at once: the shared ingest rules (id rule, time window, blood-pressure pair)
+    // on the elements that could be read, so a sender does not find them one resend at a time.
+    if (receivedAt !== undefined) {
+      const read: Record<string, unknown> = { patientId, deviceId, observedAt: effective?.at };
+      if (code && value !== undefined) read[code.kind] = value;
+      issues.push(...ruleIssuesOfReadElements(read, path, effective?.element ?? 'effective', receivedAt));
+    }
+    return { ok: false, issues };
+  }
+  return { ok: true, vitals: { patientId, deviceId, observedAt: effective.at, observedAtElement: effective.element, kind: code.kind, value } };
 }
 
 type Issue = (code: FhirIssue['code'], element: string, diagnostics: string) => void;
@@ -110,13 +133,44 @@ function loincCodeOf(concept: unknown): VitalCode | undefined {
   return best;
 }
 
-function readEffective(resource: Json, issue: Issue): string | undefined {
+/**
+ * The moment of the Observation: `effectiveDateTime` or `effectiveInstant`, or an
+ * `effectivePeriod` (allowed by the vital-signs profile, e.g. a measurement over a minute): its
+ * `start`, or its `end` when only the end is given. Each must carry seconds and an offset.
+ */
+function readEffective(resource: Json, issue: Issue): { at: string; element: string } | undefined {
+  if (resource.effectiveDateTime === undefined && resource.effectiveInstant === undefined && resource.effectivePeriod !== undefined) {
+    return readPeriod(resource.effectivePeriod, issue);
+  }
   const element = resource.effectiveDateTime !== undefined ? 'effectiveDateTime' : resource.effectiveInstant !== undefined ? 'effectiveInstant' : undefined;
   if (!element) {
-    issue('required', resource.effectivePeriod !== undefined ? 'effectivePeriod' : 'effective', 'effectiveDateTime (a time with its UTC offset) is required');
+    issue('required', 'effective', 'effectiveDateTime, effectiveInstant or effectivePeriod (a time with its UTC offset) is required');
     return undefined;
   }
-  const value = resource[element];
+  const at = checkInstant(resource[element], element, issue);
+  return at === undefined ? undefined : { at, element };
+}
+
+function readPeriod(period: unknown, issue: Issue): { at: string; element: string } | undefined {
+  if (!isObject(period)) {
+    issue('structure', 'effectivePeriod', 'effectivePeriod must be a Period with start (or end)');
+    return undefined;
+  }
+  if (period.start === undefined && period.end === undefined) {
+    issue('required', 'effectivePeriod', 'effectivePeriod needs a start (or an end): a time with seconds and an offset');
+    return undefined;
+  }
+  const start = period.start === undefined ? undefined : checkInstant(period.start, 'effectivePeriod.start', issue);
+  const end = period.end === undefined ? undefined : checkInstant(period.end, 'effectivePeriod.end', issue);
+  if ((period.start !== undefined && start === undefined) || (period.end !== undefined && end === undefined)) return undefined;
+  if (start !== undefined && end !== undefined && Date.parse(end) < Date.parse(start)) {
+    issue('value', 'effectivePeriod.end', 'effectivePeriod.end is before its start');
+    return undefined;
+  }
+  return start !== undefined ? { at: start, element: 'effectivePeriod.start' } : { at: end!, element: 'effectivePeriod.end' };
+}
+
+function checkInstant(value: unknown, element: string, issue: Issue): string | undefined {
   if (typeof value === 'string' && DATE_TIME_WITH_OFFSET.test(value)) return value;
   const reason = typeof value === 'string' && DATE_ONLY.test(value)
     ? `"${value}" has no time of day; a vital sign needs the moment it was taken, with its offset`
@@ -135,26 +189,31 @@ function readQuantity(quantity: unknown, element: string, code: VitalCode, resou
     issue('structure', element, `${element} must be a Quantity`);
     return undefined;
   }
-  if (typeof quantity.value !== 'number' || !Number.isFinite(quantity.value)) {
+  // Each problem of the Quantity is reported, not only the first.
+  let acceptable = true;
+  const hasValue = typeof quantity.value === 'number' && Number.isFinite(quantity.value);
+  if (!hasValue) {
     issue('required', `${element}.value`, `${element}.value must be a number`);
-    return undefined;
+    acceptable = false;
   }
   if (quantity.comparator !== undefined) {
     issue('value', `${element}.comparator`, 'a comparator (<, >) is not an exact measurement');
-    return undefined;
+    acceptable = false;
   }
   if (quantity.system !== undefined && quantity.system !== UCUM_SYSTEM) {
     issue('value', `${element}.system`, `${element}.system must be ${UCUM_SYSTEM}`);
-    return undefined;
+    acceptable = false;
   }
+  // Without a value the unit cannot be checked (the conversion checks the value's range too).
+  if (!hasValue) return undefined;
   // The UCUM code is authoritative; without one, the display unit is tried as a UCUM code.
   const [unitElement, unit] = typeof quantity.code === 'string' ? ['code', quantity.code] : ['unit', typeof quantity.unit === 'string' ? quantity.unit : ''];
-  const converted = toCanonical(kind, quantity.value, [unit]);
+  const converted = toCanonical(kind, quantity.value as number, [unit]);
   if (!converted.ok) {
     issue(unit === '' ? 'required' : 'code-invalid', `${element}.${unitElement}`, `${element}.${unitElement}: ${converted.reason}`);
     return undefined;
   }
-  return converted.value;
+  return acceptable ? converted.value : undefined;
 }
 
 function readPanel(resource: Json, issue: Issue): string | undefined {
@@ -210,17 +269,24 @@ export function mergeObservations(items: readonly { path: string; vitals: Observ
       bloodPressure: values.get('bloodPressure') ?? null,
     }, { receivedAt, source: FHIR_SOURCE });
     if (result.ok) return { paths, result };
-    const elementOf: Record<string, string> = { patientId: 'subject.reference', deviceId: 'device.reference', observedAt: 'effectiveDateTime' };
-    return {
-      paths,
-      result: {
-        ok: false,
-        issues: result.errors.map((e) => ({
-          code: 'value' as const,
-          expression: `${paths[0]}.${elementOf[e.field] ?? 'value[x]'}`,
-          diagnostics: `${elementOf[e.field] ?? e.field} ${e.reason}`,
-        })),
-      },
-    };
+    return { paths, result: { ok: false, issues: issuesOfFieldErrors(result.errors, paths[0]!, first.observedAtElement) } };
   });
+}
+
+/** Reading-field errors of `toRawReading` as FHIR issues at the element each field came from. */
+function issuesOfFieldErrors(errors: readonly FieldError[], path: string, observedAtElement: string): FhirIssue[] {
+  const elementOf: Record<string, string> = { patientId: 'subject.reference', deviceId: 'device.reference', observedAt: observedAtElement };
+  return errors.map((e) => ({
+    code: 'value' as const,
+    expression: `${path}.${elementOf[e.field] ?? 'value[x]'}`,
+    diagnostics: `${elementOf[e.field] ?? e.field} ${e.reason}`,
+  }));
+}
+
+/** The shared ingest rules broken by the fields that were read (absent fields already have their issue). */
+function ruleIssuesOfReadElements(read: Record<string, unknown>, path: string, observedAtElement: string, receivedAt: number): FhirIssue[] {
+  const present = Object.fromEntries(Object.entries(read).filter(([, v]) => v !== undefined));
+  const result = toRawReading(present, { receivedAt, source: FHIR_SOURCE });
+  if (result.ok) return [];
+  return issuesOfFieldErrors(result.errors.filter((e) => e.field in present), path, observedAtElement);
 }
