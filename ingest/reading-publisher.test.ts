@@ -144,6 +144,17 @@ describe('createReadingPublisher', () => {
     await expect(publisher.publish(range(4, 4))).resolves.toBeUndefined();
   });
 
+  it('close() does not wait on a hung bus past the publish bound', async () => {
+    const { recording, publisher } = setup({ publishTimeoutMs: 200, maxBatchDelayMs: 0 });
+    recording.hold();
+    const call = publisher.publish(range(1));
+    const started = Date.now();
+    await publisher.close();
+    expect(Date.now() - started, 'the bound plus a generous margin').toBeLessThan(2_000);
+    await expect(call).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    recording.release();
+  });
+
   it('fails fast on bad options', () => {
     expect(() => setup({ publishTimeoutMs: 0 })).toThrow(/publishTimeoutMs/);
     expect(() => setup({ maxBatchMessages: 0 })).toThrow(/maxBatchMessages/);

@@ -34,7 +34,10 @@ export interface ReadingPublisher {
   readonly pending: number;
   /** The most one `publish` call may hand over (larger calls could never be accepted). */
   readonly maxPending: number;
-  /** Refuses new calls, flushes what is waiting and resolves once the bus settled everything. */
+  /**
+   * Refuses new calls, flushes what is waiting and resolves once the bus settled everything, or
+   * after `publishTimeoutMs` at most (every call still waiting has been answered by then).
+   */
   close(): Promise<void>;
 }
 
@@ -196,7 +199,16 @@ export function createReadingPublisher(options: ReadingPublisherOptions): Readin
     async close() {
       closed = true;
       flush();
-      await Promise.allSettled([...inFlight]);
+      // Bounded like a call: a publish the bus has not confirmed by then was already answered 503
+      // to its device, so shutdown does not wait on a hung bus.
+      let giveUp: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise((resolve) => {
+          giveUp = setTimeout(resolve, publishTimeoutMs);
+        }),
+      ]);
+      clearTimeout(giveUp);
     },
   };
 }
