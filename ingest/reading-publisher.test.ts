@@ -147,11 +147,12 @@ describe('createReadingPublisher', () => {
   it('close() does not wait on a hung bus past the publish bound', async () => {
     const { recording, publisher } = setup({ publishTimeoutMs: 200, maxBatchDelayMs: 0 });
     recording.hold();
-    const call = publisher.publish(range(1));
+    // The rejection is awaited only after close(), so it is observed from the start.
+    const call = expect(publisher.publish(range(1))).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
     const started = Date.now();
     await publisher.close();
     expect(Date.now() - started, 'the bound plus a generous margin').toBeLessThan(2_000);
-    await expect(call).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    await call;
     recording.release();
   });
 
