@@ -128,7 +128,9 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       closers.push({ name: 'update poller', close: () => poller.stop() });
     }
 
-    const publisher = parts.ingest && bus ? createReadingPublisher({ bus, topic: config.bus.readingsTopic, metrics }) : undefined;
+    const publisher = parts.ingest && bus ? createReadingPublisher({
+      bus, topic: config.bus.readingsTopic, metrics, logger, publishTimeoutMs: config.bus.edgePublishTimeoutMs,
+    }) : undefined;
     if (publisher) closers.push({ name: 'publisher', close: () => publisher.close() });
 
     const audit = parts.read ? createSqliteAuditLog({ path: path.join(config.dataDir, 'audit.sqlite') }) : undefined;

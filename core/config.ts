@@ -45,6 +45,8 @@ export interface VigilConfig {
     readonly subscription: string;
     readonly kafkaBrokers: readonly string[];
     readonly kafkaPartitions: number;
+    /** VIGIL_EDGE_PUBLISH_TIMEOUT_MS: the edges answer 503/AR when the bus has not confirmed within it. */
+    readonly edgePublishTimeoutMs: number;
   };
   readonly timeseries: {
     readonly kind: 'embedded' | 'bigtable';
@@ -184,6 +186,8 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       kafkaBrokers: str(env, 'KAFKA_BROKERS', '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean),
       // 12 partitions let up to 12 processor instances share the topic.
       kafkaPartitions: int(env, 'VIGIL_KAFKA_PARTITIONS', 12, 1, 1000),
+      // A device hears back within this (plus parsing) even when the bus hangs; see ingest/README.md.
+      edgePublishTimeoutMs: int(env, 'VIGIL_EDGE_PUBLISH_TIMEOUT_MS', 5_000, 100, 120_000),
     },
     timeseries: {
       kind: oneOf(env, 'VIGIL_TIMESERIES', ['embedded', 'bigtable'] as const, 'embedded'),

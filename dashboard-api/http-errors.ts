@@ -74,7 +74,11 @@ export function installErrorHandling(app: FastifyInstance): void {
       return sendError(reply, new VigilError('VALIDATION_FAILED', e.message, { cause: error }), passthrough);
     }
     const vigilError = toVigilError(error);
-    if (vigilError.status >= 500) {
+    // A retriable 503 (bus down, disk full, backpressure) is logged once by whoever saw the state
+    // change (ingest/reading-publisher.ts, the bus adapter); per request it is only debug noise.
+    if (vigilError.status === 503 && vigilError.retriable) {
+      request.log.debug({ code: vigilError.code }, vigilError.message);
+    } else if (vigilError.status >= 500) {
       const cause = vigilError.cause as { name?: string; code?: unknown; stack?: string } | undefined;
       // Name, code and stack frames locate the fault; the message is left out, as backends put
       // values (ids, SQL parameters) into theirs.

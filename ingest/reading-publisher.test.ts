@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RawReading } from '../core/domain/reading.ts';
+import type { Logger } from '../core/observability/logger.ts';
 import { createMetrics } from '../core/observability/metrics.ts';
 import { decodeReading, encodeReading } from '../core/wire/reading-codec.ts';
 import { recordingBus } from '../dashboard-api/test-fixtures.ts';
@@ -110,7 +111,53 @@ describe('createReadingPublisher', () => {
     await expect(publisher.publish(range(1))).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
   });
 
+  // recordingBus().hold() is a Bus whose publish does not settle until released: it stands for a
+  // bus client that hangs (Pub/Sub unreachable), so this exercises the publisher's own bound.
+  it('rejects retriably once the bus has not confirmed within publishTimeoutMs, and logs the state change once', async () => {
+    const logger = { warn: vi.fn(), info: vi.fn() } as unknown as Logger;
+    const { recording, publisher } = setup({ publishTimeoutMs: 200, maxBatchDelayMs: 0, logger });
+    recording.hold();
+    const started = Date.now();
+    const calls = [publisher.publish(range(2)), publisher.publish(range(2, 2)), publisher.publish(range(2, 4))];
+    for (const call of calls) await expect(call).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE', retriable: true, status: 503 });
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(190);
+    expect(waited, 'the bound plus generous scheduling margin').toBeLessThan(2_000);
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    // Still held by the bus client: counted until the bus settles them.
+    expect(publisher.pending).toBe(6);
+    recording.release();
+    await expect(publisher.publish(range(1, 10))).resolves.toBeUndefined();
+    expect(publisher.pending).toBe(0);
+    expect(logger.info).toHaveBeenCalledTimes(1);
+  });
+
+  it('a hung bus fills maxPending and later calls are refused at once, not queued', async () => {
+    const { recording, publisher } = setup({ publishTimeoutMs: 1_000, maxPending: 4, maxBatchDelayMs: 0 });
+    recording.hold();
+    await expect(publisher.publish(range(4))).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    const started = Date.now();
+    await expect(publisher.publish(range(1, 4))).rejects.toMatchObject({ code: 'BACKPRESSURE', retriable: true });
+    expect(Date.now() - started, 'refused without waiting for the bound').toBeLessThan(800);
+    recording.release();
+    await vi.waitFor(() => expect(publisher.pending).toBe(0), { timeout: 5_000 });
+    await expect(publisher.publish(range(4, 4))).resolves.toBeUndefined();
+  });
+
+  it('close() does not wait on a hung bus past the publish bound', async () => {
+    const { recording, publisher } = setup({ publishTimeoutMs: 200, maxBatchDelayMs: 0 });
+    recording.hold();
+    // The rejection is awaited only after close(), so it is observed from the start.
+    const call = expect(publisher.publish(range(1))).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    const started = Date.now();
+    await publisher.close();
+    expect(Date.now() - started, 'the bound plus a generous margin').toBeLessThan(2_000);
+    await call;
+    recording.release();
+  });
+
   it('fails fast on bad options', () => {
+    expect(() => setup({ publishTimeoutMs: 0 })).toThrow(/publishTimeoutMs/);
     expect(() => setup({ maxBatchMessages: 0 })).toThrow(/maxBatchMessages/);
     expect(() => setup({ maxPending: 1.5 })).toThrow(/maxPending/);
     expect(() => setup({ maxBatchDelayMs: -1 })).toThrow(/maxBatchDelayMs/);

@@ -1,5 +1,6 @@
 import type { RawReading } from '../core/domain/reading.ts';
 import { VigilError, isRetriable } from '../core/errors.ts';
+import type { Logger } from '../core/observability/logger.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import type { Bus, OutgoingMessage } from '../core/ports/bus.ts';
 import { READING_ATTRIBUTES, encodeReading } from '../core/wire/reading-codec.ts';
@@ -16,6 +17,16 @@ import { READING_ATTRIBUTES, encodeReading } from '../core/wire/reading-codec.ts
  * Backpressure: at most `maxPending` readings wait for the bus at once. A call that would go past
  * it is refused at once with a retriable BACKPRESSURE error (HTTP 503 + Retry-After) instead of
  * queueing: the devices hold their readings and retry, so memory here stays bounded.
+ *
+ * Bound (`publishTimeoutMs`, VIGIL_EDGE_PUBLISH_TIMEOUT_MS): a call the bus has not confirmed
+ * within it rejects with a retriable BACKEND_UNAVAILABLE error, so no device waits on a bus that
+ * hangs. Its readings stay counted in `pending` until the bus settles them (they are still held by
+ * the bus client), so a hung bus fills `maxPending` and later calls are refused at once instead of
+ * piling up. Such a publish may still succeed later; the device, told 503, resends the same
+ * readings with the same ids and the stores keep each reading id once, so nothing is doubled.
+ *
+ * The bus's state changes (stopped confirming / confirming again) are logged once each, not once
+ * per refused request.
  */
 export interface ReadingPublisher {
   publish(readings: readonly RawReading[]): Promise<void>;
@@ -23,7 +34,10 @@ export interface ReadingPublisher {
   readonly pending: number;
   /** The most one `publish` call may hand over (larger calls could never be accepted). */
   readonly maxPending: number;
-  /** Refuses new calls, flushes what is waiting and resolves once the bus settled everything. */
+  /**
+   * Refuses new calls, flushes what is waiting and resolves once the bus settled everything, or
+   * after `publishTimeoutMs` at most (every call still waiting has been answered by then).
+   */
   close(): Promise<void>;
 }
 
@@ -36,6 +50,9 @@ export interface ReadingPublisherOptions {
   /** The oldest reading of a batch waits at most this long for others to join it. */
   readonly maxBatchDelayMs?: number;
   readonly maxPending?: number;
+  /** A call not confirmed by the bus within this long rejects (retriable); see above. */
+  readonly publishTimeoutMs?: number;
+  readonly logger?: Logger;
 }
 
 export const PUBLISHER_DEFAULTS = Object.freeze({
@@ -47,6 +64,8 @@ export const PUBLISHER_DEFAULTS = Object.freeze({
   maxBatchDelayMs: 5,
   // About 1 s of the target rate: enough to ride out a slow bus round trip, a few MB of memory.
   maxPending: 100_000,
+  // Well past a healthy bus round trip (tens of ms), well inside a device's own request timeout.
+  publishTimeoutMs: 5_000,
 });
 
 interface Waiter {
@@ -72,12 +91,28 @@ export function createReadingPublisher(options: ReadingPublisherOptions): Readin
   const maxBatchBytes = positiveInt('maxBatchBytes', options.maxBatchBytes ?? PUBLISHER_DEFAULTS.maxBatchBytes);
   const maxBatchDelayMs = nonNegativeInt('maxBatchDelayMs', options.maxBatchDelayMs ?? PUBLISHER_DEFAULTS.maxBatchDelayMs);
   const maxPending = positiveInt('maxPending', options.maxPending ?? PUBLISHER_DEFAULTS.maxPending);
+  const publishTimeoutMs = positiveInt('publishTimeoutMs', options.publishTimeoutMs ?? PUBLISHER_DEFAULTS.publishTimeoutMs);
+  const { logger } = options;
 
   let batch = emptyBatch();
   let timer: NodeJS.Timeout | undefined;
   let pending = 0;
   let closed = false;
   const inFlight = new Set<Promise<void>>();
+  let busFailing = false;
+
+  function busFails(why: 'timeout' | 'refused', error?: unknown): void {
+    if (busFailing) return;
+    busFailing = true;
+    const cause = error as { name?: string; code?: unknown } | undefined;
+    logger?.warn({ why, publishTimeoutMs, pending, cause: cause ? { name: cause.name, code: cause.code } : undefined },
+      'bus is not confirming readings; the edges answer 503/AR until it does');
+  }
+  function busConfirms(): void {
+    if (!busFailing) return;
+    busFailing = false;
+    logger?.info({ pending }, 'bus confirms readings again; the edges accept');
+  }
 
   function flush(): void {
     if (timer) {
@@ -91,6 +126,7 @@ export function createReadingPublisher(options: ReadingPublisherOptions): Readin
     const done = Promise.resolve().then(() => bus.publish(topic, sent.messages)).then(
       () => {
         pending -= sent.messages.length;
+        busConfirms();
         for (const [source, count] of sent.sources) metrics.readingsIngested.inc({ source }, count);
         for (const waiter of sent.waiters) {
           if (--waiter.batches === 0 && !waiter.failed) waiter.resolve();
@@ -99,6 +135,7 @@ export function createReadingPublisher(options: ReadingPublisherOptions): Readin
       (error: unknown) => {
         pending -= sent.messages.length;
         const refusal = busError(error);
+        if (refusal.retriable) busFails('refused', error);
         for (const waiter of sent.waiters) {
           if (waiter.failed) continue;
           waiter.failed = true;
@@ -144,7 +181,17 @@ export function createReadingPublisher(options: ReadingPublisherOptions): Readin
       }
       pending += readings.length;
       return new Promise<void>((resolve, reject) => {
-        const waiter: Waiter = { batches: 0, failed: false, resolve, reject };
+        const bound = setTimeout(() => {
+          if (waiter.failed) return;
+          waiter.failed = true;
+          busFails('timeout');
+          reject(new VigilError('BACKEND_UNAVAILABLE', `the bus did not confirm the readings within ${publishTimeoutMs} ms; nothing was accepted, resend shortly`));
+        }, publishTimeoutMs);
+        const waiter: Waiter = {
+          batches: 0, failed: false,
+          resolve: () => { clearTimeout(bound); resolve(); },
+          reject: (error) => { clearTimeout(bound); reject(error); },
+        };
         for (let i = 0; i < readings.length; i++) add(waiter, readings[i]!, encoded[i]!);
         if (batch.messages.length > 0 && timer === undefined) timer = setTimeout(flush, maxBatchDelayMs);
       });
@@ -152,7 +199,16 @@ export function createReadingPublisher(options: ReadingPublisherOptions): Readin
     async close() {
       closed = true;
       flush();
-      await Promise.allSettled([...inFlight]);
+      // Bounded like a call: a publish the bus has not confirmed by then was already answered 503
+      // to its device, so shutdown does not wait on a hung bus.
+      let giveUp: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise((resolve) => {
+          giveUp = setTimeout(resolve, publishTimeoutMs);
+        }),
+      ]);
+      clearTimeout(giveUp);
     },
   };
 }

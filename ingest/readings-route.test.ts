@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { VigilError } from '../core/errors.ts';
 import { createMetrics } from '../core/observability/metrics.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
@@ -20,7 +20,7 @@ let publisher: ReadingPublisher;
 let metrics: Metrics;
 let recording: ReturnType<typeof recordingBus>;
 
-function ingestApp(env: Record<string, string> = {}, publisherOptions: { maxPending?: number } = {}) {
+function ingestApp(env: Record<string, string> = {}, publisherOptions: { maxPending?: number; publishTimeoutMs?: number } = {}) {
   recording = recordingBus();
   metrics = createMetrics({ defaultMetrics: false });
   publisher = createReadingPublisher({ bus: recording.bus, topic: 'vigil-readings', metrics, maxBatchDelayMs: 1, ...publisherOptions });
@@ -129,6 +129,25 @@ describe('POST /v1/readings', () => {
     recording.release();
     expect((await first).statusCode).toBe(202);
     expect((await post([READING, READING])).statusCode).toBe(202);
+  });
+
+  // recording.hold() makes a Bus whose publish does not settle (a test double of the port, standing
+  // for an unreachable Pub/Sub): this exercises the edge's own bound, not a client library's.
+  it('answers 503 with Retry-After within the publish bound when the bus never confirms, and 202 once it does', async () => {
+    ingestApp({}, { publishTimeoutMs: 300 });
+    recording.hold();
+    const started = Date.now();
+    const res = await post(READING);
+    const waited = Date.now() - started;
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.json()).toMatchObject({ code: 'BACKEND_UNAVAILABLE', error: expect.stringContaining('300 ms') });
+    expect(waited).toBeGreaterThanOrEqual(290);
+    expect(waited, 'the bound plus a generous margin for a busy machine').toBeLessThan(3_000);
+    recording.release();
+    // The resend carries the same reading; the stores keep one row per reading id.
+    await vi.waitFor(() => expect(publisher.pending).toBe(0), { timeout: 5_000 });
+    expect((await post(READING)).statusCode).toBe(202);
   });
 
   it('answers 503 when the bus is unavailable, and 500 when it rejects', async () => {

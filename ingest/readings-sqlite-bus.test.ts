@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteBus } from '../adapters/embedded/bus-sqlite.ts';
 import type { RawReading } from '../core/domain/reading.ts';
@@ -18,16 +19,16 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function embeddedEdge() {
+async function embeddedEdge(logs = captureLogs()) {
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-ingest-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const bus = createSqliteBus({ path: path.join(dir, 'bus.sqlite') });
+  const bus = createSqliteBus({ path: path.join(dir, 'bus.sqlite'), logger: logs.logger });
   cleanups.push(() => bus.close());
   await bus.provision([{ topic: TOPIC, subscriptions: [{ name: 'test' }] }]);
   const metrics = createMetrics({ defaultMetrics: false });
   const publisher = createReadingPublisher({ bus, topic: TOPIC, metrics });
   cleanups.push(() => publisher.close());
-  const app = buildApp({ config: testConfig(), logger: captureLogs().logger, metrics, ingest: { publisher }, readiness: [{ name: bus.kind, ping: () => bus.ping() }] });
+  const app = buildApp({ config: testConfig(), logger: logs.logger, metrics, ingest: { publisher }, readiness: [{ name: bus.kind, ping: () => bus.ping() }] });
   cleanups.push(() => app.close());
   return { bus, app };
 }
@@ -77,5 +78,37 @@ describe('POST /v1/readings on the embedded SQLite bus', () => {
     expect(decoded.find((r) => r.observedAt === t0)).toMatchObject({
       deviceId: 'bed-0', patientId: 'P0', heartRate: 60, bloodPressure: '118/76', temperature: 98.6, temperatureUnit: 'F', source: 'json',
     });
+  });
+
+  it('a full disk (SQLITE_FULL, what SQLite makes of ENOSPC) is a 503 + Retry-After and one log line, the file stays whole, and ingest resumes once space is freed', async () => {
+    const logs = captureLogs();
+    const { bus, app } = await embeddedEdge(logs);
+    // Test hook: the bus's own connection. max_page_count makes SQLite's pager refuse to grow the
+    // file with SQLITE_FULL, the same code and rollback path a write hitting ENOSPC takes
+    // (os_unix.c maps ENOSPC to SQLITE_FULL); nothing is mounted.
+    const { db } = bus as unknown as { db: DatabaseSync };
+    const { page_count: pages } = db.prepare('PRAGMA page_count').get() as { page_count: number };
+    db.exec(`PRAGMA max_page_count = ${pages}`);
+    const t0 = Date.parse('2026-11-22T10:00:00Z');
+    const batch = (from: number) => Array.from({ length: 200 }, (_, i) => ({
+      deviceId: 'bed-1', patientId: 'P1', observedAt: t0 + (from + i) * 1000, heartRate: 70, consciousness: 'A',
+    }));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const res = await app.inject({ method: 'POST', url: '/v1/readings', headers: bearer('device', 'gateway-1'), payload: batch(attempt * 200) });
+      expect(res.statusCode, `attempt ${attempt}`).toBe(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.json()).toMatchObject({ code: 'BACKEND_UNAVAILABLE', error: expect.stringContaining('disk') });
+    }
+    const loud = logs.lines.filter((l) => (JSON.parse(l) as { level: number }).level >= 40);
+    expect(loud, 'one warning-or-worse line for the state change, not one per request').toHaveLength(1);
+    expect(loud[0]).toContain('disk full');
+    expect(db.prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' });
+
+    db.exec('PRAGMA max_page_count = 1073741823'); // space freed
+    const res = await app.inject({ method: 'POST', url: '/v1/readings', headers: bearer('device', 'gateway-1'), payload: batch(1000) });
+    expect(res.statusCode).toBe(202);
+    expect(logs.lines.filter((l) => l.includes('space available again'))).toHaveLength(1);
+    const delivered = (await drain(bus, 200)).map((m) => decodeReading(m.data, m.attributes).observedAt);
+    expect(delivered, 'only the accepted batch is on the bus; the refused ones were rolled back').toEqual(batch(1000).map((r) => r.observedAt));
   });
 });

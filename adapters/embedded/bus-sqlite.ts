@@ -170,6 +170,8 @@ class SqliteBus implements Bus {
   private settle: SettleBatch | undefined;
   private readonly gcTimer: NodeJS.Timeout;
   private closed = false;
+  /** Set by a publish that hit a full disk, so the state change is logged once, not per publish. */
+  private diskFull = false;
 
   constructor(options: SqliteBusOptions) {
     this.settings = {
@@ -400,8 +402,16 @@ class SqliteBus implements Bus {
       });
     } catch (error) {
       const failure = asBackendError(error, 'publish');
+      if (isDiskFull(error) && !this.diskFull) {
+        this.diskFull = true;
+        this.logger?.error({ path: this.settings.path, code: 'SQLITE_FULL' }, 'bus database: disk full; publishes are refused (503/AR) until space is freed');
+      }
       for (const p of batch) p.reject(failure);
       return;
+    }
+    if (this.diskFull) {
+      this.diskFull = false;
+      this.logger?.info({ path: this.settings.path }, 'bus database: space available again; publishes accepted');
     }
     batch.forEach((p, i) => p.resolve(results[i]!));
     this.wakeTopics(new Set(batch.map((p) => p.topicId)));
@@ -784,8 +794,21 @@ function validateSubscribeOptions(o: SubscribeOptions): void {
   }
 }
 
+/**
+ * A full disk: SQLite turns a write's ENOSPC into SQLITE_FULL (errcode 13) and rolls the
+ * transaction back, so the file stays whole and the same write succeeds once space is freed.
+ */
+export function isDiskFull(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { errcode?: unknown; code?: unknown };
+  return e.errcode === 13 || e.code === 'ENOSPC' || e.code === 'SQLITE_FULL';
+}
+
 function asBackendError(error: unknown, what: string): VigilError {
   if (error instanceof VigilError) return error;
+  if (isDiskFull(error)) {
+    return new VigilError('BACKEND_UNAVAILABLE', `bus ${what} failed: the disk holding the bus database is full; free space under VIGIL_DATA_DIR`, { cause: error });
+  }
   // SQLITE_BUSY after the busy timeout: another process holds the lock; worth retrying.
   const busy = typeof error === 'object' && error !== null && /SQLITE_BUSY|database is locked/i.test(String((error as Error).message));
   return new VigilError(busy ? 'BACKEND_UNAVAILABLE' : 'BACKEND_REJECTED', `bus ${what} failed`, { cause: error });

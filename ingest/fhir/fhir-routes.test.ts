@@ -1,11 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { RawReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import { createMetrics } from '../../core/observability/metrics.ts';
 import { buildApp } from '../../dashboard-api/build-app.ts';
-import { bearer, testConfig } from '../../dashboard-api/test-fixtures.ts';
+import { bearer, recordingBus, testConfig } from '../../dashboard-api/test-fixtures.ts';
+import { createReadingPublisher } from '../reading-publisher.ts';
 import { patientIdOfFhirPayload } from './fhir-patient-of.ts';
 import { fhirRoutes } from './fhir-routes.ts';
 import { SYNTHEA_MEDICAL_RECORD_NUMBER, syntheaPatientEntry, syntheaTransactionBundle } from './synthea-bundle-example.ts';
@@ -128,6 +129,31 @@ describe('POST /fhir/Observation refusals: OperationOutcome naming the element',
     expect(response.headers['retry-after']).toBe('1');
     expect(response.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'transient' }] });
     expect(deadLetters).toEqual([]);
+  });
+});
+
+describe('POST /fhir/Observation when the bus never confirms', () => {
+  // recording.hold() makes a Bus whose publish does not settle (a test double of the port, standing
+  // for an unreachable Pub/Sub): this exercises the edge's own bound through the real publisher.
+  it('answers 503 + Retry-After with an OperationOutcome within the publish bound, and 201 once the bus answers', async () => {
+    const recording = recordingBus();
+    const publisher = createReadingPublisher({ bus: recording.bus, topic: 't', metrics: createMetrics({ defaultMetrics: false }), publishTimeoutMs: 300, maxBatchDelayMs: 0 });
+    const { app, deadLetters } = start((readings) => publisher.publish(readings));
+    recording.hold();
+    const started = Date.now();
+    const response = await post(app, '/fhir/Observation', heartRateExample());
+    const waited = Date.now() - started;
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(response.headers['content-type']).toMatch(/^application\/fhir\+json/);
+    expect(response.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: expect.stringContaining('300 ms') }] });
+    expect(waited).toBeGreaterThanOrEqual(290);
+    expect(waited, 'the bound plus a generous margin for a busy machine').toBeLessThan(3_000);
+    expect(deadLetters).toEqual([]);
+    recording.release();
+    await vi.waitFor(() => expect(publisher.pending).toBe(0), { timeout: 5_000 });
+    expect((await post(app, '/fhir/Observation', heartRateExample())).statusCode).toBe(201);
+    await publisher.close();
   });
 });
 

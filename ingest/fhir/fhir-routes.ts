@@ -71,7 +71,8 @@ export const fhirRoutes: FastifyPluginAsync<FhirRoutesOptions> = async (app: Fas
 
   app.setErrorHandler((error, request, reply) => {
     const answer = toFhirAnswer(error);
-    if (answer.status >= 500) {
+    // A retriable 503 is logged once where the bus state changed (ingest/reading-publisher.ts).
+    if (answer.status >= 500 && !(answer.status === 503 && answer.retriable)) {
       const cause = (error as { cause?: { name?: string; code?: unknown } }).cause;
       request.log.error({ status: answer.status, code: (error as { code?: unknown }).code, cause: cause ? { name: cause.name, code: cause.code } : undefined }, 'FHIR request failed');
     }

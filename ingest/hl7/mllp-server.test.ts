@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { VigilError } from '../../core/errors.ts';
+import { createMetrics } from '../../core/observability/metrics.ts';
+import { recordingBus } from '../../dashboard-api/test-fixtures.ts';
+import { createReadingPublisher } from '../reading-publisher.ts';
 import { connectMllp } from '../../simulators/device-protocols/mllp-client.ts';
 import { frameMllp } from './mllp-framing.ts';
 import type { RecordingServer } from './mllp-test-support.ts';
@@ -169,9 +172,34 @@ describe('MLLP listener: answers', () => {
     });
     const client = await connectRaw(running.port);
     client.send(frameMllp(oru('BUSY', GOOD_OBX)));
-    expect(msaOf(await client.nextAck())).toMatchObject({ code: 'AR', controlId: 'BUSY', text: 'system unavailable; resend later' });
+    expect(msaOf(await client.nextAck())).toMatchObject({ code: 'AR', controlId: 'BUSY', text: 'system unavailable; resend later (retry after 1 s)' });
     expect(running.deadLetters).toEqual([]);
     client.end();
+  });
+
+  // recording.hold() makes a Bus whose publish does not settle (a test double of the port, standing
+  // for an unreachable Pub/Sub): this exercises the edge's own bound through the real publisher.
+  it('answers AR with a retry hint within the publish bound when the bus never confirms, and AA once it does', async () => {
+    const recording = recordingBus();
+    const publisher = createReadingPublisher({ bus: recording.bus, topic: 't', metrics: createMetrics({ defaultMetrics: false }), publishTimeoutMs: 300, maxBatchDelayMs: 0 });
+    running = await startRecordingServer({ publish: (readings) => publisher.publish(readings) });
+    recording.hold();
+    const client = await connectRaw(running.port);
+    const started = Date.now();
+    client.send(frameMllp(oru('HUNG', GOOD_OBX)));
+    const ack = await client.nextAck(10_000);
+    const waited = Date.now() - started;
+    expect(msaOf(ack)).toMatchObject({ code: 'AR', controlId: 'HUNG', text: expect.stringMatching(/resend later \(retry after 1 s\)/) });
+    expect(ack, 'the ERR segment names an application error').toMatch(/\rERR\|/);
+    expect(waited).toBeGreaterThanOrEqual(290);
+    expect(waited, 'the bound plus a generous margin for a busy machine').toBeLessThan(3_000);
+    expect(running.deadLetters).toEqual([]);
+    recording.release();
+    await vi.waitFor(() => expect(publisher.pending).toBe(0), { timeout: 5_000 });
+    client.send(frameMllp(oru('HUNG', GOOD_OBX)));
+    expect(msaOf(await client.nextAck())).toMatchObject({ code: 'AA', controlId: 'HUNG' });
+    client.end();
+    await publisher.close();
   });
 
   it('answers pipelined frames in order', async () => {

@@ -14,6 +14,9 @@ import { MllpDeframer, frameMllp } from './mllp-framing.ts';
 import type { MessageHeader, Refusal } from './oru-to-readings.ts';
 import { HL7_ERROR, HL7V2_SOURCE, checkMessageType, oruToReadings, parseHeader } from './oru-to-readings.ts';
 
+/** The wait the AR text suggests when the bus is down: the HTTP edges' Retry-After. */
+const RETRY_AFTER_SECONDS = 1;
+
 /**
  * The HL7 v2 edge: an MLLP listener (TCP, or TLS when `tls` is given) that accepts ORU^R01 from
  * configured senders and answers every message with an ACK.
@@ -256,8 +259,9 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     } catch (error) {
       if (isRetriable(error)) {
         // Nothing wrong with the message: the sender keeps it and retries (AR = try again later).
-        log.warn({ code: (error as VigilError).code, sender: header.sendingApplication }, 'bus unavailable; answered AR');
-        return ack('AR', header, 'system unavailable; resend later', receivedAt, { condition: HL7_ERROR.applicationError });
+        // Logged per message at debug only: the publisher logs the bus state change once.
+        log.debug({ code: (error as VigilError).code, sender: header.sendingApplication }, 'bus unavailable; answered AR');
+        return ack('AR', header, `system unavailable; resend later (retry after ${RETRY_AFTER_SECONDS} s)`, receivedAt, { condition: HL7_ERROR.applicationError });
       }
       return refuse(payload, header, { ackCode: 'AE', condition: HL7_ERROR.applicationError, reason: 'the readings could not be accepted' }, receivedAt);
     }
