@@ -1,9 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteBus } from '../../adapters/embedded/bus-sqlite.ts';
@@ -23,6 +21,7 @@ import { CONTENT_TYPE_JSON, READING_ATTRIBUTES, encodeReading } from '../../core
 import { openBus, openWarehouse } from '../../core/wiring/open-backends.ts';
 import { startProcessor } from '../../stream-processor/processor.ts';
 import { runDeadLetters } from './dead-letters.ts';
+import { capture, holdWarehouse } from '../test-support/cli-output.ts';
 
 const VIGIL_BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 const T0 = Date.parse('2026-11-22T10:00:00Z');
@@ -36,12 +35,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return { stream, text: () => text };
-}
 
 /** `vigil dead-letters ...` on the embedded default in `dir`, opened as the command opens it. */
 async function deadLetters(args: string[]) {
@@ -111,7 +104,7 @@ async function withProcessor(work: (backends: Backends, metrics: ReturnType<type
   }
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+async function eventually<T>(what: string, probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -252,23 +245,3 @@ describe('vigil dead-letters on the embedded default', () => {
   }, 30_000);
 });
 
-/** A child process holding the DuckDB file's write lock, as `vigil start` does. */
-async function holdWarehouse(file: string): Promise<ChildProcess> {
-  const script = `import { DuckDBInstance } from '@duckdb/node-api';
-    const instance = await DuckDBInstance.create(${JSON.stringify(file)});
-    await instance.connect();
-    process.stdout.write('ready\\n');
-    setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: path.resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the lock-holding process did not report ready within 20 s')), 20_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the lock-holding process exited (${code})`)));
-  });
-  return child;
-}

@@ -2,12 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDuckDbWarehouse } from '../../adapters/embedded/warehouse-duckdb.ts';
 import { runLoad } from './load.ts';
 import { runSql } from './sql.ts';
+import { capture } from '../test-support/cli-output.ts';
 
 const DEMO = path.resolve(import.meta.dirname, '../../../shared/data/mimic-iii-demo');
 
@@ -21,12 +21,6 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return { stream, text: () => text };
-}
 
 async function vigil(command: 'load' | 'sql', args: string[]) {
   const stdout = capture();

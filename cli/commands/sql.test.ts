@@ -1,9 +1,6 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDuckDbWarehouse } from '../../adapters/embedded/warehouse-duckdb.ts';
 import { loadConfig } from '../../core/config.ts';
@@ -11,6 +8,7 @@ import { createLogger } from '../../core/observability/logger.ts';
 import { createSqliteAuditLog } from '../../dashboard-api/audit-log.ts';
 import { readSideApp, tokenFor } from '../../dashboard-api/test-fixtures.ts';
 import { analystAccess, runSql } from './sql.ts';
+import { capture, holdWarehouse } from '../test-support/cli-output.ts';
 
 let dir: string;
 const logger = createLogger({ level: 'silent' });
@@ -23,12 +21,6 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return { stream, text: () => text };
-}
 
 async function sql(query: string) {
   const stdout = capture();
@@ -117,23 +109,3 @@ describe('vigil sql is read-only (embedded DuckDB)', () => {
   });
 });
 
-/** A child process holding the DuckDB file's write lock, as `vigil start` does. */
-async function holdWarehouse(file: string): Promise<ChildProcess> {
-  const script = `import { DuckDBInstance } from '@duckdb/node-api';
-    const instance = await DuckDBInstance.create(${JSON.stringify(file)});
-    await instance.connect();
-    process.stdout.write('ready\\n');
-    setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: path.resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the lock-holding process did not report ready within 20 s')), 20_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the lock-holding process exited (${code})`)));
-  });
-  return child;
-}
