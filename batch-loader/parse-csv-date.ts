@@ -1,4 +1,5 @@
 import { ValueReject } from './value-reject.ts';
+import { instantOfWallTime } from '../core/domain/time-zone.ts';
 
 /**
  * Dates and timestamps as they appear in hospital CSVs, parsed by declared formats only:
@@ -128,32 +129,11 @@ export function checkTimeZone(timeZone: string): void {
   new Intl.DateTimeFormat('en-US', { timeZone });
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Offset of `zone` from UTC at the instant `instantMs`, in milliseconds. */
-function zoneOffsetAt(zone: string, instantMs: number): number {
-  let formatter = formatters.get(zone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
-    });
-    formatters.set(zone, formatter);
-  }
-  const parts: Record<string, number> = {};
-  for (const part of formatter.formatToParts(new Date(instantMs))) parts[part.type] = Number(part.value);
-  const asUtc = utcMs(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-  return asUtc - Math.floor(instantMs / 1000) * 1000;
-}
-
-/**
- * The instant at which `zone`'s clocks show the wall time `wallMs` (a wall time encoded as if it
- * were UTC). The offsets in force a day either side are the only candidates; a wall time that
- * neither produces was skipped by a clock change, and one that both produce happened twice.
- */
+/** `wallMs` read in `zone`; a skipped or repeated wall time is a reject, never a guess. */
 function wallTimeInZone(wallMs: number, zone: string, text: string): Date | ValueReject {
-  const candidates = new Set([zoneOffsetAt(zone, wallMs - 86_400_000), zoneOffsetAt(zone, wallMs + 86_400_000)]);
-  const matches = [...candidates].filter((offset) => zoneOffsetAt(zone, wallMs - offset) === offset);
-  if (matches.length === 0) return new ValueReject('local-time-gap', `"${text}" does not exist in ${zone} (clocks skipped it)`);
-  if (matches.length > 1) return new ValueReject('local-time-ambiguous', `"${text}" happened twice in ${zone} (clocks went back); give the offset`);
-  return new Date(wallMs - matches[0]!);
+  const instant = instantOfWallTime(wallMs, zone);
+  if (instant.ok) return new Date(instant.epochMs);
+  return instant.kind === 'gap'
+    ? new ValueReject('local-time-gap', `"${text}" does not exist in ${zone} (clocks skipped it)`)
+    : new ValueReject('local-time-ambiguous', `"${text}" happened twice in ${zone} (clocks went back); give the offset`);
 }

@@ -1,3 +1,5 @@
+import { instantOfWallTime } from '../../core/domain/time-zone.ts';
+
 /**
  * HL7 v2 timestamps (TS / DTM): `YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]`.
  *
@@ -46,43 +48,11 @@ export function parseHl7Timestamp(text: string, timezone?: string): Hl7TimeResul
 
 /** The instant whose wall clock in `zone` reads `wall` (wall-clock fields encoded as if UTC). */
 function fromWallClock(value: string, wall: number, zone: string): Hl7TimeResult {
-  const DAY = 86_400_000;
-  // At most one offset change within a day either side: each offset found there is a candidate.
-  const candidates = [...new Set([wall - offsetAt(zone, wall - DAY), wall - offsetAt(zone, wall + DAY)])]
-    .filter((t) => wallClockAt(zone, t) === Math.floor(wall / 1000) * 1000);
-  if (candidates.length === 1) return { ok: true, epochMs: candidates[0]! };
-  return candidates.length === 0
+  const instant = instantOfWallTime(wall, zone);
+  if (instant.ok) return instant;
+  return instant.kind === 'gap'
     ? { ok: false, reason: `time "${value}" does not exist in ${zone} (clocks went forward); send it with its UTC offset` }
     : { ok: false, reason: `time "${value}" occurs twice in ${zone} (clocks went back); send it with its UTC offset` };
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Wall-clock time of instant `t` in `zone`, as if UTC, to the second. */
-function wallClockAt(zone: string, t: number): number {
-  let format = formatters.get(zone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
-    });
-    formatters.set(zone, format);
-  }
-  const parts = Object.fromEntries(format.formatToParts(t).map((p) => [p.type, Number(p.value)]));
-  return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-}
-
-function offsetAt(zone: string, t: number): number {
-  return wallClockAt(zone, t) - Math.floor(t / 1000) * 1000;
-}
-
-/** True when `zone` is an IANA time zone this runtime knows. */
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Formats epoch ms as an HL7 timestamp in UTC with an explicit `+0000` offset. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { VigilError } from '../../core/errors.ts';
-import { isTimeZone } from './hl7-timestamp.ts';
+import { isTimeZone } from '../../core/domain/time-zone.ts';
 import type { MessageHeader } from './oru-to-readings.ts';
 import { isKnownUnit } from './vital-codes.ts';
 
