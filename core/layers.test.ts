@@ -1,0 +1,189 @@
+// Layers run one way (issue 15): core/ (kernel) <- adapters/ <- features <- composition root + cli/.
+// bench/, infra/ tooling and test support stand on their own: they may import anything, and no
+// production file imports them. This test reads every tracked .ts file's relative imports and
+// fails, naming file, import and layers, on any import against the grain.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const FEATURES = ['ingest', 'stream-processor', 'dashboard-api', 'batch-loader', 'models', 'simulators', 'analytics-sql'];
+
+export type Layer =
+  | { kind: 'ranked'; name: 'core' | 'adapters' | 'feature' | 'composition'; rank: number; folder: string }
+  | { kind: 'island'; name: 'test-support' | 'bench' | 'tooling' };
+
+/** Which layer a repository-relative path belongs to. */
+export function layerOf(path: string): Layer {
+  const p = path.replace(/\\/g, '/');
+  const top = p.split('/')[0]!;
+  if (/\.test\.ts$/.test(p) || /(^|\/)test-support\//.test(p) || /(^|\/)test-fixtures\.ts$/.test(p)
+    || /-test-support\.ts$/.test(p) || /(^|\/)e2e\//.test(p)) return { kind: 'island', name: 'test-support' };
+  if (top === 'bench') return { kind: 'island', name: 'bench' };
+  if (top === 'cli' || top === 'bin') return { kind: 'ranked', name: 'composition', rank: 3, folder: top };
+  if (FEATURES.includes(top)) return { kind: 'ranked', name: 'feature', rank: 2, folder: top };
+  if (top === 'adapters') return { kind: 'ranked', name: 'adapters', rank: 1, folder: top };
+  if (top === 'core') return { kind: 'ranked', name: 'core', rank: 0, folder: top };
+  // infra/ (emulator scripts) and root config files: development tooling, not shipped code.
+  return { kind: 'island', name: 'tooling' };
+}
+
+const describeLayer = (l: Layer): string => (l.kind === 'island' ? l.name : `${l.name}(${l.folder})`);
+
+/** Why `from` may not import `to`, or undefined when the import runs with the grain. */
+export function againstTheGrain(from: string, to: string): string | undefined {
+  const a = layerOf(from);
+  const b = layerOf(to);
+  if (a.kind === 'island') return undefined; // tests, bench and tooling may reach into anything
+  if (b.kind === 'island') return `production ${describeLayer(a)} imports ${b.name}`;
+  if (b.rank > a.rank) return `${describeLayer(a)} imports the higher layer ${describeLayer(b)}`;
+  return undefined;
+}
+
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm;
+
+/** Relative import specifiers of one source text, resolved to repository-relative paths. */
+export function importsOf(file: string, text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(IMPORT)) {
+    const spec = m[1]!;
+    if (!spec.startsWith('.')) continue;
+    out.push(normalize(join(dirname(file), spec)).replace(/\\/g, '/'));
+  }
+  return out;
+}
+
+interface Edge { from: string; to: string }
+
+function productionEdges(): Edge[] {
+  const files = execFileSync('git', ['ls-files', '*.ts'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean);
+  const edges: Edge[] = [];
+  for (const file of files) {
+    let text: string;
+    try { text = readFileSync(join(root, file), 'utf8'); } catch { continue; } // deleted in the work tree
+    for (const to of importsOf(file, text)) edges.push({ from: file, to });
+  }
+  return edges;
+}
+
+/**
+ * Features are peers, but two features that import each other form a circle: neither can be
+ * understood, tested or deployed without the other. Every import of such a pair is a violation.
+ */
+function featureCircles(edges: Edge[]): Map<string, string> {
+  const pairs = new Set<string>();
+  const folderOf = (p: string): string | undefined => {
+    const l = layerOf(p);
+    return l.kind === 'ranked' && l.name === 'feature' ? l.folder : undefined;
+  };
+  for (const e of edges) {
+    const a = folderOf(e.from); const b = folderOf(e.to);
+    if (a && b && a !== b) pairs.add(`${a}>${b}`);
+  }
+  const out = new Map<string, string>();
+  for (const e of edges) {
+    const a = folderOf(e.from); const b = folderOf(e.to);
+    if (a && b && a !== b && pairs.has(`${b}>${a}`)) out.set(`${e.from} -> ${e.to}`, `features ${a} and ${b} import each other`);
+  }
+  return out;
+}
+
+export function violations(edges: Edge[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of edges) {
+    const why = againstTheGrain(e.from, e.to);
+    if (why) out.set(`${e.from} -> ${e.to}`, why);
+  }
+  for (const [k, v] of featureCircles(edges)) if (!out.has(k)) out.set(k, v);
+  return out;
+}
+
+// Today's known violations, each with why it is still here. Shrink this list; never grow it.
+// The test also fails on a row that no longer matches a violation, so fixed rows get removed.
+const ALLOWLIST: ReadonlyArray<string> = [
+  // Benchmark code inside a feature or adapter folder: to move under bench/.
+  'adapters/gcp/bench-gcp.ts -> bench/bench-result.ts',
+  'adapters/gcp/bench-gcp.ts -> infra/emulator-env.ts',
+  'adapters/gcp/bench-gcp.ts -> cli/test-support/vigil-process.ts',
+  'adapters/gcp/bench-gcp.ts -> simulators/ward.ts',
+  'adapters/gcp/bench-gcp.ts -> adapters/gcp/test-support/run-vigil.ts',
+  'adapters/gcp/bench-gcp.ts -> simulators/simulation-parameters.ts',
+  'adapters/gcp/bench-gcp.ts -> stream-processor/vitals-row.ts',
+  'adapters/kafka/bench-kafka.ts -> bench/bench-result.ts',
+  'adapters/kafka/bench-kafka.ts -> cli/test-support/vigil-process.ts',
+  'adapters/kafka/bench-kafka.ts -> dashboard-api/auth.ts',
+  'adapters/kafka/bench-kafka.ts -> infra/emulator-env.ts',
+  'adapters/kafka/bench-kafka.ts -> simulators/sink-bus.ts',
+  'adapters/kafka/bench-kafka.ts -> adapters/kafka/test-support/pipeline-env.ts',
+  'dashboard-api/bench-sse.ts -> bench/bench-result.ts',
+  'ingest/hl7/bench-mllp.ts -> bench/bench-result.ts',
+  'ingest/hl7/bench-mllp.ts -> dashboard-api/auth.ts',
+  'ingest/hl7/bench-mllp.ts -> dashboard-api/build-app.ts',
+  'ingest/hl7/bench-mllp.ts -> simulators/device-protocols/mllp-client.ts',
+  'ingest/hl7/bench-mllp.ts -> simulators/device-protocols/reading-to-oru.ts',
+  'models/bench-scoring.ts -> stream-processor/risk-model-onnx.ts',
+  'models/bench-scoring.ts -> stream-processor/risk-model.ts',
+  // The GCS adapter reads emulator settings from infra/: to move into the adapter.
+  'adapters/gcp/object-store-gcs.ts -> infra/emulator-env.ts',
+  // The composition root sits in the kernel and imports every adapter: to move above the features.
+  'core/wiring/open-backends.ts -> adapters/embedded/bus-sqlite.ts',
+  'core/wiring/open-backends.ts -> adapters/gcp/bus-pubsub.ts',
+  'core/wiring/open-backends.ts -> adapters/kafka/bus-kafka.ts',
+  'core/wiring/open-backends.ts -> adapters/embedded/timeseries-sqlite.ts',
+  'core/wiring/open-backends.ts -> adapters/gcp/timeseries-bigtable.ts',
+  'core/wiring/open-backends.ts -> adapters/embedded/session-revocations-sqlite.ts',
+  'core/wiring/open-backends.ts -> adapters/gcp/session-revocations-bigtable.ts',
+  'core/wiring/open-backends.ts -> adapters/embedded/warehouse-duckdb.ts',
+  'core/wiring/open-backends.ts -> adapters/gcp/warehouse-bigquery-load-job.ts',
+  'core/wiring/open-backends.ts -> adapters/gcp/object-store-gcs.ts',
+  'core/wiring/open-backends.ts -> adapters/embedded/object-store-fs.ts',
+  // HTTP shell (app, auth) shared by dashboard-api and ingest: belongs below both, routes plugged in.
+  'dashboard-api/build-app.ts -> ingest/reading-publisher.ts',
+  'dashboard-api/build-app.ts -> ingest/readings-route.ts',
+  'ingest/fhir/fhir-routes.ts -> dashboard-api/auth.ts',
+  // Model runtime in stream-processor/ and feature code in models/ import each other: one needs to own both.
+  'models/evaluate-cohort.ts -> stream-processor/risk-model-onnx.ts',
+  'models/golden-inputs.ts -> stream-processor/risk-model.ts',
+  'stream-processor/admission-context.ts -> models/features.ts',
+  'stream-processor/risk-model-onnx.ts -> models/features.ts',
+  'stream-processor/risk-model-onnx.ts -> models/local-calibration.ts',
+  'stream-processor/risk-model.ts -> models/features.ts',
+  // HL7 framing, ACK and timestamps shared by the MLLP server and simulated devices: belong in core/wire/hl7.
+  'simulators/device-protocols/mllp-client.ts -> ingest/hl7/mllp-framing.ts',
+  'simulators/device-protocols/reading-to-oru.ts -> ingest/hl7/hl7-ack.ts',
+  'simulators/device-protocols/reading-to-oru.ts -> ingest/hl7/hl7-timestamp.ts',
+];
+
+describe('layers run one way', () => {
+  it('flags a deliberate import against the grain', () => {
+    expect(againstTheGrain('core/domain/news2.ts', 'adapters/embedded/bus-sqlite.ts')).toMatch(/higher layer/);
+    expect(againstTheGrain('adapters/gcp/bus-pubsub.ts', 'ingest/hl7/mllp-server.ts')).toMatch(/higher layer/);
+    expect(againstTheGrain('ingest/hl7/mllp-server.ts', 'cli/vigil.ts')).toMatch(/higher layer/);
+    expect(againstTheGrain('models/score.ts', 'bench/run.ts')).toMatch(/imports bench/);
+    expect(againstTheGrain('ingest/x.ts', 'cli/test-support/cli-output.ts')).toMatch(/imports test-support/);
+    expect(againstTheGrain('adapters/gcp/x.ts', 'infra/emulator-env.ts')).toMatch(/imports tooling/);
+    const circle = violations([{ from: 'ingest/a.ts', to: 'dashboard-api/b.ts' }, { from: 'dashboard-api/b.ts', to: 'ingest/a.ts' }]);
+    expect([...circle.keys()]).toEqual(['ingest/a.ts -> dashboard-api/b.ts', 'dashboard-api/b.ts -> ingest/a.ts']);
+  });
+
+  it('lets imports run down the layers and lets tests and bench reach anything', () => {
+    expect(againstTheGrain('cli/vigil.ts', 'adapters/embedded/bus-sqlite.ts')).toBeUndefined();
+    expect(againstTheGrain('ingest/hl7/mllp-server.ts', 'core/domain/reading.ts')).toBeUndefined();
+    expect(againstTheGrain('adapters/gcp/bus-pubsub.ts', 'core/ports/bus.ts')).toBeUndefined();
+    expect(againstTheGrain('core/domain/news2.test.ts', 'cli/vigil.ts')).toBeUndefined();
+    expect(againstTheGrain('bench/run.ts', 'cli/test-support/cli-output.ts')).toBeUndefined();
+    expect(importsOf('a/b/c.ts', "import { x } from '../d.ts';\nimport type { Y } from './e.ts';\nconst m = await import('../../f/g.ts');\nexport { z } from './h.ts';\nimport 'node:fs';"))
+      .toEqual(['a/d.ts', 'a/b/e.ts', 'f/g.ts', 'a/b/h.ts']);
+  });
+
+  it('no tracked production file imports against the grain (beyond the commented allowlist)', () => {
+    const found = violations(productionEdges());
+    const allowed = new Set(ALLOWLIST);
+    const unexpected = [...found].filter(([k]) => !allowed.has(k)).map(([k, why]) => `${k}  (${why})`);
+    const stale = ALLOWLIST.filter((k) => !found.has(k));
+    expect({ unexpected, stale }).toEqual({ unexpected: [], stale: [] });
+  });
+});
