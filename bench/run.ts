@@ -14,7 +14,7 @@ const BENCHES: Record<string, { describe: string; run: () => Promise<BenchResult
   load: {
     describe: 'vigil load of a 1,000,000-row admissions CSV vs DuckDB read_csv of the same file',
     run: async () => {
-      const r = await (await import('../batch-loader/bench-load.ts')).benchLoad();
+      const r = await (await import('./bench-load.ts')).benchLoad();
       return {
         name: 'batch loader → DuckDB (full validation) vs DuckDB read_csv',
         figures: {
@@ -29,12 +29,12 @@ const BENCHES: Record<string, { describe: string; run: () => Promise<BenchResult
   },
   hl7: {
     describe: 'HL7 v2 ORU^R01 over MLLP (1 and 16 connections) vs POST /v1/readings',
-    run: async () => (await import('../ingest/hl7/bench-mllp.ts')).benchMllp(),
+    run: async () => (await import('./bench-mllp.ts')).benchMllp(),
   },
   scoring: {
     describe: 'recovery-risk scoring (features + ONNX) vs a bare session.run',
     run: async () => {
-      const r = await (await import('../models/bench-scoring.ts')).benchScoring();
+      const r = await (await import('./bench-scoring.ts')).benchScoring();
       return {
         name: 'risk model scoring (onnxruntime-node)',
         figures: {
@@ -48,15 +48,15 @@ const BENCHES: Record<string, { describe: string; run: () => Promise<BenchResult
   },
   gcp: {
     describe: 'pipeline on the Pub/Sub, Bigtable and BigQuery emulators vs raw client floors (needs npm run emulators:up)',
-    run: async () => (await import('../adapters/gcp/bench-gcp.ts')).benchGcpPipeline(),
+    run: async () => (await import('./bench-gcp.ts')).benchGcpPipeline(),
   },
   kafka: {
     describe: 'pipeline on the Kafka broker vs a raw kafkajs consume, with latency (needs npm run emulators:up)',
-    run: async () => (await import('../adapters/kafka/bench-kafka.ts')).benchKafkaPipeline(),
+    run: async () => (await import('./bench-kafka.ts')).benchKafkaPipeline(),
   },
   sse: {
     describe: 'SSE fan-out: 200 patients/s to 100 dashboards, publish-to-delivery delay',
-    run: async () => (await import('../dashboard-api/bench-sse.ts')).benchSseFanout(),
+    run: async () => (await import('./bench-sse.ts')).benchSseFanout(),
   },
 };
 

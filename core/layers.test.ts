@@ -104,28 +104,6 @@ export function violations(edges: Edge[]): Map<string, string> {
 // Today's known violations, each with why it is still here. Shrink this list; never grow it.
 // The test also fails on a row that no longer matches a violation, so fixed rows get removed.
 const ALLOWLIST: ReadonlyArray<string> = [
-  // Benchmark code inside a feature or adapter folder: to move under bench/.
-  'adapters/gcp/bench-gcp.ts -> bench/bench-result.ts',
-  'adapters/gcp/bench-gcp.ts -> infra/emulator-env.ts',
-  'adapters/gcp/bench-gcp.ts -> cli/test-support/vigil-process.ts',
-  'adapters/gcp/bench-gcp.ts -> simulators/ward.ts',
-  'adapters/gcp/bench-gcp.ts -> adapters/gcp/test-support/run-vigil.ts',
-  'adapters/gcp/bench-gcp.ts -> simulators/simulation-parameters.ts',
-  'adapters/gcp/bench-gcp.ts -> stream-processor/vitals-row.ts',
-  'adapters/kafka/bench-kafka.ts -> bench/bench-result.ts',
-  'adapters/kafka/bench-kafka.ts -> cli/test-support/vigil-process.ts',
-  'adapters/kafka/bench-kafka.ts -> dashboard-api/auth.ts',
-  'adapters/kafka/bench-kafka.ts -> infra/emulator-env.ts',
-  'adapters/kafka/bench-kafka.ts -> simulators/sink-bus.ts',
-  'adapters/kafka/bench-kafka.ts -> adapters/kafka/test-support/pipeline-env.ts',
-  'dashboard-api/bench-sse.ts -> bench/bench-result.ts',
-  'ingest/hl7/bench-mllp.ts -> bench/bench-result.ts',
-  'ingest/hl7/bench-mllp.ts -> dashboard-api/auth.ts',
-  'ingest/hl7/bench-mllp.ts -> dashboard-api/build-app.ts',
-  'ingest/hl7/bench-mllp.ts -> simulators/device-protocols/mllp-client.ts',
-  'ingest/hl7/bench-mllp.ts -> simulators/device-protocols/reading-to-oru.ts',
-  'models/bench-scoring.ts -> stream-processor/risk-model-onnx.ts',
-  'models/bench-scoring.ts -> stream-processor/risk-model.ts',
   // The GCS adapter reads emulator settings from infra/: to move into the adapter.
   'adapters/gcp/object-store-gcs.ts -> infra/emulator-env.ts',
   // The composition root sits in the kernel and imports every adapter: to move above the features.
@@ -151,10 +129,6 @@ const ALLOWLIST: ReadonlyArray<string> = [
   'stream-processor/risk-model-onnx.ts -> models/features.ts',
   'stream-processor/risk-model-onnx.ts -> models/local-calibration.ts',
   'stream-processor/risk-model.ts -> models/features.ts',
-  // HL7 framing, ACK and timestamps shared by the MLLP server and simulated devices: belong in core/wire/hl7.
-  'simulators/device-protocols/mllp-client.ts -> ingest/hl7/mllp-framing.ts',
-  'simulators/device-protocols/reading-to-oru.ts -> ingest/hl7/hl7-ack.ts',
-  'simulators/device-protocols/reading-to-oru.ts -> ingest/hl7/hl7-timestamp.ts',
 ];
 
 describe('layers run one way', () => {

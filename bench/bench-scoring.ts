@@ -2,8 +2,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadOnnxRiskModel } from '../stream-processor/risk-model-onnx.ts';
 import type { ScoringInput } from '../stream-processor/risk-model.ts';
-import { FEATURE_COUNT, writeFeatures } from './features.ts';
-import { readGoldenInputs, toScoringInput } from './golden-inputs.ts';
+import { FEATURE_COUNT, writeFeatures } from '../models/features.ts';
+import { readGoldenInputs, toScoringInput } from '../models/golden-inputs.ts';
 
 /**
  * Scoring figures for `npm run bench`: patients scored per second in batches, the p99 latency of
@@ -39,7 +39,7 @@ export interface ScoringBenchResult {
 }
 
 export async function benchScoring(options: ScoringBenchOptions = {}): Promise<ScoringBenchResult> {
-  const modelPath = options.modelPath ?? path.join(import.meta.dirname, 'recovery-risk.onnx');
+  const modelPath = options.modelPath ?? path.join(import.meta.dirname, '..', 'models', 'recovery-risk.onnx');
   const batchSize = options.batchSize ?? 256;
   const batches = options.batches ?? 20;
   const rescores = options.rescores ?? 500;

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
-import type { LoadSummary } from './load-csv.ts';
-import { loadCsv } from './load-csv.ts';
+import type { LoadSummary } from '../batch-loader/load-csv.ts';
+import { loadCsv } from '../batch-loader/load-csv.ts';
 
 export interface LoadBenchResult {
   readonly rows: number;

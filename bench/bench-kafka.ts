@@ -1,14 +1,14 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { percentile } from '../../bench/bench-result.ts';
-import type { BenchResult } from '../../bench/bench-result.ts';
-import { startVigil } from '../../cli/test-support/vigil-process.ts';
-import { createLogger } from '../../core/observability/logger.ts';
-import type { Bus } from '../../core/ports/bus.ts';
-import { signToken } from '../../dashboard-api/auth.ts';
-import { resolveEmulatorEnv } from '../../infra/emulator-env.ts';
-import { createBusSink } from '../../simulators/sink-bus.ts';
-import { createKafkaBus } from './bus-kafka.ts';
-import { deleteKafkaRun, kafkaRunEnv, runVigil, wardReading } from './test-support/pipeline-env.ts';
+import { percentile } from './bench-result.ts';
+import type { BenchResult } from './bench-result.ts';
+import { startVigil } from '../cli/test-support/vigil-process.ts';
+import { createLogger } from '../core/observability/logger.ts';
+import type { Bus } from '../core/ports/bus.ts';
+import { signToken } from '../dashboard-api/auth.ts';
+import { resolveEmulatorEnv } from '../infra/emulator-env.ts';
+import { createBusSink } from '../simulators/sink-bus.ts';
+import { createKafkaBus } from '../adapters/kafka/bus-kafka.ts';
+import { deleteKafkaRun, kafkaRunEnv, runVigil, wardReading } from '../adapters/kafka/test-support/pipeline-env.ts';
 
 export interface KafkaBenchOptions {
   /** Readings in the backlog both consumers read. Default 100 000. */

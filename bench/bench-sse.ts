@@ -3,8 +3,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { BenchResult } from '../bench/bench-result.ts';
-import { percentile } from '../bench/bench-result.ts';
+import type { BenchResult } from './bench-result.ts';
+import { percentile } from './bench-result.ts';
 import type { PatientSummary } from '../core/domain/patient-summary.ts';
 
 /**
@@ -68,7 +68,7 @@ async function measure(o: Required<SseBenchOptions>): Promise<Run> {
     { createDuckDbWarehouse }, { createSqliteAuditLog }, { buildApp }, { signToken }] = await Promise.all([
     import('../core/domain/patient-updates.ts'), import('../core/observability/logger.ts'), import('../core/observability/metrics.ts'),
     import('../core/config.ts'), import('../adapters/embedded/timeseries-sqlite.ts'), import('../adapters/embedded/warehouse-duckdb.ts'),
-    import('./audit-log.ts'), import('./build-app.ts'), import('./auth.ts'),
+    import('../dashboard-api/audit-log.ts'), import('../dashboard-api/build-app.ts'), import('../dashboard-api/auth.ts'),
   ]);
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-sse-'));
   const timeseries = createSqliteTimeSeriesStore({ path: path.join(dir, 'timeseries.sqlite') });

@@ -1,13 +1,13 @@
-import type { BenchResult } from '../../bench/bench-result.ts';
-import { createLogger } from '../../core/observability/logger.ts';
-import { signToken } from '../../dashboard-api/auth.ts';
-import { buildApp } from '../../dashboard-api/build-app.ts';
-import { loadConfig } from '../../core/config.ts';
-import { connectMllp } from '../../simulators/device-protocols/mllp-client.ts';
-import type { MllpClient } from '../../simulators/device-protocols/mllp-client.ts';
-import { readingToOru } from '../../simulators/device-protocols/reading-to-oru.ts';
-import { openEmbeddedEdge } from './embedded-edge.ts';
-import { createMllpServer } from './mllp-server.ts';
+import type { BenchResult } from './bench-result.ts';
+import { createLogger } from '../core/observability/logger.ts';
+import { signToken } from '../dashboard-api/auth.ts';
+import { buildApp } from '../dashboard-api/build-app.ts';
+import { loadConfig } from '../core/config.ts';
+import { connectMllp } from '../simulators/device-protocols/mllp-client.ts';
+import type { MllpClient } from '../simulators/device-protocols/mllp-client.ts';
+import { readingToOru } from '../simulators/device-protocols/reading-to-oru.ts';
+import { openEmbeddedEdge } from '../ingest/hl7/embedded-edge.ts';
+import { createMllpServer } from '../ingest/hl7/mllp-server.ts';
 
 /**
  * HL7 v2 throughput: ORU^R01 messages per second through the MLLP listener onto the embedded
