@@ -6,7 +6,7 @@ import { loadConfig } from '../core/config.ts';
 import { connectMllp } from '../simulators/device-protocols/mllp-client.ts';
 import type { MllpClient } from '../simulators/device-protocols/mllp-client.ts';
 import { readingToOru } from '../simulators/device-protocols/reading-to-oru.ts';
-import { openEmbeddedEdge } from '../ingest/hl7/embedded-edge.ts';
+import { openEmbeddedEdge } from '../ingest/hl7/test-support/embedded-edge.ts';
 import { createMllpServer } from '../ingest/hl7/mllp-server.ts';
 
 /**

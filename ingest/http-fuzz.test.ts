@@ -9,8 +9,8 @@ import { createEdgeDeadLetters } from './edge-dead-letters.ts';
 import { patientIdOfFhirPayload } from './fhir/fhir-patient-of.ts';
 import { fhirRoutes } from './fhir/fhir-routes.ts';
 import { bloodPressureExample, bodyTemperatureFahrenheitExample, heartRateExample, oxygenSaturationExample } from './fhir/spec-vital-signs-examples.ts';
-import type { EmbeddedEdge } from './hl7/embedded-edge.ts';
-import { openEmbeddedEdge } from './hl7/embedded-edge.ts';
+import type { EmbeddedEdge } from './hl7/test-support/embedded-edge.ts';
+import { openEmbeddedEdge } from './hl7/test-support/embedded-edge.ts';
 
 /**
  * Fuzzing the HTTP edges (`POST /v1/readings`, `POST /fhir/Observation`, `POST /fhir`) with seeded

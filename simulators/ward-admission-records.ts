@@ -2,7 +2,7 @@ import type { Logger } from '../core/observability/logger.ts';
 import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse, WarehouseRow } from '../core/ports/warehouse.ts';
 import { withRetry } from '../core/retry.ts';
-import { logSafeError } from '../stream-processor/log-safe-error.ts';
+import { logSafeError } from '../core/observability/log-safe-error.ts';
 import type { SimulatedAdmission } from './admission.ts';
 
 /** A simulated admission as the `patients` and `admissions` rows a hospital's ADT extract would give. */

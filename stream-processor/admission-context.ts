@@ -3,7 +3,7 @@ import type { Logger } from '../core/observability/logger.ts';
 import type { Warehouse, WarehouseRow } from '../core/ports/warehouse.ts';
 import type { AdmissionContext } from '../models/features.ts';
 import { completedYears } from '../models/features.ts';
-import { logSafeError } from './log-safe-error.ts';
+import { logSafeError } from '../core/observability/log-safe-error.ts';
 
 /**
  * Who each patient is at a given time: the admission's start, type and the patient's age, which

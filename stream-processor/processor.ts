@@ -9,7 +9,7 @@ import type { RetryOptions } from '../core/retry.ts';
 import { withRetry } from '../core/retry.ts';
 import type { AdmissionLookup } from './admission-context.ts';
 import { deadLetterRow } from './dead-letter.ts';
-import { logSafeError } from './log-safe-error.ts';
+import { logSafeError } from '../core/observability/log-safe-error.ts';
 import { parseBatch } from './parse-batch.ts';
 import { createRescoreScheduler } from './rescore-scheduler.ts';
 import type { RiskModel } from './risk-model.ts';

@@ -11,7 +11,7 @@ import { withRetry } from '../core/retry.ts';
 import type { RiskModel, RiskModelOutput, ScoringInput } from './risk-model.ts';
 import { MODEL_WINDOW_MS } from './risk-model.ts';
 import type { AdmissionLookup } from './admission-context.ts';
-import { logSafeError } from './log-safe-error.ts';
+import { logSafeError } from '../core/observability/log-safe-error.ts';
 import { riskScoreRow } from './risk-score-row.ts';
 
 export interface ScoringDeps {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/observability/logger.ts';
 import { buildApp } from '../../dashboard-api/build-app.ts';
 import { bearer, testConfig } from '../../dashboard-api/test-fixtures.ts';
-import { openEmbeddedEdge } from '../hl7/embedded-edge.ts';
+import { openEmbeddedEdge } from '../hl7/test-support/embedded-edge.ts';
 import { fhirRoutes } from './fhir-routes.ts';
 import { bloodPressureExample } from './spec-vital-signs-examples.ts';
 

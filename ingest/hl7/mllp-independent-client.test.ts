@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Client, Message } from 'node-hl7-client';
 import type { InboundResponse } from 'node-hl7-client';
 import { createLogger } from '../../core/observability/logger.ts';
-import type { EmbeddedEdge } from './embedded-edge.ts';
-import { openEmbeddedEdge } from './embedded-edge.ts';
+import type { EmbeddedEdge } from './test-support/embedded-edge.ts';
+import { openEmbeddedEdge } from './test-support/embedded-edge.ts';
 import type { MllpServer } from './mllp-server.ts';
 import { createMllpServer } from './mllp-server.ts';
 

@@ -1,14 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createSqliteBus } from '../../adapters/embedded/bus-sqlite.ts';
-import type { RawReading } from '../../core/domain/reading.ts';
-import { createMetrics } from '../../core/observability/metrics.ts';
-import type { Metrics } from '../../core/observability/metrics.ts';
-import type { Bus } from '../../core/ports/bus.ts';
-import { decodeReading } from '../../core/wire/reading-codec.ts';
-import { createReadingPublisher } from '../reading-publisher.ts';
-import type { ReadingPublisher } from '../reading-publisher.ts';
+import { createSqliteBus } from '../../../adapters/embedded/bus-sqlite.ts';
+import type { RawReading } from '../../../core/domain/reading.ts';
+import { createMetrics } from '../../../core/observability/metrics.ts';
+import type { Metrics } from '../../../core/observability/metrics.ts';
+import type { Bus } from '../../../core/ports/bus.ts';
+import { decodeReading } from '../../../core/wire/reading-codec.ts';
+import { createReadingPublisher } from '../../reading-publisher.ts';
+import type { ReadingPublisher } from '../../reading-publisher.ts';
 
 /**
  * The real embedded bus behind an edge, in a throwaway folder: what the integration tests and the

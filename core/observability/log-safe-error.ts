@@ -1,7 +1,7 @@
-import { isRetriable } from '../core/errors.ts';
+import { isRetriable } from '../errors.ts';
 
 /**
- * An error as the processor logs it: name, code, whether retriable, the message's class when it
+ * An error as Vigil logs it (processor, simulators): name, code, whether retriable, the message's class when it
  * opens with one (DuckDB's "Catalog Error:", "TransactionContext Error:") and stack frames, never
  * the message itself. Backends quote values (ids, SQL parameters, rows) in their messages, and
  * processor logs must not carry patient data.

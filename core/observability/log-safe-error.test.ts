@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VigilError } from '../core/errors.ts';
+import { VigilError } from '../errors.ts';
 import { logSafeError } from './log-safe-error.ts';
 
 describe('logSafeError', () => {
