@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseEnvFile, resolveEmulatorEnv, storageOrigin } from './emulator-env.ts';
+import { parseEnvFile, resolveEmulatorEnv } from './emulator-env.ts';
 
 const FILE_TEXT = `export GOOGLE_CLOUD_PROJECT='vigil-local'
 export PUBSUB_EMULATOR_HOST='127.0.0.1:8085'
@@ -49,13 +49,5 @@ describe('resolveEmulatorEnv', () => {
     const partial = envFile(FILE_TEXT.replace(/^export KAFKA_BROKERS=.*$/m, ''));
     expect(resolveEmulatorEnv({}, partial)).toBeUndefined();
     expect(resolveEmulatorEnv({ KAFKA_BROKERS: '127.0.0.1:9092' }, partial)?.KAFKA_BROKERS).toBe('127.0.0.1:9092');
-  });
-});
-
-describe('storageOrigin', () => {
-  it('drops the JSON API path and supplies a scheme when there is none', () => {
-    expect(storageOrigin('http://127.0.0.1:4443/storage/v1')).toBe('http://127.0.0.1:4443');
-    expect(storageOrigin('http://127.0.0.1:4443')).toBe('http://127.0.0.1:4443');
-    expect(storageOrigin('127.0.0.1:4443')).toBe('http://127.0.0.1:4443');
   });
 });

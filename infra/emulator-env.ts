@@ -46,8 +46,5 @@ export function resolveEmulatorEnv(
   return resolved as EmulatorEnv;
 }
 
-/** The scheme and authority of the storage fake, whichever form STORAGE_EMULATOR_HOST takes. */
-export function storageOrigin(storageEmulatorHost: string): string {
-  const withScheme = /^[a-z]+:\/\//i.test(storageEmulatorHost) ? storageEmulatorHost : `http://${storageEmulatorHost}`;
-  return new URL(withScheme).origin;
-}
+// storageOrigin lives with the GCS adapter, which needs it in production; re-exported for the emulator scripts.
+export { storageOrigin } from '../adapters/gcp/storage-origin.ts';

@@ -3,7 +3,7 @@ import { afterAll } from 'vitest';
 import { describeObjectStoreContract } from '../../core/contracts/object-store-contract.ts';
 import { runPrefix } from '../../core/contracts/wait-for.ts';
 import { createLogger } from '../../core/observability/logger.ts';
-import { storageOrigin } from '../../infra/emulator-env.ts';
+import { storageOrigin } from './storage-origin.ts';
 import { createGcsObjectStore } from './object-store-gcs.ts';
 import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';
 

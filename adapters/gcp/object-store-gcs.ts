@@ -4,7 +4,7 @@ import { Storage } from '@google-cloud/storage';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { ObjectStore } from '../../core/ports/object-store.ts';
-import { storageOrigin } from '../../infra/emulator-env.ts';
+import { storageOrigin } from './storage-origin.ts';
 import { backendError, createIfMissing, isNotFound } from './google-errors.ts';
 
 /**
