@@ -6,7 +6,7 @@ import { eventually, startVigil } from '../../cli/test-support/vigil-process.ts'
 import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/observability/logger.ts';
-import { openTimeSeries, openWarehouse } from '../../core/wiring/open-backends.ts';
+import { openTimeSeries, openWarehouse } from '../../cli/wiring/open-backends.ts';
 import { readingIdOf } from '../../core/wire/reading-codec.ts';
 import { resolveEmulatorEnv } from '../../infra/emulator-env.ts';
 import { createBusSink } from '../../simulators/sink-bus.ts';

@@ -18,7 +18,7 @@ import type { TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../../core/ports/warehouse.ts';
 import { sleep } from '../../core/retry.ts';
 import { CONTENT_TYPE_JSON, READING_ATTRIBUTES, encodeReading } from '../../core/wire/reading-codec.ts';
-import { openBus, openWarehouse } from '../../core/wiring/open-backends.ts';
+import { openBus, openWarehouse } from '../wiring/open-backends.ts';
 import { startProcessor } from '../../stream-processor/processor.ts';
 import { runDeadLetters } from './dead-letters.ts';
 import { capture, holdWarehouse } from '../test-support/cli-output.ts';

@@ -5,7 +5,7 @@ import { createLogger } from '../../core/observability/logger.ts';
 import type { Bus } from '../../core/ports/bus.ts';
 import type { Warehouse } from '../../core/ports/warehouse.ts';
 import { parseObservedAt } from '../../core/wire/reading-codec.ts';
-import { openBus, openWarehouse } from '../../core/wiring/open-backends.ts';
+import { openBus, openWarehouse } from '../wiring/open-backends.ts';
 import type { DeadLetterFilter, DeadLetterRecord } from '../../stream-processor/redrive-dead-letters.ts';
 import { findDeadLetters, replayDeadLetters } from '../../stream-processor/redrive-dead-letters.ts';
 import type { CliCommand } from '../command.ts';

@@ -11,7 +11,7 @@ import { VigilError } from '../../core/errors.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import type { ObjectStore } from '../../core/ports/object-store.ts';
 import type { Warehouse } from '../../core/ports/warehouse.ts';
-import { openObjectStore, openWarehouse } from '../../core/wiring/open-backends.ts';
+import { openObjectStore, openWarehouse } from '../wiring/open-backends.ts';
 import type { CliCommand } from '../command.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
 

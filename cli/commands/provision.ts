@@ -1,7 +1,7 @@
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/observability/logger.ts';
-import { openBus, openObjectStore, openTimeSeries, openWarehouse } from '../../core/wiring/open-backends.ts';
-import { provisionSteps } from '../../core/wiring/provision.ts';
+import { openBus, openObjectStore, openTimeSeries, openWarehouse } from '../wiring/open-backends.ts';
+import { provisionSteps } from '../wiring/provision.ts';
 import type { CliCommand } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 

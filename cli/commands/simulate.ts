@@ -1,7 +1,7 @@
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/observability/logger.ts';
-import { openBus } from '../../core/wiring/open-backends.ts';
-import { busTopology } from '../../core/wiring/provision.ts';
+import { openBus } from '../wiring/open-backends.ts';
+import { busTopology } from '../wiring/provision.ts';
 import { writeCohortCsv } from '../../simulators/cohort-csv.ts';
 import { runSimulation } from '../../simulators/live-readings.ts';
 import type { ReadingSink } from '../../simulators/reading-sink.ts';

@@ -10,7 +10,7 @@ import { VigilError } from '../../core/errors.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { QueryResult, Warehouse } from '../../core/ports/warehouse.ts';
-import { openWarehouse } from '../../core/wiring/open-backends.ts';
+import { openWarehouse } from '../wiring/open-backends.ts';
 import { createSqliteAuditLog } from '../../dashboard-api/audit-log.ts';
 import { signToken } from '../../dashboard-api/auth.ts';
 import { SQL_MAX_ROWS, SQL_TIMEOUT_MS } from '../../dashboard-api/sql-route.ts';

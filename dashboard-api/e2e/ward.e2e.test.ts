@@ -12,8 +12,8 @@ import { createInMemoryPatientUpdates } from '../../core/domain/patient-updates.
 import type { IngestReading } from '../../core/domain/reading.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import { createMetrics } from '../../core/observability/metrics.ts';
-import { openBus, openTimeSeries, openWarehouse } from '../../core/wiring/open-backends.ts';
-import { provisionSteps } from '../../core/wiring/provision.ts';
+import { openBus, openTimeSeries, openWarehouse } from '../../cli/wiring/open-backends.ts';
+import { provisionSteps } from '../../cli/wiring/provision.ts';
 import { createReadingPublisher } from '../../ingest/reading-publisher.ts';
 import { startProcessor } from '../../stream-processor/processor.ts';
 import type { RiskModel } from '../../stream-processor/risk-model.ts';

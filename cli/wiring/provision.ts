@@ -1,8 +1,8 @@
-import type { VigilConfig } from '../config.ts';
-import type { Bus } from '../ports/bus.ts';
-import type { ObjectStore } from '../ports/object-store.ts';
-import type { TimeSeriesStore } from '../ports/timeseries-store.ts';
-import type { Warehouse } from '../ports/warehouse.ts';
+import type { VigilConfig } from '../../core/config.ts';
+import type { Bus } from '../../core/ports/bus.ts';
+import type { ObjectStore } from '../../core/ports/object-store.ts';
+import type { TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
+import type { Warehouse } from '../../core/ports/warehouse.ts';
 
 /** The bus topology every backend gets: readings, their subscription, and the dead-letter topic. */
 export function busTopology(config: VigilConfig) {

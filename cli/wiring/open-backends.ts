@@ -1,13 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { VigilConfig } from '../config.ts';
-import { VigilError } from '../errors.ts';
-import type { Logger } from '../observability/logger.ts';
-import type { Bus } from '../ports/bus.ts';
-import type { ObjectStore } from '../ports/object-store.ts';
-import type { SessionRevocations } from '../ports/session-revocations.ts';
-import type { TimeSeriesStore } from '../ports/timeseries-store.ts';
-import type { Warehouse } from '../ports/warehouse.ts';
+import type { VigilConfig } from '../../core/config.ts';
+import { VigilError } from '../../core/errors.ts';
+import type { Logger } from '../../core/observability/logger.ts';
+import type { Bus } from '../../core/ports/bus.ts';
+import type { ObjectStore } from '../../core/ports/object-store.ts';
+import type { SessionRevocations } from '../../core/ports/session-revocations.ts';
+import type { TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
+import type { Warehouse } from '../../core/ports/warehouse.ts';
 
 /**
  * Opens the adapters the configuration names. Adapter modules are imported lazily so a process
