@@ -4,7 +4,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../dashboard-api/auth.ts';
-import { frameMllp } from '../ingest/hl7/mllp-framing.ts';
+import { frameMllp } from '../core/wire/hl7/mllp-framing.ts';
 import type { TestPki } from '../ingest/hl7/mllp-test-pki.ts';
 import { createTestPki } from '../ingest/hl7/mllp-test-pki.ts';
 import { connectMllp, msaOf } from '../simulators/device-protocols/mllp-client.ts';

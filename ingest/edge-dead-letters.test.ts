@@ -3,7 +3,7 @@ import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts'
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import { createEdgeDeadLetters } from './edge-dead-letters.ts';
 import { patientIdOfFhirPayload } from './fhir/fhir-patient-of.ts';
-import { frameMllp } from './hl7/mllp-framing.ts';
+import { frameMllp } from '../core/wire/hl7/mllp-framing.ts';
 import { patientIdOfMessage } from './hl7/oru-to-readings.ts';
 import type { RecordingServer } from './hl7/mllp-test-support.ts';
 import { connectRaw, msaOf, startRecordingServer } from './hl7/mllp-test-support.ts';

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { START_BLOCK, frameMllp } from './mllp-framing.ts';
+import { START_BLOCK, frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 import type { RecordingServer } from './mllp-test-support.ts';
 import { connectRaw, msaOf, startRecordingServer } from './mllp-test-support.ts';
 

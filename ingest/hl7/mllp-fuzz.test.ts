@@ -4,7 +4,7 @@ import { isAcceptableId } from '../../core/domain/validate-ingest.ts';
 import { createRandom } from '../../simulators/seeded-random.ts';
 import type { Random } from '../../simulators/seeded-random.ts';
 import { readingToOru } from '../../simulators/device-protocols/reading-to-oru.ts';
-import { CARRIAGE_RETURN, END_BLOCK, START_BLOCK, frameMllp } from './mllp-framing.ts';
+import { CARRIAGE_RETURN, END_BLOCK, START_BLOCK, frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 import type { RecordingServer } from './mllp-test-support.ts';
 import { connectRaw, msaOf, startRecordingServer } from './mllp-test-support.ts';
 import { patientIdOfMessage } from './oru-to-readings.ts';

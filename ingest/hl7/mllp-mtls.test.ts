@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createLogger } from '../../core/observability/logger.ts';
 import { createMetrics } from '../../core/observability/metrics.ts';
 import { connectMllp } from '../../simulators/device-protocols/mllp-client.ts';
-import { frameMllp } from './mllp-framing.ts';
+import { frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 import { createMllpServer, parseCertificateSenders } from './mllp-server.ts';
 import type { RecordingServer } from './mllp-test-support.ts';
 import { msaOf, startRecordingServer } from './mllp-test-support.ts';

@@ -5,7 +5,7 @@ import { createMetrics } from '../../core/observability/metrics.ts';
 import { recordingBus } from '../../dashboard-api/test-fixtures.ts';
 import { createReadingPublisher } from '../reading-publisher.ts';
 import { connectMllp } from '../../simulators/device-protocols/mllp-client.ts';
-import { frameMllp } from './mllp-framing.ts';
+import { frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 import type { RecordingServer } from './mllp-test-support.ts';
 import { connectRaw, msaOf, startRecordingServer } from './mllp-test-support.ts';
 

@@ -7,10 +7,10 @@ import type { RawReading } from '../../core/domain/reading.ts';
 import { VigilError, isRetriable } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { Metrics } from '../../core/observability/metrics.ts';
-import type { AckCode } from './hl7-ack.ts';
-import { buildAck } from './hl7-ack.ts';
-import type { FrameProblem } from './mllp-framing.ts';
-import { MllpDeframer, frameMllp } from './mllp-framing.ts';
+import type { AckCode } from '../../core/wire/hl7/hl7-ack.ts';
+import { buildAck } from '../../core/wire/hl7/hl7-ack.ts';
+import type { FrameProblem } from '../../core/wire/hl7/mllp-framing.ts';
+import { MllpDeframer, frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 import type { MessageHeader, Refusal } from './oru-to-readings.ts';
 import { HL7_ERROR, HL7V2_SOURCE, checkMessageType, oruToReadings, parseHeader } from './oru-to-readings.ts';
 

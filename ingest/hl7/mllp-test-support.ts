@@ -2,7 +2,7 @@ import net from 'node:net';
 import { createLogger } from '../../core/observability/logger.ts';
 import { createMetrics } from '../../core/observability/metrics.ts';
 import type { RawReading } from '../../core/domain/reading.ts';
-import { MllpDeframer } from './mllp-framing.ts';
+import { MllpDeframer } from '../../core/wire/hl7/mllp-framing.ts';
 import type { MllpServer, MllpServerOptions } from './mllp-server.ts';
 import { createMllpServer } from './mllp-server.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkMessageType, oruToReadings, parseHeader } from './oru-to-readings.ts';
-import { parseHl7Timestamp } from './hl7-timestamp.ts';
+import { parseHl7Timestamp } from '../../core/wire/hl7/hl7-timestamp.ts';
 
 const RECEIVED = Date.UTC(2026, 10, 22, 10, 5);
 const MSH = 'MSH|^~\\&|MONITOR|ICU^1.2.3^ISO|VIGIL|HOSP|20261122100000+0000||ORU^R01^ORU_R01|MSG0001|P|2.6';

@@ -2,7 +2,9 @@ import { Hl7Message } from '@medplum/core';
 import type { Hl7Segment } from '@medplum/core';
 import type { RawReading } from '../../core/domain/reading.ts';
 import { toRawReading } from '../../core/domain/validate-ingest.ts';
-import { parseHl7Timestamp } from './hl7-timestamp.ts';
+import { HL7_ERROR } from '../../core/wire/hl7/hl7-message-header.ts';
+import type { Hl7ErrorCondition, MessageHeader, Problem } from '../../core/wire/hl7/hl7-message-header.ts';
+import { parseHl7Timestamp } from '../../core/wire/hl7/hl7-timestamp.ts';
 import type { SenderSettings } from './sender-settings.ts';
 import type { VitalCode, VitalKind } from './vital-codes.ts';
 import { formatBloodPressure, toCanonical, vitalCodeOf } from './vital-codes.ts';
@@ -26,46 +28,9 @@ import { formatBloodPressure, toCanonical, vitalCodeOf } from './vital-codes.ts'
  * derived from exactly those three, so splitting them would make the later ones duplicates.
  */
 
-/** HL7 table 0357 (message error condition codes) entries this edge uses. */
-export const HL7_ERROR = Object.freeze({
-  segmentSequence: { code: '100', text: 'Segment sequence error' },
-  requiredFieldMissing: { code: '101', text: 'Required field missing' },
-  dataType: { code: '102', text: 'Data type error' },
-  tableValueNotFound: { code: '103', text: 'Table value not found' },
-  unsupportedMessageType: { code: '200', text: 'Unsupported message type' },
-  unsupportedEvent: { code: '201', text: 'Unsupported event code' },
-  unknownKey: { code: '204', text: 'Unknown key identifier' },
-  applicationError: { code: '207', text: 'Application internal error' },
-});
-
-export type Hl7ErrorCondition = (typeof HL7_ERROR)[keyof typeof HL7_ERROR];
-
-export interface MessageHeader {
-  /** MSH-3.1, else MSH-3.2 (a sender such as Philips Efficia writes `^EfficiaCM`). */
-  readonly sendingApplication: string;
-  /** MSH-4.1, else MSH-4.2. */
-  readonly sendingFacility: string;
-  /** Every name the sender gives itself: MSH-3.1 and MSH-3.2 (HD namespace id and universal id), non-empty. */
-  readonly applicationNames: readonly string[];
-  /** MSH-4.1 and MSH-4.2, non-empty. */
-  readonly facilityNames: readonly string[];
-  /** Raw (still escaped) MSH-3..6, echoed swapped in the ACK. */
-  readonly rawSender: readonly [string, string];
-  readonly rawReceiver: readonly [string, string];
-  readonly messageType: string;
-  readonly triggerEvent: string;
-  /** MSH-10, echoed in MSA-2. */
-  readonly controlId: string;
-  readonly processingId: string;
-  readonly version: string;
-}
-
-export interface Problem {
-  readonly condition: Hl7ErrorCondition;
-  readonly reason: string;
-  /** ERR-2 error location, e.g. `OBX^3^6` (segment^sequence^field). */
-  readonly location?: string;
-}
+// The header and error-condition vocabulary is HL7's, shared with the simulated devices: it lives in core/wire/hl7.
+export { HL7_ERROR };
+export type { Hl7ErrorCondition, MessageHeader, Problem };
 
 export interface Refusal extends Problem {
   readonly ackCode: 'AE' | 'AR';

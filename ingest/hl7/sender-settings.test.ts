@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { frameMllp } from './mllp-framing.ts';
+import { frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 import type { RecordingServer } from './mllp-test-support.ts';
 import { connectRaw, msaOf, startRecordingServer } from './mllp-test-support.ts';
-import { parseHl7Timestamp } from './hl7-timestamp.ts';
+import { parseHl7Timestamp } from '../../core/wire/hl7/hl7-timestamp.ts';
 import { oruToReadings, parseHeader } from './oru-to-readings.ts';
 import { parseSenderSettings, settingsFor } from './sender-settings.ts';
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { VigilError } from '../../core/errors.ts';
-import { MllpDeframer, frameMllp } from '../../ingest/hl7/mllp-framing.ts';
+import { MllpDeframer, frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 
 /**
  * A device-side MLLP connection: sends one HL7 message at a time and resolves with its ACK, as

@@ -1,5 +1,5 @@
-import { escapeHl7 } from '../../ingest/hl7/hl7-ack.ts';
-import { formatHl7Timestamp } from '../../ingest/hl7/hl7-timestamp.ts';
+import { escapeHl7 } from '../../core/wire/hl7/hl7-ack.ts';
+import { formatHl7Timestamp } from '../../core/wire/hl7/hl7-timestamp.ts';
 
 /**
  * An ingest-format reading (PRODUCT.md "A reading") as a bedside monitor's gateway sends it:

@@ -1,4 +1,4 @@
-import { instantOfWallTime } from '../../core/domain/time-zone.ts';
+import { instantOfWallTime } from '../../domain/time-zone.ts';
 
 /**
  * HL7 v2 timestamps (TS / DTM): `YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]`.

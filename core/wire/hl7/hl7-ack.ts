@@ -1,5 +1,5 @@
 import { formatHl7Timestamp } from './hl7-timestamp.ts';
-import type { Hl7ErrorCondition, MessageHeader, Problem } from './oru-to-readings.ts';
+import type { Hl7ErrorCondition, MessageHeader, Problem } from './hl7-message-header.ts';
 
 /**
  * HL7 v2 original-mode acknowledgements: MSH + MSA (+ ERR when refused).
