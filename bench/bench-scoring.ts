@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadOnnxRiskModel } from '../stream-processor/risk-model-onnx.ts';
-import type { ScoringInput } from '../stream-processor/risk-model.ts';
+import { loadOnnxRiskModel } from '../models/risk-model-onnx.ts';
+import type { ScoringInput } from '../core/ports/risk-model.ts';
 import { FEATURE_COUNT, writeFeatures } from '../models/features.ts';
 import { readGoldenInputs, toScoringInput } from '../models/golden-inputs.ts';
 

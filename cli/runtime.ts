@@ -27,7 +27,7 @@ import { createMllpServer, parseAllowedSenders, parseCertificateSenders } from '
 import { parseSenderSettings } from '../ingest/hl7/sender-settings.ts';
 import { VigilError } from '../core/errors.ts';
 import { createReadingPublisher } from '../ingest/reading-publisher.ts';
-import type { RiskModel } from '../stream-processor/risk-model.ts';
+import type { RiskModel } from '../core/ports/risk-model.ts';
 import { startProcessor } from '../stream-processor/processor.ts';
 import { createHttpSink } from '../simulators/sink-http.ts';
 import type { ReadingSink } from '../simulators/reading-sink.ts';
@@ -262,7 +262,7 @@ async function loadRiskModel(config: VigilConfig, served: ServedModel, logger: L
     logger.warn({ model: config.modelPath }, 'risk model not found: scoring with NEWS2 only');
     return undefined;
   }
-  const { loadOnnxRiskModel } = await import('../stream-processor/risk-model-onnx.ts');
+  const { loadOnnxRiskModel } = await import('../models/risk-model-onnx.ts');
   const model = await loadOnnxRiskModel({ path: config.modelPath, ...(served.calibration ? { calibration: served.calibration } : {}) });
   logger.info({ model: model.name, validatedLocally: served.calibration !== null }, 'risk model loaded');
   return model;

@@ -108,13 +108,6 @@ const ALLOWLIST: ReadonlyArray<string> = [
   'dashboard-api/build-app.ts -> ingest/reading-publisher.ts',
   'dashboard-api/build-app.ts -> ingest/readings-route.ts',
   'ingest/fhir/fhir-routes.ts -> dashboard-api/auth.ts',
-  // Model runtime in stream-processor/ and feature code in models/ import each other: one needs to own both.
-  'models/evaluate-cohort.ts -> stream-processor/risk-model-onnx.ts',
-  'models/golden-inputs.ts -> stream-processor/risk-model.ts',
-  'stream-processor/admission-context.ts -> models/features.ts',
-  'stream-processor/risk-model-onnx.ts -> models/features.ts',
-  'stream-processor/risk-model-onnx.ts -> models/local-calibration.ts',
-  'stream-processor/risk-model.ts -> models/features.ts',
 ];
 
 describe('layers run one way', () => {

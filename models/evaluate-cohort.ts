@@ -3,7 +3,7 @@ import path from 'node:path';
 import { news2 } from '../core/domain/news2.ts';
 import { latestVitals } from '../core/domain/patient-summary.ts';
 import type { VitalReading } from '../core/domain/reading.ts';
-import { loadOnnxRiskModel } from '../stream-processor/risk-model-onnx.ts';
+import { loadOnnxRiskModel } from './risk-model-onnx.ts';
 import { FEATURE_COUNT, writeFeatures } from './features.ts';
 import { readCohort } from './local-cohort.ts';
 import type { CohortReading, CohortStay } from './local-cohort.ts';

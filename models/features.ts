@@ -1,6 +1,7 @@
 import { news2 } from '../core/domain/news2.ts';
 import { latestVitals } from '../core/domain/patient-summary.ts';
 import type { LatestVitals } from '../core/domain/patient-summary.ts';
+import type { AdmissionContext } from '../core/domain/admission.ts';
 import type { VitalReading } from '../core/domain/reading.ts';
 import FEATURE_SPEC from './features.json' with { type: 'json' };
 
@@ -18,19 +19,8 @@ export { FEATURE_SPEC };
 export const FEATURE_NAMES: readonly string[] = FEATURE_SPEC.features;
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
-/**
- * Who the patient is, when the caller knows: the admission's start, age and type. Not a model
- * input since features v3 (the model must not score severe vitals down because of age, admission
- * type or how young the stay is); kept so callers that carry it (stream-processor/admission-context.ts)
- * need not change.
- */
-export interface AdmissionContext {
-  /** Epoch ms. */
-  readonly admittedAt?: number | null;
-  readonly age?: number | null;
-  /** EMERGENCY, URGENT or ELECTIVE (anything else counts as unknown). */
-  readonly admissionType?: string | null;
-}
+// The admission the features read is a domain type (the port and the warehouse lookup use it too).
+export type { AdmissionContext };
 
 /**
  * Age in completed years at `at` (epoch ms or ISO instant), from a `YYYY-MM-DD` date of birth:

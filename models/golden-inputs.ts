@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { VitalReading } from '../core/domain/reading.ts';
-import type { ScoringInput } from '../stream-processor/risk-model.ts';
+import type { ScoringInput } from '../core/ports/risk-model.ts';
 import type { FeatureInput } from './features.ts';
 
 /** The golden inputs train.py writes (test-set windows and edge cases), for the parity test and the bench. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCohortCsv } from '../simulators/cohort-csv.ts';
 import { COHORT_SHIFTS } from '../simulators/shift-presets.ts';
-import { loadOnnxRiskModel } from '../stream-processor/risk-model-onnx.ts';
+import { loadOnnxRiskModel } from './risk-model-onnx.ts';
 import { evaluateCohort } from './evaluate-cohort.ts';
 import type { CohortEvaluation } from './evaluate-cohort.ts';
 import { applyCalibration, readLocalCalibration, resolveLocalCalibration } from './local-calibration.ts';

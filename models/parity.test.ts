@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOnnxRiskModel } from '../stream-processor/risk-model-onnx.ts';
-import type { OnnxRiskModel } from '../stream-processor/risk-model-onnx.ts';
+import { loadOnnxRiskModel } from './risk-model-onnx.ts';
+import type { OnnxRiskModel } from './risk-model-onnx.ts';
 import { computeFeatures, FEATURE_COUNT, FEATURE_NAMES } from './features.ts';
 import { readGoldenInputs, toScoringInput } from './golden-inputs.ts';
 import { ensurePythonStack, MODELS_DIR, runPython } from './python-stack.ts';

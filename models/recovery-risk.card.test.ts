@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COHORT_SHIFT_NAMES } from '../simulators/shift-presets.ts';
-import { loadOnnxRiskModel } from '../stream-processor/risk-model-onnx.ts';
+import { loadOnnxRiskModel } from './risk-model-onnx.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, writeFeatures } from './features.ts';
 import { alertBurden, auroc, bootstrapIntervals, earlyStay, probabilityMetrics } from './model-metrics.ts';
 import type { AlertBurden, ProbabilityMetrics } from './model-metrics.ts';

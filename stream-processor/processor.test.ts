@@ -20,9 +20,9 @@ import type { Processor, ProcessorSettings } from './processor.ts';
 import { startProcessor } from './processor.ts';
 import { createWarehouseAdmissionLookup } from './admission-context.ts';
 import type { AdmissionLookup } from './admission-context.ts';
-import type { RiskModel } from './risk-model.ts';
-import { MODEL_WINDOW_MS } from './risk-model.ts';
-import { loadOnnxRiskModel } from './risk-model-onnx.ts';
+import type { RiskModel } from '../core/ports/risk-model.ts';
+import { MODEL_WINDOW_MS } from '../core/ports/risk-model.ts';
+import { loadOnnxRiskModel } from '../models/risk-model-onnx.ts';
 
 const TOPIC = 'vigil-readings';
 const SUBSCRIPTION = 'vigil-processor';

@@ -12,7 +12,7 @@ import { deadLetterRow } from './dead-letter.ts';
 import { logSafeError } from '../core/observability/log-safe-error.ts';
 import { parseBatch } from './parse-batch.ts';
 import { createRescoreScheduler } from './rescore-scheduler.ts';
-import type { RiskModel } from './risk-model.ts';
+import type { RiskModel } from '../core/ports/risk-model.ts';
 import { scorePatients } from './score-patients.ts';
 import { vitalsRow } from './vitals-row.ts';
 

@@ -16,7 +16,7 @@ import { openBus, openTimeSeries, openWarehouse } from '../../cli/wiring/open-ba
 import { provisionSteps } from '../../cli/wiring/provision.ts';
 import { createReadingPublisher } from '../../ingest/reading-publisher.ts';
 import { startProcessor } from '../../stream-processor/processor.ts';
-import type { RiskModel } from '../../stream-processor/risk-model.ts';
+import type { RiskModel } from '../../core/ports/risk-model.ts';
 import { DEFAULT_ALERT_THRESHOLDS } from '../alerts/alert.ts';
 import { createAlertEngine } from '../alerts/alert-engine.ts';
 import { createSqliteAlertStore } from '../alerts/alert-store-sqlite.ts';

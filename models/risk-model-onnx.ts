@@ -5,11 +5,11 @@ import type { News2Parameter } from '../core/domain/news2.ts';
 import type { LatestVitals } from '../core/domain/patient-summary.ts';
 import type { RiskFactor } from '../core/domain/reading.ts';
 import { VigilError } from '../core/errors.ts';
-import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, prepareFeatureInput, writeFeatures } from '../models/features.ts';
-import type { FeatureInput, FeatureOcclusion } from '../models/features.ts';
-import { applyCalibration } from '../models/local-calibration.ts';
-import type { CalibrationParameters } from '../models/local-calibration.ts';
-import type { RiskModel, RiskModelOutput, ScoringInput } from './risk-model.ts';
+import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, prepareFeatureInput, writeFeatures } from './features.ts';
+import type { FeatureInput, FeatureOcclusion } from './features.ts';
+import { applyCalibration } from './local-calibration.ts';
+import type { CalibrationParameters } from './local-calibration.ts';
+import type { RiskModel, RiskModelOutput, ScoringInput } from '../core/ports/risk-model.ts';
 
 /**
  * The recovery-risk model served with onnxruntime-node: one InferenceSession, loaded once, and one

@@ -4,7 +4,7 @@ import type { VitalReading } from '../core/domain/reading.ts';
 import { VigilError } from '../core/errors.ts';
 import { loadOnnxRiskModel } from './risk-model-onnx.ts';
 import type { OnnxRiskModel } from './risk-model-onnx.ts';
-import type { ScoringInput } from './risk-model.ts';
+import type { ScoringInput } from '../core/ports/risk-model.ts';
 
 const MODEL = path.join(import.meta.dirname, '..', 'models', 'recovery-risk.onnx');
 const HOUR = 3_600_000;

@@ -1,5 +1,5 @@
-import type { PatientProfile, RiskFactor, VitalReading } from '../core/domain/reading.ts';
-import type { AdmissionContext } from '../models/features.ts';
+import type { PatientProfile, RiskFactor, VitalReading } from '../domain/reading.ts';
+import type { AdmissionContext } from '../domain/admission.ts';
 
 /**
  * What the processor asks of a learned risk model. The processor scores NEWS2 itself; a model is
