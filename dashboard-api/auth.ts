@@ -3,6 +3,8 @@ import fastifyCookie from '@fastify/cookie';
 import { createSigner } from 'fast-jwt';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VigilConfig } from '../core/config.ts';
+import { ROLES } from '../core/domain/principal.ts';
+import type { Principal, Role } from '../core/domain/principal.ts';
 import { VigilError } from '../core/errors.ts';
 import type { SessionRevocations } from '../core/ports/session-revocations.ts';
 import { createJwksKeys } from './jwks.ts';
@@ -25,13 +27,9 @@ import { createTokenVerifier } from './token-verifier.ts';
  * Every route states who may call it in `config.access`; a route that does not is refused (500)
  * rather than left open by accident.
  */
-export const ROLES = ['device', 'clinician', 'analyst', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-export interface Principal {
-  readonly sub: string;
-  readonly role: Role;
-}
+// Who may call is a domain notion every HTTP surface (dashboard, FHIR, readings) shares: core/domain/principal.ts.
+export { ROLES };
+export type { Principal, Role };
 
 /** What the caller proved itself with, and until when it holds (the stream closes then). */
 export interface Credential {

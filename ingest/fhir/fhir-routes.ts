@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawReading } from '../../core/domain/reading.ts';
-import type { Principal } from '../../dashboard-api/auth.ts';
+import type { Principal } from '../../core/domain/principal.ts';
 import type { FhirIssue } from './operation-outcome.ts';
 import type { PatientIdResult, SubjectResolver } from './bundle-patients.ts';
 import { bundleSubjectResolver, patientIdOfPatient } from './bundle-patients.ts';
