@@ -71,7 +71,7 @@ export type MllpSecurity = 'mtls' | 'plaintext-loopback' | 'plaintext-insecure';
 
 /** A process is embedded when every backend it uses is, so provisioning at start-up is safe. */
 function isEmbedded(config: VigilConfig): boolean {
-  return config.bus.kind === 'memory' && config.timeseries.kind === 'embedded' && config.warehouse.kind === 'duckdb';
+  return config.bus.kind === 'embedded' && config.timeseries.kind === 'embedded' && config.warehouse.kind === 'duckdb';
 }
 
 export async function startRuntime(config: VigilConfig, parts: RuntimeParts, logger: Logger): Promise<Runtime> {

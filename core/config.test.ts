@@ -60,3 +60,12 @@ describe('MLLP configuration: plain MLLP stays on loopback unless explicitly and
     expect(() => loadConfig({ VIGIL_MLLP_MAX_CONNECTIONS: '10', VIGIL_MLLP_RESERVED_CONNECTIONS: '10' })).toThrow(/VIGIL_MLLP_RESERVED_CONNECTIONS/);
   });
 });
+
+describe('the embedded bus is named embedded, and its old name still works', () => {
+  it('defaults to embedded and reads memory as embedded', () => {
+    expect(loadConfig({}).bus.kind).toBe('embedded');
+    expect(loadConfig({ VIGIL_BUS: 'embedded' }).bus.kind).toBe('embedded');
+    expect(loadConfig({ VIGIL_BUS: 'memory' }).bus.kind).toBe('embedded');
+    expect(() => loadConfig({ VIGIL_BUS: 'rabbit' })).toThrow(/VIGIL_BUS.*rabbit.*embedded, memory, pubsub, kafka/);
+  });
+});

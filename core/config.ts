@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { VigilError } from './errors.ts';
+import { deepFreeze } from './deep-freeze.ts';
 
 /**
  * Every setting Vigil reads, with every default in this one place. `loadConfig` validates once at
@@ -39,7 +40,7 @@ export interface VigilConfig {
   };
   readonly dataDir: string;
   readonly bus: {
-    readonly kind: 'memory' | 'pubsub' | 'kafka';
+    readonly kind: 'embedded' | 'pubsub' | 'kafka';
     readonly readingsTopic: string;
     readonly deadLetterTopic: string;
     readonly subscription: string;
@@ -179,7 +180,8 @@ export function loadConfig(env: Env = process.env): VigilConfig {
     },
     dataDir,
     bus: {
-      kind: oneOf(env, 'VIGIL_BUS', ['memory', 'pubsub', 'kafka'] as const, 'memory'),
+      // `memory` is the old name of the embedded bus (a durable SQLite file, never memory): still accepted.
+      kind: busKind(env),
       readingsTopic: str(env, 'VIGIL_READINGS_TOPIC', env.VIGIL_BUS === 'kafka' ? 'vigil.readings' : 'vigil-readings'),
       deadLetterTopic: str(env, 'VIGIL_DEAD_LETTER_TOPIC', env.VIGIL_BUS === 'kafka' ? 'vigil.readings.dead' : 'vigil-readings-dead'),
       subscription: str(env, 'VIGIL_SUBSCRIPTION', 'vigil-processor'),
@@ -302,6 +304,11 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   return value;
 }
 
+function busKind(env: Env): 'embedded' | 'pubsub' | 'kafka' {
+  const kind = oneOf(env, 'VIGIL_BUS', ['embedded', 'memory', 'pubsub', 'kafka'] as const, 'embedded');
+  return kind === 'memory' ? 'embedded' : kind;
+}
+
 function oneOf<const T extends readonly string[]>(env: Env, name: string, allowed: T, fallback: T[number]): T[number] {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -341,12 +348,4 @@ function jwksUrl(raw: string | undefined): string | undefined {
 
 function randomSecret(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }

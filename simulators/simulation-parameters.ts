@@ -7,6 +7,7 @@
  * the hidden course of one acute illness: 0 = the patient's own baseline, 1 = the event (death,
  * cardiac arrest or unplanned ICU admission).
  */
+import { deepFreeze } from '../core/deep-freeze.ts';
 
 export type Trajectory = 'stable' | 'deteriorating' | 'recovering' | 'palliative';
 export type AdmissionType = 'EMERGENCY' | 'URGENT' | 'ELECTIVE';
@@ -385,12 +386,4 @@ function merge(base: unknown, override: unknown): unknown {
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
   for (const [key, value] of Object.entries(override)) out[key] = merge((base as Record<string, unknown>)[key], value);
   return out;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }

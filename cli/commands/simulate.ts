@@ -53,7 +53,7 @@ Cohort mode:
 Progress goes to stderr; a summary line to stdout.
 
 Environment:
-  VIGIL_BUS (memory|pubsub|kafka) and its variables for --target bus; VIGIL_DATA_DIR (the embedded
+  VIGIL_BUS (embedded|pubsub|kafka) and its variables for --target bus; VIGIL_DATA_DIR (the embedded
   bus file); PORT; VIGIL_AUTH_SECRET (signs the device token); VIGIL_SIMULATE, VIGIL_SIMULATE_SEED,
   VIGIL_SIMULATE_INTERVAL_MS.`;
 

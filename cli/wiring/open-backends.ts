@@ -15,7 +15,7 @@ import type { Warehouse } from '../../core/ports/warehouse.ts';
  */
 export async function openBus(config: VigilConfig, logger: Logger): Promise<Bus> {
   switch (config.bus.kind) {
-    case 'memory': {
+    case 'embedded': {
       const { createSqliteBus } = await import('../../adapters/embedded/bus-sqlite.ts');
       return createSqliteBus({ path: dataFile(config, 'bus.sqlite'), logger });
     }
