@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 describe('GET /v1/patients', () => {
-  it('summarises every monitored patient with the PRODUCT.md fields', async () => {
+  it('summarises every monitored patient with the the README fields', async () => {
     ctx = readSideApp();
     const now = Date.now();
     await ctx.timeseries.writeReadings([
@@ -69,7 +69,7 @@ describe('GET /v1/patients', () => {
 });
 
 describe('GET /v1/patients/:patientId/vitals', () => {
-  it('returns parsed readings in time order with PRODUCT.md field names, last 6 h by default', async () => {
+  it('returns parsed readings in time order with the README field names, last 6 h by default', async () => {
     ctx = readSideApp();
     const now = Date.now();
     await ctx.timeseries.writeReadings([

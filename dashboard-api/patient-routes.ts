@@ -31,7 +31,7 @@ const VITAL_FIELDS = {
   consciousness: nullable('string'),
 } as const;
 
-/** A reading as the API shows it (PRODUCT.md: parsed, systolic/diastolic, °C, ISO time). */
+/** A reading as the API shows it (the README: parsed, systolic/diastolic, °C, ISO time). */
 const VITALS_VIEW = {
   type: 'object',
   properties: { readingId: { type: 'string' }, patientId: { type: 'string' }, deviceId: { type: 'string' }, observedAt: iso, ...VITAL_FIELDS },

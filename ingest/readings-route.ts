@@ -16,7 +16,7 @@ export interface ReadingItemError {
 }
 
 /**
- * `POST /v1/readings` (device role): one reading (PRODUCT.md "A reading") or an array of them.
+ * `POST /v1/readings` (device role): one reading (the README's "A reading") or an array of them.
  *
  * All or nothing: when any item is invalid the answer is 400 with one detail per problem
  * (`index`, `field`, `reason`) and nothing is published, so a device can fix and resend the whole

@@ -40,7 +40,7 @@ export interface ReadingFaults {
 
 /** One reading as delivered by a simulated device. */
 export interface SimulatedReading {
-  /** The ingest JSON (PRODUCT.md "A reading") exactly as the device sends it; may be malformed. */
+  /** The ingest JSON (the README's "A reading") exactly as the device sends it; may be malformed. */
   readonly body: Readonly<Record<string, unknown>>;
   /** The patient it is about, even when the body lost its patientId (ordering key, ground truth). */
   readonly patientId: string;

@@ -86,7 +86,7 @@ async function start(rig: Rig, overrides: { warehouse?: Warehouse; timeseries?: 
   return processor;
 }
 
-/** An ingest body (PRODUCT.md "A reading") through the real edge check, Avro-encoded as the edge publishes it. */
+/** An ingest body (the README's "A reading") through the real edge check, Avro-encoded as the edge publishes it. */
 function avroMessage(body: Record<string, unknown>): OutgoingMessage {
   const result = toRawReading({ deviceId: 'bed-1', patientId: 'P1', observedAt: T0, ...body }, { receivedAt: T0 + 500, source: 'json' });
   if (!result.ok) throw new Error(`test reading invalid: ${JSON.stringify(result.errors)}`);

@@ -19,7 +19,7 @@ Environment:
   VIGIL_BUS (embedded|pubsub|kafka), VIGIL_TIMESERIES (embedded|bigtable),
   VIGIL_WAREHOUSE (duckdb|bigquery), VIGIL_DATA_DIR, GOOGLE_CLOUD_PROJECT, KAFKA_BROKERS,
   PUBSUB_EMULATOR_HOST, BIGTABLE_EMULATOR_HOST, BIGQUERY_EMULATOR_HOST, STORAGE_EMULATOR_HOST.
-  Against real Google Cloud it uses Application Default Credentials (see README, "Deployment").`;
+  Against real Google Cloud it uses Application Default Credentials (see README, "Running at scale").`;
 
 const PARTS = ['bus', 'timeseries', 'warehouse', 'objects'] as const;
 

@@ -3,7 +3,7 @@ import type { PatientSummary } from './patient-summary.ts';
 
 /**
  * How a processed reading reaches live viewers (the SSE stream). In one process it is this
- * in-memory fan-out; a split deployment bridges it (see README, "Deployment").
+ * in-memory fan-out; a split deployment bridges it (see README, "Running at scale").
  */
 export interface PatientUpdates {
   publish(update: PatientSummary): void;

@@ -1,7 +1,7 @@
 /**
  * The reading types that cross module boundaries.
  *
- * `IngestReading` is what a device sends (PRODUCT.md "A reading"), `RawReading` is what travels
+ * `IngestReading` is what a device sends (the README's "A reading"), `RawReading` is what travels
  * on the bus (the Avro record of core/wire), and `VitalReading` is what the processor stores after
  * parsing, unit normalisation and plausibility checks.
  */
@@ -64,7 +64,7 @@ export interface VitalReading {
 
 export type News2Level = 'low' | 'low-medium' | 'medium' | 'high';
 
-/** NEWS2 parameters by the names the API, the stream, the warehouse and the dashboard use (PRODUCT.md). */
+/** NEWS2 parameters by the names the API, the stream, the warehouse and the dashboard use (the README). */
 export type News2ParameterName = 'respiratoryRate' | 'spo2' | 'onOxygen' | 'systolic' | 'heartRate' | 'consciousness' | 'temperature';
 
 export interface RiskFactor {

@@ -18,7 +18,7 @@ function errorsOf(input: unknown): FieldError[] {
 }
 
 describe('toRawReading', () => {
-  it('turns the PRODUCT.md example into the bus record with a deterministic id', () => {
+  it('turns the the README example into the bus record with a deterministic id', () => {
     const result = toRawReading(valid, context);
     expect(result).toEqual({
       ok: true,

@@ -4,7 +4,7 @@ import type { Consciousness, RawReading } from './reading.ts';
 
 /**
  * The edge check every ingest path shares (HTTP JSON, HL7 v2, FHIR, the simulator's bus sink):
- * turns the ingest JSON of PRODUCT.md "A reading" into the bus record, or says what is wrong with
+ * turns the ingest JSON of the README's "A reading" into the bus record, or says what is wrong with
  * every field at once so a device can fix them all in one go.
  *
  * The edge judges shape and type only. Whether a value is physiologically possible (a heart rate

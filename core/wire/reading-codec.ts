@@ -52,7 +52,7 @@ export function decodeReading(data: Uint8Array, attributes: Readonly<Record<stri
 }
 
 /**
- * A JSON value on the bus: either the bus record itself or the ingest format of PRODUCT.md
+ * A JSON value on the bus: either the bus record itself or the ingest format of the README
  * (what a person types into kcat). Identity fields are required; the id is derived when absent.
  */
 function decodeJsonReading(data: Uint8Array): RawReading {

@@ -2,7 +2,7 @@ import type { Bundle, Observation, Quantity } from '@medplum/fhirtypes';
 import { isoTimestamp } from '../device-faults.ts';
 
 /**
- * An ingest-format reading (PRODUCT.md "A reading") as FHIR R4 vital-signs Observations, one per
+ * An ingest-format reading (the README's "A reading") as FHIR R4 vital-signs Observations, one per
  * vital (blood pressure as the 85354-9 panel with systolic and diastolic components), or as a
  * Bundle of them. Values are written as the reading has them, so a malformed reading (a simulator
  * fault) stays malformed and the FHIR edge refuses it. onOxygen and consciousness are not vital

@@ -2,7 +2,7 @@ import { escapeHl7 } from '../../core/wire/hl7/hl7-ack.ts';
 import { formatHl7Timestamp } from '../../core/wire/hl7/hl7-timestamp.ts';
 
 /**
- * An ingest-format reading (PRODUCT.md "A reading") as a bedside monitor's gateway sends it:
+ * An ingest-format reading (the README's "A reading") as a bedside monitor's gateway sends it:
  * an HL7 v2.6 ORU^R01 in the IHE PCD-01 style (MSH, PID, PV1, OBR, one OBX per vital).
  *
  * `codes: 'mdc'` writes IEEE 11073 MDC codes and units (as monitors do), `'loinc'` LOINC with
