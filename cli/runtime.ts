@@ -10,12 +10,11 @@ import { createMetrics } from '../core/observability/metrics.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
-import { openBus, openSessionRevocations, openTimeSeries, openWarehouse } from './wiring/open-backends.ts';
+import { openAuditLog, openBus, openSessionRevocations, openTimeSeries, openWarehouse } from './wiring/open-backends.ts';
 import { provisionSteps } from './wiring/provision.ts';
 import { createAlertEngine } from '../dashboard-api/alerts/alert-engine.ts';
 import { createSqliteAlertStore } from '../dashboard-api/alerts/alert-store-sqlite.ts';
 import { resolveAlertThresholds } from '../dashboard-api/alerts/alert.ts';
-import { createSqliteAuditLog } from '../dashboard-api/audit-log.ts';
 import { signToken } from '../dashboard-api/auth.ts';
 import { buildApp } from '../dashboard-api/build-app.ts';
 import { createEdgeDeadLetters } from '../ingest/edge-dead-letters.ts';
@@ -133,8 +132,12 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     }) : undefined;
     if (publisher) closers.push({ name: 'publisher', close: () => publisher.close() });
 
-    const audit = parts.read ? createSqliteAuditLog({ path: path.join(config.dataDir, 'audit.sqlite') }) : undefined;
-    if (audit) closers.push({ name: 'audit log', close: () => audit.close() });
+    // Who read which patient, in one trail for every instance on the same backend (Bigtable or the data folder).
+    const audit = parts.read ? await openAuditLog(config, logger) : undefined;
+    if (audit) {
+      closers.push({ name: 'audit log', close: () => audit.close() });
+      await audit.provision();
+    }
     // Signed-out sessions, shared by every instance on the same backend (data folder or Bigtable).
     const revocations = await openSessionRevocations(config, logger);
     closers.push({ name: 'session revocations', close: () => revocations.close() });
@@ -160,6 +163,8 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     }
 
     const readiness = [bus, timeseries, warehouse].filter((b) => b !== undefined).map((b) => ({ name: b.kind, ping: () => b.ping() }));
+    // A dashboard that cannot audit cannot serve patient data, so it is not ready either.
+    if (audit) readiness.push({ name: `audit log (${audit.kind})`, ping: () => audit.ping() });
     const app = buildApp({
       config, logger, metrics, readiness, revocations, modelProvenance: served.provenance,
       ...(publisher ? { ingest: { publisher } } : {}),

@@ -55,6 +55,8 @@ export interface VigilConfig {
     readonly bigtableTable: string;
     /** Signed-out sessions (core/ports/session-revocations.ts) when the time series is on Bigtable. */
     readonly bigtableSessionsTable: string;
+    /** The audit log (core/ports/audit-log.ts) when the time series is on Bigtable. */
+    readonly bigtableAuditTable: string;
   };
   readonly warehouse: { readonly kind: 'duckdb' | 'bigquery'; readonly bigqueryDataset: string; readonly bigqueryLocation: string };
   readonly objectStore: { readonly bucket: string };
@@ -196,6 +198,7 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       bigtableInstance: str(env, 'VIGIL_BIGTABLE_INSTANCE', 'vigil'),
       bigtableTable: str(env, 'VIGIL_BIGTABLE_TABLE', 'vitals'),
       bigtableSessionsTable: str(env, 'VIGIL_BIGTABLE_SESSIONS_TABLE', 'sessions'),
+      bigtableAuditTable: str(env, 'VIGIL_BIGTABLE_AUDIT_TABLE', 'audit'),
     },
     warehouse: {
       kind: oneOf(env, 'VIGIL_WAREHOUSE', ['duckdb', 'bigquery'] as const, 'duckdb'),

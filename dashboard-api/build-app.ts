@@ -12,7 +12,7 @@ import type { ReadingPublisher } from '../ingest/reading-publisher.ts';
 import { registerReadingsRoute } from '../ingest/readings-route.ts';
 import type { AlertEngine } from './alerts/alert-engine.ts';
 import { registerAlertRoutes } from './alerts/alert-routes.ts';
-import type { AuditLog } from './audit-log.ts';
+import type { AuditLog } from '../core/ports/audit-log.ts';
 import { registerAudit } from './audit-routes.ts';
 import { registerAuth } from './auth.ts';
 import { registerDashboardPage } from './dashboard-page.ts';

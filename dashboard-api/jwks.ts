@@ -33,10 +33,13 @@ export function createJwksKeys(options: {
   timeoutMs?: number;
   fetch?: typeof globalThis.fetch;
   onRefresh?: (outcome: { ok: boolean; keys: number }) => void;
+  /** Epoch milliseconds; injectable so the refetch interval can be tested without racing the clock. */
+  now?: () => number;
 }): JwksKeys & { readonly fetches: () => number } {
   const minRefetchMs = options.minRefetchMs ?? 10_000;
   const timeoutMs = options.timeoutMs ?? 5_000;
   const doFetch = options.fetch ?? globalThis.fetch;
+  const now = options.now ?? Date.now;
   let keys: CachedKey[] | undefined;
   let fetchedAt = -Infinity;
   let attemptedAt = -Infinity;
@@ -44,7 +47,7 @@ export function createJwksKeys(options: {
   let fetches = 0;
 
   async function load(): Promise<void> {
-    attemptedAt = Date.now();
+    attemptedAt = now();
     fetches++;
     try {
       const res = await doFetch(options.url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' }, redirect: 'error' });
@@ -52,7 +55,7 @@ export function createJwksKeys(options: {
       const text = await res.text();
       if (text.length > MAX_JWKS_BYTES) throw new Error('JWKS document too large');
       keys = parseJwks(JSON.parse(text) as unknown);
-      fetchedAt = Date.now();
+      fetchedAt = now();
       options.onRefresh?.({ ok: true, keys: keys.length });
     } catch (cause) {
       options.onRefresh?.({ ok: false, keys: keys?.length ?? 0 });
@@ -70,9 +73,9 @@ export function createJwksKeys(options: {
   return {
     fetches: () => fetches,
     async keyFor(kid, alg) {
-      if (Date.now() - fetchedAt > options.cacheMs) await refresh().catch(rethrowUnlessCached);
+      if (now() - fetchedAt > options.cacheMs) await refresh().catch(rethrowUnlessCached);
       let key = find(kid, alg);
-      if (!key && Date.now() - attemptedAt >= minRefetchMs) {
+      if (!key && now() - attemptedAt >= minRefetchMs) {
         await refresh().catch(rethrowUnlessCached);
         key = find(kid, alg);
       }

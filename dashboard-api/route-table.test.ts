@@ -6,7 +6,7 @@ import { createMetrics } from '../core/observability/metrics.ts';
 import { fhirRoutes } from '../ingest/fhir/fhir-routes.ts';
 import { heartRateExample } from '../ingest/fhir/spec-vital-signs-examples.ts';
 import { createReadingPublisher } from '../ingest/reading-publisher.ts';
-import { createSqliteAuditLog } from './audit-log.ts';
+import { createSqliteAuditLog } from '../adapters/embedded/audit-log-sqlite.ts';
 import type { Role } from './auth.ts';
 import { DEFAULT_ALERT_THRESHOLDS } from './alerts/alert.ts';
 import { createAlertEngine } from './alerts/alert-engine.ts';

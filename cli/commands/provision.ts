@@ -1,6 +1,6 @@
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/observability/logger.ts';
-import { openBus, openObjectStore, openTimeSeries, openWarehouse } from '../wiring/open-backends.ts';
+import { openAuditLog, openBus, openObjectStore, openTimeSeries, openWarehouse } from '../wiring/open-backends.ts';
 import { provisionSteps } from '../wiring/provision.ts';
 import type { CliCommand } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
@@ -8,11 +8,12 @@ import { parseCommandArgs } from '../command.ts';
 const help = `Usage: vigil provision [--only bus,timeseries,warehouse,objects]
 
 Creates or updates every topic, subscription, dead-letter topic, time-series table and column
-family, warehouse dataset, table and view, and the landing bucket for the configured backends.
+family, the audit log's table, warehouse dataset, table and view, and the landing bucket for the configured backends.
 Idempotent: safe to re-run after an upgrade.
 
 Options:
-  --only <list>   provision only these parts (comma-separated: bus, timeseries, warehouse, objects)
+  --only <list>   provision only these parts (comma-separated: bus, timeseries, warehouse, objects;
+                  timeseries includes the audit log, which lives beside it)
   -h, --help      show this help
 
 Environment:
@@ -41,6 +42,7 @@ const provision: CliCommand = {
     const backends = {
       bus: only.has('bus') ? await openBus(config, logger) : undefined,
       timeseries: only.has('timeseries') ? await openTimeSeries(config, logger) : undefined,
+      auditLog: only.has('timeseries') ? await openAuditLog(config, logger) : undefined,
       warehouse: only.has('warehouse') ? await openWarehouse(config, logger) : undefined,
       objectStore: only.has('objects') ? await openObjectStore(config, logger) : undefined,
     };

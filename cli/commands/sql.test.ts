@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDuckDbWarehouse } from '../../adapters/embedded/warehouse-duckdb.ts';
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/observability/logger.ts';
-import { createSqliteAuditLog } from '../../dashboard-api/audit-log.ts';
+import { createSqliteAuditLog } from '../../adapters/embedded/audit-log-sqlite.ts';
 import { readSideApp, tokenFor } from '../../dashboard-api/test-fixtures.ts';
 import { analystAccess, runSql } from './sql.ts';
 import { capture, holdWarehouse } from '../test-support/cli-output.ts';

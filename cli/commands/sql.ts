@@ -1,6 +1,5 @@
 import { writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import path from 'node:path';
 import { Bool, DateDay, Float64, Int64, Table, tableToIPC, Timestamp, TimeUnit, Utf8, vectorFromArray } from 'apache-arrow';
 import type { DataType } from 'apache-arrow';
 import { stringify } from 'csv-stringify/sync';
@@ -10,8 +9,7 @@ import { VigilError } from '../../core/errors.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { QueryResult, Warehouse } from '../../core/ports/warehouse.ts';
-import { openWarehouse } from '../wiring/open-backends.ts';
-import { createSqliteAuditLog } from '../../dashboard-api/audit-log.ts';
+import { openAuditLog, openWarehouse } from '../wiring/open-backends.ts';
 import { signToken } from '../../dashboard-api/auth.ts';
 import { SQL_MAX_ROWS, SQL_TIMEOUT_MS } from '../../dashboard-api/sql-route.ts';
 import type { CliCommand } from '../command.ts';
@@ -228,14 +226,14 @@ export function analystAccess(config: VigilConfig, logger: Logger, env: NodeJS.P
   const url = (env.VIGIL_URL || `http://127.0.0.1:${config.http.port}`).replace(/\/+$/, '');
   return {
     openWarehouse: () => openWarehouse(config, logger, { readOnly: true }),
-    audit: (status) => auditQuery(config.dataDir, status),
+    audit: (status) => auditQuery(config, logger, status),
     ...(config.warehouse.kind === 'duckdb' && token ? { viaServer: serverQuery(url, token) } : {}),
   };
 }
 
 /** One audit entry per query, in the same log as the API's reads: who (OS user), when, the outcome. */
-async function auditQuery(dataDir: string, status: number): Promise<void> {
-  const audit = createSqliteAuditLog({ path: path.join(dataDir, 'audit.sqlite') });
+async function auditQuery(config: VigilConfig, logger: Logger, status: number): Promise<void> {
+  const audit = await openAuditLog(config, logger);
   try {
     await audit.append({ at: Date.now(), actor: `os:${userInfo().username}`, role: 'analyst', action: 'vigil sql', status });
   } finally {

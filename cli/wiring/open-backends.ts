@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { VigilConfig } from '../../core/config.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
+import type { AuditLog } from '../../core/ports/audit-log.ts';
 import type { Bus } from '../../core/ports/bus.ts';
 import type { ObjectStore } from '../../core/ports/object-store.ts';
 import type { SessionRevocations } from '../../core/ports/session-revocations.ts';
@@ -61,6 +62,28 @@ export async function openSessionRevocations(config: VigilConfig, logger: Logger
         projectId: config.googleCloudProject,
         instanceId: config.timeseries.bigtableInstance,
         tableId: config.timeseries.bigtableSessionsTable,
+        logger,
+      });
+    }
+  }
+}
+
+/**
+ * The audit log, beside the time-series store: on Bigtable every dashboard instance appends to and
+ * reads one trail; embedded, the processes of one host share `audit.sqlite`.
+ */
+export async function openAuditLog(config: VigilConfig, logger: Logger): Promise<AuditLog> {
+  switch (config.timeseries.kind) {
+    case 'embedded': {
+      const { createSqliteAuditLog } = await import('../../adapters/embedded/audit-log-sqlite.ts');
+      return createSqliteAuditLog({ path: dataFile(config, 'audit.sqlite') });
+    }
+    case 'bigtable': {
+      const { createBigtableAuditLog } = await import('../../adapters/gcp/audit-log-bigtable.ts');
+      return createBigtableAuditLog({
+        projectId: config.googleCloudProject,
+        instanceId: config.timeseries.bigtableInstance,
+        tableId: config.timeseries.bigtableAuditTable,
         logger,
       });
     }

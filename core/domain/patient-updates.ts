@@ -2,8 +2,10 @@ import { EventEmitter } from 'node:events';
 import type { PatientSummary } from './patient-summary.ts';
 
 /**
- * How a processed reading reaches live viewers (the SSE stream). In one process it is this
- * in-memory fan-out; a split deployment bridges it (see README, "Running at scale").
+ * How a processed reading reaches live viewers (the SSE stream): this process's in-memory fan-out.
+ * It holds no state of record (each update is a view of the shared time-series store); a dashboard
+ * without a processor in its process fills it by following that store (cli/poll-patient-updates.ts).
+ * Which state is shared and where: core/ports/README.md.
  */
 export interface PatientUpdates {
   publish(update: PatientSummary): void;

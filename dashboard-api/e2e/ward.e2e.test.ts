@@ -20,7 +20,7 @@ import type { RiskModel } from '../../core/ports/risk-model.ts';
 import { DEFAULT_ALERT_THRESHOLDS } from '../alerts/alert.ts';
 import { createAlertEngine } from '../alerts/alert-engine.ts';
 import { createSqliteAlertStore } from '../alerts/alert-store-sqlite.ts';
-import { createSqliteAuditLog } from '../audit-log.ts';
+import { createSqliteAuditLog } from '../../adapters/embedded/audit-log-sqlite.ts';
 import { signToken } from '../auth.ts';
 import { buildApp } from '../build-app.ts';
 
