@@ -1,7 +1,7 @@
 import type { Bundle, BundleEntry, Observation, Patient } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { VitalReading } from '../../core/domain/reading.ts';
-import { ID_SCHEMA } from '../../core/domain/validate-ingest.ts';
+import { ID_PATTERN, ID_SCHEMA, MAX_ID_LENGTH } from '../../core/domain/validate-ingest.ts';
 import type { TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 import { FHIR_CONTENT_TYPE } from './fhir-routes.ts';
 import type { ObservationSearch, SearchPosition } from './observation-search.ts';
@@ -92,7 +92,7 @@ function patientOfQuery(request: FastifyRequest): string | undefined {
   const given = query?.patient ?? query?.subject;
   if (typeof given !== 'string') return undefined;
   const id = given.replace(/^Patient\//, '');
-  return /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(id) ? id : undefined;
+  return id.length <= MAX_ID_LENGTH && ID_PATTERN.test(id) ? id : undefined;
 }
 
 /**
