@@ -180,6 +180,57 @@ describe('GET /fhir/Observation', () => {
     expect(pages).toBe(3);
   });
 
+  it('_sort=-date pages newest first: every matching Observation once, ties included, across pages', async () => {
+    const { app, timeseries } = start();
+    const readings = [0, 1, 2, 3, 4, 5].map((i) => stored(DAY + i * 60_000, { heartRate: 60 + i }));
+    readings.push(stored(DAY + 3 * 60_000, { heartRate: 99 }, 'bed-13'), stored(DAY + 5 * 60_000, { heartRate: 98 }, 'bed-14'));
+    await timeseries.writeReadings(readings);
+
+    const seen: string[] = [];
+    let url: string | undefined = `/fhir/Observation?patient=${PATIENT}&code=8867-4&_sort=-date&_count=3`;
+    let pages = 0;
+    while (url !== undefined) {
+      const response = await get(app, url);
+      expect(response.statusCode, `page ${pages + 1}: ${response.body}`).toBe(200);
+      const bundle = response.json() as SearchBundle;
+      seen.push(...resourcesOf(bundle).map((o) => o.id));
+      url = nextOf(bundle) === undefined ? undefined : local(nextOf(bundle)!);
+      pages++;
+      expect(pages, 'the next links did not end').toBeLessThan(10);
+    }
+    const expected = [...readings].sort((a, b) => b.observedAt - a.observedAt || b.readingId.localeCompare(a.readingId)).map((r) => `${r.readingId}-hr`);
+    expect(seen).toEqual(expected);
+    expect(pages).toBe(3);
+  });
+
+  it('_sort=-date&_count=1: the latest heart rate; _sort by anything else is refused', async () => {
+    const { app, timeseries } = start();
+    await timeseries.writeReadings([stored(DAY, { heartRate: 70 }), stored(DAY + HOUR, { heartRate: 111 }), stored(DAY + 2 * HOUR, { heartRate: null })]);
+    const bundle = (await get(app, `/fhir/Observation?patient=${PATIENT}&code=8867-4&_sort=-date&_count=1`)).json() as SearchBundle;
+    expect(resourcesOf(bundle).map((o) => o.effectiveDateTime)).toEqual([new Date(DAY + HOUR).toISOString()]);
+    expect(nextOf(bundle)).toBeDefined();
+    const refused = await get(app, `/fhir/Observation?patient=${PATIENT}&_sort=value`);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'not-supported', expression: ['_sort'] }] });
+  });
+
+  it.each(['date', '-date'])('_sort=%s: more readings at one millisecond than the store is read in per batch, each served once', async (sort) => {
+    const { app, timeseries } = start();
+    // 450 devices at one moment (beyond the 200-reading read batch, twice), between two other readings.
+    const crowd = Array.from({ length: 450 }, (_, i) => stored(DAY + HOUR, {}, `dev-${i}`));
+    await timeseries.writeReadings([stored(DAY), ...crowd, stored(DAY + 2 * HOUR)]);
+    const seen: string[] = [];
+    let url: string | undefined = `/fhir/Observation?patient=${PATIENT}&code=8867-4&_sort=${sort}&_count=120`;
+    for (let pages = 0; url !== undefined; pages++) {
+      expect(pages, 'the next links did not end').toBeLessThan(10);
+      const bundle = (await get(app, url)).json() as SearchBundle;
+      seen.push(...resourcesOf(bundle).map((o) => o.id));
+      url = nextOf(bundle) === undefined ? undefined : local(nextOf(bundle)!);
+    }
+    expect(seen).toHaveLength(452);
+    expect(new Set(seen).size).toBe(452);
+  });
+
   it('pages inside one reading: _count smaller than its five Observations', async () => {
     const { app, timeseries } = start();
     await timeseries.writeReadings([stored(DAY), stored(DAY + 60_000)]);

@@ -97,42 +97,47 @@ function patientOfQuery(request: FastifyRequest): string | undefined {
 
 /**
  * One page of a search: up to `count` Observations after the cursor, and the position to continue
- * from when more match. Reads the store in batches (the store orders readings by time, then id),
- * widening a batch when every reading in it shares one millisecond.
+ * from when more match. Reads the store in batches (the store orders readings by time, then id;
+ * `newestFirst` takes a range's newest), walking forward or backward through time, and widens a
+ * batch when every reading in it shares one millisecond.
  */
 async function searchPage(timeseries: TimeSeriesStore, search: ObservationSearch): Promise<{ observations: Observation[]; next?: SearchPosition }> {
-  const found: { position: SearchPosition; reading: VitalReading; vitalIndex: number }[] = [];
+  const found: { position: SearchPosition; reading: VitalReading }[] = [];
   if (search.vitals.size === 0 || search.from >= search.to) return { observations: [] };
-  let from = Math.max(search.from, search.after?.observedAt ?? 0);
+  const backward = search.newestFirst;
   let after = search.after;
+  // The range still to read: [from, to). Going backward, `to` moves down; forward, `from` moves up.
+  let from = backward ? search.from : Math.max(search.from, after?.observedAt ?? 0);
+  let to = backward ? Math.min(search.to, after ? after.observedAt + 1 : search.to) : search.to;
   let batch = Math.max(READ_BATCH, search.count + 1);
-  for (;;) {
+  while (from < to) {
     const before = found.length;
-    const readings = await timeseries.readReadings(search.patientId, { from, to: search.to, limit: batch });
-    for (const reading of readings) {
+    const ascending = await timeseries.readReadings(search.patientId, { from, to, limit: batch, ...(backward ? { newestFirst: true } : {}) });
+    const readings = backward ? [...ascending].reverse() : ascending;
+    collect: for (const reading of readings) {
       for (const vital of servedVitalsOf(reading)) {
         if (!search.vitals.has(vital)) continue;
         const position = { observedAt: reading.observedAt, readingId: reading.readingId, vitalIndex: SERVED_VITALS.indexOf(vital) };
-        if (after && !isAfter(position, after)) continue;
-        found.push({ position, reading, vitalIndex: position.vitalIndex });
-        if (found.length > search.count) break;
+        if (after && !isAfter(position, after, backward)) continue;
+        found.push({ position, reading });
+        if (found.length > search.count) break collect;
       }
-      if (found.length > search.count) break;
     }
     if (found.length > search.count || readings.length < batch) break;
     const last = readings.at(-1)!;
-    if (last.observedAt === from) {
+    if (last.observedAt === (backward ? to - 1 : from)) {
       // Every reading of this batch is at one millisecond: read that millisecond again, more at once.
       found.length = before;
       batch *= 2;
-    } else {
-      from = last.observedAt;
-      // Readings at `from` up to `last` were seen: continue after the last one.
-      after = { observedAt: last.observedAt, readingId: last.readingId, vitalIndex: SERVED_VITALS.length };
+      continue;
     }
+    // Readings up to `last` were seen: continue after it (its own millisecond included, for ties).
+    after = { observedAt: last.observedAt, readingId: last.readingId, vitalIndex: SERVED_VITALS.length };
+    if (backward) to = last.observedAt + 1;
+    else from = last.observedAt;
   }
   const page = found.slice(0, search.count);
-  const observations = page.map(({ reading, vitalIndex }) => observationOf(reading, SERVED_VITALS[vitalIndex]!));
+  const observations = page.map(({ reading, position }) => observationOf(reading, SERVED_VITALS[position.vitalIndex]!));
   return found.length > search.count ? { observations, next: page.at(-1)!.position } : { observations };
 }
 

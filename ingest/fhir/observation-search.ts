@@ -18,14 +18,15 @@ import { SERVED_VITALS, VITAL_SIGN_DEFINITIONS } from './reading-to-observations
  *   end, `le` up to the end, `lt` before the start.
  * - `code` (comma = or): a LOINC token `8867-4` or `http://loinc.org|8867-4`.
  * - `category`: `vital-signs` (with or without its system); any other category matches nothing.
+ * - `_sort`: `date` (default, oldest first) or `-date` (newest first: "the latest vitals").
  * - `_count` (1..1000, default 50) and `_cursor` (from a `next` link).
  */
 export const DEFAULT_COUNT = 50;
 export const MAX_COUNT = 1000;
-const SUPPORTED = new Set(['patient', 'subject', 'date', 'code', 'category', '_count', '_cursor', '_format']);
+const SUPPORTED = new Set(['patient', 'subject', 'date', 'code', 'category', '_sort', '_count', '_cursor', '_format']);
 const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json']);
 
-/** A position in the served order: readings by (observedAt, readingId), then vitals in SERVED_VITALS order. */
+/** A position in the served order: readings by (observedAt, readingId) (both descending under `-date`), then vitals in SERVED_VITALS order. */
 export interface SearchPosition {
   readonly observedAt: number;
   readonly readingId: string;
@@ -41,6 +42,8 @@ export interface ObservationSearch {
   /** The vitals the `code` and `category` parameters let through (all when neither is given). */
   readonly vitals: ReadonlySet<ServedVital>;
   readonly count: number;
+  /** `_sort=-date`: newest first. */
+  readonly newestFirst: boolean;
   /** Serve only what comes after this (the previous page's last entry). */
   readonly after?: SearchPosition;
 }
@@ -61,7 +64,7 @@ export function parseObservationSearch(query: Query, latest: number): Observatio
   const issues: FhirIssue[] = [];
   for (const name of Object.keys(query)) {
     if (!SUPPORTED.has(name)) {
-      issues.push({ code: 'not-supported', expression: name, diagnostics: `search parameter "${name.slice(0, 40)}" is not supported; Vigil takes patient, date, code, category, _count` });
+      issues.push({ code: 'not-supported', expression: name, diagnostics: `search parameter "${name.slice(0, 40)}" is not supported; Vigil takes patient, date, code, category, _sort, _count` });
     }
   }
   for (const format of valuesOf(query, '_format')) {
@@ -110,6 +113,12 @@ export function parseObservationSearch(query: Query, latest: number): Observatio
     if (!(count >= 1 && count <= MAX_COUNT)) issues.push(invalid('_count', `_count must be a whole number from 1 to ${MAX_COUNT}`));
   }
 
+  const sorts = valuesOf(query, '_sort');
+  const newestFirst = sorts.length === 1 && sorts[0] === '-date';
+  if (sorts.length > 1 || (sorts.length === 1 && sorts[0] !== 'date' && sorts[0] !== '-date')) {
+    issues.push({ code: 'not-supported', expression: '_sort', diagnostics: '_sort must be date (oldest first) or -date (newest first)' });
+  }
+
   const cursors = valuesOf(query, '_cursor');
   let after: SearchPosition | undefined;
   if (cursors.length > 1) issues.push(invalid('_cursor', '_cursor may be given once'));
@@ -119,7 +128,7 @@ export function parseObservationSearch(query: Query, latest: number): Observatio
   }
 
   if (issues.length > 0 || patientId === undefined) return refuse(issues);
-  return { patientId, from, to: Math.max(from, to), vitals, count, ...(after ? { after } : {}) };
+  return { patientId, from, to: Math.max(from, to), vitals, count, newestFirst, ...(after ? { after } : {}) };
 }
 
 /** The served vitals a `code` token names: any of their LOINC codings, with or without the LOINC system. */
@@ -188,9 +197,10 @@ function decodeCursor(cursor: string): SearchPosition | undefined {
   return { observedAt: Number(m[1]), readingId: m[2]!, vitalIndex: Number(m[3]) };
 }
 
-/** True when `a` comes after `b` in the served order. */
-export function isAfter(a: SearchPosition, b: SearchPosition): boolean {
-  if (a.observedAt !== b.observedAt) return a.observedAt > b.observedAt;
-  if (a.readingId !== b.readingId) return a.readingId > b.readingId;
+/** True when `a` comes after `b` in the served order (readings newest first when `newestFirst`; a reading's vitals always in SERVED_VITALS order). */
+export function isAfter(a: SearchPosition, b: SearchPosition, newestFirst = false): boolean {
+  const sign = newestFirst ? -1 : 1;
+  if (a.observedAt !== b.observedAt) return sign * (a.observedAt - b.observedAt) > 0;
+  if (a.readingId !== b.readingId) return (a.readingId > b.readingId) === !newestFirst;
   return a.vitalIndex > b.vitalIndex;
 }
