@@ -346,7 +346,7 @@ describe('GET /fhir/Patient/:patientId', () => {
     const response = await get(app, `/fhir/Patient/${PATIENT}`, 'admin');
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json()).toEqual({
-      resourceType: 'Patient', id: PATIENT, active: true,
+      resourceType: 'Patient', id: PATIENT,
       meta: { lastUpdated: new Date(DAY + 1500).toISOString() },
       identifier: [{ system: 'urn:vigil:patient-id', value: PATIENT }],
     });

@@ -25,8 +25,6 @@ import { FHIR_ID, SERVED_VITALS, VIGIL_PATIENT_ID_SYSTEM, observationOf, servedV
  */
 export interface FhirReadRoutesOptions {
   readonly timeseries: TimeSeriesStore;
-  /** The newest time a search reaches by default (ms); tests pin it. Default: now plus the ingest's 5-minute clock skew. */
-  readonly latest?: () => number;
 }
 
 /** Readings are accepted up to 5 minutes ahead of the edge's clock (core/domain/validate-ingest.ts). */
@@ -36,7 +34,6 @@ const READ_BATCH = 200;
 
 export const fhirReadRoutes: FastifyPluginAsync<FhirReadRoutesOptions> = async (app: FastifyInstance, options) => {
   const { timeseries } = options;
-  const latest = options.latest ?? (() => Date.now() + FUTURE_SKEW_MS);
 
   app.setErrorHandler((error, request, reply) => {
     const answer = toFhirAnswer(error);
@@ -49,7 +46,7 @@ export const fhirReadRoutes: FastifyPluginAsync<FhirReadRoutesOptions> = async (
   app.get('/fhir/Observation', {
     config: { ...access, auditPatientOf: patientOfQuery },
   }, async (request, reply) => {
-    const search = parseObservationSearch(request.query as Record<string, string | string[]>, latest());
+    const search = parseObservationSearch(request.query as Record<string, string | string[]>, Date.now() + FUTURE_SKEW_MS);
     const { observations, next } = await searchPage(timeseries, search);
     const base = baseUrlOf(request);
     const query = request.query as Record<string, string | string[]>;
@@ -80,7 +77,6 @@ export const fhirReadRoutes: FastifyPluginAsync<FhirReadRoutesOptions> = async (
       ...(fhirId ? { id: fhirId } : {}),
       meta: { lastUpdated: new Date(newest.receivedAt).toISOString() },
       identifier: [{ system: VIGIL_PATIENT_ID_SYSTEM, value: patientId }],
-      active: true,
     };
     return reply.type(FHIR_CONTENT_TYPE).send(patient);
   });
