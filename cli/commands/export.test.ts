@@ -153,14 +153,20 @@ describe('vigil export --deidentify', () => {
   });
 
   it('no date or time of a source row survives: every one is shifted 100 to 110 years', () => {
+    const checked = new Set<string>();
     for (const [table, rows] of Object.entries(tables)) {
       for (const row of rows) {
         for (const [column, value] of Object.entries(row)) {
           if (!(value instanceof Date)) continue;
+          checked.add(`${table}.${column}`);
           expect(sourceDates.has(value.toISOString().slice(0, 10)), `${table}.${column} ${value.toISOString()} is a source date`).toBe(false);
         }
       }
     }
+    // Every date column was read back as a date (none skipped as another type).
+    expect([...checked].sort()).toEqual([
+      'admissions.admitted_at', 'admissions.died_at', 'admissions.discharged_at', 'patients.date_of_death', 'risk_scores.scored_at', 'vitals.observed_at',
+    ]);
   });
 
   it('one shift per patient: intervals within a patient kept, across files', () => {
