@@ -19,6 +19,7 @@ import { signToken } from '../dashboard-api/auth.ts';
 import { buildApp } from '../dashboard-api/build-app.ts';
 import { createEdgeDeadLetters } from '../ingest/edge-dead-letters.ts';
 import { patientIdOfFhirPayload } from '../ingest/fhir/fhir-patient-of.ts';
+import { fhirReadRoutes } from '../ingest/fhir/fhir-read-routes.ts';
 import { fhirRoutes } from '../ingest/fhir/fhir-routes.ts';
 import { patientIdOfMessage } from '../ingest/hl7/oru-to-readings.ts';
 import type { MllpServerOptions } from '../ingest/hl7/mllp-server.ts';
@@ -169,7 +170,12 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       config, logger, metrics, readiness, revocations, modelProvenance: served.provenance,
       ...(publisher ? { ingest: { publisher } } : {}),
       ...(parts.read && timeseries && warehouse && audit ? { read: { timeseries, warehouse, updates, audit, ...(alerts ? { alerts } : {}) } } : {}),
-      ...(edge ? { routes: [(instance: FastifyInstance) => void instance.register(fhirRoutes, { publish: edge.publish, deadLetter: edge.fhirDeadLetter })] } : {}),
+      routes: [
+        ...(edge ? [(instance: FastifyInstance) => void instance.register(fhirRoutes, { publish: edge.publish, deadLetter: edge.fhirDeadLetter })] : []),
+        // Results out (GET /fhir/Observation, /fhir/Patient/:id) wherever the clinician side runs: the
+        // same condition as `read` above, so the audit hook these routes rely on is installed.
+        ...(parts.read && timeseries && warehouse && audit ? [(instance: FastifyInstance) => void instance.register(fhirReadRoutes, { timeseries })] : []),
+      ],
     });
     await app.listen({ port: config.http.port, host: config.http.host });
     closers.push({ name: 'http', close: () => app.close() });

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   provision: { summary: 'create or update topics, tables and views', load: () => import('./commands/provision.ts') },
   sql: { summary: 'run SQL on the configured warehouse', load: () => import('./commands/sql.ts') },
   model: { summary: 'evaluate the risk model on a local cohort, or recalibrate it', load: () => import('./commands/model.ts') },
+  export: { summary: 'a de-identified research extract (Parquet) of the embedded warehouse', load: () => import('./commands/export.ts') },
   'dead-letters': { summary: 'list dead letters, and replay them onto the readings topic once fixed', load: () => import('./commands/dead-letters.ts') },
 };
 

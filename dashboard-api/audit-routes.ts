@@ -8,6 +8,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Record every call of this route (it reads or changes patient data) in the audit log. */
     audit?: boolean;
+    /** The patient an audited route reads when it is not the `:patientId` path parameter (e.g. FHIR's `?patient=`). */
+    auditPatientOf?: (request: FastifyRequest) => string | undefined;
   }
 }
 
@@ -38,7 +40,7 @@ export function auditEntryOf(request: FastifyRequest, status: number): AuditEntr
   const principal = request.principal;
   // Unauthenticated calls have no actor; they are in the request log (and metrics) instead.
   if (!principal) return undefined;
-  const patientId = (request.params as { patientId?: string } | undefined)?.patientId;
+  const patientId = (request.params as { patientId?: string } | undefined)?.patientId ?? request.routeOptions.config.auditPatientOf?.(request);
   return {
     at: Date.now(),
     actor: principal.sub,

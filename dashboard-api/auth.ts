@@ -44,10 +44,11 @@ export interface Credential {
  * Route access levels. `admin` may do everything a clinician may (the ward, profiles, the stream)
  * plus the admin routes; `device` routes are for devices only, so every stored reading has a device
  * identity behind it; `analyst` works in the warehouse (`vigil sql`, `POST /v1/sql`, read-only),
- * not on the ward; `session` routes take the session cookie only (a clinician's or admin's), never
+ * not on the ward; `clinician-or-analyst` routes serve results to both (FHIR `GET /fhir/Observation`,
+ * for an EHR or a notebook; bearer token only); `session` routes take the session cookie only (a clinician's or admin's), never
  * a bearer token.
  */
-export type Access = 'public' | 'authenticated' | 'device' | 'clinician' | 'admin' | 'analyst' | 'session';
+export type Access = 'public' | 'authenticated' | 'device' | 'clinician' | 'admin' | 'analyst' | 'clinician-or-analyst' | 'session';
 
 const ALLOWED: Readonly<Record<Exclude<Access, 'public'>, readonly Role[]>> = {
   authenticated: ROLES,
@@ -55,6 +56,7 @@ const ALLOWED: Readonly<Record<Exclude<Access, 'public'>, readonly Role[]>> = {
   clinician: ['clinician', 'admin'],
   admin: ['admin'],
   analyst: ['analyst'],
+  'clinician-or-analyst': ['clinician', 'admin', 'analyst'],
   session: ['clinician', 'admin'],
 };
 

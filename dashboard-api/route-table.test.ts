@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInMemoryPatientUpdates } from '../core/domain/patient-updates.ts';
 import { MAX_ID_LENGTH } from '../core/domain/validate-ingest.ts';
 import { createMetrics } from '../core/observability/metrics.ts';
+import { fhirReadRoutes } from '../ingest/fhir/fhir-read-routes.ts';
 import { fhirRoutes } from '../ingest/fhir/fhir-routes.ts';
 import { heartRateExample } from '../ingest/fhir/spec-vital-signs-examples.ts';
 import { createReadingPublisher } from '../ingest/reading-publisher.ts';
@@ -37,6 +38,8 @@ const FHIR = { 'content-type': 'application/fhir+json' };
 
 const PUBLIC_200 = { none: 200, device: 200, clinician: 200, analyst: 200, admin: 200 } as const;
 const CLINICIAN_200 = { none: 401, device: 403, clinician: 200, analyst: 403, admin: 200 } as const;
+/** Results out (FHIR reads): clinicians, admins and analysts. */
+const RESULTS_200 = { none: 401, device: 403, clinician: 200, analyst: 200, admin: 200 } as const;
 const ADMIN_200 = { none: 401, device: 403, clinician: 403, analyst: 403, admin: 200 } as const;
 const DEVICE_ONLY = (ok: number) => ({ none: 401, device: ok, clinician: 403, analyst: 403, admin: 403 });
 /** Cookie-only routes: every bearer token is refused, whatever its role. */
@@ -64,6 +67,8 @@ const MATRIX: Readonly<Record<string, Row>> = {
     request: { url: '/fhir/', headers: FHIR, payload: { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: heartRateExample(), request: { method: 'POST', url: 'Observation' } }] } },
     expect: DEVICE_ONLY(200),
   },
+  'GET /fhir/Observation': { request: { url: `/fhir/Observation?patient=${PATIENT}` }, expect: RESULTS_200 },
+  'GET /fhir/Patient/:patientId': { request: { url: `/fhir/Patient/${PATIENT}` }, expect: RESULTS_200 },
   'GET /v1/patients': { request: { url: '/v1/patients' }, expect: CLINICIAN_200 },
   'GET /v1/patients/:patientId/vitals': { request: { url: `/v1/patients/${PATIENT}/vitals` }, expect: CLINICIAN_200 },
   'GET /v1/patients/:patientId/risk': { request: { url: `/v1/patients/${PATIENT}/risk` }, expect: CLINICIAN_200 },
@@ -114,7 +119,10 @@ beforeAll(async () => {
       model: 'recovery-risk@2', target: 'death or ICU escalation', horizonHours: 24, trainedOn: 'simulated data',
       validatedLocally: false, localValidation: null, summary: 'not validated at this site',
     },
-    routes: [(a) => void a.register(fhirRoutes, { publish: async () => undefined, deadLetter: async () => undefined })],
+    routes: [
+      (a) => void a.register(fhirRoutes, { publish: async () => undefined, deadLetter: async () => undefined }),
+      (a) => void a.register(fhirReadRoutes, { timeseries }),
+    ],
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   stop = async () => {

@@ -181,7 +181,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRoutesOptions> = async (app: Fas
   // Any other path under /fhir (GET /fhir/metadata, PUT /fhir/Observation/1, …): 404 as FHIR.
   await app.register(async (scope) => {
     scope.setNotFoundHandler((request) => {
-      throw new FhirError([{ code: 'not-found', diagnostics: `${request.method} ${request.url.split('?')[0]!.slice(0, 100)} is not supported here; Vigil takes POST /fhir/Observation and POST /fhir (a batch or transaction Bundle)` }]);
+      throw new FhirError([{ code: 'not-found', diagnostics: `${request.method} ${request.url.split('?')[0]!.slice(0, 100)} is not supported here; Vigil takes POST /fhir/Observation and POST /fhir (a batch or transaction Bundle), and, where the read API runs, serves GET /fhir/Observation?patient= and GET /fhir/Patient/<id>` }]);
     });
   }, { prefix: '/fhir' });
 
