@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { Bigtable } from '@google-cloud/bigtable';
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { describeAlertStoreContract } from '../../core/contracts/alert-store-contract.ts';
 import { runPrefix } from '../../core/contracts/wait-for.ts';
+import type { Alert } from '../../core/domain/alert.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import { createBigtableAlertStore } from './alert-store-bigtable.ts';
 import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';
@@ -12,13 +14,48 @@ if (env) {
   // A table per run: cbtemulator has no instance admin, so the instance id is just a name.
   const location = { projectId: env.GOOGLE_CLOUD_PROJECT, instanceId: 'vigil', tableId: runPrefix('alerts-ct') };
   const handle = () => createBigtableAlertStore({ ...location, logger: createLogger({ level: 'silent' }) });
+  const client = new Bigtable({ projectId: location.projectId, metricsEnabled: false });
+  const table = client.instance(location.instanceId).table(location.tableId);
 
   // Two clients on one table: two Vigil instances.
   describeAlertStoreContract('bigtable (cbtemulator, two clients)', async () => [handle(), handle()]);
 
+  describe('Bigtable alert store: an instance that died between its two writes', () => {
+    const offer = (patientId: string): Alert => ({
+      id: randomUUID(), patientId, status: 'open', openedAt: Date.now(), closedAt: null, reasons: ['news2'],
+      news2Score: 6, riskScore: null, peakNews2: 6, peakRisk: null, belowSince: null, acknowledgedAt: null, acknowledgedBy: null,
+    });
+
+    it('an episode claimed but never written is completed by the next opener, under the claimed id', async () => {
+      const store = handle();
+      await store.provision();
+      const patientId = runPrefix('claimed');
+      const claimedId = randomUUID();
+      await table.insert([{ key: `open#${patientId}`, data: { a: { episode: claimedId } } }]);
+      const result = await store.openOnce(offer(patientId));
+      expect(result).toMatchObject({ opened: false, alert: { id: claimedId, patientId, status: 'open' } });
+      expect(await store.openFor(patientId)).toMatchObject({ id: claimedId });
+      await store.close();
+    }, 30_000);
+
+    it('a marker left pointing at a closed episode is released, and a new episode opens', async () => {
+      const store = handle();
+      const patientId = runPrefix('stale');
+      const first = offer(patientId);
+      await store.openOnce(first);
+      await store.update({ ...first, status: 'closed', closedAt: Date.now() });
+      // The closer died before releasing the marker: put it back as it would have been left.
+      await table.insert([{ key: `open#${patientId}`, data: { a: { episode: first.id } } }]);
+      expect(await store.openFor(patientId)).toBeUndefined();
+      const second = offer(patientId);
+      expect(await store.openOnce(second)).toMatchObject({ opened: true, alert: { id: second.id } });
+      expect(await store.get(first.id)).toMatchObject({ status: 'closed' });
+      await store.close();
+    }, 30_000);
+  });
+
   afterAll(async () => {
-    const client = new Bigtable({ projectId: location.projectId, metricsEnabled: false });
-    await client.instance(location.instanceId).table(location.tableId).delete().catch(() => undefined);
+    await table.delete().catch(() => undefined);
     await client.close();
   });
 }
