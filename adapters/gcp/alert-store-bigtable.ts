@@ -41,8 +41,10 @@ const REV = 'rev';
 const ACK = 'ack';
 const ALERT_PREFIX = 'alert#';
 const OPEN_PREFIX = 'open#';
-// Losing the rev race this often in a row means something is writing in a loop: give up loudly.
-const MAX_ATTEMPTS = 8;
+// Losing the rev race this often in a row (each retry after a growing random pause, so racing
+// writers spread out) means something is writing in a loop: give up loudly.
+const MAX_ATTEMPTS = 25;
+const backoff = (attempt: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
 
 const alertKey = (id: string): string => `${ALERT_PREFIX}${id}`;
 const openKey = (patientId: string): string => `${OPEN_PREFIX}${patientId}`;
@@ -177,7 +179,10 @@ export function createBigtableAlertStore(options: BigtableAlertStoreOptions): Al
               { method: 'insert', data: { [FAMILY]: stateCells(merged) } },
             ],
           }) as unknown as [boolean];
-          if (!written) continue;
+          if (!written) {
+            await backoff(i);
+            continue;
+          }
           if (merged.status === 'closed') await releaseEpisode(merged.patientId, merged.id);
           return (await readAlert(next.id))?.alert;
         }

@@ -78,6 +78,15 @@ export function describeAlertStoreContract(name: string, make: () => Promise<[Al
       expect(await a.get(opened.id)).toEqual(stale);
     }, timeout);
 
+    it('concurrent updates from two handles lose no peak and no reason', async () => {
+      const opened = candidate(patient('concurrent'), { reasons: ['observations-incomplete'], peakNews2: 5 });
+      await a.openOnce(opened);
+      const peaks = [9, 14, 7, 12, 8, 13, 6, 11, 10, 5];
+      const reasonOf = ['news2', 'risk', 'news2-red-parameter'] as const;
+      await Promise.all(peaks.map((peak, i) => (i % 2 === 0 ? a : b).update({ ...opened, news2Score: peak, peakNews2: peak, reasons: [reasonOf[i % 3]!] })));
+      expect(await a.get(opened.id)).toMatchObject({ peakNews2: 14, reasons: ['news2', 'news2-red-parameter', 'risk', 'observations-incomplete'], status: 'open' });
+    }, timeout);
+
     it('a closed alert takes no further update, and its patient can open a new episode', async () => {
       const p = patient('close');
       const opened = candidate(p);
