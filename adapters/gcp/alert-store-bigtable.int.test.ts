@@ -54,6 +54,33 @@ if (env) {
     }, 30_000);
   });
 
+  describe('Bigtable alert store: the visible-alerts index', () => {
+    it('drops entries of alerts no longer visible, and entries left without an alert row, as it is read', async () => {
+      const store = handle();
+      const patientId = runPrefix('index');
+      const alert: Alert = {
+        id: randomUUID(), patientId, status: 'open', openedAt: Date.now(), closedAt: null, reasons: ['news2'],
+        news2Score: 6, riskScore: null, peakNews2: 6, peakRisk: null, belowSince: null, acknowledgedAt: null, acknowledgedBy: null,
+      };
+      await store.openOnce(alert);
+      await store.acknowledge(alert.id, Date.now(), 'n');
+      await store.update({ ...alert, status: 'closed', closedAt: Date.now() });
+      const orphan = `visible#${randomUUID()}`;
+      const fresh = `visible#${randomUUID()}`;
+      await table.insert([
+        { key: orphan, data: { a: { shown: { value: '1', timestamp: new Date(Date.now() - 120_000) } } } },
+        { key: fresh, data: { a: { shown: '1' } } },
+      ]);
+      expect((await store.list({ visibleOnly: true, limit: 500 })).map((a) => a.id)).not.toContain(alert.id);
+      const [rows] = await table.getRows({ prefix: 'visible#' });
+      const keys = rows.map((r) => r.id);
+      expect(keys, 'the closed and acknowledged alert left the index').not.toContain(`visible#${alert.id}`);
+      expect(keys, 'an old entry without its alert row was dropped').not.toContain(orphan);
+      expect(keys, 'a fresh one is kept: its writer may be about to write the row').toContain(fresh);
+      await store.close();
+    }, 30_000);
+  });
+
   afterAll(async () => {
     await table.delete().catch(() => undefined);
     await client.close();

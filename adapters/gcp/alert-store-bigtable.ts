@@ -22,10 +22,13 @@ import { backendError, createIfMissing } from './google-errors.ts';
  *   again), and never touches `ack`; an acknowledgement is written only if the row has no `ack`,
  *   so the first one stands.
  *
+ * - `visible#<alertId>`, column `shown`: an index of the alerts the ward shows, written before the
+ *   alert row and trimmed by `list` (visibility only ever ends), so each instance's refresh reads
+ *   the visible alerts, not the whole history.
+ *
  * Cost: an engine's decision reads `open#` and `alert#` (two point reads); a change writes one or
- * two conditional mutations. `list` scans every `alert#` row (the table keeps alert history; a
- * ward raises a few hundred a day), so each instance's refresh costs one such scan per
- * VIGIL_ALERT_REFRESH_MS.
+ * two conditional mutations; a refresh scans `visible#` and reads those alert rows. `list` of
+ * everything (`include=all`) scans every `alert#` row (the history).
  */
 export interface BigtableAlertStoreOptions {
   readonly projectId: string;
@@ -39,8 +42,13 @@ const EPISODE = 'episode';
 const STATE = 'state';
 const REV = 'rev';
 const ACK = 'ack';
+const SHOWN = 'shown';
 const ALERT_PREFIX = 'alert#';
 const OPEN_PREFIX = 'open#';
+const VISIBLE_PREFIX = 'visible#';
+// An index entry without its alert row this old is left by an instance that died between the two
+// writes (a live writer writes the row milliseconds later): it is dropped.
+const ORPHAN_AFTER_MS = 60_000;
 // Losing the rev race this often in a row (each retry after a growing random pause, so racing
 // writers spread out) means something is writing in a loop: give up loudly.
 const MAX_ATTEMPTS = 25;
@@ -48,8 +56,9 @@ const backoff = (attempt: number): Promise<void> => new Promise((resolve) => set
 
 const alertKey = (id: string): string => `${ALERT_PREFIX}${id}`;
 const openKey = (patientId: string): string => `${OPEN_PREFIX}${patientId}`;
+const visibleKey = (id: string): string => `${VISIBLE_PREFIX}${id}`;
 
-type Cells = Record<string, Record<string, { value: string | Buffer }[]>>;
+type Cells = Record<string, Record<string, { value: string | Buffer; timestamp?: string | number }[]>>;
 type StoredState = Omit<Alert, 'acknowledgedAt' | 'acknowledgedBy'>;
 
 /** A filter that passes the newest cell of one column (qualifiers anchored: the filter is a regex). */
@@ -98,6 +107,11 @@ export function createBigtableAlertStore(options: BigtableAlertStoreOptions): Al
     const { at, by } = ack === undefined ? { at: null, by: null } : JSON.parse(ack) as { at: number; by: string };
     return { alert: { ...(JSON.parse(state) as StoredState), acknowledgedAt: at, acknowledgedBy: by }, rev: cell(data, REV) ?? '' };
   };
+  /** How long ago the row's newest cell was written (cell timestamps are microseconds). */
+  const writtenMsAgo = (data: Cells): number => {
+    const timestamp = data[FAMILY]?.[SHOWN]?.[0]?.timestamp;
+    return timestamp === undefined ? 0 : Date.now() - Number(timestamp) / 1000;
+  };
   const readAlert = async (id: string): Promise<{ alert: Alert; rev: string } | undefined> => {
     const [row] = await readRows({ keys: [alertKey(id)] });
     return row ? alertOf(row.data) : undefined;
@@ -111,8 +125,14 @@ export function createBigtableAlertStore(options: BigtableAlertStoreOptions): Al
     const { acknowledgedAt: _at, acknowledgedBy: _by, ...state } = alert;
     return { [STATE]: JSON.stringify(state), [REV]: randomUUID() };
   };
-  /** Writes the alert's row unless it exists; the stored alert either way. */
+  /**
+   * Writes the alert's row unless it exists; the stored alert either way. Its `visible#` index
+   * entry is written first, so every alert row has one: an alert is visible from its creation
+   * until it is acknowledged and closed, and never again after, so the index only has to be a
+   * superset, trimmed as it is read.
+   */
   const createIfAbsent = async (alert: Alert): Promise<Alert> => {
+    await table.insert([{ key: visibleKey(alert.id), data: { [FAMILY]: { [SHOWN]: '1' } } }]);
     await table.row(alertKey(alert.id)).filter(columnFilter(STATE), {
       onNoMatch: [{ method: 'insert', data: { [FAMILY]: stateCells(alert) } }],
     });
@@ -212,8 +232,24 @@ export function createBigtableAlertStore(options: BigtableAlertStoreOptions): Al
     },
     list({ visibleOnly, limit }) {
       return attempt('scan of alerts', async () => {
-        const alerts = (await readRows({ prefix: ALERT_PREFIX })).map((r) => alertOf(r.data)?.alert).filter((a): a is Alert => a !== undefined);
-        return alerts.filter((a) => !visibleOnly || isVisible(a)).sort((x, y) => y.openedAt - x.openedAt).slice(0, limit);
+        const newestFirst = (alerts: Alert[]) => alerts.sort((x, y) => y.openedAt - x.openedAt).slice(0, limit);
+        if (!visibleOnly) {
+          return newestFirst((await readRows({ prefix: ALERT_PREFIX })).map((r) => alertOf(r.data)?.alert).filter((a): a is Alert => a !== undefined));
+        }
+        // The visible ones through the index: the cost follows the ward's visible alerts, not the history.
+        const entries = await readRows({ prefix: VISIBLE_PREFIX });
+        const ids = entries.map((e) => e.id.slice(VISIBLE_PREFIX.length));
+        const found = new Map((await readRows({ keys: ids.map(alertKey) })).map((r) => [r.id.slice(ALERT_PREFIX.length), alertOf(r.data)?.alert]));
+        const stale: string[] = [];
+        const visible: Alert[] = [];
+        for (const entry of entries) {
+          const id = entry.id.slice(VISIBLE_PREFIX.length);
+          const alert = found.get(id);
+          if (alert && isVisible(alert)) visible.push(alert);
+          else if (alert || writtenMsAgo(entry.data) > ORPHAN_AFTER_MS) stale.push(entry.id);
+        }
+        if (stale.length > 0) await table.mutate(stale.map((key) => ({ key, method: 'delete' })));
+        return newestFirst(visible);
       });
     },
     async ping() {
