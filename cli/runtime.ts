@@ -10,10 +10,9 @@ import { createMetrics } from '../core/observability/metrics.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
-import { openAuditLog, openBus, openSessionRevocations, openTimeSeries, openWarehouse } from './wiring/open-backends.ts';
+import { openAlertStore, openAuditLog, openBus, openSessionRevocations, openTimeSeries, openWarehouse } from './wiring/open-backends.ts';
 import { provisionSteps } from './wiring/provision.ts';
 import { createAlertEngine } from '../dashboard-api/alerts/alert-engine.ts';
-import { createSqliteAlertStore } from '../dashboard-api/alerts/alert-store-sqlite.ts';
 import { resolveAlertThresholds } from '../dashboard-api/alerts/alert.ts';
 import { signToken } from '../dashboard-api/auth.ts';
 import { buildApp } from '../dashboard-api/build-app.ts';
@@ -152,14 +151,17 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
         }
       : undefined;
 
-    // One alert engine per ward, where the updates are announced (processor or update poller).
-    let alerts: ReturnType<typeof createAlertEngine> | undefined;
+    // An alert engine wherever the ward is read, fed by the updates this process sees (its
+    // processor's or its poller's). Several engines share one store, which opens each episode once
+    // and keeps the first acknowledgement; each engine refreshes from it to show the others' changes.
+    let alerts: Awaited<ReturnType<typeof createAlertEngine>> | undefined;
     if (parts.read) {
-      const alertStore = createSqliteAlertStore({ path: path.join(config.dataDir, 'alerts.sqlite') });
-      closers.push({ name: 'alert store', close: async () => alertStore.close() });
+      const alertStore = await openAlertStore(config, logger);
+      closers.push({ name: 'alert store', close: () => alertStore.close() });
+      await alertStore.provision();
       const thresholds = resolveAlertThresholds(config.alerts, { riskMode: config.riskMode, ...(riskModel ? { model: riskModel } : {}) });
-      const engine = createAlertEngine({ updates, store: alertStore, thresholds, logger });
-      closers.push({ name: 'alert engine', close: async () => engine.stop() });
+      const engine = await createAlertEngine({ updates, store: alertStore, thresholds, logger, refreshIntervalMs: config.alerts.refreshMs });
+      closers.push({ name: 'alert engine', close: () => engine.stop() });
       alerts = engine;
     }
 

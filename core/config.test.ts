@@ -21,7 +21,8 @@ describe('configuration of NEWS2 completeness, risk mode and alerts', () => {
 
   it('leaves the risk threshold to the model card unless VIGIL_ALERT_RISK_PERCENT is set; other alert defaults from ALERT_DEFAULTS', () => {
     const defaults = loadConfig(base).alerts;
-    expect(defaults).toEqual({ news2: ALERT_DEFAULTS.news2, news2RedParameter: true, risk: null, holdMs: ALERT_DEFAULTS.holdMs });
+    expect(defaults).toEqual({ news2: ALERT_DEFAULTS.news2, news2RedParameter: true, risk: null, holdMs: ALERT_DEFAULTS.holdMs, refreshMs: 1_000 });
+    expect(loadConfig({ ...base, VIGIL_ALERT_REFRESH_MS: '250' }).alerts.refreshMs).toBe(250);
     expect(loadConfig({ ...base, VIGIL_ALERT_RISK_PERCENT: '20' }).alerts.risk).toBe(0.2);
     expect(() => loadConfig({ ...base, VIGIL_ALERT_RISK_PERCENT: '0' })).toThrow(/VIGIL_ALERT_RISK_PERCENT/);
   });

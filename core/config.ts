@@ -57,6 +57,8 @@ export interface VigilConfig {
     readonly bigtableSessionsTable: string;
     /** The audit log (core/ports/audit-log.ts) when the time series is on Bigtable. */
     readonly bigtableAuditTable: string;
+    /** Alert episodes and acknowledgements (core/ports/alert-store.ts) when the time series is on Bigtable. */
+    readonly bigtableAlertsTable: string;
   };
   readonly warehouse: { readonly kind: 'duckdb' | 'bigquery'; readonly bigqueryDataset: string; readonly bigqueryLocation: string };
   readonly objectStore: { readonly bucket: string };
@@ -111,6 +113,8 @@ export interface VigilConfig {
     readonly risk: number | null;
     /** Every value must stay below this long before an alert closes (hysteresis). */
     readonly holdMs: number;
+    /** How often each instance looks for alert changes made by other instances (SSE `alert` events). */
+    readonly refreshMs: number;
   };
   readonly news2: {
     /**
@@ -199,6 +203,7 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       bigtableTable: str(env, 'VIGIL_BIGTABLE_TABLE', 'vitals'),
       bigtableSessionsTable: str(env, 'VIGIL_BIGTABLE_SESSIONS_TABLE', 'sessions'),
       bigtableAuditTable: str(env, 'VIGIL_BIGTABLE_AUDIT_TABLE', 'audit'),
+      bigtableAlertsTable: str(env, 'VIGIL_BIGTABLE_ALERTS_TABLE', 'alerts'),
     },
     warehouse: {
       kind: oneOf(env, 'VIGIL_WAREHOUSE', ['duckdb', 'bigquery'] as const, 'duckdb'),
@@ -228,6 +233,8 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       news2RedParameter: ALERT_DEFAULTS.news2RedParameter,
       risk: env.VIGIL_ALERT_RISK_PERCENT ? int(env, 'VIGIL_ALERT_RISK_PERCENT', 0, 1, 100) / 100 : null,
       holdMs: int(env, 'VIGIL_ALERT_HOLD_MINUTES', ALERT_DEFAULTS.holdMs / 60_000, 0, 24 * 60) * 60_000,
+      // One store read per second per instance: another instance's acknowledgement shows within it.
+      refreshMs: int(env, 'VIGIL_ALERT_REFRESH_MS', 1_000, 100, 60_000),
     },
     // Hourly is the most frequent RCP observation schedule below continuous monitoring.
     news2: { maxAgeMs: int(env, 'VIGIL_NEWS2_MAX_AGE_MINUTES', 60, 1, 24 * 60) * 60_000 },

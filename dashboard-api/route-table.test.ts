@@ -11,7 +11,7 @@ import { createSqliteAuditLog } from '../adapters/embedded/audit-log-sqlite.ts';
 import type { Role } from './auth.ts';
 import { DEFAULT_ALERT_THRESHOLDS } from './alerts/alert.ts';
 import { createAlertEngine } from './alerts/alert-engine.ts';
-import { createSqliteAlertStore } from './alerts/alert-store-sqlite.ts';
+import { createSqliteAlertStore } from '../adapters/embedded/alert-store-sqlite.ts';
 import { buildApp } from './build-app.ts';
 import { cannedWarehouse, captureLogs, inMemoryTimeSeries, reading, recordingBus, testConfig, tokenFor } from './test-fixtures.ts';
 
@@ -103,7 +103,7 @@ beforeAll(async () => {
   const metrics = createMetrics({ defaultMetrics: false });
   const updates = createInMemoryPatientUpdates();
   const alertStore = createSqliteAlertStore({ path: ':memory:' });
-  const alerts = createAlertEngine({ updates, store: alertStore, thresholds: DEFAULT_ALERT_THRESHOLDS, sweepIntervalMs: 0 });
+  const alerts = await createAlertEngine({ updates, store: alertStore, thresholds: DEFAULT_ALERT_THRESHOLDS, sweepIntervalMs: 0 });
   const audit = createSqliteAuditLog({ path: ':memory:' });
   const timeseries = inMemoryTimeSeries();
   await timeseries.writeReadings([reading(PATIENT, Date.now() - 1000)]);
@@ -127,8 +127,8 @@ beforeAll(async () => {
   await app.listen({ port: 0, host: '127.0.0.1' });
   stop = async () => {
     await app.close();
-    alerts.stop();
-    alertStore.close();
+    await alerts.stop();
+    await alertStore.close();
     await audit.close();
   };
 });

@@ -4,6 +4,7 @@ import type { VigilConfig } from '../../core/config.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { AuditLog } from '../../core/ports/audit-log.ts';
+import type { AlertStore } from '../../core/ports/alert-store.ts';
 import type { Bus } from '../../core/ports/bus.ts';
 import type { ObjectStore } from '../../core/ports/object-store.ts';
 import type { SessionRevocations } from '../../core/ports/session-revocations.ts';
@@ -84,6 +85,29 @@ export async function openAuditLog(config: VigilConfig, logger: Logger): Promise
         projectId: config.googleCloudProject,
         instanceId: config.timeseries.bigtableInstance,
         tableId: config.timeseries.bigtableAuditTable,
+        logger,
+      });
+    }
+  }
+}
+
+/**
+ * Alert episodes and acknowledgements, beside the time-series store: every instance using the same
+ * backend (data folder or Bigtable) sees one set of alerts, so an episode opens once per patient
+ * and an acknowledgement on one dashboard shows on all of them.
+ */
+export async function openAlertStore(config: VigilConfig, logger: Logger): Promise<AlertStore> {
+  switch (config.timeseries.kind) {
+    case 'embedded': {
+      const { createSqliteAlertStore } = await import('../../adapters/embedded/alert-store-sqlite.ts');
+      return createSqliteAlertStore({ path: dataFile(config, 'alerts.sqlite') });
+    }
+    case 'bigtable': {
+      const { createBigtableAlertStore } = await import('../../adapters/gcp/alert-store-bigtable.ts');
+      return createBigtableAlertStore({
+        projectId: config.googleCloudProject,
+        instanceId: config.timeseries.bigtableInstance,
+        tableId: config.timeseries.bigtableAlertsTable,
         logger,
       });
     }

@@ -7,11 +7,11 @@ import { buildApp } from '../build-app.ts';
 import { bearer, captureLogs, cannedWarehouse, inMemoryTimeSeries, testConfig, tokenFor } from '../test-fixtures.ts';
 import { DEFAULT_ALERT_THRESHOLDS } from './alert.ts';
 import { createAlertEngine } from './alert-engine.ts';
-import { createSqliteAlertStore } from './alert-store-sqlite.ts';
+import { createSqliteAlertStore } from '../../adapters/embedded/alert-store-sqlite.ts';
 
 const updates = createInMemoryPatientUpdates();
 const store = createSqliteAlertStore({ path: ':memory:' });
-const alerts = createAlertEngine({ updates, store, thresholds: DEFAULT_ALERT_THRESHOLDS, sweepIntervalMs: 0 });
+const alerts = await createAlertEngine({ updates, store, thresholds: DEFAULT_ALERT_THRESHOLDS, sweepIntervalMs: 0, refreshIntervalMs: 0 });
 const audit = createSqliteAuditLog({ path: ':memory:' });
 const app = buildApp({
   config: testConfig(),
@@ -24,14 +24,15 @@ const app = buildApp({
 beforeAll(() => app.listen({ port: 0, host: '127.0.0.1' }));
 afterAll(async () => {
   await app.close();
-  alerts.stop();
-  store.close();
+  await alerts.stop();
+  await store.close();
   await audit.close();
 });
 
-function raiseAlert(patientId: string): string {
+async function raiseAlert(patientId: string): Promise<string> {
   updates.publish({ patientId, latest: null, news2: { score: 7, level: 'high', complete: true, missing: [], observedAt: new Date(0).toISOString() }, risk: null });
-  return alerts.list().find((a) => a.patientId === patientId)!.id;
+  await alerts.idle();
+  return (await alerts.list()).find((a) => a.patientId === patientId)!.id;
 }
 
 async function sessionCookies(role: 'clinician' | 'admin', sub: string, expiresIn: number | string = '1h') {
@@ -42,7 +43,7 @@ async function sessionCookies(role: 'clinician' | 'admin', sub: string, expiresI
 
 describe('alert routes', () => {
   it('lists visible alerts to clinicians; not to analysts or devices', async () => {
-    raiseAlert('P0001');
+    await raiseAlert('P0001');
     const res = await app.inject({ method: 'GET', url: '/v1/alerts', headers: bearer('clinician') });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual(expect.arrayContaining([expect.objectContaining({ patientId: 'P0001', status: 'open', visible: true })]));
@@ -52,7 +53,7 @@ describe('alert routes', () => {
   });
 
   it('records who acknowledged and when, and audits it with the patient', async () => {
-    const id = raiseAlert('P0002');
+    const id = await raiseAlert('P0002');
     const res = await app.inject({ method: 'POST', url: `/v1/alerts/${id}/ack`, headers: bearer('clinician', 'nurse-7') });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ id, acknowledgedBy: 'nurse-7', acknowledgedAt: expect.any(String) });
@@ -62,7 +63,7 @@ describe('alert routes', () => {
   });
 
   it('does not let the session cookie acknowledge on its own; its page token does', async () => {
-    const id = raiseAlert('P0003');
+    const id = await raiseAlert('P0003');
     const cookies = await sessionCookies('clinician', 'dr-cookie');
     expect((await app.inject({ method: 'POST', url: `/v1/alerts/${id}/ack`, cookies })).statusCode).toBe(401);
 
@@ -113,7 +114,7 @@ describe('GET /v1/session/token (page tokens)', () => {
     const cookies = await sessionCookies('clinician', 'dr-audited');
     const { token } = (await mint(cookies)).json() as { token: string };
     expect(await audit.list({ limit: 20 })).toContainEqual(expect.objectContaining({ actor: 'dr-audited', action: 'GET /v1/session/token', status: 200 }));
-    const id = raiseAlert('P0031');
+    const id = await raiseAlert('P0031');
     await app.inject({ method: 'POST', url: '/logout', cookies });
     const ack = await app.inject({ method: 'POST', url: `/v1/alerts/${id}/ack`, headers: { authorization: `Bearer ${token}` } });
     expect(ack.statusCode).toBe(401);
@@ -122,7 +123,7 @@ describe('GET /v1/session/token (page tokens)', () => {
 
 describe('alerts on the live stream', () => {
   it('sends the visible alerts after the snapshot, then every change as event: alert', async () => {
-    const before = raiseAlert('P0100');
+    const before = await raiseAlert('P0100');
     const { port } = app.server.address() as { port: number };
     const abort = new AbortController();
     const res = await fetch(`http://127.0.0.1:${port}/v1/stream`, { headers: bearer('clinician'), signal: abort.signal });
@@ -139,9 +140,9 @@ describe('alerts on the live stream', () => {
     };
     try {
       await until(() => alertEvents().some((a) => a.id === before));
-      const later = raiseAlert('P0101');
+      const later = await raiseAlert('P0101');
       await until(() => alertEvents().some((a) => a.id === later));
-      alerts.acknowledge(later, 'dr-live');
+      await alerts.acknowledge(later, 'dr-live');
       await until(() => alertEvents().some((a) => a.id === later && a.acknowledgedBy === 'dr-live'));
     } finally {
       abort.abort();

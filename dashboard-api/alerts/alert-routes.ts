@@ -75,7 +75,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: { alerts: AlertE
     },
   }, async (request) => {
     const { alertId } = request.params as { alertId: string };
-    const acknowledged = alerts.acknowledge(alertId, request.principal!.sub);
+    const acknowledged = await alerts.acknowledge(alertId, request.principal!.sub);
     patientOf.set(request, acknowledged.patientId);
     return acknowledged;
   });

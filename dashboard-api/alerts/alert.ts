@@ -1,6 +1,8 @@
 import { ALERT_DEFAULTS, type RiskMode } from '../../core/config.ts';
 import type { PatientSummary } from '../../core/domain/patient-summary.ts';
 import { shownRisk } from '../../core/domain/patient-summary.ts';
+import type { Alert, AlertReason } from '../../core/domain/alert.ts';
+import { isVisible } from '../../core/domain/alert.ts';
 import { VigilError } from '../../core/errors.ts';
 
 /**
@@ -18,30 +20,8 @@ import { VigilError } from '../../core/errors.ts';
  * arrives (its question is answered; the hold period is for scores hovering at a threshold) and
  * then leaves the ward without acknowledgement: the full set taken is the response it asked for.
  */
-export type AlertReason = 'news2' | 'news2-red-parameter' | 'risk' | 'observations-incomplete';
-
-/** Most urgent first: the ward styles an alert by its first reason in this order. */
-export const ALERT_REASON_ORDER: readonly AlertReason[] = ['news2', 'news2-red-parameter', 'risk', 'observations-incomplete'];
-
-export interface Alert {
-  readonly id: string;
-  readonly patientId: string;
-  readonly status: 'open' | 'closed';
-  /** Epoch ms (processing time) of the update that opened it. */
-  readonly openedAt: number;
-  readonly closedAt: number | null;
-  /** Why it opened, and every reason seen since while open (ALERT_REASON_ORDER). */
-  readonly reasons: readonly AlertReason[];
-  readonly news2Score: number | null;
-  readonly riskScore: number | null;
-  /** Highest values seen while open. */
-  readonly peakNews2: number | null;
-  readonly peakRisk: number | null;
-  /** Since when every value has been below its threshold (null while above). */
-  readonly belowSince: number | null;
-  readonly acknowledgedAt: number | null;
-  readonly acknowledgedBy: string | null;
-}
+export type { Alert, AlertReason } from '../../core/domain/alert.ts';
+export { ALERT_REASON_ORDER, isOnlyIncomplete, isVisible, mergeReasons } from '../../core/domain/alert.ts';
 
 /** An alert as the API and the SSE stream show it: ISO times, and whether the ward must show it. */
 export interface AlertView {
@@ -128,21 +108,7 @@ export function alertableRisk(summary: PatientSummary, thresholds: AlertThreshol
   return typeof score === 'number' ? score : null;
 }
 
-/** `a` then the reasons of `b` it lacks, in ALERT_REASON_ORDER. */
-export function mergeReasons(a: readonly AlertReason[], b: readonly AlertReason[]): AlertReason[] {
-  return ALERT_REASON_ORDER.filter((r) => a.includes(r) || b.includes(r));
-}
-
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
-/** Only `observations-incomplete`: the least urgent alert, answered by a complete observation set. */
-export function isOnlyIncomplete(alert: Pick<Alert, 'reasons'>): boolean {
-  return alert.reasons.length > 0 && alert.reasons.every((r) => r === 'observations-incomplete');
-}
-
-export function isVisible(alert: Alert): boolean {
-  return alert.status === 'open' || (alert.acknowledgedAt === null && !isOnlyIncomplete(alert));
-}
 
 export function alertView(alert: Alert): AlertView {
   return {

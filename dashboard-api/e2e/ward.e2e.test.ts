@@ -19,7 +19,7 @@ import { startProcessor } from '../../stream-processor/processor.ts';
 import type { RiskModel } from '../../core/ports/risk-model.ts';
 import { DEFAULT_ALERT_THRESHOLDS } from '../alerts/alert.ts';
 import { createAlertEngine } from '../alerts/alert-engine.ts';
-import { createSqliteAlertStore } from '../alerts/alert-store-sqlite.ts';
+import { createSqliteAlertStore } from '../../adapters/embedded/alert-store-sqlite.ts';
 import { createSqliteAuditLog } from '../../adapters/embedded/audit-log-sqlite.ts';
 import { signToken } from '../auth.ts';
 import { buildApp } from '../build-app.ts';
@@ -181,7 +181,7 @@ describe.skipIf(!haveChromium)('ward dashboard in headless Chromium', () => {
     const publisher = createReadingPublisher({ bus, topic: config.bus.readingsTopic, metrics, maxBatchDelayMs: 10 });
     const audit = createSqliteAuditLog({ path: path.join(dir, 'audit.sqlite') });
     const alertStore = createSqliteAlertStore({ path: path.join(dir, 'alerts.sqlite') });
-    const alerts = createAlertEngine({ updates, store: alertStore, thresholds: { ...DEFAULT_ALERT_THRESHOLDS, holdMs: 5 * MINUTE }, logger });
+    const alerts = await createAlertEngine({ updates, store: alertStore, thresholds: { ...DEFAULT_ALERT_THRESHOLDS, holdMs: 5 * MINUTE }, logger });
     stops.push(() => audit.close(), () => alertStore.close(), () => alerts.stop(), () => publisher.close(), () => processor.stop());
 
     const modelProvenance = {
