@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { VigilConfig } from '../core/config.ts';
 import type { PatientUpdates } from '../core/domain/patient-updates.ts';
@@ -155,12 +154,14 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     // processor's or its poller's). Several engines share one store, which opens each episode once
     // and keeps the first acknowledgement; each engine refreshes from it to show the others' changes.
     let alerts: Awaited<ReturnType<typeof createAlertEngine>> | undefined;
+    let alertStore: Awaited<ReturnType<typeof openAlertStore>> | undefined;
     if (parts.read) {
-      const alertStore = await openAlertStore(config, logger);
-      closers.push({ name: 'alert store', close: () => alertStore.close() });
-      await alertStore.provision();
+      const store = await openAlertStore(config, logger);
+      alertStore = store;
+      closers.push({ name: 'alert store', close: () => store.close() });
+      await store.provision();
       const thresholds = resolveAlertThresholds(config.alerts, { riskMode: config.riskMode, ...(riskModel ? { model: riskModel } : {}) });
-      const engine = await createAlertEngine({ updates, store: alertStore, thresholds, logger, refreshIntervalMs: config.alerts.refreshMs });
+      const engine = await createAlertEngine({ updates, store, thresholds, logger, refreshIntervalMs: config.alerts.refreshMs });
       closers.push({ name: 'alert engine', close: () => engine.stop() });
       alerts = engine;
     }
@@ -168,6 +169,9 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     const readiness = [bus, timeseries, warehouse].filter((b) => b !== undefined).map((b) => ({ name: b.kind, ping: () => b.ping() }));
     // A dashboard that cannot audit cannot serve patient data, so it is not ready either.
     if (audit) readiness.push({ name: `audit log (${audit.kind})`, ping: () => audit.ping() });
+    // Alerts are shared ward state: a dashboard that cannot reach them would show a ward without them.
+    const alertStoreNow = alertStore;
+    if (alertStoreNow) readiness.push({ name: `alert store (${alertStoreNow.kind})`, ping: () => alertStoreNow.ping() });
     const app = buildApp({
       config, logger, metrics, readiness, revocations, modelProvenance: served.provenance,
       ...(publisher ? { ingest: { publisher } } : {}),
