@@ -3,9 +3,8 @@ import path from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { Consciousness, News2Level, News2ParameterName, PatientProfile, RiskFactor, RiskScore, VitalReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
-import type { VitalConflict } from '../../core/domain/merge-reading.ts';
 import { mergeReading } from '../../core/domain/merge-reading.ts';
-import type { ReadingsWritten, TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
+import type { IndexedConflict, ReadingsWritten, TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 
 /**
  * The embedded time-series store: one SQLite file (`${VIGIL_DATA_DIR}/timeseries.sqlite`, WAL).
@@ -189,12 +188,12 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
         // Read, merge and write inside the transaction: writers are serialized, so the merge sees
         // exactly what is held and the first accepted value of each vital stands.
         const stored = new Map<string, VitalReading>();
-        const conflicts: VitalConflict[] = [];
+        const conflicts: IndexedConflict[] = [];
         const patients = new Set<string>();
-        for (const r of readings) {
+        for (const [index, r] of readings.entries()) {
           const heldRow = sql.readingById.get(r.patientId, r.observedAt, r.readingId) as ReadingRow | undefined;
           const outcome = mergeReading(heldRow ? toReading(heldRow) : undefined, r);
-          conflicts.push(...outcome.conflicts);
+          for (const conflict of outcome.conflicts) conflicts.push({ ...conflict, index });
           stored.set(r.readingId, outcome.merged);
           if (outcome.changed) {
             const m = outcome.merged;

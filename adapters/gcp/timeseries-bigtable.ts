@@ -3,9 +3,8 @@ import type { Table } from '@google-cloud/bigtable';
 import type { PatientProfile, RiskScore, VitalReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
-import type { VitalConflict } from '../../core/domain/merge-reading.ts';
 import { MERGED_VITALS, VITAL_FIELDS, holdsVital, mergeReading } from '../../core/domain/merge-reading.ts';
-import type { TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
+import type { IndexedConflict, TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 import type { KeyRange } from './bigtable-row-keys.ts';
 import {
   INDEX_PREFIX, MAX_MS, indexKey, patientOfIndexKey, patientPrefix, profileKey, readingKey, scoreKey, timeRangeKeys,
@@ -195,12 +194,12 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
       }
       const entries: MutationEntry[] = [];
       const stored = new Map<string, VitalReading>();
-      const conflicts: VitalConflict[] = [];
-      for (const r of readings) {
+      const conflicts: IndexedConflict[] = [];
+      for (const [index, r] of readings.entries()) {
         const before = stored.get(r.readingId) ?? held.get(r.readingId);
         const { merged: after, conflicts: found } = mergeReading(before, r);
         stored.set(r.readingId, after);
-        conflicts.push(...found);
+        for (const conflict of found) conflicts.push({ ...conflict, index });
         const key = keyOf(r);
         if (!before) entries.push(entry(key, FAMILY.readings, identityOf(r), r.observedAt));
         // Only vitals this reading newly fills are written, each in its own column at the arrival

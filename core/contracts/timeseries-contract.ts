@@ -94,10 +94,10 @@ export function describeTimeSeriesContract(name: string, makeStore: () => Promis
       expect(await store.latestReading(pid('MERGE'))).toEqual(both);
     }, timeout);
 
-    it('merges partial readings of one id within one call, in array order', async () => {
-      const written = await store.writeReadings([pulse('MERGE-ONE-CALL', T0 + 1_000), bloodPressure('MERGE-ONE-CALL', T0 + 2_000)]);
+    it('merges partial readings of one id within one call, in array order, naming the position of a conflicting one', async () => {
+      const written = await store.writeReadings([pulse('MERGE-ONE-CALL', T0 + 1_000), bloodPressure('MERGE-ONE-CALL', T0 + 2_000), pulse('MERGE-ONE-CALL', T0 + 3_000, 91)]);
       const both = reading('MERGE-ONE-CALL', T0, { ...nothing, systolic: 150, diastolic: 92, heartRate: 88, receivedAt: T0 + 1_000 });
-      expect(written).toEqual({ stored: [both], conflicts: [] });
+      expect(written).toEqual({ stored: [both], conflicts: [{ readingId: both.readingId, vital: 'heartRate', held: '88', offered: '91', index: 2 }] });
       expect(await store.readReadings(pid('MERGE-ONE-CALL'), { from: T0, to: T0 + 1 })).toEqual([both]);
     }, timeout);
 
@@ -106,12 +106,12 @@ export function describeTimeSeriesContract(name: string, makeStore: () => Promis
       const later = reading('CONFLICT', T0, { ...nothing, heartRate: 120, spo2: 95, receivedAt: T0 + 2_000 });
       const written = await store.writeReadings([later]);
       const held = reading('CONFLICT', T0, { ...nothing, heartRate: 88, spo2: 95, receivedAt: T0 + 1_000 });
-      expect(written).toEqual({ stored: [held], conflicts: [{ readingId: held.readingId, vital: 'heartRate', held: '88', offered: '120' }] });
+      expect(written).toEqual({ stored: [held], conflicts: [{ readingId: held.readingId, vital: 'heartRate', held: '88', offered: '120', index: 0 }] });
       expect(await store.readReadings(pid('CONFLICT'), { from: T0, to: T0 + 1 })).toEqual([held]);
       // Blood pressure is one vital: half of another pair neither completes nor changes the held pair.
       await store.writeReadings([bloodPressure('CONFLICT', T0 + 3_000)]);
       const otherCuff = await store.writeReadings([reading('CONFLICT', T0, { ...nothing, systolic: 150, diastolic: 80, receivedAt: T0 + 4_000 })]);
-      expect(otherCuff.conflicts).toEqual([{ readingId: held.readingId, vital: 'bloodPressure', held: '150/92', offered: '150/80' }]);
+      expect(otherCuff.conflicts).toEqual([{ readingId: held.readingId, vital: 'bloodPressure', held: '150/92', offered: '150/80', index: 0 }]);
       expect((await store.latestReading(pid('CONFLICT')))).toEqual({ ...held, systolic: 150, diastolic: 92 });
     }, timeout);
 

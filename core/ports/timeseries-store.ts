@@ -34,7 +34,12 @@ export interface ReadingsWritten {
   /** The reading as stored after the merge, once per distinct `readingId` of the call, in first-appearance order. */
   readonly stored: VitalReading[];
   /** Offered values that differ from a vital already held: not stored; the caller keeps them apart. */
-  readonly conflicts: VitalConflict[];
+  readonly conflicts: IndexedConflict[];
+}
+
+/** A conflict and the position, in the `writeReadings` array, of the reading that offered the value. */
+export interface IndexedConflict extends VitalConflict {
+  readonly index: number;
 }
 
 export interface TimeSeriesStore {
