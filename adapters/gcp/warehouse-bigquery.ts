@@ -258,13 +258,17 @@ function newestViewSql(spec: TableSpec, raw: string): string {
  */
 function mergedViewSql(spec: TableSpec, raw: string): string {
   const merge = new Set(spec.mergeColumns);
-  const key = new Set(spec.key);
+  // The partitioning and clustering columns are grouped on too, so a filter on them (observed_at,
+  // patient_id) still prunes partitions and blocks through the view. For `vitals` they are parts of
+  // the reading id, the same in every version of it, so grouping on them changes no result.
+  const groupBy = [...new Set([...spec.key, ...(spec.partitionBy ? [spec.partitionBy] : []), ...(spec.clusterBy ?? [])])];
+  const grouped = new Set(groupBy);
   const columns = spec.columns.map(({ name }) => {
-    if (key.has(name)) return name;
+    if (grouped.has(name)) return name;
     const ignoreNulls = merge.has(name) ? ' IGNORE NULLS' : '';
     return `ARRAY_AGG(${name}${ignoreNulls} ORDER BY ${WRITTEN_AT} LIMIT 1)[SAFE_OFFSET(0)] AS ${name}`;
   });
-  return `SELECT ${columns.join(',\n  ')}\nFROM ${raw}\nGROUP BY ${spec.key.join(', ')}`;
+  return `SELECT ${columns.join(',\n  ')}\nFROM ${raw}\nGROUP BY ${groupBy.join(', ')}`;
 }
 
 function specOf(name: TableName): TableSpec {
