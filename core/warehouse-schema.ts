@@ -20,6 +20,13 @@ export interface TableSpec {
   readonly columns: readonly ColumnSpec[];
   /** Natural key: what makes a row "the same row" for idempotent appends and reloads. */
   readonly key: readonly string[];
+  /**
+   * Columns that merge on `append` (the reading merge rule, core/domain/merge-reading.ts): a row
+   * whose key is already held fills in those of these columns the held row has null; a held value
+   * stands, and every other column keeps the first row's value. Without it, the first row of a
+   * key stands whole.
+   */
+  readonly mergeColumns?: readonly string[];
   /** BigQuery day partitioning column (a TIMESTAMP or DATE). */
   readonly partitionBy?: string;
   /** BigQuery clustering columns. */
@@ -108,6 +115,7 @@ export const TABLES: Readonly<Record<TableName, TableSpec>> = Object.freeze({
       col('consciousness', 'STRING'),
     ],
     key: ['reading_id'],
+    mergeColumns: ['heart_rate', 'systolic', 'diastolic', 'temperature_c', 'spo2', 'respiratory_rate', 'on_oxygen', 'consciousness'],
     partitionBy: 'observed_at',
     clusterBy: ['patient_id'],
   },

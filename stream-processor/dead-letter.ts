@@ -54,6 +54,27 @@ export function rejectedDeadLetter(message: DeliveredMessage, raw: RawReading, p
   };
 }
 
+/** The reason of a value that differs from the one its reading already holds (core/domain/merge-reading.ts). */
+export const CONFLICTING_VALUE = 'conflicting-value';
+
+/**
+ * The message offered values for vitals its reading already held, different from the held ones:
+ * those values are kept here, not stored; the rest of the message merged. `field` names the vitals.
+ */
+export function conflictingValueDeadLetter(message: DeliveredMessage, raw: RawReading, vitals: readonly string[]): DeadLetter {
+  const fields = [...new Set(vitals)];
+  return {
+    deadLetterId: deadLetterIdOf(message),
+    receivedAt: raw.receivedAt,
+    source: raw.source,
+    reason: CONFLICTING_VALUE,
+    field: fields.join(','),
+    patientId: raw.patientId,
+    payload: isJson(message) ? payloadText(message.data) : JSON.stringify(raw),
+    metricReason: `${CONFLICTING_VALUE}:${fields[0]}`,
+  };
+}
+
 export function deadLetterRow(letter: DeadLetter): WarehouseRow {
   return {
     dead_letter_id: letter.deadLetterId,

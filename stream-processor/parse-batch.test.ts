@@ -30,6 +30,18 @@ describe('parseBatch', () => {
     expect(duplicates).toBe(1);
   });
 
+  it('keeps every part of one reading id in arrival order for the store to merge, leaving out exact repeats', () => {
+    const none = { heartRate: null, bloodPressure: null, temperature: null, temperatureUnit: null, spo2: null, respiratoryRate: null, onOxygen: null, consciousness: null };
+    const nibp = avro({ ...raw, ...none, bloodPressure: '150/92' });
+    const pulse = avro({ ...raw, ...none, heartRate: 88 });
+    const otherPulse = avro({ ...raw, ...none, heartRate: 120, spo2: 95 });
+    const { readings, duplicates, origins, deadLetters } = parseBatch([nibp, pulse, otherPulse, pulse]);
+    expect(readings.map((r) => [r.readingId, r.systolic, r.heartRate])).toEqual([['r1', 150, null], ['r1', null, 88], ['r1', null, 120]]);
+    expect(origins.map((o) => o.message)).toEqual([nibp, pulse, otherPulse]);
+    expect(duplicates).toBe(3);
+    expect(deadLetters).toEqual([]);
+  });
+
   it('turns an implausible reading into a dead letter with every reason, the patient and the original bytes', () => {
     const body = { deviceId: 'bed-1', patientId: 'P1', observedAt: '2026-11-22T10:00:00Z', heartRate: 900, bloodPressure: '120/' };
     const { readings, deadLetters } = parseBatch([json(body), avro(raw)]);

@@ -172,6 +172,35 @@ describe('stream processor on the embedded adapters', () => {
     expect(await rows(rig.warehouse, 'SELECT count(*)::INT AS n FROM dead_letters')).toEqual([{ n: 1 }]);
   });
 
+  it('merges two messages of one reading (NIBP, then pulse) into one reading in both stores; a later different pulse is a conflicting-value dead letter; redelivery changes nothing', async () => {
+    const rig = await createRig();
+    await start(rig);
+    const nibp = avroMessage({ bloodPressure: '150/92' });
+    const pulse = avroMessage({ heartRate: 88 });
+    const otherPulse = jsonMessage({ deviceId: 'bed-1', patientId: 'P1', observedAt: T0, heartRate: 120, spo2: 95 });
+    await rig.bus.publish(TOPIC, [nibp]);
+    await eventually(() => allReadings(rig), (r) => r.length === 1);
+    await rig.bus.publish(TOPIC, [pulse]);
+    await eventually(() => allReadings(rig), (r) => r[0]?.heartRate === 88);
+    await rig.bus.publish(TOPIC, [otherPulse]);
+    await eventually(() => allReadings(rig), (r) => r[0]?.spo2 === 95);
+    const letters = await eventually(() => rows(rig.warehouse, 'SELECT reason, field, patient_id, payload FROM dead_letters'), (r) => r.length === 1);
+    expect(letters).toEqual([{ reason: 'conflicting-value', field: 'heartRate', patient_id: 'P1', payload: JSON.stringify({ deviceId: 'bed-1', patientId: 'P1', observedAt: T0, heartRate: 120, spo2: 95 }) }]);
+
+    const merged = { patientId: 'P1', observedAt: T0, systolic: 150, diastolic: 92, heartRate: 88, spo2: 95, temperatureC: null };
+    expect(await allReadings(rig)).toEqual([expect.objectContaining(merged)]);
+    const warehouseRow = { patient_id: 'P1', systolic: 150, diastolic: 92, heart_rate: 88, spo2: 95, temperature_c: null };
+    expect(await rows(rig.warehouse, 'SELECT * FROM vitals')).toEqual([expect.objectContaining(warehouseRow)]);
+
+    // Every message again, in another order, in one batch: nothing changes, no second dead letter.
+    await rig.bus.publish(TOPIC, [otherPulse, pulse, nibp]);
+    await eventually(async () => await counter(rig, 'vigil_readings_processed_total') + await counter(rig, 'vigil_readings_duplicate_total'), (n) => n === 6);
+    expect(await allReadings(rig)).toEqual([expect.objectContaining(merged)]);
+    expect(await rows(rig.warehouse, 'SELECT * FROM vitals')).toEqual([expect.objectContaining(warehouseRow)]);
+    expect(await rows(rig.warehouse, 'SELECT count(*)::INT AS n FROM dead_letters')).toEqual([{ n: 1 }]);
+    expect(await rig.metrics.registry.getSingleMetricAsString('vigil_dead_letters_total')).toContain('reason="conflicting-value:heartRate"');
+  });
+
   it('acks nothing while the warehouse refuses the batch: the message is redelivered and stored once the warehouse recovers', async () => {
     const rig = await createRig();
     let refused = 0;
@@ -231,7 +260,8 @@ describe('stream processor on the embedded adapters', () => {
 
     await start(rig);
     await eventually(() => allReadings(rig), (r) => r.length === 1);
-    expect(await rows(rig.warehouse, 'SELECT count(*)::INT AS n FROM vitals')).toEqual([{ n: 1 }]);
+    // The warehouse is written after the time-series store (it takes the merged reading).
+    await eventually(() => rows(rig.warehouse, 'SELECT count(*)::INT AS n FROM vitals'), (r) => r[0]?.n === 1);
   });
 
   it('scores NEWS2 and publishes the patient summary within a second of the reading being stored', async () => {

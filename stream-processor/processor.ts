@@ -8,8 +8,11 @@ import type { Warehouse } from '../core/ports/warehouse.ts';
 import type { RetryOptions } from '../core/retry.ts';
 import { withRetry } from '../core/retry.ts';
 import type { AdmissionLookup } from './admission-context.ts';
+import { conflictDeadLetters } from './conflicting-values.ts';
+import type { DeadLetter } from './dead-letter.ts';
 import { deadLetterRow } from './dead-letter.ts';
 import { logSafeError } from '../core/observability/log-safe-error.ts';
+import type { ParsedBatch } from './parse-batch.ts';
 import { parseBatch } from './parse-batch.ts';
 import { createRescoreScheduler } from './rescore-scheduler.ts';
 import type { RiskModel } from '../core/ports/risk-model.ts';
@@ -53,8 +56,8 @@ const SCORING_BATCH = 64;
 const SCORING_CONCURRENCY = 2;
 
 /**
- * One stream-processor instance. Per bus batch: decode, normalize, de-duplicate, write the
- * time-series store and the warehouse (`vitals`, `dead_letters`), and only once every write has
+ * One stream-processor instance. Per bus batch: decode, normalize, merge messages of one reading
+ * id, write the time-series store, then the warehouse (`vitals`, `dead_letters`), and only once every write has
  * been accepted, ack. When a store keeps failing the whole batch is nacked for redelivery (the
  * writes are idempotent, so writing it again is safe); nothing is acked that was not stored, and bad
  * input never stops the pipeline: it becomes a dead letter. Affected patients are then re-scored
@@ -79,15 +82,28 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
     onError: (error, patients) => logger.error({ error: logSafeError(error), patients }, 're-scoring failed; the next reading will retry'),
   });
 
+  /**
+   * The time-series store first: it merges each reading into what it holds (core/domain/merge-reading.ts)
+   * and says what it then holds and which values conflicted. The warehouse then gets exactly those
+   * merged readings (it fills in the same way, so both stores hold the same reading), and the
+   * conflicting values become dead letters. Resolves with every dead letter of the batch.
+   */
+  async function storeBatch(parsed: ParsedBatch): Promise<DeadLetter[]> {
+    const written = parsed.readings.length > 0 ? await withRetry(() => timeseries.writeReadings(parsed.readings), retry) : undefined;
+    const deadLetters = [...parsed.deadLetters, ...conflictDeadLetters(parsed, written?.conflicts ?? [])];
+    await Promise.all([
+      written && written.stored.length > 0 && withRetry(() => warehouse.append('vitals', written.stored.map(vitalsRow)), retry),
+      deadLetters.length > 0 && withRetry(() => warehouse.append('dead_letters', deadLetters.map(deadLetterRow)), retry),
+    ]);
+    return deadLetters;
+  }
+
   async function handleBatch(batch: readonly DeliveredMessage[]): Promise<void> {
     const started = performance.now();
     const parsed = parseBatch(batch);
+    let deadLetters: DeadLetter[];
     try {
-      await Promise.all([
-        parsed.readings.length > 0 && withRetry(() => timeseries.writeReadings(parsed.readings), retry),
-        parsed.readings.length > 0 && withRetry(() => warehouse.append('vitals', parsed.readings.map(vitalsRow)), retry),
-        parsed.deadLetters.length > 0 && withRetry(() => warehouse.append('dead_letters', parsed.deadLetters.map(deadLetterRow)), retry),
-      ]);
+      deadLetters = await storeBatch(parsed);
     } catch (error) {
       logger.error({ error: logSafeError(error), messages: batch.length }, 'batch not stored; nacked for redelivery');
       await Promise.all(batch.map((m) => m.nack()));
@@ -95,15 +111,16 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
     }
     await Promise.all(batch.map((m) => m.ack()));
 
-    metrics.readingsProcessed.inc(parsed.readings.length);
+    // Distinct readings of the batch; further deliveries of an id (repeats, parts of one reading) count as duplicates.
+    metrics.readingsProcessed.inc(new Set(parsed.readings.map((r) => r.readingId)).size);
     if (parsed.duplicates > 0) metrics.readingsDuplicate.inc(parsed.duplicates);
-    for (const letter of parsed.deadLetters) metrics.deadLetters.inc({ reason: letter.metricReason });
+    for (const letter of deadLetters) metrics.deadLetters.inc({ reason: letter.metricReason });
     metrics.batchSeconds.observe((performance.now() - started) / 1000);
     if (parsed.readings.length > 0) {
       const newestReceived = Math.max(...parsed.readings.map((r) => r.receivedAt));
       metrics.lagSeconds.set(Math.max(0, Date.now() - newestReceived) / 1000);
     }
-    if (parsed.deadLetters.length > 0) logger.warn({ deadLetters: parsed.deadLetters.length, messages: batch.length }, 'unusable messages moved to dead letters');
+    if (deadLetters.length > 0) logger.warn({ deadLetters: deadLetters.length, messages: batch.length }, 'unusable messages or conflicting values moved to dead letters');
 
     await rescore.schedule(new Set(parsed.readings.map((r) => r.patientId)));
   }

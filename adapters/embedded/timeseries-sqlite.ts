@@ -3,7 +3,8 @@ import path from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { Consciousness, News2Level, News2ParameterName, PatientProfile, RiskFactor, RiskScore, VitalReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
-import type { TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
+import { mergeReading } from '../../core/domain/merge-reading.ts';
+import type { IndexedConflict, ReadingsWritten, TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 
 /**
  * The embedded time-series store: one SQLite file (`${VIGIL_DATA_DIR}/timeseries.sqlite`, WAL).
@@ -11,7 +12,8 @@ import type { TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-sto
  * Readings are clustered by (patient_id, observed_at, reading_id) in a WITHOUT ROWID table, so a
  * patient's range read is one contiguous index walk and an upsert of the same reading touches one
  * row. A reading id is deterministic from its content (patient and time included), so it is
- * unique within that key. `patients` keeps the ids that have readings, so listing them does not
+ * unique within that key. A reading whose id is already held merges into the held row per vital
+ * (core/domain/merge-reading.ts), read and written in one transaction. `patients` keeps the ids that have readings, so listing them does not
  * scan the readings.
  */
 export interface SqliteTimeSeriesOptions {
@@ -180,19 +182,34 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
     },
 
     async writeReadings(readings) {
-      if (readings.length === 0) return;
+      if (readings.length === 0) return { stored: [], conflicts: [] };
+      let written: ReadingsWritten = { stored: [], conflicts: [] };
       await groupCommit(() => {
+        // Read, merge and write inside the transaction: writers are serialized, so the merge sees
+        // exactly what is held and the first accepted value of each vital stands.
+        const stored = new Map<string, VitalReading>();
+        const conflicts: IndexedConflict[] = [];
         const patients = new Set<string>();
-        for (const r of readings) {
-          sql.upsertReading.run(
-            r.patientId, r.observedAt, r.readingId, r.deviceId, r.receivedAt,
-            r.heartRate, r.systolic, r.diastolic, r.temperatureC, r.spo2, r.respiratoryRate,
-            r.onOxygen === null ? null : r.onOxygen ? 1 : 0, r.consciousness,
-          );
+        for (const [index, r] of readings.entries()) {
+          const heldRow = sql.readingById.get(r.patientId, r.observedAt, r.readingId) as ReadingRow | undefined;
+          const outcome = mergeReading(heldRow ? toReading(heldRow) : undefined, r);
+          for (const conflict of outcome.conflicts) conflicts.push({ ...conflict, index });
+          stored.set(r.readingId, outcome.merged);
+          if (outcome.changed) {
+            const m = outcome.merged;
+            sql.upsertReading.run(
+              m.patientId, m.observedAt, m.readingId, m.deviceId, m.receivedAt,
+              m.heartRate, m.systolic, m.diastolic, m.temperatureC, m.spo2, m.respiratoryRate,
+              m.onOxygen === null ? null : m.onOxygen ? 1 : 0, m.consciousness,
+            );
+          }
           patients.add(r.patientId);
         }
         for (const p of patients) sql.insertPatient.run(p);
+        // Set last: a shared transaction that fails runs this work again on its own.
+        written = { stored: [...stored.values()], conflicts };
       });
+      return written;
     },
 
     async readReadings(patientId, range) {
@@ -284,6 +301,7 @@ function prepareStatements(db: DatabaseSync) {
         heart_rate = excluded.heart_rate, systolic = excluded.systolic, diastolic = excluded.diastolic,
         temperature_c = excluded.temperature_c, spo2 = excluded.spo2, respiratory_rate = excluded.respiratory_rate,
         on_oxygen = excluded.on_oxygen, consciousness = excluded.consciousness`),
+    readingById: arrays(p(`SELECT ${READING_COLUMNS} FROM readings WHERE patient_id = ? AND observed_at = ? AND reading_id = ?`)),
     insertPatient: p('INSERT OR IGNORE INTO patients (patient_id) VALUES (?)'),
     readingsAsc: arrays(p(`SELECT ${READING_COLUMNS} FROM readings ${range} ORDER BY observed_at, reading_id LIMIT ?`)),
     readingsDesc: arrays(p(`SELECT ${READING_COLUMNS} FROM readings ${range} ORDER BY observed_at DESC, reading_id DESC LIMIT ?`)),

@@ -7,6 +7,7 @@ import { VigilError } from '../../core/errors.ts';
 import type { QueryResult, Warehouse, WarehouseRow } from '../../core/ports/warehouse.ts';
 import type { ColumnSpec, ColumnType, TableName, TableSpec } from '../../core/warehouse-schema.ts';
 import { TABLES } from '../../core/warehouse-schema.ts';
+import { mergeRowsByKey } from '../../core/merge-warehouse-rows.ts';
 
 /**
  * The embedded warehouse: one DuckDB file (`${VIGIL_DATA_DIR}/warehouse.duckdb`).
@@ -129,7 +130,7 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
       ensureOpen();
       const spec = tableSpec(table);
       if (rows.length === 0) return;
-      const converted = rows.map((row, index) => toDuckDbRow(spec, row, index));
+      const converted = mergeRowsByKey(spec, rows).map((row, index) => toDuckDbRow(spec, row as WarehouseRow, index));
       await writer.use(async (c) => {
         // Fast path: the appender straight into the keyed table, in a transaction. Redelivered rows
         // are rare, so only a batch that hits a key conflict pays for the staged INSERT OR IGNORE
@@ -145,8 +146,9 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
         }
         const stage = await ensureStage(c, spec);
         await appendRows(c, stageName(spec), 'temp', [converted]);
-        // INSERT OR IGNORE keeps the first row for a key, both against the table and inside the batch.
-        await run(c, `INSERT OR IGNORE INTO ${ident(spec.name)} SELECT * FROM ${stage}`);
+        // The held row of a key stands; with merge columns its nulls are filled in (the batch has one
+        // row per key by now, as ON CONFLICT DO UPDATE cannot touch one row twice in a statement).
+        await run(c, `INSERT INTO ${ident(spec.name)} SELECT * FROM ${stage} ${onConflict(spec)}`);
       });
     },
 
@@ -317,6 +319,14 @@ function tableSpec(table: TableName): TableSpec {
   const spec = TABLES[table];
   if (!spec) throw new VigilError('VALIDATION_FAILED', `unknown warehouse table "${String(table)}"`);
   return spec;
+}
+
+/** The reading merge rule in SQL: a held value stands, a held null is filled in (core/warehouse-schema.ts `mergeColumns`). */
+function onConflict(spec: TableSpec): string {
+  if (!spec.mergeColumns) return 'ON CONFLICT DO NOTHING';
+  const target = ident(spec.name);
+  const fills = spec.mergeColumns.map((column) => `${ident(column)} = COALESCE(${target}.${ident(column)}, excluded.${ident(column)})`);
+  return `ON CONFLICT (${spec.key.map(ident).join(', ')}) DO UPDATE SET ${fills.join(', ')}`;
 }
 
 function createTableSql(spec: TableSpec): string {

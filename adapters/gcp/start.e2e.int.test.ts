@@ -15,6 +15,7 @@ import { eventually, startVigil } from '../../cli/test-support/vigil-process.ts'
 import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
 import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';
 import { runVigil } from './test-support/run-vigil.ts';
+import { runReadingMergeScenario } from '../../cli/test-support/reading-merge-scenario.ts';
 
 const env = gcpEmulatorsOrSkip('adapters/gcp/start.e2e.int.test.ts');
 
@@ -72,7 +73,10 @@ if (env) {
       try {
         const [rows] = await bigtable.instance('vigil').table(table).getRows({ prefix: 'r#P0007#' });
         expect(rows).toHaveLength(1);
-        expect(JSON.parse(String(rows[0]!.data.v.j[0].value))).toMatchObject({ patientId: 'P0007', heartRate: 88, systolic: 131, diastolic: 79 });
+        // Column j holds the reading's identity, each vital a column of its own (adapters/gcp/README.md).
+        const cell = (column: string): unknown => JSON.parse(String(rows[0]!.data.v[column][0].value));
+        expect(cell('j')).toMatchObject({ patientId: 'P0007', deviceId: 'bed-7' });
+        expect([cell('heartRate'), cell('systolic'), cell('diastolic')]).toEqual([88, 131, 79]);
       } finally {
         await bigtable.close();
       }
@@ -83,5 +87,17 @@ if (env) {
       }, 60_000, 'the reading in BigQuery');
       expect(visible).toEqual([{ patient_id: 'P0007', heart_rate: 88, systolic: 131 }]);
     }, 400_000);
+
+    it('merges two PCD-01 ORU messages and two FHIR Observations of one moment into one reading each, alike in Bigtable (the API) and BigQuery', async () => {
+      if (!vigil) throw new Error('the first test did not start vigil');
+      const bigquery = new BigQuery({ projectId: env.GOOGLE_CLOUD_PROJECT, authClient: new PassThroughClient() });
+      await runReadingMergeScenario({
+        vigil, secret, patientPrefix: `${run}-`, timeoutMs: 60_000,
+        warehouseRows: async (patient) => (await bigquery.query({
+          query: `SELECT device_id, heart_rate, systolic, diastolic, spo2 FROM \`${env.GOOGLE_CLOUD_PROJECT}.${dataset}.vitals\` WHERE patient_id = @patient`,
+          params: { patient },
+        }))[0] as Record<string, unknown>[],
+      });
+    }, 200_000);
   });
 }

@@ -3,7 +3,8 @@ import type { Table } from '@google-cloud/bigtable';
 import type { PatientProfile, RiskScore, VitalReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
-import type { TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
+import { MERGED_VITALS, VITAL_FIELDS, holdsVital, mergeReading } from '../../core/domain/merge-reading.ts';
+import type { IndexedConflict, TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 import type { KeyRange } from './bigtable-row-keys.ts';
 import {
   INDEX_PREFIX, MAX_MS, indexKey, patientOfIndexKey, patientPrefix, profileKey, readingKey, scoreKey, timeRangeKeys,
@@ -15,10 +16,17 @@ import { backendError, createIfMissing } from './google-errors.ts';
  * The Bigtable time-series store (core/ports/timeseries-store.ts). Row keys: bigtable-row-keys.ts
  * and adapters/gcp/README.md. With BIGTABLE_EMULATOR_HOST set the client talks to cbtemulator.
  *
- * Each reading, score or profile is one cell holding its JSON, written at a cell timestamp taken
- * from the data (observedAt, scoredAt, updatedAt), never from the clock: writing the same reading
- * again rewrites the same cell (same row, column and timestamp), so redeliveries leave one copy,
- * and the families' max-age GC rule expires readings by when they were observed.
+ * Each score or profile is one cell holding its JSON, written at a cell timestamp taken from the
+ * data (scoredAt, updatedAt), never from the clock: writing the same one again rewrites the same
+ * cell (same row, column and timestamp), so redeliveries leave one copy.
+ *
+ * A reading row merges messages of one reading id (core/domain/merge-reading.ts): column `j` holds
+ * its identity and first arrival (timestamp observedAt), and each vital its own column (`heartRate`,
+ * `systolic`, ...) written once, when first filled, at the arrival time (receivedAt). A write reads
+ * the batch's rows first (one request) to merge and to report conflicts; should two writers fill
+ * one vital at once, both cells stay and every read takes the oldest, the earliest arrival, so the
+ * stored value never depends on which write landed last. The max-age GC rule expires a reading's
+ * identity by when it was observed and its vitals by when they arrived.
  */
 export interface BigtableTimeSeriesOptions {
   readonly projectId: string;
@@ -69,8 +77,9 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
   let closed = false;
 
   const families = {
-    // Keep the newest version only; drop what was observed more than `retentionDays` ago.
-    [FAMILY.readings]: { age: { seconds: retentionDays * DAY_SECONDS }, versions: 1, union: true },
+    // Age only, no version limit: of two writers racing to fill one vital, the oldest cell (the
+    // earliest arrival) is the value, so GC must not keep only the newest. See writeReadings.
+    [FAMILY.readings]: { age: { seconds: retentionDays * DAY_SECONDS } },
     [FAMILY.scores]: { age: { seconds: retentionDays * DAY_SECONDS }, versions: 1, union: true },
     [FAMILY.profiles]: { versions: 1 },
     [FAMILY.index]: { versions: 1 },
@@ -96,17 +105,19 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
     }
   }
 
-  async function rows(range: KeyRange | { prefix: string }, limit?: number): Promise<BigtableRow[]> {
+  async function rows(range: KeyRange | { prefix: string } | { keys: string[] }, limit?: number, allVersions = false): Promise<BigtableRow[]> {
     open();
     const keys = 'prefix' in range
       ? { prefix: range.prefix }
-      : { ranges: [{ start: { value: range.start, inclusive: true }, end: { value: range.end, inclusive: false } }] };
+      : 'keys' in range ? { keys: range.keys }
+        : { ranges: [{ start: { value: range.start, inclusive: true }, end: { value: range.end, inclusive: false } }] };
     try {
       const [found] = await table.getRows({
         ...keys,
         ...(limit === undefined ? {} : { limit }),
-        // Only the newest cell of each column, should GC not have removed an older one yet.
-        filter: [{ column: { cellLimit: 1 } }],
+        // Only the newest cell of each column, should GC not have removed an older one yet; reading
+        // rows keep every version, as their vitals take the oldest (see writeReadings).
+        ...(allVersions ? {} : { filter: [{ column: { cellLimit: 1 } }] }),
       });
       return found as unknown as BigtableRow[];
     } catch (error) {
@@ -131,15 +142,16 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
     const prefix = patientPrefix(kind, patientId);
     const keys = timeRangeKeys(prefix, range.from, range.to);
     if (!keys || (range.limit !== undefined && range.limit <= 0)) return [];
-    const decode = (found: BigtableRow[]): T[] => found.map((r) => cellOf<T>(r, family)).filter((v): v is T => v !== undefined);
+    const decode = (found: BigtableRow[]): T[] => found.map((r) => (kind === 'r' ? readingOf(r) as T | undefined : cellOf<T>(r, family))).filter((v): v is T => v !== undefined);
     const ascending = (items: T[]): T[] => items.sort((a, b) => time(a) - time(b) || (tie(a) < tie(b) ? -1 : tie(a) > tie(b) ? 1 : 0));
-    if (range.limit === undefined) return ascending(decode(await rows(keys)));
-    if (!range.newestFirst) return ascending(decode(await rows(keys))).slice(0, range.limit);
-    const newest = decode(await rows(keys, range.limit));
+    const allVersions = kind === 'r';
+    if (range.limit === undefined) return ascending(decode(await rows(keys, undefined, allVersions)));
+    if (!range.newestFirst) return ascending(decode(await rows(keys, undefined, allVersions))).slice(0, range.limit);
+    const newest = decode(await rows(keys, range.limit, allVersions));
     if (newest.length < range.limit) return ascending(newest);
     const boundary = Math.min(...newest.map(time));
     const newer = newest.filter((item) => time(item) > boundary);
-    const atBoundary = ascending(decode(await rows(timeRangeKeys(prefix, boundary, boundary + 1)!)));
+    const atBoundary = ascending(decode(await rows(timeRangeKeys(prefix, boundary, boundary + 1)!, undefined, allVersions)));
     return ascending([...newer, ...atBoundary.slice(atBoundary.length - (range.limit - newer.length))]);
   }
 
@@ -172,14 +184,39 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
     },
 
     async writeReadings(readings) {
-      if (readings.length === 0) return;
-      const entries: MutationEntry[] = readings.map((r) =>
-        entry(readingKey(r.patientId, r.observedAt, r.readingId), FAMILY.readings, r, r.observedAt));
+      if (readings.length === 0) return { stored: [], conflicts: [] };
+      const keyOf = (r: VitalReading): string => readingKey(r.patientId, r.observedAt, r.readingId);
+      // One read of every row the batch touches, then the merge rule in memory.
+      const held = new Map<string, VitalReading>();
+      for (const row of await rows({ keys: [...new Set(readings.map(keyOf))] }, undefined, true)) {
+        const reading = readingOf(row);
+        if (reading) held.set(reading.readingId, reading);
+      }
+      const entries: MutationEntry[] = [];
+      const stored = new Map<string, VitalReading>();
+      const conflicts: IndexedConflict[] = [];
+      for (const [index, r] of readings.entries()) {
+        const before = stored.get(r.readingId) ?? held.get(r.readingId);
+        const { merged: after, conflicts: found } = mergeReading(before, r);
+        stored.set(r.readingId, after);
+        for (const conflict of found) conflicts.push({ ...conflict, index });
+        const key = keyOf(r);
+        if (!before) entries.push(entry(key, FAMILY.readings, identityOf(r), r.observedAt));
+        // Only vitals this reading newly fills are written, each in its own column at the arrival
+        // time: a concurrent writer filling the same vital leaves a second version, and the oldest
+        // (the earliest arrival) is what every read returns.
+        for (const vital of MERGED_VITALS) {
+          if (holdsVital(r, vital) && (!before || !holdsVital(before, vital))) {
+            for (const field of VITAL_FIELDS[vital]) entries.push(entry(key, FAMILY.readings, after[field], r.receivedAt, field));
+          }
+        }
+      }
       // The index rows are rewritten with the readings: cheap, and listPatients never scans readings.
       for (const patientId of new Set(readings.map((r) => r.patientId))) {
         entries.push(entry(indexKey(patientId), FAMILY.index, 1, 0));
       }
       await mutate(entries, 'write readings');
+      return { stored: [...stored.values()], conflicts };
     },
 
     readReadings(patientId, range) {
@@ -240,7 +277,37 @@ function scoreWithDefaults(score: RiskScore): RiskScore {
 }
 
 /** One row's one cell; the cell timestamp comes from the data so rewrites hit the same cell. */
-function entry(key: string, family: string, value: unknown, timeMs: number): MutationEntry {
+function entry(key: string, family: string, value: unknown, timeMs: number, column: string = COLUMN): MutationEntry {
   const json = JSON.stringify(value);
-  return { key, data: { [family]: { [COLUMN]: { value: json, timestamp: new Date(timeMs) } } }, bytes: key.length + json.length + 32 };
+  return { key, data: { [family]: { [column]: { value: json, timestamp: new Date(timeMs) } } }, bytes: key.length + column.length + json.length + 32 };
+}
+
+const STORED_VITAL_FIELDS: readonly (keyof VitalReading)[] = MERGED_VITALS.flatMap((vital) => VITAL_FIELDS[vital]);
+
+/** The `j` cell of a reading row: its identity and first arrival; the vitals are columns of their own. */
+function identityOf(r: VitalReading): Partial<VitalReading> {
+  return { readingId: r.readingId, patientId: r.patientId, deviceId: r.deviceId, observedAt: r.observedAt, receivedAt: r.receivedAt };
+}
+
+/**
+ * A reading row as a reading: the `j` cell (rows written before readings merged hold every vital
+ * there), each vital column overriding it with its OLDEST version, the first accepted value.
+ */
+function readingOf(row: BigtableRow): VitalReading | undefined {
+  const cells = row.data[FAMILY.readings];
+  const base = cells?.[COLUMN]?.[0]?.value;
+  if (base === undefined) return undefined;
+  const reading = { ...JSON.parse(base.toString()) } as Record<string, unknown>;
+  for (const field of STORED_VITAL_FIELDS) {
+    const versions = cells?.[field];
+    const oldest = versions?.[versions.length - 1]?.value;
+    if (oldest !== undefined) reading[field] = JSON.parse(oldest.toString());
+    else reading[field] ??= null;
+  }
+  const r = reading as unknown as VitalReading;
+  return {
+    readingId: r.readingId, patientId: r.patientId, deviceId: r.deviceId, observedAt: r.observedAt, receivedAt: r.receivedAt,
+    heartRate: r.heartRate, systolic: r.systolic, diastolic: r.diastolic, temperatureC: r.temperatureC, spo2: r.spo2,
+    respiratoryRate: r.respiratoryRate, onOxygen: r.onOxygen, consciousness: r.consciousness,
+  };
 }

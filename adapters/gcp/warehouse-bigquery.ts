@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { QueryResult, Warehouse, WarehouseRow } from '../../core/ports/warehouse.ts';
 import { TABLES, TABLE_NAMES } from '../../core/warehouse-schema.ts';
+import { mergeRowsByKey } from '../../core/merge-warehouse-rows.ts';
 import type { TableName, TableSpec } from '../../core/warehouse-schema.ts';
 import { boundedChunks } from './bounded-chunks.ts';
 import { fromResultValue, standardType, toInsertRow, toQueryParams } from './bigquery-rows.ts';
@@ -19,7 +20,8 @@ import { backendError, createIfMissing } from './google-errors.ts';
  *
  * Every table of core/warehouse-schema.ts is stored as `<name>_raw` (partitioned by day on
  * `partitionBy`, clustered by `clusterBy`, plus a `_written_at` column) and read through a view
- * `<name>` that keeps the newest row per key. Streaming inserts are at least once (a redelivered
+ * `<name>` that keeps the newest row per key (for `vitals`, merges the versions per vital: first
+ * non-null value by write order, the reading merge rule). Streaming inserts are at least once (a redelivered
  * reading is inserted again, and the emulator ignores insertIds entirely), so what analysts query
  * is de-duplicated by the view, not by the write path. README: "De-duplication".
  *
@@ -103,7 +105,7 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
   async function insert(table: Table, spec: TableSpec, rows: readonly Record<string, unknown>[], writtenAt: string | undefined): Promise<void> {
     const entries = rows.map((row) => {
       const json = writtenAt ? { ...row, [WRITTEN_AT]: writtenAt } : row;
-      return { insertId: spec.key.map((k) => String(row[k])).join('|'), json, bytes: JSON.stringify(json).length };
+      return { insertId: insertIdOf(spec, row), json, bytes: JSON.stringify(json).length };
     });
     for (const chunk of boundedChunks(entries, { maxCount: batchRows, maxBytes: batchBytes }, (e) => e.bytes)) {
       try {
@@ -141,12 +143,8 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
         logger.info({ table: spec.name, added: missing.map((f) => f.name) }, 'columns added');
       }
     }
-    const key = spec.key.join(', ');
     await run(`CREATE OR REPLACE VIEW ${qualified(spec.name)} OPTIONS (description = ${JSON.stringify(spec.description)}) AS
-SELECT * EXCEPT (${WRITTEN_AT}, _version) FROM (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY ${WRITTEN_AT} DESC) AS _version
-  FROM ${qualified(`${spec.name}${RAW_SUFFIX}`)}
-) WHERE _version = 1`);
+${spec.mergeColumns ? mergedViewSql(spec, qualified(`${spec.name}${RAW_SUFFIX}`)) : newestViewSql(spec, qualified(`${spec.name}${RAW_SUFFIX}`))}`);
   }
 
   async function replaceFrom(name: TableName, batches: AsyncIterable<readonly WarehouseRow[]>): Promise<{ rows: number }> {
@@ -197,7 +195,8 @@ SELECT ${columns}, CURRENT_TIMESTAMP() FROM ${qualified(stagingName)}`);
       open();
       if (rows.length === 0) return;
       const spec = specOf(name);
-      const checked = validated(spec, rows);
+      // One version per key per call: versions of one call share their _written_at.
+      const checked = validated(spec, mergeRowsByKey(spec, rows));
       await insert(dataset.table(`${name}${RAW_SUFFIX}`), spec, checked, new Date().toISOString());
     },
 
@@ -233,6 +232,43 @@ SELECT ${columns}, CURRENT_TIMESTAMP() FROM ${qualified(stagingName)}`);
 async function createUnlessExists(resource: { exists(): Promise<[boolean]> }, create: () => Promise<unknown>): Promise<'created' | 'existed'> {
   const [exists] = await resource.exists();
   return exists ? 'existed' : createIfMissing(create);
+}
+
+/**
+ * BigQuery drops a second insert with the same insertId for about a minute. A merging table's
+ * later version of a key (a vital filled in) must not be dropped as a retry: its id names the content too.
+ */
+function insertIdOf(spec: TableSpec, row: Record<string, unknown>): string {
+  const key = spec.key.map((k) => String(row[k])).join('|');
+  return spec.mergeColumns ? `${key}|${createHash('sha256').update(JSON.stringify(row)).digest('hex').slice(0, 16)}` : key;
+}
+
+/** The newest version of each key (batch loads replace rows by writing a newer version). */
+function newestViewSql(spec: TableSpec, raw: string): string {
+  return `SELECT * EXCEPT (${WRITTEN_AT}, _version) FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY ${spec.key.join(', ')} ORDER BY ${WRITTEN_AT} DESC) AS _version
+  FROM ${raw}
+) WHERE _version = 1`;
+}
+
+/**
+ * The reading merge rule over every appended version of a key (core/warehouse-schema.ts
+ * `mergeColumns`): each merge column is its first non-null value by write order, every other
+ * column the first version's. Appends are never rewritten, so this is what the DuckDB upsert holds.
+ */
+function mergedViewSql(spec: TableSpec, raw: string): string {
+  const merge = new Set(spec.mergeColumns);
+  // The partitioning and clustering columns are grouped on too, so a filter on them (observed_at,
+  // patient_id) still prunes partitions and blocks through the view. For `vitals` they are parts of
+  // the reading id, the same in every version of it, so grouping on them changes no result.
+  const groupBy = [...new Set([...spec.key, ...(spec.partitionBy ? [spec.partitionBy] : []), ...(spec.clusterBy ?? [])])];
+  const grouped = new Set(groupBy);
+  const columns = spec.columns.map(({ name }) => {
+    if (grouped.has(name)) return name;
+    const ignoreNulls = merge.has(name) ? ' IGNORE NULLS' : '';
+    return `ARRAY_AGG(${name}${ignoreNulls} ORDER BY ${WRITTEN_AT} LIMIT 1)[SAFE_OFFSET(0)] AS ${name}`;
+  });
+  return `SELECT ${columns.join(',\n  ')}\nFROM ${raw}\nGROUP BY ${groupBy.join(', ')}`;
 }
 
 function specOf(name: TableName): TableSpec {

@@ -71,12 +71,60 @@ export function describeTimeSeriesContract(name: string, makeStore: () => Promis
       expect(await store.readReadings(pid('FIELDS'), { from: T0, to: T0 + 2 * MIN })).toEqual([full, sparse]);
     }, timeout);
 
-    it('writes idempotently: the same readingId twice leaves one copy, the newer write winning', async () => {
-      await store.writeReadings([reading('IDEM', T0, { heartRate: 70 }), reading('IDEM', T0 + MIN)]);
-      await store.writeReadings([reading('IDEM', T0, { heartRate: 99 })]);
-      await store.writeReadings([reading('IDEM', T0, { heartRate: 101 }), reading('IDEM', T0, { heartRate: 101 })]);
+    it('writes idempotently: the same reading twice leaves one copy and reports no conflict', async () => {
+      const first = await store.writeReadings([reading('IDEM', T0, { heartRate: 70 }), reading('IDEM', T0 + MIN)]);
+      expect(first).toEqual({ stored: [reading('IDEM', T0, { heartRate: 70 }), reading('IDEM', T0 + MIN)], conflicts: [] });
+      const again = await store.writeReadings([reading('IDEM', T0, { heartRate: 70 }), reading('IDEM', T0, { heartRate: 70 })]);
+      expect(again).toEqual({ stored: [reading('IDEM', T0, { heartRate: 70 })], conflicts: [] });
       const got = await store.readReadings(pid('IDEM'), { from: 0, to: T0 + 10 * MIN });
-      expect(got.map((r) => [r.observedAt, r.heartRate])).toEqual([[T0, 101], [T0 + MIN, 72]]);
+      expect(got).toEqual([reading('IDEM', T0, { heartRate: 70 }), reading('IDEM', T0 + MIN)]);
+    }, timeout);
+
+    // Two messages of one moment, as a PCD-01 monitor sends NIBP and pulse, or a FHIR client one Observation per vital.
+    const nothing = { heartRate: null, systolic: null, diastolic: null, temperatureC: null, spo2: null, respiratoryRate: null, onOxygen: null, consciousness: null } as const;
+    const bloodPressure = (patient: string, receivedAt: number): VitalReading => reading(patient, T0, { ...nothing, systolic: 150, diastolic: 92, receivedAt });
+    const pulse = (patient: string, receivedAt: number, heartRate = 88): VitalReading => reading(patient, T0, { ...nothing, heartRate, receivedAt });
+
+    it('merges two partial readings with one id into one reading holding both; the first arrival stays its receivedAt', async () => {
+      await store.writeReadings([bloodPressure('MERGE', T0 + 1_000)]);
+      const second = await store.writeReadings([pulse('MERGE', T0 + 2_000)]);
+      const both = reading('MERGE', T0, { ...nothing, systolic: 150, diastolic: 92, heartRate: 88, receivedAt: T0 + 1_000 });
+      expect(second).toEqual({ stored: [both], conflicts: [] });
+      expect(await store.readReadings(pid('MERGE'), { from: T0, to: T0 + 1 })).toEqual([both]);
+      expect(await store.latestReading(pid('MERGE'))).toEqual(both);
+    }, timeout);
+
+    it('merges partial readings of one id within one call, in array order, naming the position of a conflicting one', async () => {
+      const written = await store.writeReadings([pulse('MERGE-ONE-CALL', T0 + 1_000), bloodPressure('MERGE-ONE-CALL', T0 + 2_000), pulse('MERGE-ONE-CALL', T0 + 3_000, 91)]);
+      const both = reading('MERGE-ONE-CALL', T0, { ...nothing, systolic: 150, diastolic: 92, heartRate: 88, receivedAt: T0 + 1_000 });
+      expect(written).toEqual({ stored: [both], conflicts: [{ readingId: both.readingId, vital: 'heartRate', held: '88', offered: '91', index: 2 }] });
+      expect(await store.readReadings(pid('MERGE-ONE-CALL'), { from: T0, to: T0 + 1 })).toEqual([both]);
+    }, timeout);
+
+    it('keeps the first value of a vital: a later different value is reported as a conflict and not stored, the rest still merges', async () => {
+      await store.writeReadings([pulse('CONFLICT', T0 + 1_000, 88)]);
+      const later = reading('CONFLICT', T0, { ...nothing, heartRate: 120, spo2: 95, receivedAt: T0 + 2_000 });
+      const written = await store.writeReadings([later]);
+      const held = reading('CONFLICT', T0, { ...nothing, heartRate: 88, spo2: 95, receivedAt: T0 + 1_000 });
+      expect(written).toEqual({ stored: [held], conflicts: [{ readingId: held.readingId, vital: 'heartRate', held: '88', offered: '120', index: 0 }] });
+      expect(await store.readReadings(pid('CONFLICT'), { from: T0, to: T0 + 1 })).toEqual([held]);
+      // Blood pressure is one vital: half of another pair neither completes nor changes the held pair.
+      await store.writeReadings([bloodPressure('CONFLICT', T0 + 3_000)]);
+      const otherCuff = await store.writeReadings([reading('CONFLICT', T0, { ...nothing, systolic: 150, diastolic: 80, receivedAt: T0 + 4_000 })]);
+      expect(otherCuff.conflicts).toEqual([{ readingId: held.readingId, vital: 'bloodPressure', held: '150/92', offered: '150/80', index: 0 }]);
+      expect((await store.latestReading(pid('CONFLICT')))).toEqual({ ...held, systolic: 150, diastolic: 92 });
+    }, timeout);
+
+    it('a redelivery of every message changes nothing and reports no conflict', async () => {
+      const messages = [bloodPressure('REDELIVER', T0 + 1_000), pulse('REDELIVER', T0 + 2_000)];
+      await store.writeReadings([messages[0]!]);
+      await store.writeReadings([messages[1]!]);
+      const before = await store.readReadings(pid('REDELIVER'), { from: 0, to: T0 + MIN });
+      const redelivered = await store.writeReadings([...messages].reverse());
+      expect(redelivered.conflicts).toEqual([]);
+      expect(redelivered.stored).toEqual(before);
+      expect(await store.readReadings(pid('REDELIVER'), { from: 0, to: T0 + MIN })).toEqual(before);
+      expect(before).toHaveLength(1);
     }, timeout);
 
     it('reads ranges: from inclusive, to exclusive, ascending, limit, newest ones with newestFirst', async () => {

@@ -102,6 +102,37 @@ export function describeWarehouseContract(name: string, makeWarehouse: () => Pro
       expect(result.rows).toEqual([{ reading_id: `${run}-dup-1`, n: 1 }, { reading_id: `${run}-dup-2`, n: 1 }]);
     }, timeout);
 
+    // Two messages of one moment (NIBP, then pulse), as rows of one reading_id.
+    const noVitals = { heart_rate: null, systolic: null, diastolic: null, temperature_c: null, spo2: null, respiratory_rate: null, on_oxygen: null, consciousness: null };
+    const vitalsOf = async (patient: string): Promise<WarehouseRow[]> => [...(await warehouse.query(
+      `SELECT reading_id, received_at, heart_rate, systolic, diastolic, spo2, on_oxygen, consciousness FROM vitals WHERE patient_id = ${p('patient')} ORDER BY reading_id`,
+      { patient: `${run}-${patient}` },
+    )).rows];
+
+    it('merges two partial rows of one reading_id: held nulls are filled in, the first row\'s received_at stays', async () => {
+      await warehouse.append('vitals', [vital('merge-1', 'MERGE', { ...noVitals, systolic: 150, diastolic: 92 })]);
+      await warehouse.append('vitals', [vital('merge-1', 'MERGE', { ...noVitals, heart_rate: 88, received_at: at('2026-11-22T10:00:02.000Z') })]);
+      // And within one call, in array order.
+      await warehouse.append('vitals', [
+        vital('merge-2', 'MERGE', { ...noVitals, heart_rate: 61 }),
+        vital('merge-2', 'MERGE', { ...noVitals, spo2: 94, on_oxygen: false, received_at: at('2026-11-22T10:00:02.000Z') }),
+      ]);
+      expect(await vitalsOf('MERGE')).toEqual([
+        { reading_id: `${run}-merge-1`, received_at: at('2026-11-22T10:00:01.250Z'), heart_rate: 88, systolic: 150, diastolic: 92, spo2: null, on_oxygen: null, consciousness: null },
+        { reading_id: `${run}-merge-2`, received_at: at('2026-11-22T10:00:01.250Z'), heart_rate: 61, systolic: null, diastolic: null, spo2: 94, on_oxygen: false, consciousness: null },
+      ]);
+    }, timeout);
+
+    it('keeps the first value of a column: a later different value does not replace it; a redelivery changes nothing', async () => {
+      await warehouse.append('vitals', [vital('first-1', 'FIRST', { ...noVitals, heart_rate: 88, consciousness: 'A' })]);
+      await warehouse.append('vitals', [vital('first-1', 'FIRST', { ...noVitals, heart_rate: 120, consciousness: 'V', spo2: 95 })]);
+      await warehouse.append('vitals', [vital('first-1', 'FIRST', { ...noVitals, heart_rate: 130 }), vital('first-1', 'FIRST', { ...noVitals, heart_rate: 88 })]);
+      const expected = [{ reading_id: `${run}-first-1`, received_at: at('2026-11-22T10:00:01.250Z'), heart_rate: 88, systolic: null, diastolic: null, spo2: 95, on_oxygen: null, consciousness: 'A' }];
+      expect(await vitalsOf('FIRST')).toEqual(expected);
+      await warehouse.append('vitals', [vital('first-1', 'FIRST', { ...noVitals, heart_rate: 88, consciousness: 'A' })]);
+      expect(await vitalsOf('FIRST')).toEqual(expected);
+    }, timeout);
+
     it('rejects an append with an invalid row as a whole', async () => {
       await expect(warehouse.append('vitals', [vital('bad-1', 'BAD'), vital('bad-2', 'BAD', { device_id: null })])).rejects.toThrow();
       const result = await warehouse.query(`SELECT COUNT(*) AS n FROM vitals WHERE patient_id = ${p('patient')}`, { patient: `${run}-BAD` });

@@ -1,3 +1,4 @@
+import type { VitalConflict } from '../domain/merge-reading.ts';
 import type { PatientProfile, RiskScore, VitalReading } from '../domain/reading.ts';
 
 /**
@@ -6,8 +7,11 @@ import type { PatientProfile, RiskScore, VitalReading } from '../domain/reading.
  * Lifecycle: create → `provision()` (idempotent) → reads/writes → `close()`.
  *
  * Promises (checked by the time-series contract suite):
- * - Writes are idempotent: writing a reading with a `readingId` already stored (same patient and
- *   time) leaves exactly one copy; the newer write wins.
+ * - Readings merge, never erase (core/domain/merge-reading.ts): writing a reading whose `readingId`
+ *   is already stored leaves exactly one copy holding the union of the vitals; a vital already held
+ *   keeps its first accepted value, and a different later value is not stored but reported in
+ *   `conflicts`. Writing the same reading again changes nothing and reports no conflict. Within
+ *   one call, readings apply in array order.
  * - A write resolves only once the batch is durable; a batch either lands whole or the call rejects
  *   (the caller retries the whole batch, which idempotency makes safe).
  * - Range reads return readings in ascending `observedAt` order (ties by `readingId`), `from`
@@ -25,10 +29,23 @@ export interface TimeRange {
   readonly newestFirst?: boolean;
 }
 
+/** What a `writeReadings` call left stored. */
+export interface ReadingsWritten {
+  /** The reading as stored after the merge, once per distinct `readingId` of the call, in first-appearance order. */
+  readonly stored: VitalReading[];
+  /** Offered values that differ from a vital already held: not stored; the caller keeps them apart. */
+  readonly conflicts: IndexedConflict[];
+}
+
+/** A conflict and the position, in the `writeReadings` array, of the reading that offered the value. */
+export interface IndexedConflict extends VitalConflict {
+  readonly index: number;
+}
+
 export interface TimeSeriesStore {
   readonly kind: string;
   provision(): Promise<void>;
-  writeReadings(readings: readonly VitalReading[]): Promise<void>;
+  writeReadings(readings: readonly VitalReading[]): Promise<ReadingsWritten>;
   readReadings(patientId: string, range: TimeRange): Promise<VitalReading[]>;
   /** The newest reading of the patient, or undefined when none is stored. */
   latestReading(patientId: string): Promise<VitalReading | undefined>;

@@ -9,7 +9,10 @@ import type { TableName } from '../warehouse-schema.ts';
  * Promises (checked by the warehouse contract suite):
  * - `append` is idempotent on the table's key columns: rows whose key is already present do not
  *   create a second analyst-visible row (DuckDB ignores them; BigQuery de-duplicates in the
- *   analyst-facing view). A call resolves once the rows are accepted; it rejects as a whole.
+ *   analyst-facing view). For a table with `mergeColumns` (`vitals`) such a row fills in the
+ *   merge columns the held row has null and changes nothing else: the first non-null value of each
+ *   stands (the reading merge rule, core/domain/merge-reading.ts); rows of one key within a call
+ *   apply in array order. A call resolves once the rows are accepted; it rejects as a whole.
  * - `replaceRows` (batch loads) replaces the rows with the same keys atomically: after it resolves
  *   the table holds the new rows; if it rejects the table is as it was.
  * - `query` runs SQL in the adapter's dialect and returns plain JS values: numbers, strings,
