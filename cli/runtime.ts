@@ -13,8 +13,8 @@ import { openAlertStore, openAuditLog, openBus, openSessionRevocations, openTime
 import { provisionSteps } from './wiring/provision.ts';
 import { createAlertEngine } from '../dashboard-api/alerts/alert-engine.ts';
 import { resolveAlertThresholds } from '../dashboard-api/alerts/alert.ts';
-import { signToken } from '../dashboard-api/auth.ts';
-import { buildApp } from '../dashboard-api/build-app.ts';
+import { signToken } from '../http/auth.ts';
+import { buildApp } from './build-app.ts';
 import { createEdgeDeadLetters } from '../ingest/edge-dead-letters.ts';
 import { patientIdOfFhirPayload } from '../ingest/fhir/fhir-patient-of.ts';
 import { fhirReadRoutes } from '../ingest/fhir/fhir-read-routes.ts';

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from '../core/observability/logger.ts';
 import type { Warehouse, WarehouseRow } from '../core/ports/warehouse.ts';
 import type { AdmissionContext } from '../core/domain/admission.ts';
-import { completedYears } from '../models/features.ts';
+import { completedYears } from '../core/domain/admission.ts';
 import { logSafeError } from '../core/observability/log-safe-error.ts';
 
 /**

@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import { loadConfig } from '../../core/config.ts';
 import type { VigilConfig } from '../../core/config.ts';
 import { VigilError } from '../../core/errors.ts';
-import { createSqliteAuditLog } from '../../dashboard-api/audit-log.ts';
+import { createSqliteAuditLog } from '../../adapters/embedded/audit-log-sqlite.ts';
 import type { CliCommand } from '../command.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
 import { writeDeidentifiedExtract } from '../export/deidentified-extract.ts';

@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import type { VigilConfig } from '../core/config.ts';
+import type { PatientUpdates } from '../core/domain/patient-updates.ts';
+import type { Metrics } from '../core/observability/metrics.ts';
+import type { AuditLog } from '../core/ports/audit-log.ts';
+import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
+import type { Warehouse } from '../core/ports/warehouse.ts';
+import type { AlertEngine } from './alerts/alert-engine.ts';
+import { registerAlertRoutes } from './alerts/alert-routes.ts';
+import { registerAudit } from './audit-routes.ts';
+import { registerDashboardPage } from './dashboard-page.ts';
+import { registerDeadLetterRoutes } from './dead-letter-routes.ts';
+import { registerModelRoute } from './model-route.ts';
+import type { ModelProvenanceView } from './model-route.ts';
+import { registerPatientRoutes } from './patient-routes.ts';
+import type { StreamOptions } from './patient-stream.ts';
+import { DEFAULT_STREAM_OPTIONS, registerPatientStream } from './patient-stream.ts';
+import { registerRejectedReadingsRoute } from './rejected-readings-route.ts';
+import type { AnalystQueries } from './sql-route.ts';
+import { registerSqlRoute } from './sql-route.ts';
+import { registerWardTrendsRoute } from './ward-trends-route.ts';
+
+/** What the clinician side reads: patients, vitals, risk, profile, stream, dashboard page, admin reads. */
+export interface DashboardDeps {
+  readonly timeseries: TimeSeriesStore;
+  readonly warehouse: Warehouse;
+  readonly updates: PatientUpdates;
+  readonly audit: AuditLog;
+  /** Alerts for the ward (`/v1/alerts`, `event: alert` on the stream); none when absent. */
+  readonly alerts?: AlertEngine;
+}
+
+export interface DashboardOptions {
+  readonly config: VigilConfig;
+  readonly metrics: Metrics;
+  /** What the risk score is (`GET /v1/model`, clinicians); the route answers only when given. */
+  readonly modelProvenance?: ModelProvenanceView;
+  readonly stream?: Partial<StreamOptions>;
+}
+
+/** The dashboard's routes, registered on the HTTP shell (http/http-shell.ts), whose auth hook checks each route's access. */
+export function registerDashboard(app: FastifyInstance, read: DashboardDeps, options: DashboardOptions): void {
+  const { timeseries, warehouse, updates, audit, alerts } = read;
+  const { config, metrics } = options;
+  registerAudit(app, audit);
+  registerPatientRoutes(app, timeseries, { riskMode: config.riskMode });
+  registerPatientStream(app, { timeseries, updates, metrics, riskMode: config.riskMode, ...(alerts ? { alerts } : {}) }, { ...DEFAULT_STREAM_OPTIONS, ...options.stream });
+  registerDeadLetterRoutes(app, { warehouse, config });
+  registerDashboardPage(app);
+  registerRejectedReadingsRoute(app, { warehouse, config });
+  registerWardTrendsRoute(app, { warehouse, config });
+  if (options.modelProvenance) registerModelRoute(app, options.modelProvenance);
+  if (alerts) registerAlertRoutes(app, { alerts, audit });
+  // Analysts' read-only SQL, where the warehouse offers a locked-down query (embedded DuckDB).
+  if (hasAnalystQueries(warehouse)) registerSqlRoute(app, warehouse);
+}
+
+function hasAnalystQueries(warehouse: Warehouse): warehouse is Warehouse & AnalystQueries {
+  return typeof (warehouse as Partial<AnalystQueries>).analystQuery === 'function';
+}
