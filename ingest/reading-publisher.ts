@@ -1,5 +1,5 @@
 import type { RawReading } from '../core/domain/reading.ts';
-import { VigilError, isRetriable } from '../core/errors.ts';
+import { VigilError, isTransientFailure } from '../core/errors.ts';
 import type { Logger } from '../core/observability/logger.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import type { Bus, OutgoingMessage } from '../core/ports/bus.ts';
@@ -215,7 +215,7 @@ export function createReadingPublisher(options: ReadingPublisherOptions): Readin
 
 function busError(error: unknown): VigilError {
   if (error instanceof VigilError) return error;
-  return isRetriable(error)
+  return isTransientFailure(error)
     ? new VigilError('BACKEND_UNAVAILABLE', 'the bus did not accept the readings; retry shortly', { cause: error })
     : new VigilError('BACKEND_REJECTED', 'the bus refused the readings', { cause: error });
 }

@@ -1,6 +1,6 @@
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, LogEntry, Producer } from 'kafkajs';
-import { VigilError, isRetriable } from '../../core/errors.ts';
+import { VigilError, isTransientFailure } from '../../core/errors.ts';
 import { sleep, withRetry } from '../../core/retry.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { Bus, TopicSpec } from '../../core/ports/bus.ts';
@@ -102,7 +102,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
 
   /** While a topic change settles the broker may still call the topic unknown. */
   function settling(error: unknown): boolean {
-    return isRetriable(error) || isUnknownTopic(error);
+    return isTransientFailure(error) || isUnknownTopic(error);
   }
 
   /**

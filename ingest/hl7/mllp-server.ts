@@ -4,7 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { RawReading } from '../../core/domain/reading.ts';
-import { VigilError, isRetriable } from '../../core/errors.ts';
+import { VigilError, isTransientFailure } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { Metrics } from '../../core/observability/metrics.ts';
 import type { AckCode } from '../../core/wire/hl7/hl7-ack.ts';
@@ -257,7 +257,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     try {
       await publish(result.readings);
     } catch (error) {
-      if (isRetriable(error)) {
+      if (isTransientFailure(error)) {
         // Nothing wrong with the message: the sender keeps it and retries (AR = try again later).
         // Logged per message at debug only: the publisher logs the bus state change once.
         log.debug({ code: (error as VigilError).code, sender: header.sendingApplication }, 'bus unavailable; answered AR');
