@@ -10,6 +10,7 @@ import {
   bitmapOf, chunkRuns, clearBit, decodeChunk, encodeChunk, fullBitmap, hasBit, isEmpty, MAX_CHUNK_MESSAGES, setBits,
   type ChunkEntry,
 } from './bus-sqlite-chunk.ts';
+import { checkSubscribeOptions } from '../../core/ports/check-subscribe-options.ts';
 
 /**
  * The embedded bus: a durable message log in one SQLite file (node:sqlite, WAL mode), shared by
@@ -241,7 +242,7 @@ class SqliteBus implements Bus {
 
   async subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     this.assertOpen();
-    validateSubscribeOptions(options);
+    checkSubscribeOptions(options);
     const row = this.sql.subscriptionByName.get(options.subscription) as
       { sub_id: number; topic_id: number; dead_letter_topic: string | null; max_delivery_attempts: number | null } | undefined;
     if (!row) throw new VigilError('NOT_FOUND', `subscription ${options.subscription} does not exist; run vigil provision`);
@@ -782,16 +783,6 @@ function prepareStatements(db: DatabaseSync) {
       FROM topics t LEFT JOIN subscriptions s ON s.topic_id = t.topic_id GROUP BY t.topic_id`),
     deleteChunksBelow: p('DELETE FROM chunks WHERE topic_id = ? AND first_seq < ? AND first_seq + count <= ?'),
   };
-}
-
-function validateSubscribeOptions(o: SubscribeOptions): void {
-  const positive = ['maxBatchSize', 'maxInFlight', 'ackDeadlineMs'] as const;
-  for (const key of positive) {
-    if (!Number.isInteger(o[key]) || o[key] <= 0) throw new VigilError('CONFIG_INVALID', `subscribe: ${key} must be a positive integer`);
-  }
-  if (o.maxDeliveryAttempts !== undefined && (!Number.isInteger(o.maxDeliveryAttempts) || o.maxDeliveryAttempts < 1)) {
-    throw new VigilError('CONFIG_INVALID', 'subscribe: maxDeliveryAttempts must be a positive integer');
-  }
 }
 
 /**
