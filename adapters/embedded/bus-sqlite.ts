@@ -1,6 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type {
@@ -11,6 +9,7 @@ import {
   type ChunkEntry,
 } from './bus-sqlite-chunk.ts';
 import { checkSubscribeOptions } from '../../core/ports/check-subscribe-options.ts';
+import { inImmediateTransaction, openSqliteFile } from './open-sqlite-file.ts';
 
 /**
  * The embedded bus: a durable message log in one SQLite file (node:sqlite, WAL mode), shared by
@@ -185,14 +184,14 @@ class SqliteBus implements Bus {
       busyTimeoutMs: options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs,
     };
     this.logger = options.logger;
-    try {
-      mkdirSync(path.dirname(options.path), { recursive: true });
-      this.db = new DatabaseSync(options.path, { timeout: this.settings.busyTimeoutMs });
-      this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${this.settings.durability.toUpperCase()}; PRAGMA cache_size = -32000;`);
-      this.db.exec(SCHEMA);
-    } catch (cause) {
-      throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the bus database ${options.path}`, { cause });
-    }
+    this.db = openSqliteFile({
+      path: options.path,
+      what: `bus database ${options.path}`,
+      schema: SCHEMA,
+      synchronous: this.settings.durability,
+      busyTimeoutMs: this.settings.busyTimeoutMs,
+      cacheKiB: 32_000,
+    });
     this.sql = prepareStatements(this.db);
     this.gcTimer = setInterval(() => this.collectGarbage(), DEFAULTS.gcIntervalMs);
     this.gcTimer.unref();
@@ -532,14 +531,7 @@ class SqliteBus implements Bus {
   }
 
   private transaction(work: () => void): void {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      work();
-      this.db.exec('COMMIT');
-    } catch (error) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      throw error;
-    }
+    inImmediateTransaction(this.db, work);
   }
 
   private assertOpen(): void {
