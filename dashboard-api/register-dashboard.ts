@@ -45,10 +45,10 @@ export function registerDashboard(app: FastifyInstance, read: DashboardDeps, opt
   registerAudit(app, audit);
   registerPatientRoutes(app, timeseries, { riskMode: config.riskMode });
   registerPatientStream(app, { timeseries, updates, metrics, riskMode: config.riskMode, ...(alerts ? { alerts } : {}) }, { ...DEFAULT_STREAM_OPTIONS, ...options.stream });
-  registerDeadLetterRoutes(app, { warehouse, config });
+  registerDeadLetterRoutes(app, { warehouse });
   registerDashboardPage(app);
-  registerRejectedReadingsRoute(app, { warehouse, config });
-  registerWardTrendsRoute(app, { warehouse, config });
+  registerRejectedReadingsRoute(app, { warehouse });
+  registerWardTrendsRoute(app, { warehouse });
   if (options.modelProvenance) registerModelRoute(app, options.modelProvenance);
   if (alerts) registerAlertRoutes(app, { alerts, audit });
   // Analysts' read-only SQL, where the warehouse offers a locked-down query (embedded DuckDB).

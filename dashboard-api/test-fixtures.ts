@@ -67,6 +67,11 @@ export function cannedWarehouse(rows: QueryResult['rows'] = []): Warehouse & { r
       queries.push(sql);
       return { columns: [], rows };
     },
+    /** Records `name params-as-JSON`, so a test can see what was bound (and that nothing reached the SQL). */
+    async namedQuery(name, params) {
+      queries.push(`${name} ${JSON.stringify(params)}`);
+      return { columns: [], rows };
+    },
     async ping() {},
     async close() {},
   };

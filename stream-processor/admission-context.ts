@@ -51,8 +51,8 @@ export function createWarehouseAdmissionLookup(warehouse: Warehouse, options: Wa
   const cache = new LRUCache<string, readonly AdmissionRecord[]>({ max: options.maxPatients ?? 20_000, ttl });
 
   async function fetchChunk(patientIds: readonly string[]): Promise<void> {
-    const params = Object.fromEntries(patientIds.map((id, i) => [`p${i}`, id]));
-    const result = await warehouse.query(admissionsSql(warehouse.dialect, patientIds.length), params);
+    // Ids never hold a comma (ID_PATTERN), so one joined parameter carries the chunk on every engine.
+    const result = await warehouse.namedQuery('admissions_of_patients', { patient_ids: patientIds.join(',') }, {});
     const found = new Map<string, AdmissionRecord[]>(patientIds.map((id) => [id, []]));
     for (const row of result.rows) found.get(String(row.patient_id))?.push(toRecord(row));
     for (const [id, records] of found) cache.set(id, records, records.length === 0 ? { ttl: missingTtl } : {});
@@ -74,14 +74,6 @@ export function createWarehouseAdmissionLookup(warehouse: Warehouse, options: Wa
       return contexts;
     },
   };
-}
-
-function admissionsSql(dialect: Warehouse['dialect'], count: number): string {
-  const p = dialect === 'googlesql' ? '@' : '$';
-  const ids = Array.from({ length: count }, (_, i) => `${p}p${i}`).join(', ');
-  return 'SELECT a.patient_id, a.admitted_at, a.discharged_at, a.admission_type, p.date_of_birth '
-    + 'FROM admissions AS a LEFT JOIN patients AS p ON p.patient_id = a.patient_id '
-    + `WHERE a.patient_id IN (${ids})`;
 }
 
 function toRecord(row: WarehouseRow): AdmissionRecord {

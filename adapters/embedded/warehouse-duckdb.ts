@@ -9,6 +9,7 @@ import type { ColumnType, TableName, TableSpec } from '../../core/warehouse-sche
 import { TABLES } from '../../core/warehouse-schema.ts';
 import { mergeRowsByKey } from '../../core/merge-warehouse-rows.ts';
 import { checkWarehouseRow } from '../../core/check-warehouse-row.ts';
+import { createNamedQueries } from '../shared/named-queries.ts';
 
 /**
  * The embedded warehouse: one DuckDB file (`${VIGIL_DATA_DIR}/warehouse.duckdb`).
@@ -73,6 +74,7 @@ export interface DuckDbWarehouse extends Warehouse {
 const PROGRESS_POLL_MS = 250;
 
 const DEFAULT_VIEWS_DIR = fileURLToPath(new URL('../../analytics-sql/duckdb/', import.meta.url));
+const namedQuerySql = createNamedQueries(fileURLToPath(new URL('../../analytics-sql/duckdb/queries/', import.meta.url)));
 
 const DUCKDB_TYPE: Readonly<Record<ColumnType, string>> = {
   STRING: 'VARCHAR',
@@ -102,7 +104,7 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
     if (closed) throw new VigilError('SHUTTING_DOWN', 'the DuckDB warehouse is closed');
   };
 
-  return {
+  const warehouse: DuckDbWarehouse = {
     kind: 'duckdb',
     dialect: 'duckdb',
 
@@ -286,6 +288,10 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
       }
     },
 
+    async namedQuery(name, params, literals) {
+      return warehouse.query(namedQuerySql(name, literals), params);
+    },
+
     async ping() {
       ensureOpen();
       await reader.use((c) => run(c, 'SELECT 1'));
@@ -301,6 +307,7 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
       instance.closeSync();
     },
   };
+  return warehouse;
 }
 
 /** A connection whose users take turns: DuckDB runs one statement per connection at a time. */
