@@ -2,9 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { ID_PATTERN, MAX_ID_LENGTH } from '../core/domain/validate-ingest.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import { parseInstant } from './time-range.ts';
+import { DEFAULTS } from '../core/defaults.ts';
 
 export const DEAD_LETTERS_MAX = 500;
-const DEFAULT_SINCE_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_SINCE_MS = DEFAULTS.readApi.deadLettersSinceMs;
 
 /**
  * `GET /v1/dead-letters` (admin): the newest input the pipeline could not use, with the reason,

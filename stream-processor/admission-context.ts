@@ -4,6 +4,7 @@ import type { Warehouse, WarehouseRow } from '../core/ports/warehouse.ts';
 import type { AdmissionContext } from '../core/domain/admission.ts';
 import { completedYears } from '../core/domain/admission.ts';
 import { logSafeError } from '../core/observability/log-safe-error.ts';
+import { DEFAULTS } from '../core/defaults.ts';
 
 /**
  * Who each patient is at a given time: the admission's start, type and the patient's age, which
@@ -44,11 +45,11 @@ const OLDEST_PLAUSIBLE_AGE = 120;
  * logged and scores go out without the context for that round; the model was trained to serve so.
  */
 export function createWarehouseAdmissionLookup(warehouse: Warehouse, options: WarehouseAdmissionLookupOptions): AdmissionLookup {
-  const ttl = options.ttlMs ?? 5 * 60_000;
-  const missingTtl = options.missingTtlMs ?? 30_000;
-  const chunkSize = options.chunkSize ?? 200;
+  const ttl = options.ttlMs ?? DEFAULTS.admissionLookup.ttlMs;
+  const missingTtl = options.missingTtlMs ?? DEFAULTS.admissionLookup.missingTtlMs;
+  const chunkSize = options.chunkSize ?? DEFAULTS.admissionLookup.chunkSize;
   const logger = options.logger.child({ component: 'admission-lookup' });
-  const cache = new LRUCache<string, readonly AdmissionRecord[]>({ max: options.maxPatients ?? 20_000, ttl });
+  const cache = new LRUCache<string, readonly AdmissionRecord[]>({ max: options.maxPatients ?? DEFAULTS.admissionLookup.maxPatients, ttl });
 
   async function fetchChunk(patientIds: readonly string[]): Promise<void> {
     // Ids never hold a comma (ID_PATTERN), so one joined parameter carries the chunk on every engine.

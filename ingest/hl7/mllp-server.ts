@@ -13,6 +13,7 @@ import type { FrameProblem } from '../../core/wire/hl7/mllp-framing.ts';
 import { MllpDeframer, frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 import type { MessageHeader, Refusal } from './oru-to-readings.ts';
 import { HL7_ERROR, HL7V2_SOURCE, checkMessageType, oruToReadings, parseHeader } from './oru-to-readings.ts';
+import { DEFAULTS } from '../../core/defaults.ts';
 
 /** The wait the AR text suggests when the bus is down: the HTTP edges' Retry-After. */
 const RETRY_AFTER_SECONDS = 1;
@@ -85,22 +86,8 @@ export interface MllpServerOptions {
   readonly now?: () => number;
 }
 
-export const MLLP_DEFAULTS = Object.freeze({
-  // An ORU^R01 from a monitor is a few KB; 1 MiB allows a gateway's large batch and bounds memory.
-  maxFrameBytes: 1_048_576,
-  // Monitors keep one connection open and send every few seconds to minutes.
-  idleTimeoutMs: 5 * 60_000,
-  // A real frame arrives in milliseconds; 30 s tolerates a congested WAN, not a trickle.
-  frameTimeoutMs: 30_000,
-  maxConnections: 512,
-  // A gateway or interface engine opens a handful of connections; 32 leaves room, 520 does not.
-  maxConnectionsPerPeer: 32,
-  reservedConnections: 32,
-  // A TLS handshake takes milliseconds; a peer without a certificate should not hold a slot for 2 min.
-  handshakeTimeoutMs: 10_000,
-  maxQueuedFrames: 16,
-  closeTimeoutMs: 10_000,
-});
+/** Commented in core/defaults.ts. */
+export const MLLP_DEFAULTS = DEFAULTS.mllp;
 
 export interface MllpServer {
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
