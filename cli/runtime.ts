@@ -11,6 +11,7 @@ import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import { openAlertStore, openAuditLog, openBus, openSessionRevocations, openTimeSeries, openWarehouse } from './wiring/open-backends.ts';
 import { provisionSteps } from './wiring/provision.ts';
+import { readinessChecks } from './wiring/readiness.ts';
 import { createAlertEngine } from '../dashboard-api/alerts/alert-engine.ts';
 import { resolveAlertThresholds } from '../dashboard-api/alerts/alert.ts';
 import { signToken } from '../dashboard-api/auth.ts';
@@ -105,6 +106,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     if (served.provenance.localValidationIgnored) logger.warn({ reason: served.provenance.localValidationIgnored }, 'local calibration not applied');
     // The alert engine takes its risk threshold from the model's card, so a dashboard-only process loads it too.
     const riskModel = parts.process || parts.read ? await loadRiskModel(config, served, logger) : undefined;
+    let storesDown: (() => string[]) | undefined;
     if (parts.process && bus && timeseries && warehouse) {
       const processor = await startProcessor({
         bus, timeseries, warehouse, updates, metrics, logger,
@@ -118,6 +120,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
         },
       });
       closers.push({ name: 'processor', close: () => processor.stop() });
+      storesDown = () => processor.downBackends();
     }
 
     if (parts.read && !parts.process && timeseries) {
@@ -166,7 +169,11 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       alerts = engine;
     }
 
-    const readiness = [bus, timeseries, warehouse].filter((b) => b !== undefined).map((b) => ({ name: b.kind, ping: () => b.ping() }));
+    const readiness = readinessChecks({
+      metrics, ...(storesDown ? { storesDown } : {}),
+      backends: ([['bus', bus], ['timeseries', timeseries], ['warehouse', warehouse]] as const)
+        .flatMap(([role, b]) => (b ? [{ role, kind: b.kind, ping: () => b.ping() }] : [])),
+    });
     // A dashboard that cannot audit cannot serve patient data, so it is not ready either.
     if (audit) readiness.push({ name: `audit log (${audit.kind})`, ping: () => audit.ping() });
     // Alerts are shared ward state: a dashboard that cannot reach them would show a ward without them.
