@@ -26,6 +26,8 @@ export interface WarehouseAdmissionLookupOptions {
   readonly maxPatients?: number;
   /** Patients per query at most (default 200). */
   readonly chunkSize?: number;
+  /** Milliseconds, for the cache's ages (default `Date.now`); tests move it instead of waiting. */
+  readonly clock?: () => number;
 }
 
 interface AdmissionRecord {
@@ -48,7 +50,8 @@ export function createWarehouseAdmissionLookup(warehouse: Warehouse, options: Wa
   const missingTtl = options.missingTtlMs ?? 30_000;
   const chunkSize = options.chunkSize ?? 200;
   const logger = options.logger.child({ component: 'admission-lookup' });
-  const cache = new LRUCache<string, readonly AdmissionRecord[]>({ max: options.maxPatients ?? 20_000, ttl });
+  const clock = options.clock ?? Date.now;
+  const cache = new LRUCache<string, readonly AdmissionRecord[]>({ max: options.maxPatients ?? 20_000, ttl, perf: { now: clock }, ttlResolution: 0 });
 
   async function fetchChunk(patientIds: readonly string[]): Promise<void> {
     const params = Object.fromEntries(patientIds.map((id, i) => [`p${i}`, id]));
