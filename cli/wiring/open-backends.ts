@@ -5,6 +5,7 @@ import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { AuditLog } from '../../core/ports/audit-log.ts';
 import type { AlertStore } from '../../core/ports/alert-store.ts';
+import type { DeviceAssociations } from '../../core/ports/device-associations.ts';
 import type { Bus } from '../../core/ports/bus.ts';
 import type { ObjectStore } from '../../core/ports/object-store.ts';
 import type { SessionRevocations } from '../../core/ports/session-revocations.ts';
@@ -85,6 +86,28 @@ export async function openAuditLog(config: VigilConfig, logger: Logger): Promise
         projectId: config.googleCloudProject,
         instanceId: config.timeseries.bigtableInstance,
         tableId: config.timeseries.bigtableAuditTable,
+        logger,
+      });
+    }
+  }
+}
+
+/**
+ * Bed and device associations (the ward census from ADT), beside the time-series store: every
+ * edge that records ADT and every dashboard that shows the ward read the same intervals.
+ */
+export async function openDeviceAssociations(config: VigilConfig, logger: Logger): Promise<DeviceAssociations> {
+  switch (config.timeseries.kind) {
+    case 'embedded': {
+      const { createSqliteDeviceAssociations } = await import('../../adapters/embedded/device-associations-sqlite.ts');
+      return createSqliteDeviceAssociations({ path: dataFile(config, 'associations.sqlite') });
+    }
+    case 'bigtable': {
+      const { createBigtableDeviceAssociations } = await import('../../adapters/gcp/device-associations-bigtable.ts');
+      return createBigtableDeviceAssociations({
+        projectId: config.googleCloudProject,
+        instanceId: config.timeseries.bigtableInstance,
+        tableId: config.timeseries.bigtableAssociationsTable,
         logger,
       });
     }
