@@ -12,6 +12,8 @@ import { createAdtRecords } from './adt-records.ts';
 import type { RecordingServer, RawClient } from './mllp-test-support.ts';
 import { connectRaw, msaOf, startRecordingServer } from './mllp-test-support.ts';
 import { parseSenderSettings } from './sender-settings.ts';
+import { createWarehouseAdmissionLookup } from '../../stream-processor/admission-context.ts';
+import { createLogger } from '../../core/observability/logger.ts';
 
 /**
  * ADT over the MLLP listener, one message type at a time, with messages in the shape hospital
@@ -175,6 +177,19 @@ describe('ADT over MLLP, recorded in patients, admissions and bed intervals', ()
     expect(await admission()).toMatchObject({ patient_id: MRN });
     expect(await where()).toEqual({ bed: '2000-2012-01', left: false });
     expect(await associations.ofPatient('TEMP999')).toEqual([]);
+  });
+
+  it('the live model\'s admission context comes from ADT: admitted, not after discharge, never for a cancelled admission', async () => {
+    const context = async (now: number) => (await createWarehouseAdmissionLookup(warehouse, { logger: createLogger({ level: 'silent' }) })
+      .lookup([{ patientId: MRN, now }])).get(MRN);
+    await send(A01);
+    const admittedAt = Date.parse('2007-08-18T15:23:00Z');
+    expect(await context(admittedAt + 3_600_000)).toEqual({ admittedAt, age: 46, admissionType: 'EMERGENCY' });
+    await send(A03);
+    expect(await context(Date.parse('2007-08-22T00:00:00Z')), 'a day after discharge').toBeUndefined();
+    await send(adt('A13', 'ADT_A01', ['EVN|A13|200708211030||', pid(), pv1('2000^2012^01')]));
+    await send(adt('A11', 'ADT_A09', ['EVN|A11|200708211100||', pid(), pv1('2000^2012^01')]));
+    expect(await context(admittedAt + 3_600_000), 'a cancelled admission').toBeUndefined();
   });
 
   it('refuses what it cannot record, with the field, and records nothing', async () => {
