@@ -37,6 +37,9 @@ import { createWard } from '../simulators/ward.ts';
 import { createWardAdmissionRecorder } from '../simulators/ward-admission-records.ts';
 import { createWarehouseAdmissionLookup } from '../stream-processor/admission-context.ts';
 import { createAdtRecords } from '../ingest/hl7/adt-records.ts';
+import { createDeviceAttribution } from '../ingest/device-attribution.ts';
+import type { DeviceAttribution } from '../ingest/device-attribution.ts';
+import { deviceAssociationRoute } from '../ingest/device-association-route.ts';
 import { createWardCensus } from '../dashboard-api/ward-census.ts';
 import type { DeviceAssociations } from '../core/ports/device-associations.ts';
 import { describeServedModel } from '../models/provenance.ts';
@@ -152,6 +155,10 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       await associations.provision();
     }
     const census = associations ? createWardCensus(associations) : undefined;
+    // Readings of monitors that name no patient: attributed by device or bed, else held (issue 16, item 6).
+    const attribution = associations && publisher
+      ? createDeviceAttribution(associations, (readings) => publisher.publish(readings))
+      : undefined;
 
     const edge = publisher && warehouse
       ? {
@@ -192,6 +199,10 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
         // Results out (GET /fhir/Observation, /fhir/Patient/:id) wherever the clinician side runs: the
         // same condition as `read` above, so the audit hook these routes rely on is installed.
         ...(parts.read && timeseries && warehouse && audit ? [(instance: FastifyInstance) => void instance.register(fhirReadRoutes, { timeseries })] : []),
+        // A clinician associates a monitor with a patient: needs the audit hook (read side) and the bus (edge side).
+        ...(parts.read && audit && associations && attribution
+          ? [(instance: FastifyInstance) => void instance.register(deviceAssociationRoute, { associations, attribution })]
+          : []),
       ],
     });
     await app.listen({ port: config.http.port, host: config.http.host });
@@ -216,7 +227,8 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
         idleTimeoutMs: config.mllp.idleTimeoutMs,
         publish: edge.publish,
         deadLetter: edge.hl7DeadLetter,
-        ...(associations && warehouse ? { adt: adtOptions(config, warehouse, associations, updates) } : {}),
+        ...(associations && warehouse ? { adt: adtOptions(config, warehouse, associations, updates, attribution) } : {}),
+        ...(attribution ? { attribution } : {}),
         logger,
         metrics,
       });
@@ -268,13 +280,15 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
  * the ward is announced to this process's live viewers (other dashboards leave them out of their
  * next snapshot, read from the same records).
  */
-function adtOptions(config: VigilConfig, warehouse: Warehouse, associations: DeviceAssociations, updates: PatientUpdates): NonNullable<MllpServerOptions['adt']> {
+function adtOptions(config: VigilConfig, warehouse: Warehouse, associations: DeviceAssociations, updates: PatientUpdates, attribution: DeviceAttribution | undefined): NonNullable<MllpServerOptions['adt']> {
   const records = createAdtRecords(warehouse, associations);
   return {
     allowedSenders: parseAllowedSenders(config.mllp.adtSenders),
     record: async (event) => {
       const outcome = await records.apply(event);
       for (const patientId of outcome.left) updates.publishLeft(patientId);
+      // A patient placed in a bed: readings held for that bed from their time on are theirs now.
+      for (const bed of [event.visit.bed, event.visit.priorBed]) if (bed && attribution) await attribution.release('bed', bed);
     },
   };
 }

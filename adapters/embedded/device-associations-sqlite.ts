@@ -19,6 +19,15 @@ export function createSqliteDeviceAssociations(options: { path: string }): Devic
         PRIMARY KEY (kind, key, from_ms)
       );
       CREATE INDEX IF NOT EXISTS associations_by_patient ON associations (patient_id, kind);
+      CREATE TABLE IF NOT EXISTS held_readings (
+        held_id TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        bed TEXT,
+        observed_at INTEGER NOT NULL,
+        reading TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS held_by_device ON held_readings (device_id);
+      CREATE INDEX IF NOT EXISTS held_by_bed ON held_readings (bed);
   ` });
   const held = db.prepare('SELECT 1 FROM associations WHERE kind = ? AND key = ? AND from_ms = ? AND patient_id = ?');
   const endKey = db.prepare('UPDATE associations SET to_ms = ? WHERE kind = ? AND key = ? AND from_ms < ? AND (to_ms IS NULL OR to_ms > ?)');
@@ -34,6 +43,10 @@ export function createSqliteDeviceAssociations(options: { path: string }): Devic
   const at = db.prepare('SELECT patient_id FROM associations WHERE kind = ? AND key = ? AND from_ms <= ? AND (to_ms IS NULL OR to_ms > ?) ORDER BY from_ms DESC LIMIT 1');
   const ofPatient = db.prepare('SELECT kind, key, from_ms, to_ms, patient_id, source FROM associations WHERE patient_id = ? ORDER BY from_ms, kind, key');
   const reassign = db.prepare('UPDATE associations SET patient_id = ? WHERE patient_id = ?');
+  const holdOne = db.prepare('INSERT OR IGNORE INTO held_readings (held_id, device_id, bed, observed_at, reading) VALUES (?, ?, ?, ?, ?)');
+  const heldByDevice = db.prepare('SELECT held_id, device_id, bed, observed_at, reading FROM held_readings WHERE device_id = ? ORDER BY observed_at, held_id');
+  const heldByBed = db.prepare('SELECT held_id, device_id, bed, observed_at, reading FROM held_readings WHERE bed = ? ORDER BY observed_at, held_id');
+  const dropOne = db.prepare('DELETE FROM held_readings WHERE held_id = ?');
   let closed = false;
 
   const guarded = <T>(what: string, run: () => T): T => {
@@ -89,6 +102,22 @@ export function createSqliteDeviceAssociations(options: { path: string }): Devic
     },
     async reassignPatient(fromPatient, toPatient) {
       guarded('write to', () => reassign.run(toPatient, fromPatient));
+    },
+    async hold(readings) {
+      guarded('write to', () => transaction(() => {
+        for (const r of readings) holdOne.run(r.heldId, r.deviceId, r.bed, r.observedAt, r.reading);
+      }));
+    },
+    async heldFor(kind, key) {
+      return guarded('read', () => ((kind === 'device' ? heldByDevice : heldByBed).all(key) as Record<string, unknown>[]).map((row) => ({
+        heldId: String(row.held_id), deviceId: String(row.device_id), bed: row.bed === null ? null : String(row.bed),
+        observedAt: Number(row.observed_at), reading: String(row.reading),
+      })));
+    },
+    async dropHeld(heldIds) {
+      guarded('write to', () => transaction(() => {
+        for (const id of heldIds) dropOne.run(id);
+      }));
     },
     async ping() {
       guarded('read', () => at.get('bed', '', 0, 0));

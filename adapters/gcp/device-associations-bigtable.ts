@@ -12,6 +12,8 @@ import { backendError, createIfMissing } from './google-errors.ts';
  *
  *   k#<kind>#<key>#<from, 13 digits>    one interval: columns `patient`, `source`, `to` ('' while open)
  *   p#<patient>#<kind>#<key>#<from>     the patient's index of their intervals (no value of its own)
+ *   h#i#<heldId>                          a held reading: `device`, `bed`, `observedAt`, `reading`
+ *   h#device#<deviceId>#<heldId>          its index by device, and by bed (h#bed#<bed>#<heldId>)
  *
  * Ids are percent-escaped (`#`, `%`), so a key prefix matches one bed or patient only. Bigtable has
  * no transactions across rows: an `associate` writes the ends of the intervals it closes before
@@ -171,6 +173,42 @@ export function createBigtableDeviceAssociations(options: BigtableDeviceAssociat
         await mutate([{ key: indexKey({ ...a, patientId: toPatient }), method: 'insert' as const, data: { [FAMILY]: { i: '' } } }]);
         await mutate([{ key: intervalKey(a.kind, a.key, a.from), method: 'insert' as const, data: { [FAMILY]: { patient: toPatient } } }]);
         await mutate([{ key: indexKey(a), method: 'delete' as const }]);
+      }
+    },
+    async hold(readings) {
+      for (const r of readings) {
+        const data = { [FAMILY]: { device: r.deviceId, bed: r.bed ?? '', observedAt: String(r.observedAt), reading: r.reading } };
+        // The reading first, then its indexes: an index never points at nothing.
+        await mutate([{ key: `h#i#${escapeId(r.heldId)}`, method: 'insert' as const, data }]);
+        await mutate([
+          { key: `h#device#${escapeId(r.deviceId)}#${escapeId(r.heldId)}`, method: 'insert' as const, data: { [FAMILY]: { i: '' } } },
+          ...(r.bed ? [{ key: `h#bed#${escapeId(r.bed)}#${escapeId(r.heldId)}`, method: 'insert' as const, data: { [FAMILY]: { i: '' } } }] : []),
+        ]);
+      }
+    },
+    async heldFor(kind, key) {
+      const index = await scan(`h#${kind}#${escapeId(key)}#`);
+      const held = [];
+      for (const entry of index) {
+        const heldId = unescapeId(entry.id.split('#')[3]!);
+        const row = (await scan(`h#i#${escapeId(heldId)}`)).find((r) => r.id === `h#i#${escapeId(heldId)}`);
+        if (!row) continue; // dropped meanwhile
+        const bed = cell(row, 'bed');
+        held.push({ heldId, deviceId: cell(row, 'device'), bed: bed === '' ? null : bed, observedAt: Number(cell(row, 'observedAt')), reading: cell(row, 'reading') });
+      }
+      return held.sort((a, b) => a.observedAt - b.observedAt || a.heldId.localeCompare(b.heldId));
+    },
+    async dropHeld(heldIds) {
+      for (const heldId of heldIds) {
+        const key = `h#i#${escapeId(heldId)}`;
+        const row = (await scan(key)).find((r) => r.id === key);
+        if (!row) continue;
+        const bed = cell(row, 'bed');
+        await mutate([
+          { key: `h#device#${escapeId(cell(row, 'device'))}#${escapeId(heldId)}`, method: 'delete' as const },
+          ...(bed ? [{ key: `h#bed#${escapeId(bed)}#${escapeId(heldId)}`, method: 'delete' as const }] : []),
+        ]);
+        await mutate([{ key, method: 'delete' as const }]);
       }
     },
     async ping() {

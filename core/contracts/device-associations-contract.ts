@@ -81,5 +81,19 @@ export function describeDeviceAssociationsContract(name: string, make: () => Pro
       expect(await store.patientAt('device', device, T + 1)).toBe(erin);
       expect(await store.patientAt('device', device, T + HOUR + 1), 'never to the wrong patient after the hand-over').toBe(frank);
     }, timeout);
+
+    it('holds readings by device and by bed, once per heldId, until dropped', async () => {
+      const [device, bed] = [`${prefix}-gw#1`, `${prefix}-bed-h`];
+      const a = { heldId: `${prefix}-h1`, deviceId: device, bed, observedAt: T + 2, reading: '{"heartRate":80}' };
+      const b = { heldId: `${prefix}-h2`, deviceId: device, bed: null, observedAt: T + 1, reading: '{"spo2":97}' };
+      await store.hold([a, b]);
+      await store.hold([a]); // redelivered
+      expect(await store.heldFor('device', device)).toEqual([b, a]);
+      expect(await store.heldFor('bed', bed)).toEqual([a]);
+      expect(await store.heldFor('device', `${prefix}-gw`), 'another device, a prefix of this one').toEqual([]);
+      await store.dropHeld([a.heldId]);
+      expect(await store.heldFor('device', device)).toEqual([b]);
+      expect(await store.heldFor('bed', bed)).toEqual([]);
+    }, timeout);
   });
 }

@@ -46,8 +46,29 @@ export interface DeviceAssociations {
   ofPatient(patientId: string): Promise<Association[]>;
   /** Moves every interval of `fromPatient` to `toPatient` (ADT A40 merge). */
   reassignPatient(fromPatient: string, toPatient: string): Promise<void>;
+  /** Keeps readings nobody could be attributed to yet (durable before the sender's ACK); the same `heldId` twice is one. */
+  hold(readings: readonly HeldReading[]): Promise<void>;
+  /** The readings held for a device (by `deviceId`) or a bed (by `bed`), oldest first. */
+  heldFor(kind: AssociationKind, key: string): Promise<HeldReading[]>;
+  /** Removes held readings once they are on the bus under their patient. */
+  dropHeld(heldIds: readonly string[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A reading from a monitor that named no patient, and whose device and bed had nobody at its time:
+ * held, never dropped, until an association covering its time arrives.
+ */
+export interface HeldReading {
+  /** Unique per device, time and values: a redelivered message holds nothing twice. */
+  readonly heldId: string;
+  readonly deviceId: string;
+  /** The bed the message named (PV1-3), if any. */
+  readonly bed: string | null;
+  readonly observedAt: number;
+  /** The reading as the edge parsed it, JSON, without a patient. */
+  readonly reading: string;
 }
 
 /** Where the patient is on the ward: the bed held now, or left (every interval ended). */

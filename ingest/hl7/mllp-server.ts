@@ -14,6 +14,7 @@ import { MllpDeframer, frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 import type { MessageHeader, Refusal } from './oru-to-readings.ts';
 import { HL7_ERROR, HL7V2_SOURCE, checkMessageType, oruToReadings, parseHeader } from './oru-to-readings.ts';
 import type { AdtEvent } from './adt-to-event.ts';
+import type { DeviceAttribution } from '../device-attribution.ts';
 import { adtToEvent, isAdtMessage } from './adt-to-event.ts';
 
 /** The wait the AR text suggests when the bus is down: the HTTP edges' Retry-After. */
@@ -72,6 +73,12 @@ export interface MllpServerOptions {
    * when omitted.
    */
   readonly adt?: { readonly allowedSenders: readonly AllowedSender[]; readonly record: (event: AdtEvent) => Promise<void> };
+  /**
+   * Readings of messages with an empty PID-3 (a gateway that knows only the device or bed): given
+   * the patient holding the device or bed at their time, or held until one does. Without it, an
+   * empty PID-3 is refused (AE).
+   */
+  readonly attribution?: DeviceAttribution;
   /** Resolves once the bus has every reading (ReadingPublisher.publish). */
   readonly publish: (readings: RawReading[]) => Promise<void>;
   /** Keeps an unusable message with the reason; the original bytes, untouched. */
@@ -262,10 +269,16 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     const wrongType = checkMessageType(header);
     if (wrongType) return refuse(payload, header, wrongType, receivedAt);
 
-    const result = oruToReadings(message, header, receivedAt, senderSettings ? settingsFor(senderSettings, header) : undefined);
+    const result = oruToReadings(message, header, receivedAt, senderSettings ? settingsFor(senderSettings, header) : undefined, { unidentified: options.attribution !== undefined });
     if (!result.ok) return refuse(payload, header, result, receivedAt);
+    let readings = result.readings, held = 0;
     try {
-      await publish(result.readings);
+      if (result.unattributed.length > 0 && options.attribution) {
+        const attributed = await options.attribution.attribute(result.unattributed);
+        readings = [...readings, ...attributed.readings];
+        held = attributed.held;
+      }
+      if (readings.length > 0) await publish(readings);
     } catch (error) {
       if (isRetriable(error)) {
         // Nothing wrong with the message: the sender keeps it and retries (AR = try again later).
@@ -275,10 +288,11 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
       }
       return refuse(payload, header, { ackCode: 'AE', condition: HL7_ERROR.applicationError, reason: 'the readings could not be accepted' }, receivedAt);
     }
-    const n = result.readings.length;
+    const n = readings.length;
     const ignored = result.ignoredCodes.length > 0 ? `; ignored OBX-3 ${result.ignoredCodes.slice(0, 5).join(' ')}` : '';
-    log.debug({ sender: header.sendingApplication, readings: n }, 'ORU^R01 accepted');
-    return ack('AA', header, `accepted ${n} reading${n === 1 ? '' : 's'}${ignored}`, receivedAt);
+    const heldText = held > 0 ? `; held ${held} until its device or bed is associated with a patient` : '';
+    log.debug({ sender: header.sendingApplication, readings: n, held }, 'ORU^R01 accepted');
+    return ack('AA', header, `accepted ${n} reading${n === 1 ? '' : 's'}${heldText}${ignored}`, receivedAt);
   }
 
   async function answerAdt(payload: Buffer, header: MessageHeader, message: Parameters<typeof adtToEvent>[0], adt: NonNullable<MllpServerOptions['adt']>, receivedAt: number): Promise<string> {
