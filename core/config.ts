@@ -59,6 +59,8 @@ export interface VigilConfig {
     readonly bigtableAuditTable: string;
     /** Alert episodes and acknowledgements (core/ports/alert-store.ts) when the time series is on Bigtable. */
     readonly bigtableAlertsTable: string;
+    /** Bed and device associations (core/ports/device-associations.ts) when the time series is on Bigtable. */
+    readonly bigtableAssociationsTable: string;
   };
   readonly warehouse: { readonly kind: 'duckdb' | 'bigquery'; readonly bigqueryDataset: string; readonly bigqueryLocation: string };
   readonly objectStore: { readonly bucket: string };
@@ -83,6 +85,8 @@ export interface VigilConfig {
     readonly port: number;
     /** Senders (MSH-3, or MSH-3@MSH-4) whose messages are accepted on plain MLLP; everyone else gets AR. */
     readonly allowedSenders: string;
+    /** Senders (as in allowedSenders) whose ADT messages are recorded; empty = ADT refused (AR). */
+    readonly adtSenders: string;
     /** VIGIL_MLLP_SENDER_SETTINGS as given (JSON or a file path); parsed by ingest/hl7's parseSenderSettings. */
     readonly senderSettings: string;
     /** Bind address: loopback for plain MLLP unless explicitly opened; VIGIL_MLLP_HOST (default VIGIL_HOST) with TLS. */
@@ -204,6 +208,7 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       bigtableSessionsTable: str(env, 'VIGIL_BIGTABLE_SESSIONS_TABLE', 'sessions'),
       bigtableAuditTable: str(env, 'VIGIL_BIGTABLE_AUDIT_TABLE', 'audit'),
       bigtableAlertsTable: str(env, 'VIGIL_BIGTABLE_ALERTS_TABLE', 'alerts'),
+      bigtableAssociationsTable: str(env, 'VIGIL_BIGTABLE_ASSOCIATIONS_TABLE', 'associations'),
     },
     warehouse: {
       kind: oneOf(env, 'VIGIL_WAREHOUSE', ['duckdb', 'bigquery'] as const, 'duckdb'),
@@ -275,6 +280,8 @@ function mllpConfig(env: Env): VigilConfig['mllp'] {
     port: int(env, 'VIGIL_MLLP_PORT', 2575, 0, 65535),
     // The simulated ward's monitors identify as VIGIL-SIM; real deployments list their gateways.
     allowedSenders: str(env, 'VIGIL_MLLP_SENDERS', 'VIGIL-SIM'),
+    // ADT is a separate permission: a monitor may send vitals without being able to discharge anyone.
+    adtSenders: str(env, 'VIGIL_MLLP_ADT_SENDERS', ''),
     // Per-sender leniencies (zone for zoneless times, unit aliases); empty = strict for everyone.
     senderSettings: str(env, 'VIGIL_MLLP_SENDER_SETTINGS', ''),
     host,

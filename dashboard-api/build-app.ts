@@ -26,6 +26,7 @@ import { registerOperationsRoutes } from './operations-routes.ts';
 import type { StreamOptions } from './patient-stream.ts';
 import { DEFAULT_STREAM_OPTIONS, registerPatientStream } from './patient-stream.ts';
 import { registerPatientRoutes } from './patient-routes.ts';
+import type { WardCensus } from './ward-census.ts';
 import { registerRejectedReadingsRoute } from './rejected-readings-route.ts';
 import type { AnalystQueries } from './sql-route.ts';
 import { registerSqlRoute } from './sql-route.ts';
@@ -46,6 +47,8 @@ export interface AppDeps {
     readonly audit: AuditLog;
     /** Alerts for the ward (`/v1/alerts`, `event: alert` on the stream); none when absent. */
     readonly alerts?: AlertEngine;
+    /** Who is on the ward and in which bed (ADT); every patient with readings, bedless, when absent. */
+    readonly census?: WardCensus;
   };
   /** What the risk score is (`GET /v1/model`, clinicians); the route answers only when given. */
   readonly modelProvenance?: ModelProvenanceView;
@@ -101,10 +104,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }
 
   if (deps.read) {
-    const { timeseries, warehouse, updates, audit, alerts } = deps.read;
+    const { timeseries, warehouse, updates, audit, alerts, census } = deps.read;
     registerAudit(app, audit);
-    registerPatientRoutes(app, timeseries, { riskMode: deps.config.riskMode });
-    registerPatientStream(app, { timeseries, updates, metrics: deps.metrics, riskMode: deps.config.riskMode, ...(alerts ? { alerts } : {}) }, { ...DEFAULT_STREAM_OPTIONS, ...deps.stream });
+    registerPatientRoutes(app, timeseries, { riskMode: deps.config.riskMode, ...(census ? { census } : {}) });
+    registerPatientStream(app, { timeseries, updates, metrics: deps.metrics, riskMode: deps.config.riskMode, ...(alerts ? { alerts } : {}), ...(census ? { census } : {}) }, { ...DEFAULT_STREAM_OPTIONS, ...deps.stream });
     registerDeadLetterRoutes(app, { warehouse, config: deps.config });
     registerDashboardPage(app);
     registerRejectedReadingsRoute(app, { warehouse, config: deps.config });

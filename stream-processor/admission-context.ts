@@ -84,7 +84,7 @@ function admissionsSql(dialect: Warehouse['dialect'], count: number): string {
   const ids = Array.from({ length: count }, (_, i) => `${p}p${i}`).join(', ');
   return 'SELECT a.patient_id, a.admitted_at, a.discharged_at, a.admission_type, p.date_of_birth '
     + 'FROM admissions AS a LEFT JOIN patients AS p ON p.patient_id = a.patient_id '
-    + `WHERE a.patient_id IN (${ids})`;
+    + `WHERE a.patient_id IN (${ids}) AND a.cancelled_at IS NULL`;
 }
 
 function toRecord(row: WarehouseRow): AdmissionRecord {

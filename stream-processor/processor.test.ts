@@ -230,7 +230,7 @@ describe('stream processor on the embedded adapters', () => {
     await rig.bus.publish(TOPIC, [avroMessage({ patientId: 'PATIENT-7731', heartRate: 70 })]);
 
     await eventually(async () => refused, (n) => n > 5);
-    await sleep(4 * budget.ackDeadlineMs); // the outage outlasts the redelivery budget (the point of the test)
+    await delay(4 * budget.ackDeadlineMs); // the outage outlasts the redelivery budget (the point of the test)
     expect(await backendUp(rig, real.kind)).toBe(0);
     expect(await counter(rig, 'vigil_store_write_retries_total')).toBeGreaterThan(5);
     expect(await counter(rig, 'vigil_processor_oldest_unacked_seconds')).toBeGreaterThan(1);
@@ -240,7 +240,7 @@ describe('stream processor on the embedded adapters', () => {
     expect(await allReadings(rig, 'PATIENT-7731')).toHaveLength(1);
     expect(await counter(rig, 'vigil_readings_processed_total')).toBe(1);
     expect(await backendUp(rig, real.kind)).toBe(1);
-    await sleep(2 * budget.ackDeadlineMs);
+    await delay(2 * budget.ackDeadlineMs);
     expect(deadLettered, 'messages dead-lettered by the outage').toEqual([]);
     expect(await counter(rig, 'vigil_readings_duplicate_total')).toBe(0);
     await watcher.close();

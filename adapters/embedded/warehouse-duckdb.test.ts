@@ -59,7 +59,7 @@ describe('DuckDB warehouse', () => {
       "SELECT table_name, count(*) AS columns FROM information_schema.columns WHERE table_schema = 'main' AND table_name IN ('patients','admissions','icustays','vitals','risk_scores','dead_letters') GROUP BY table_name ORDER BY table_name",
     );
     expect(result.rows).toEqual([
-      { table_name: 'admissions', columns: 12 },
+      { table_name: 'admissions', columns: 13 },
       { table_name: 'dead_letters', columns: 7 },
       { table_name: 'icustays', columns: 8 },
       { table_name: 'patients', columns: 5 },
