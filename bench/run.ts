@@ -86,6 +86,20 @@ for (const name of selected) {
   }
 }
 if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));
+exitWhenIdle();
+
+/**
+ * Every bench closes what it opened, but a client library may keep a socket or timer alive after
+ * its close (kafkajs, gRPC). The figures are printed and written by now, so after a grace period
+ * name whatever still holds the event loop (to fix it where it is opened) and exit.
+ */
+function exitWhenIdle(graceMs = 5_000): void {
+  setTimeout(() => {
+    const holding = process.getActiveResourcesInfo().filter((kind) => kind !== 'Timeout');
+    console.error(`bench: still open after the last benchmark (${holding.join(', ') || 'timers'}); exiting`);
+    process.exit();
+  }, graceMs).unref();
+}
 
 function print(result: BenchResult): void {
   console.log(result.name);
