@@ -60,7 +60,7 @@ export interface VigilConfig {
     /** Alert episodes and acknowledgements (core/ports/alert-store.ts) when the time series is on Bigtable. */
     readonly bigtableAlertsTable: string;
   };
-  readonly warehouse: { readonly kind: 'duckdb' | 'bigquery'; readonly bigqueryDataset: string; readonly bigqueryLocation: string };
+  readonly warehouse: { readonly kind: 'duckdb' | 'bigquery'; readonly bigqueryDataset: string; readonly bigqueryLocation: string; readonly duckdbMemoryMb: number };
   readonly objectStore: { readonly bucket: string };
   readonly googleCloudProject: string;
   readonly processor: {
@@ -209,6 +209,8 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       kind: oneOf(env, 'VIGIL_WAREHOUSE', ['duckdb', 'bigquery'] as const, 'duckdb'),
       bigqueryDataset: str(env, 'VIGIL_BIGQUERY_DATASET', 'vigil'),
       bigqueryLocation: str(env, 'VIGIL_BIGQUERY_LOCATION', 'US'),
+      // DuckDB's own buffer pool, outside the V8 heap: unset, DuckDB would take 80 % of the host's RAM.
+      duckdbMemoryMb: int(env, 'VIGIL_DUCKDB_MEMORY_MB', 384, 64, 1_048_576),
     },
     objectStore: { bucket: str(env, 'VIGIL_BUCKET', 'vigil-landing') },
     googleCloudProject: str(env, 'GOOGLE_CLOUD_PROJECT', 'vigil-local'),
