@@ -41,7 +41,10 @@ const BENCHES: Record<string, { describe: string; run: () => Promise<BenchResult
           'batch size': r.batchSize, 'patients/s with factors': Math.round(r.patientsPerSecond),
           'patients/s without factors': Math.round(r.patientsPerSecondNoFactors),
           'one re-score p50 (ms)': Number(r.rescoreP50Ms.toFixed(2)), 'one re-score p99 (ms)': Number(r.rescoreP99Ms.toFixed(2)),
-          'bare session.run floor (patients/s)': Math.round(r.bareRunPatientsPerSecond), 'overhead ratio vs bare run': Number(r.overheadRatio.toFixed(2)),
+          'bare session.run floor (patients/s)': Math.round(r.bareRunPatientsPerSecond),
+          'rows run per patient with factors': Number(r.rowsPerPatientWithFactors.toFixed(2)),
+          'overhead with factors vs bare run of the same rows': Number(r.overheadRatio.toFixed(2)),
+          'overhead without factors vs bare run of the same rows': Number(r.overheadRatioNoFactors.toFixed(2)),
         },
       };
     },
