@@ -71,6 +71,8 @@ export interface VigilConfig {
     readonly maxDeliveryAttempts: number;
     /** Re-score a patient at most this often (debounce). */
     readonly rescoreDebounceMs: number;
+    /** Keyed state: readings of recent patient windows the processor holds at most (0: off, every re-score reads the store). */
+    readonly keyedStateReadings: number;
   };
   readonly simulate: {
     readonly patients: number;
@@ -221,6 +223,8 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       ackDeadlineMs: int(env, 'VIGIL_ACK_DEADLINE_MS', 30_000, 1000, 600_000),
       maxDeliveryAttempts: int(env, 'VIGIL_MAX_DELIVERY_ATTEMPTS', 5, 1, 100),
       rescoreDebounceMs: int(env, 'VIGIL_RESCORE_DEBOUNCE_MS', 250, 0, 60_000),
+      // On by default only where one processor sees all of a patient's readings (stream-processor/keyed-window.ts).
+      keyedStateReadings: int(env, 'VIGIL_KEYED_STATE_READINGS', busKind(env) === 'embedded' ? 200_000 : 0, 0, 100_000_000),
     },
     simulate: {
       patients: int(env, 'VIGIL_SIMULATE', 24, 0, 100_000),
