@@ -11,6 +11,10 @@ const BENCHES: Record<string, { describe: string; run: () => Promise<BenchResult
     describe: 'embedded pipeline end to end vs a decode+parse+store loop',
     run: async () => (await import('./embedded-pipeline.ts')).benchEmbeddedPipeline(),
   },
+  stores: {
+    describe: 'each embedded store alone vs its engine\'s raw write of the same rows (SQLite INSERTs, DuckDB appender)',
+    run: async () => (await import('./bench-stores.ts')).benchStores(),
+  },
   load: {
     describe: 'vigil load of a 1,000,000-row admissions CSV vs DuckDB read_csv of the same file',
     run: async () => {
