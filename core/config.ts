@@ -62,7 +62,7 @@ export interface VigilConfig {
     /** Bed and device associations (core/ports/device-associations.ts) when the time series is on Bigtable. */
     readonly bigtableAssociationsTable: string;
   };
-  readonly warehouse: { readonly kind: 'duckdb' | 'bigquery'; readonly bigqueryDataset: string; readonly bigqueryLocation: string };
+  readonly warehouse: { readonly kind: 'duckdb' | 'bigquery'; readonly bigqueryDataset: string; readonly bigqueryLocation: string; readonly duckdbMemoryMb: number };
   readonly objectStore: { readonly bucket: string };
   readonly googleCloudProject: string;
   readonly processor: {
@@ -73,6 +73,8 @@ export interface VigilConfig {
     readonly maxDeliveryAttempts: number;
     /** Re-score a patient at most this often (debounce). */
     readonly rescoreDebounceMs: number;
+    /** Keyed state: readings of recent patient windows the processor holds at most (0: off, every re-score reads the store). */
+    readonly keyedStateReadings: number;
   };
   readonly simulate: {
     readonly patients: number;
@@ -214,6 +216,8 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       kind: oneOf(env, 'VIGIL_WAREHOUSE', ['duckdb', 'bigquery'] as const, 'duckdb'),
       bigqueryDataset: str(env, 'VIGIL_BIGQUERY_DATASET', 'vigil'),
       bigqueryLocation: str(env, 'VIGIL_BIGQUERY_LOCATION', 'US'),
+      // DuckDB's own buffer pool, outside the V8 heap: unset, DuckDB would take 80 % of the host's RAM.
+      duckdbMemoryMb: int(env, 'VIGIL_DUCKDB_MEMORY_MB', 384, 64, 1_048_576),
     },
     objectStore: { bucket: str(env, 'VIGIL_BUCKET', 'vigil-landing') },
     googleCloudProject: str(env, 'GOOGLE_CLOUD_PROJECT', 'vigil-local'),
@@ -224,6 +228,8 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       ackDeadlineMs: int(env, 'VIGIL_ACK_DEADLINE_MS', 30_000, 1000, 600_000),
       maxDeliveryAttempts: int(env, 'VIGIL_MAX_DELIVERY_ATTEMPTS', 5, 1, 100),
       rescoreDebounceMs: int(env, 'VIGIL_RESCORE_DEBOUNCE_MS', 250, 0, 60_000),
+      // On by default only where one processor sees all of a patient's readings (stream-processor/keyed-window.ts).
+      keyedStateReadings: int(env, 'VIGIL_KEYED_STATE_READINGS', busKind(env) === 'embedded' ? 200_000 : 0, 0, 100_000_000),
     },
     simulate: {
       patients: int(env, 'VIGIL_SIMULATE', 24, 0, 100_000),

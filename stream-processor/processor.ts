@@ -16,10 +16,13 @@ import { parseBatch } from './parse-batch.ts';
 import { createRescoreScheduler } from './rescore-scheduler.ts';
 import type { RiskModel } from '../core/ports/risk-model.ts';
 import { scorePatients } from './score-patients.ts';
+import { createKeyedWindows } from './keyed-window.ts';
 import { vitalsRow } from './vitals-row.ts';
 import { createStoreOutage, StoreHoldStopped } from './store-outage.ts';
 
-export interface ProcessorSettings extends Readonly<VigilConfig['processor']> {
+export interface ProcessorSettings extends Readonly<Omit<VigilConfig['processor'], 'keyedStateReadings'>> {
+  /** Keyed state (keyed-window.ts): readings held at most; 0 or absent: off. */
+  readonly keyedStateReadings?: number;
   readonly topic: string;
   readonly subscription: string;
   readonly deadLetterTopic: string;
@@ -67,7 +70,9 @@ const SCORING_CONCURRENCY = 2;
  * input never stops the pipeline: it becomes a dead letter. Affected patients are then re-scored
  * (see score-patients.ts), debounced per patient.
  *
- * Keeps no state another instance needs: run as many as the bus has partitions.
+ * Keeps no state another instance needs: run as many as the bus has partitions. Keyed state
+ * (keyed-window.ts), when on, is a cache of the store, correct only while this instance sees all
+ * of its patients' readings.
  */
 export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
   const { bus, timeseries, warehouse, metrics, settings } = deps;
@@ -77,12 +82,17 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
     onRetry: (error, attempt, delayMs) => logger.warn({ error: logSafeError(error), attempt, delayMs }, 'store write failed; retrying'),
   };
 
+  const keyedWindows = settings.keyedStateReadings ? createKeyedWindows({ maxReadings: settings.keyedStateReadings }) : undefined;
   const rescore = createRescoreScheduler({
     debounceMs: settings.rescoreDebounceMs,
     maxPending: settings.maxPendingRescores ?? 10_000,
     maxBatch: SCORING_BATCH,
     concurrency: SCORING_CONCURRENCY,
-    score: (patientIds) => scorePatients({ ...deps, logger, retry, ...(settings.news2MaxAgeMs ? { news2MaxAgeMs: settings.news2MaxAgeMs } : {}) }, patientIds),
+    score: (patientIds) => scorePatients({
+      ...deps, logger, retry,
+      ...(settings.news2MaxAgeMs ? { news2MaxAgeMs: settings.news2MaxAgeMs } : {}),
+      ...(keyedWindows ? { keyedWindows } : {}),
+    }, patientIds),
     onError: (error, patients) => logger.error({ error: logSafeError(error), patients }, 're-scoring failed; the next reading will retry'),
   });
 
@@ -100,6 +110,8 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
 
   async function storeBatch(batch: readonly DeliveredMessage[], parsed: ParsedBatch): Promise<DeadLetter[]> {
     const written = parsed.readings.length > 0 ? await outage.write(timeseries.kind, batch, () => timeseries.writeReadings(parsed.readings)) : undefined;
+    // At once, whatever happens to the rest of the batch: keyed state follows what the store holds.
+    if (written) keyedWindows?.update(written.stored);
     const deadLetters = [...parsed.deadLetters, ...conflictDeadLetters(parsed, written?.conflicts ?? [])];
     await Promise.all([
       written && written.stored.length > 0 && outage.write(warehouse.kind, batch, () => warehouse.append('vitals', written.stored.map(vitalsRow))),

@@ -68,6 +68,17 @@ describe('DuckDB warehouse', () => {
     ]);
   });
 
+  it('bounds DuckDB memory when asked, also on a locked-down instance (whose settings are frozen)', async () => {
+    const bounded = await createDuckDbWarehouse({ path: path.join(dir, 'bounded.duckdb'), memoryLimitMb: 200, lockedDown: true });
+    try {
+      const limit = (await bounded.query("SELECT current_setting('memory_limit') AS v")).rows[0]?.v;
+      // DuckDB reports the limit in its own units (200 MB = 190.7 MiB).
+      expect(limit, 'memory_limit as DuckDB reports it').toMatch(/^190\.\d MiB$/);
+    } finally {
+      await bounded.close();
+    }
+  });
+
   it('applies view files in filename order', async () => {
     const views = path.join(dir, 'views');
     mkdirSync(views);

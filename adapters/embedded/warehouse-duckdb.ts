@@ -39,6 +39,12 @@ export interface DuckDbWarehouseOptions {
    * reads the CSV with DuckDB's `read_csv`, needs neither.
    */
   readonly lockedDown?: boolean;
+  /**
+   * DuckDB's own memory bound (its buffer pool: appends, queries, loads), in MB. Unset, DuckDB
+   * takes 80 % of the machine's RAM, which a server sharing the host with its Node heap must not.
+   * Beyond it DuckDB spills to a temp folder beside the file or fails the query with out-of-memory.
+   */
+  readonly memoryLimitMb?: number;
 }
 
 const LOCKED_DOWN_CONFIG: Readonly<Record<string, string>> = Object.freeze({
@@ -87,8 +93,11 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
   const viewsDir = options.viewsDir ?? DEFAULT_VIEWS_DIR;
   let instance: DuckDBInstance;
   try {
-    const config = options.readOnly ? READ_ONLY_CONFIG : options.lockedDown ? LOCKED_DOWN_CONFIG : undefined;
-    instance = await DuckDBInstance.create(options.path, config ? { ...config } : undefined);
+    const lockDown = options.readOnly ? READ_ONLY_CONFIG : options.lockedDown ? LOCKED_DOWN_CONFIG : {};
+    // The memory limit comes first: `lock_configuration` (last in the lock-down) freezes what precedes it.
+    const config: Record<string, string> = options.memoryLimitMb ? { memory_limit: `${options.memoryLimitMb}MB` } : {};
+    Object.assign(config, lockDown);
+    instance = await DuckDBInstance.create(options.path, Object.keys(config).length > 0 ? config : undefined);
   } catch (cause) {
     // The usual reason: another process (a running `vigil start`) holds the file's write lock.
     throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the DuckDB warehouse ${options.path}: ${(cause as Error).message}`, { cause });

@@ -130,6 +130,7 @@ export async function openWarehouse(config: VigilConfig, logger: Logger, options
       const { createDuckDbWarehouse } = await import('../../adapters/embedded/warehouse-duckdb.ts');
       return createDuckDbWarehouse({
         path: dataFile(config, 'warehouse.duckdb'),
+        memoryLimitMb: config.warehouse.duckdbMemoryMb,
         ...(options.readOnly ? { readOnly: true } : {}),
         ...(options.lockedDown ? { lockedDown: true } : {}),
       });
