@@ -11,6 +11,7 @@ import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import { openAlertStore, openAuditLog, openBus, openSessionRevocations, openTimeSeries, openWarehouse } from './wiring/open-backends.ts';
 import { provisionSteps } from './wiring/provision.ts';
+import { startStoreRetention } from './wiring/retention.ts';
 import { createAlertEngine } from '../dashboard-api/alerts/alert-engine.ts';
 import { resolveAlertThresholds } from '../dashboard-api/alerts/alert.ts';
 import { signToken } from '../dashboard-api/auth.ts';
@@ -164,6 +165,12 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       const engine = await createAlertEngine({ updates, store, thresholds, logger, refreshIntervalMs: config.alerts.refreshMs });
       closers.push({ name: 'alert engine', close: () => engine.stop() });
       alerts = engine;
+    }
+
+    if (parts.process) {
+      // Stopped before the stores close (closers run in reverse), after the HTTP server.
+      const retention = await startStoreRetention(config, logger, metrics, { timeseries, warehouse, audit, alertStore });
+      closers.push({ name: 'retention purge', close: () => retention.stop() });
     }
 
     const readiness = [bus, timeseries, warehouse].filter((b) => b !== undefined).map((b) => ({ name: b.kind, ping: () => b.ping() }));

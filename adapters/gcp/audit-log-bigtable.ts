@@ -22,14 +22,18 @@ import { backendError, createIfMissing } from './google-errors.ts';
  * in one MutateRows request, so an append costs one round trip. `<entryId>` is a random UUID, so
  * two instances appending in the same millisecond never share a row; a retried append rewrites
  * the same rows and cells (same keys, cell timestamp = the entry's time), so it cannot double.
- * Ids are percent-escaped as in the vitals table (bigtable-row-keys.ts). Nothing is deleted: the
- * family keeps one version and has no age rule.
+ * Ids are percent-escaped as in the vitals table (bigtable-row-keys.ts). Nothing is deleted by
+ * Vigil's code: the family keeps one version and, with `retentionDays` (VIGIL_AUDIT_RETENTION_DAYS,
+ * six years by default), a max-age GC rule expires entries by their time (the cell timestamp);
+ * `provision` (re)applies the rule.
  */
 export interface BigtableAuditLogOptions {
   readonly projectId: string;
   readonly instanceId: string;
   readonly tableId: string;
   readonly logger: Logger;
+  /** Entries older than this many days are garbage-collected by Bigtable; 0 or absent keeps them. */
+  readonly retentionDays?: number;
 }
 
 const FAMILY = 'e';
@@ -73,7 +77,8 @@ export function createBigtableAuditLog(options: BigtableAuditLogOptions): AuditL
   const logger = options.logger.child({ component: 'audit-log-bigtable' });
   const client = new Bigtable({ projectId: options.projectId, metricsEnabled: !process.env.BIGTABLE_EMULATOR_HOST });
   const table: Table = client.instance(options.instanceId).table(options.tableId);
-  const rule = { versions: 1 };
+  const retentionDays = options.retentionDays ?? 0;
+  const rule = retentionDays > 0 ? { age: { seconds: retentionDays * 86_400 }, versions: 1, union: true } : { versions: 1 };
   let closed = false;
   const open = (): void => {
     if (closed) throw new VigilError('SHUTTING_DOWN', 'the audit log is closed');
@@ -133,7 +138,9 @@ export function createBigtableAuditLog(options: BigtableAuditLogOptions): AuditL
           return;
         }
         const [existing] = await table.getFamilies();
-        if (!existing.some((f) => f.id === FAMILY)) await createIfMissing(() => table.createFamily(FAMILY, { rule }));
+        // Setting a family's rule to the rule it has is a no-op, so the retention rule is always (re)applied.
+        if (existing.some((f) => f.id === FAMILY)) await table.family(FAMILY).setMetadata({ rule });
+        else await createIfMissing(() => table.createFamily(FAMILY, { rule }));
       } catch (error) {
         throw backendError(error, `Bigtable provision of table ${options.tableId} (the instance must exist)`);
       }

@@ -25,15 +25,16 @@ import { backendError, createIfMissing } from './google-errors.ts';
  * `systolic`, ...) written once, when first filled, at the arrival time (receivedAt). A write reads
  * the batch's rows first (one request) to merge and to report conflicts; should two writers fill
  * one vital at once, both cells stay and every read takes the oldest, the earliest arrival, so the
- * stored value never depends on which write landed last. The max-age GC rule expires a reading's
- * identity by when it was observed and its vitals by when they arrived.
+ * stored value never depends on which write landed last. With `retentionDays` (VIGIL_RETENTION_DAYS)
+ * a max-age GC rule expires a reading's identity by when it was observed and its vitals by when
+ * they arrived; without it (0, the default) nothing expires. `provision` (re)applies the rules.
  */
 export interface BigtableTimeSeriesOptions {
   readonly projectId: string;
   readonly instanceId: string;
   readonly tableId: string;
   readonly logger: Logger;
-  /** Readings and scores older than this (by observed/scored time) are garbage-collected. Default 30. */
+  /** Readings and scores older than this (by observed/scored time) are garbage-collected; 0 (default) keeps them. */
   readonly retentionDays?: number;
   /** Bounds of one MutateRows request (Bigtable allows 100 000 mutations per request). */
   readonly maxEntriesPerRequest?: number;
@@ -45,7 +46,7 @@ const FAMILY = { readings: 'v', scores: 's', profiles: 'p', index: 'i' } as cons
 const COLUMN = 'j';
 const DAY_SECONDS = 86_400;
 const DEFAULTS = {
-  retentionDays: 30,
+  retentionDays: 0,
   // One mutation per entry here, so entries bound mutations; bytes keep a request well under 256 MB.
   maxEntriesPerRequest: 5_000,
   maxBytesPerRequest: 8 * 1024 * 1024,
@@ -79,8 +80,8 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
   const families = {
     // Age only, no version limit: of two writers racing to fill one vital, the oldest cell (the
     // earliest arrival) is the value, so GC must not keep only the newest. See writeReadings.
-    [FAMILY.readings]: { age: { seconds: retentionDays * DAY_SECONDS } },
-    [FAMILY.scores]: { age: { seconds: retentionDays * DAY_SECONDS }, versions: 1, union: true },
+    [FAMILY.readings]: retentionDays > 0 ? { age: { seconds: retentionDays * DAY_SECONDS } } : undefined,
+    [FAMILY.scores]: retentionDays > 0 ? { age: { seconds: retentionDays * DAY_SECONDS }, versions: 1, union: true } : { versions: 1 },
     [FAMILY.profiles]: { versions: 1 },
     [FAMILY.index]: { versions: 1 },
   };
@@ -175,7 +176,8 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
         const have = new Set(existing.map((f) => f.id));
         for (const [id, rule] of Object.entries(families)) {
           // Setting a family's rule to the rule it has is a no-op, so rules are always (re)applied.
-          if (have.has(id)) await table.family(id).setMetadata({ rule });
+          // No rule (keep forever) is sent as a family with no GC rule, which clears an earlier one.
+          if (have.has(id)) await table.family(id).setMetadata(rule ? { rule } : {});
           else await createIfMissing(() => table.createFamily(id, { rule }));
         }
       } catch (error) {

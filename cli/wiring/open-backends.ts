@@ -44,6 +44,7 @@ export async function openTimeSeries(config: VigilConfig, logger: Logger): Promi
         projectId: config.googleCloudProject,
         instanceId: config.timeseries.bigtableInstance,
         tableId: config.timeseries.bigtableTable,
+        retentionDays: config.retention.days,
         logger,
       });
     }
@@ -85,6 +86,7 @@ export async function openAuditLog(config: VigilConfig, logger: Logger): Promise
         projectId: config.googleCloudProject,
         instanceId: config.timeseries.bigtableInstance,
         tableId: config.timeseries.bigtableAuditTable,
+        retentionDays: config.retention.auditDays,
         logger,
       });
     }
@@ -138,6 +140,7 @@ export async function openWarehouse(config: VigilConfig, logger: Logger, options
         projectId: config.googleCloudProject,
         dataset: config.warehouse.bigqueryDataset,
         location: config.warehouse.bigqueryLocation,
+        retentionDays: config.retention.days,
         logger,
       });
     }
