@@ -316,6 +316,20 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
   };
 }
 
+/**
+ * The readings of a time-series file (not a live store: a backup's copy) received at or after
+ * `sinceMs`, in no order: a full scan, as nothing is indexed by arrival. `vigil backup` uses it to
+ * bring the warehouse copy level with the time-series copy (cli/backup/embedded-backup.ts).
+ */
+export function readingsReceivedSince(file: string, sinceMs: number): VitalReading[] {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return (arrays(db.prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE received_at >= ?`)).all(sinceMs) as unknown as ReadingRow[]).map(toReading);
+  } finally {
+    db.close();
+  }
+}
+
 /** A range read in ascending order; `newestFirst` takes the newest `limit` and turns them back. */
 function ranged(asc: StatementSync, desc: StatementSync, patientId: string, range: TimeRange): Record<string, unknown>[] {
   const limit = range.limit === undefined ? -1 : Math.max(0, Math.floor(range.limit));
