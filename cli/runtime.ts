@@ -12,6 +12,7 @@ import type { Warehouse } from '../core/ports/warehouse.ts';
 import { openAlertStore, openAuditLog, openBus, openDeviceAssociations, openSessionRevocations, openTimeSeries, openWarehouse } from './wiring/open-backends.ts';
 import { provisionSteps } from './wiring/provision.ts';
 import { readinessChecks } from './wiring/readiness.ts';
+import { startStoreRetention } from './wiring/retention.ts';
 import { createAlertEngine } from '../dashboard-api/alerts/alert-engine.ts';
 import { resolveAlertThresholds } from '../dashboard-api/alerts/alert.ts';
 import { signToken } from '../dashboard-api/auth.ts';
@@ -185,6 +186,12 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       const engine = await createAlertEngine({ updates, store, thresholds, logger, refreshIntervalMs: config.alerts.refreshMs });
       closers.push({ name: 'alert engine', close: () => engine.stop() });
       alerts = engine;
+    }
+
+    if (parts.process) {
+      // Stopped before the stores close (closers run in reverse), after the HTTP server.
+      const retention = await startStoreRetention(config, logger, metrics, { timeseries, warehouse, audit, alertStore });
+      closers.push({ name: 'retention purge', close: () => retention.stop() });
     }
 
     const readiness = readinessChecks({

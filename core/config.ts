@@ -76,6 +76,18 @@ export interface VigilConfig {
     /** Keyed state: readings of recent patient windows the processor holds at most (0: off, every re-score reads the store). */
     readonly keyedStateReadings: number;
   };
+  /**
+   * How long Vigil keeps what it stores (core/ports/retention.ts). Days; 0 keeps forever. The
+   * embedded stores are purged by the processor every `purgeIntervalMs`; at scale `vigil
+   * provision` sets the backends' own expiry (Bigtable GC rules, BigQuery partition expiration).
+   */
+  readonly retention: {
+    /** Readings, scores, closed alerts and dead letters (VIGIL_RETENTION_DAYS). */
+    readonly days: number;
+    /** The audit log (VIGIL_AUDIT_RETENTION_DAYS): kept longer, as regulation asks. */
+    readonly auditDays: number;
+    readonly purgeIntervalMs: number;
+  };
   readonly simulate: {
     readonly patients: number;
     readonly intervalMs: number;
@@ -230,6 +242,14 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       rescoreDebounceMs: int(env, 'VIGIL_RESCORE_DEBOUNCE_MS', 250, 0, 60_000),
       // On by default only where one processor sees all of a patient's readings (stream-processor/keyed-window.ts).
       keyedStateReadings: int(env, 'VIGIL_KEYED_STATE_READINGS', busKind(env) === 'embedded' ? 200_000 : 0, 0, 100_000_000),
+    },
+    retention: {
+      // 0: nothing is deleted unless the operator decides how long to keep it.
+      days: int(env, 'VIGIL_RETENTION_DAYS', 0, 0, 36_500),
+      // Six years: HIPAA's documentation retention (45 CFR 164.316(b)(2)); many sites must keep longer.
+      auditDays: int(env, 'VIGIL_AUDIT_RETENTION_DAYS', 2_190, 0, 36_500),
+      // Hourly: a purge removes about an hour's data, a short pause for the processor.
+      purgeIntervalMs: int(env, 'VIGIL_RETENTION_PURGE_INTERVAL_S', 3_600, 1, 604_800) * 1000,
     },
     simulate: {
       patients: int(env, 'VIGIL_SIMULATE', 24, 0, 100_000),

@@ -30,6 +30,8 @@ import type { WardCensus } from './ward-census.ts';
 import { registerRejectedReadingsRoute } from './rejected-readings-route.ts';
 import type { AnalystQueries } from './sql-route.ts';
 import { registerSqlRoute } from './sql-route.ts';
+import type { WarehouseSnapshots } from './warehouse-snapshot-route.ts';
+import { registerWarehouseSnapshotRoute } from './warehouse-snapshot-route.ts';
 import { registerWardTrendsRoute } from './ward-trends-route.ts';
 import { installRequestLog } from './request-log.ts';
 
@@ -116,6 +118,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (alerts) registerAlertRoutes(app, { alerts, audit });
     // Analysts' read-only SQL, where the warehouse offers a locked-down query (embedded DuckDB).
     if (hasAnalystQueries(warehouse)) registerSqlRoute(app, warehouse);
+    // `vigil backup` while the server holds the embedded warehouse file.
+    if (hasSnapshots(warehouse)) registerWarehouseSnapshotRoute(app, { warehouse, dataDir: deps.config.dataDir });
   }
 
   for (const register of deps.routes ?? []) register(app);
@@ -141,6 +145,10 @@ function httpServerOptions(http: VigilConfig['http']) {
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(Math.min(http.headersTimeoutMs, http.requestTimeoutMs) / 4))),
     },
   } as const;
+}
+
+function hasSnapshots(warehouse: Warehouse): warehouse is Warehouse & WarehouseSnapshots {
+  return typeof (warehouse as Partial<WarehouseSnapshots>).snapshotTo === 'function';
 }
 
 function hasAnalystQueries(warehouse: Warehouse): warehouse is Warehouse & AnalystQueries {

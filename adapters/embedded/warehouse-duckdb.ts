@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DuckDBConnection, DuckDBType } from '@duckdb/node-api';
@@ -8,6 +8,7 @@ import type { QueryResult, Warehouse, WarehouseRow } from '../../core/ports/ware
 import type { ColumnSpec, ColumnType, TableName, TableSpec } from '../../core/warehouse-schema.ts';
 import { TABLES } from '../../core/warehouse-schema.ts';
 import { mergeRowsByKey } from '../../core/merge-warehouse-rows.ts';
+import type { RetentionPurge } from '../../core/ports/retention.ts';
 
 /**
  * The embedded warehouse: one DuckDB file (`${VIGIL_DATA_DIR}/warehouse.duckdb`).
@@ -63,7 +64,13 @@ export interface AnalystQueryOptions {
   readonly timeoutMs: number;
 }
 
-export interface DuckDbWarehouse extends Warehouse {
+export interface DuckDbWarehouse extends Warehouse, RetentionPurge {
+  /**
+   * A consistent copy of the database file at `file` while the warehouse stays open (`vigil
+   * backup`): appends wait, running batch loads finish first and new ones wait, the WAL is
+   * checkpointed into the file, and the file is copied. Not for `:memory:`.
+   */
+  snapshotTo(file: string): Promise<{ bytes: number }>;
   // Always present here (optional on the port).
   replaceRowsFrom(table: TableName, batches: AsyncIterable<readonly WarehouseRow[]>): Promise<{ rows: number }>;
   replaceRowsFromQuery: NonNullable<Warehouse['replaceRowsFromQuery']>;
@@ -105,12 +112,25 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
   const writer = serialized(await instance.connect());
   const reader = serialized(await instance.connect());
   let closed = false;
+  // Batch loads commit on connections of their own: a snapshot waits for them and holds new ones back.
+  const loads = new Set<Promise<unknown>>();
+  let snapshotting: Promise<unknown> | undefined;
+  const asLoad = async <T>(work: () => Promise<T>): Promise<T> => {
+    while (snapshotting) await snapshotting.catch(() => undefined);
+    const running = work();
+    loads.add(running);
+    try {
+      return await running;
+    } finally {
+      loads.delete(running);
+    }
+  };
 
   const ensureOpen = () => {
     if (closed) throw new VigilError('SHUTTING_DOWN', 'the DuckDB warehouse is closed');
   };
 
-  return {
+  const warehouse: DuckDbWarehouse = {
     kind: 'duckdb',
     dialect: 'duckdb',
 
@@ -294,6 +314,50 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
       }
     },
 
+    /**
+     * Retention (VIGIL_RETENTION_DAYS): vitals observed, scores made and dead letters received
+     * before the cutoff, in one transaction. Counts rows. Admissions, ICU stays and patients are
+     * loaded by analysts (`vigil load`) and are theirs to keep or reload.
+     */
+    async purgeOlderThan(cutoffMs) {
+      ensureOpen();
+      return writer.use(async (c) => {
+        await run(c, 'BEGIN TRANSACTION');
+        try {
+          let removed = 0;
+          for (const [table, column] of [['vitals', 'observed_at'], ['risk_scores', 'scored_at'], ['dead_letters', 'received_at']] as const) {
+            removed += Number((await run(c, `DELETE FROM ${ident(table)} WHERE ${ident(column)} < epoch_ms($cutoff::BIGINT)`, { cutoff: cutoffMs })).rowsChanged);
+          }
+          await run(c, 'COMMIT');
+          return { removed };
+        } catch (error) {
+          await c.run('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      });
+    },
+
+    async snapshotTo(file) {
+      ensureOpen();
+      if (options.path === ':memory:') throw new VigilError('VALIDATION_FAILED', 'an in-memory warehouse has no file to snapshot');
+      while (snapshotting) await snapshotting.catch(() => undefined);
+      const taking = (async () => {
+        await Promise.allSettled([...loads]);
+        return writer.use(async (c) => {
+          // With the writer held and no load running, nothing commits between the checkpoint and the copy.
+          await run(c, 'CHECKPOINT');
+          await copyFile(options.path, file);
+          return { bytes: (await stat(file)).size };
+        });
+      })();
+      snapshotting = taking;
+      try {
+        return await taking;
+      } finally {
+        snapshotting = undefined;
+      }
+    },
+
     async ping() {
       ensureOpen();
       await reader.use((c) => run(c, 'SELECT 1'));
@@ -308,6 +372,11 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
       reader.connection.closeSync();
       instance.closeSync();
     },
+  };
+  return {
+    ...warehouse,
+    replaceRowsFrom: (table, batches) => asLoad(() => warehouse.replaceRowsFrom(table, batches)),
+    replaceRowsFromQuery: (table, sql, queryOptions) => asLoad(() => warehouse.replaceRowsFromQuery(table, sql, queryOptions)),
   };
 }
 

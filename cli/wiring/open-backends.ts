@@ -67,7 +67,7 @@ export function openTimeSeries(config: VigilConfig, logger: Logger): Promise<Tim
     sqliteFile: 'timeseries.sqlite',
     bigtableTable: config.timeseries.bigtableTable,
     embedded: async (path) => (await import('../../adapters/embedded/timeseries-sqlite.ts')).createSqliteTimeSeriesStore({ path }),
-    bigtable: async (options) => (await import('../../adapters/gcp/timeseries-bigtable.ts')).createBigtableTimeSeriesStore(options),
+    bigtable: async (options) => (await import('../../adapters/gcp/timeseries-bigtable.ts')).createBigtableTimeSeriesStore({ ...options, retentionDays: config.retention.days }),
   });
 }
 
@@ -87,7 +87,7 @@ export function openAuditLog(config: VigilConfig, logger: Logger): Promise<Audit
     sqliteFile: 'audit.sqlite',
     bigtableTable: config.timeseries.bigtableAuditTable,
     embedded: async (path) => (await import('../../adapters/embedded/audit-log-sqlite.ts')).createSqliteAuditLog({ path }),
-    bigtable: async (options) => (await import('../../adapters/gcp/audit-log-bigtable.ts')).createBigtableAuditLog(options),
+    bigtable: async (options) => (await import('../../adapters/gcp/audit-log-bigtable.ts')).createBigtableAuditLog({ ...options, retentionDays: config.retention.auditDays }),
   });
 }
 
@@ -142,6 +142,7 @@ export async function openWarehouse(config: VigilConfig, logger: Logger, options
         projectId: config.googleCloudProject,
         dataset: config.warehouse.bigqueryDataset,
         location: config.warehouse.bigqueryLocation,
+        retentionDays: config.retention.days,
         logger,
       });
     }
