@@ -19,6 +19,9 @@ import { registerRejectedReadingsRoute } from './rejected-readings-route.ts';
 import type { AnalystQueries } from './sql-route.ts';
 import { registerSqlRoute } from './sql-route.ts';
 import { registerWardTrendsRoute } from './ward-trends-route.ts';
+import type { WardCensus } from './ward-census.ts';
+import type { WarehouseSnapshots } from './warehouse-snapshot-route.ts';
+import { registerWarehouseSnapshotRoute } from './warehouse-snapshot-route.ts';
 
 /** What the clinician side reads: patients, vitals, risk, profile, stream, dashboard page, admin reads. */
 export interface DashboardDeps {
@@ -28,6 +31,8 @@ export interface DashboardDeps {
   readonly audit: AuditLog;
   /** Alerts for the ward (`/v1/alerts`, `event: alert` on the stream); none when absent. */
   readonly alerts?: AlertEngine;
+  /** Who is on the ward and in which bed (ADT); every patient with readings, bedless, when absent. */
+  readonly census?: WardCensus;
 }
 
 export interface DashboardOptions {
@@ -40,11 +45,11 @@ export interface DashboardOptions {
 
 /** The dashboard's routes, registered on the HTTP shell (http/http-shell.ts), whose auth hook checks each route's access. */
 export function registerDashboard(app: FastifyInstance, read: DashboardDeps, options: DashboardOptions): void {
-  const { timeseries, warehouse, updates, audit, alerts } = read;
+  const { timeseries, warehouse, updates, audit, alerts, census } = read;
   const { config, metrics } = options;
   registerAudit(app, audit);
-  registerPatientRoutes(app, timeseries, { riskMode: config.riskMode });
-  registerPatientStream(app, { timeseries, updates, metrics, riskMode: config.riskMode, ...(alerts ? { alerts } : {}) }, { ...DEFAULT_STREAM_OPTIONS, ...options.stream });
+  registerPatientRoutes(app, timeseries, { riskMode: config.riskMode, ...(census ? { census } : {}) });
+  registerPatientStream(app, { timeseries, updates, metrics, riskMode: config.riskMode, ...(alerts ? { alerts } : {}), ...(census ? { census } : {}) }, { ...DEFAULT_STREAM_OPTIONS, ...options.stream });
   registerDeadLetterRoutes(app, { warehouse });
   registerDashboardPage(app);
   registerRejectedReadingsRoute(app, { warehouse });
@@ -53,6 +58,12 @@ export function registerDashboard(app: FastifyInstance, read: DashboardDeps, opt
   if (alerts) registerAlertRoutes(app, { alerts, audit });
   // Analysts' read-only SQL, where the warehouse offers a locked-down query (embedded DuckDB).
   if (hasAnalystQueries(warehouse)) registerSqlRoute(app, warehouse);
+  // `vigil backup` while the server holds the embedded warehouse file.
+  if (hasSnapshots(warehouse)) registerWarehouseSnapshotRoute(app, { warehouse, dataDir: config.dataDir });
+}
+
+function hasSnapshots(warehouse: Warehouse): warehouse is Warehouse & WarehouseSnapshots {
+  return typeof (warehouse as Partial<WarehouseSnapshots>).snapshotTo === 'function';
 }
 
 function hasAnalystQueries(warehouse: Warehouse): warehouse is Warehouse & AnalystQueries {

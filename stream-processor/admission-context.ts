@@ -27,6 +27,8 @@ export interface WarehouseAdmissionLookupOptions {
   readonly maxPatients?: number;
   /** Patients per query at most (default 200). */
   readonly chunkSize?: number;
+  /** Milliseconds, for the cache's ages (default `Date.now`); tests move it instead of waiting. */
+  readonly clock?: () => number;
 }
 
 interface AdmissionRecord {
@@ -49,7 +51,8 @@ export function createWarehouseAdmissionLookup(warehouse: Warehouse, options: Wa
   const missingTtl = options.missingTtlMs ?? DEFAULTS.admissionLookup.missingTtlMs;
   const chunkSize = options.chunkSize ?? DEFAULTS.admissionLookup.chunkSize;
   const logger = options.logger.child({ component: 'admission-lookup' });
-  const cache = new LRUCache<string, readonly AdmissionRecord[]>({ max: options.maxPatients ?? DEFAULTS.admissionLookup.maxPatients, ttl });
+  const clock = options.clock ?? Date.now;
+  const cache = new LRUCache<string, readonly AdmissionRecord[]>({ max: options.maxPatients ?? DEFAULTS.admissionLookup.maxPatients, ttl, perf: { now: clock }, ttlResolution: 0 });
 
   async function fetchChunk(patientIds: readonly string[]): Promise<void> {
     // Ids never hold a comma (ID_PATTERN), so one joined parameter carries the chunk on every engine.

@@ -2,6 +2,7 @@ import type { Alert, AlertReason } from '../../core/domain/alert.ts';
 import { mergeAlertUpdate } from '../../core/domain/alert.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { AlertStore } from '../../core/ports/alert-store.ts';
+import type { RetentionPurge } from '../../core/ports/retention.ts';
 import { inImmediateTransaction, openSqliteFile } from './open-sqlite-file.ts';
 
 interface AlertRow {
@@ -16,7 +17,7 @@ interface AlertRow {
  * index allows one open alert per patient, and every read-decide-write runs in one IMMEDIATE
  * transaction, so the open-once and first-acknowledgement rules hold across handles.
  */
-export function createSqliteAlertStore(options: { path: string }): AlertStore {
+export function createSqliteAlertStore(options: { path: string }): AlertStore & RetentionPurge {
   const db = openSqliteFile({ path: options.path, what: 'alert store', schema: `
       CREATE TABLE IF NOT EXISTS alerts (
         id TEXT PRIMARY KEY,
@@ -51,6 +52,7 @@ export function createSqliteAlertStore(options: { path: string }): AlertStore {
   const visible = db.prepare(`SELECT * FROM alerts WHERE status = 'open' OR (acknowledged_at IS NULL AND reasons <> '["observations-incomplete"]')
     ORDER BY opened_at DESC LIMIT ?`);
   const all = db.prepare('SELECT * FROM alerts ORDER BY opened_at DESC LIMIT ?');
+  const purgeClosed = db.prepare("DELETE FROM alerts WHERE status = 'closed' AND closed_at < ?");
   let closed = false;
 
   const guard = async <T>(action: string, run: () => T): Promise<T> => {
@@ -103,6 +105,13 @@ export function createSqliteAlertStore(options: { path: string }): AlertStore {
     },
     list({ visibleOnly, limit }) {
       return guard('read', () => ((visibleOnly ? visible : all).all(limit) as unknown as AlertRow[]).map(fromRow));
+    },
+    /**
+     * Retention (VIGIL_RETENTION_DAYS): episodes closed before the cutoff, acknowledged or not (a
+     * closed episode that old is history, not work); an open one never, however old.
+     */
+    purgeOlderThan(cutoffMs) {
+      return guard('purge', () => ({ removed: Number(purgeClosed.run(cutoffMs).changes) }));
     },
     async ping() {
       await guard('read', () => byId.get(''));

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DuckDBConnection, DuckDBType } from '@duckdb/node-api';
@@ -10,6 +10,7 @@ import { TABLES } from '../../core/warehouse-schema.ts';
 import { mergeRowsByKey } from '../../core/merge-warehouse-rows.ts';
 import { checkWarehouseRow } from '../../core/check-warehouse-row.ts';
 import { createNamedQueries } from '../shared/named-queries.ts';
+import type { RetentionPurge } from '../../core/ports/retention.ts';
 
 /**
  * The embedded warehouse: one DuckDB file (`${VIGIL_DATA_DIR}/warehouse.duckdb`).
@@ -41,6 +42,12 @@ export interface DuckDbWarehouseOptions {
    * reads the CSV with DuckDB's `read_csv`, needs neither.
    */
   readonly lockedDown?: boolean;
+  /**
+   * DuckDB's own memory bound (its buffer pool: appends, queries, loads), in MB. Unset, DuckDB
+   * takes 80 % of the machine's RAM, which a server sharing the host with its Node heap must not.
+   * Beyond it DuckDB spills to a temp folder beside the file or fails the query with out-of-memory.
+   */
+  readonly memoryLimitMb?: number;
 }
 
 const LOCKED_DOWN_CONFIG: Readonly<Record<string, string>> = Object.freeze({
@@ -59,7 +66,13 @@ export interface AnalystQueryOptions {
   readonly timeoutMs: number;
 }
 
-export interface DuckDbWarehouse extends Warehouse {
+export interface DuckDbWarehouse extends Warehouse, RetentionPurge {
+  /**
+   * A consistent copy of the database file at `file` while the warehouse stays open (`vigil
+   * backup`): appends wait, running batch loads finish first and new ones wait, the WAL is
+   * checkpointed into the file, and the file is copied. Not for `:memory:`.
+   */
+  snapshotTo(file: string): Promise<{ bytes: number }>;
   // Always present here (optional on the port).
   replaceRowsFrom(table: TableName, batches: AsyncIterable<readonly WarehouseRow[]>): Promise<{ rows: number }>;
   replaceRowsFromQuery: NonNullable<Warehouse['replaceRowsFromQuery']>;
@@ -90,8 +103,11 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
   const viewsDir = options.viewsDir ?? DEFAULT_VIEWS_DIR;
   let instance: DuckDBInstance;
   try {
-    const config = options.readOnly ? READ_ONLY_CONFIG : options.lockedDown ? LOCKED_DOWN_CONFIG : undefined;
-    instance = await DuckDBInstance.create(options.path, config ? { ...config } : undefined);
+    const lockDown = options.readOnly ? READ_ONLY_CONFIG : options.lockedDown ? LOCKED_DOWN_CONFIG : {};
+    // The memory limit comes first: `lock_configuration` (last in the lock-down) freezes what precedes it.
+    const config: Record<string, string> = options.memoryLimitMb ? { memory_limit: `${options.memoryLimitMb}MB` } : {};
+    Object.assign(config, lockDown);
+    instance = await DuckDBInstance.create(options.path, Object.keys(config).length > 0 ? config : undefined);
   } catch (cause) {
     // The usual reason: another process (a running `vigil start`) holds the file's write lock.
     throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the DuckDB warehouse ${options.path}: ${(cause as Error).message}`, { cause });
@@ -99,6 +115,19 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
   const writer = serialized(await instance.connect());
   const reader = serialized(await instance.connect());
   let closed = false;
+  // Batch loads commit on connections of their own: a snapshot waits for them and holds new ones back.
+  const loads = new Set<Promise<unknown>>();
+  let snapshotting: Promise<unknown> | undefined;
+  const asLoad = async <T>(work: () => Promise<T>): Promise<T> => {
+    while (snapshotting) await snapshotting.catch(() => undefined);
+    const running = work();
+    loads.add(running);
+    try {
+      return await running;
+    } finally {
+      loads.delete(running);
+    }
+  };
 
   const ensureOpen = () => {
     if (closed) throw new VigilError('SHUTTING_DOWN', 'the DuckDB warehouse is closed');
@@ -292,6 +321,50 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
       return warehouse.query(namedQuerySql(name, literals), params);
     },
 
+    /**
+     * Retention (VIGIL_RETENTION_DAYS): vitals observed, scores made and dead letters received
+     * before the cutoff, in one transaction. Counts rows. Admissions, ICU stays and patients are
+     * loaded by analysts (`vigil load`) and are theirs to keep or reload.
+     */
+    async purgeOlderThan(cutoffMs) {
+      ensureOpen();
+      return writer.use(async (c) => {
+        await run(c, 'BEGIN TRANSACTION');
+        try {
+          let removed = 0;
+          for (const [table, column] of [['vitals', 'observed_at'], ['risk_scores', 'scored_at'], ['dead_letters', 'received_at']] as const) {
+            removed += Number((await run(c, `DELETE FROM ${ident(table)} WHERE ${ident(column)} < epoch_ms($cutoff::BIGINT)`, { cutoff: cutoffMs })).rowsChanged);
+          }
+          await run(c, 'COMMIT');
+          return { removed };
+        } catch (error) {
+          await c.run('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      });
+    },
+
+    async snapshotTo(file) {
+      ensureOpen();
+      if (options.path === ':memory:') throw new VigilError('VALIDATION_FAILED', 'an in-memory warehouse has no file to snapshot');
+      while (snapshotting) await snapshotting.catch(() => undefined);
+      const taking = (async () => {
+        await Promise.allSettled([...loads]);
+        return writer.use(async (c) => {
+          // With the writer held and no load running, nothing commits between the checkpoint and the copy.
+          await run(c, 'CHECKPOINT');
+          await copyFile(options.path, file);
+          return { bytes: (await stat(file)).size };
+        });
+      })();
+      snapshotting = taking;
+      try {
+        return await taking;
+      } finally {
+        snapshotting = undefined;
+      }
+    },
+
     async ping() {
       ensureOpen();
       await reader.use((c) => run(c, 'SELECT 1'));
@@ -307,7 +380,11 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
       instance.closeSync();
     },
   };
-  return warehouse;
+  return {
+    ...warehouse,
+    replaceRowsFrom: (table, batches) => asLoad(() => warehouse.replaceRowsFrom(table, batches)),
+    replaceRowsFromQuery: (table, sql, queryOptions) => asLoad(() => warehouse.replaceRowsFromQuery(table, sql, queryOptions)),
+  };
 }
 
 /** A connection whose users take turns: DuckDB runs one statement per connection at a time. */

@@ -234,6 +234,22 @@ function openSubscription(
     streamingOptions: { maxStreams: streams },
   });
 
+  const handedOut = new WeakSet<Message>();
+  const extensionSeconds = clamp(Math.ceil(options.ackDeadlineMs / 1000), ACK_DEADLINE_SECONDS.min, ACK_DEADLINE_SECONDS.max);
+  /**
+   * The client's lease manager keeps modAck-ing a message until `maxExtensionTime` after it was
+   * received, then drops it (Pub/Sub redelivers it, attempt + 1) and lets a new one in. Holding a
+   * message restarts that clock (`Message.received`) and modAcks at once; messages queued behind it
+   * in the dispatcher wait for the same store, so their clocks restart too. The client then keeps
+   * the flow-control window full: nothing more is pulled while the handler holds.
+   */
+  const hold = (message: Message): void => {
+    const now = Date.now();
+    message.received = now;
+    message.modAck(extensionSeconds);
+    for (const queued of unsettled.keys()) if (!handedOut.has(queued)) queued.received = now;
+  };
+
   const lastAttempt = options.deadLetterTopic && options.maxDeliveryAttempts ? options.maxDeliveryAttempts : Infinity;
 
   const wrap = (message: Message): DeliveredMessage => {
@@ -267,12 +283,17 @@ function openSubscription(
       publishedAt: new Date(message.publishTime.getTime()),
       ack: () => settle('ack'),
       nack: () => settle('nack'),
+      extendAckDeadline: async () => {
+        if (!settled) hold(message);
+      },
     };
     unsettled.set(message, delivered);
     return delivered;
   };
 
-  const dispatcher = createBatchDispatcher<DeliveredMessage>(options, async (batch) => {
+  const dispatcher = createBatchDispatcher<{ message: Message; delivered: DeliveredMessage }>(options, async (items) => {
+    for (const item of items) handedOut.add(item.message);
+    const batch = items.map((item) => item.delivered);
     try {
       await handler(batch);
     } catch (error) {
@@ -285,7 +306,7 @@ function openSubscription(
   subscription.on('message', (message: Message) => {
     // The listener stays until the client is closed (removing it closes the client before the nacks below).
     if (stopping) message.nack();
-    else dispatcher.push(wrap(message));
+    else dispatcher.push({ message, delivered: wrap(message) });
   });
   subscription.on('error', (error: unknown) => {
     // The client reconnects streaming pulls on transient errors; anything reaching here is logged, not thrown.
