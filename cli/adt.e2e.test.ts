@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signToken } from '../dashboard-api/auth.ts';
+import { signToken } from '../http/auth.ts';
 import { connectMllp, msaOf } from '../simulators/device-protocols/mllp-client.ts';
 import type { MllpClient } from '../simulators/device-protocols/mllp-client.ts';
 import type { VigilProcess } from './test-support/vigil-process.ts';

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { VigilError } from './errors.ts';
 import { deepFreeze } from './deep-freeze.ts';
+import { DEFAULTS } from './defaults.ts';
 
 /**
  * Every setting Vigil reads, with every default in this one place. `loadConfig` validates once at
@@ -158,15 +159,8 @@ export interface VigilConfig {
 
 export type RiskMode = 'shown' | 'silent';
 
-/** Alert defaults, in one place (the alert engine's DEFAULT_ALERT_THRESHOLDS are these). */
-export const ALERT_DEFAULTS = Object.freeze({
-  news2: 5,
-  news2RedParameter: true,
-  // Used only when neither VIGIL_ALERT_RISK_PERCENT nor the model card sets a threshold.
-  risk: 0.33,
-  // Long enough that a re-positioned probe or a cough does not close and reopen the episode.
-  holdMs: 15 * 60_000,
-});
+/** Alert defaults (commented in core/defaults.ts; the alert engine's DEFAULT_ALERT_THRESHOLDS are these). */
+export const ALERT_DEFAULTS = Object.freeze({ news2: DEFAULTS.alerts.news2, news2RedParameter: DEFAULTS.alerts.news2RedParameter, risk: DEFAULTS.alerts.risk, holdMs: DEFAULTS.alerts.holdMs });
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -265,7 +259,7 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       risk: env.VIGIL_ALERT_RISK_PERCENT ? int(env, 'VIGIL_ALERT_RISK_PERCENT', 0, 1, 100) / 100 : null,
       holdMs: int(env, 'VIGIL_ALERT_HOLD_MINUTES', ALERT_DEFAULTS.holdMs / 60_000, 0, 24 * 60) * 60_000,
       // One store read per second per instance: another instance's acknowledgement shows within it.
-      refreshMs: int(env, 'VIGIL_ALERT_REFRESH_MS', 1_000, 100, 60_000),
+      refreshMs: int(env, 'VIGIL_ALERT_REFRESH_MS', DEFAULTS.alerts.refreshMs, 100, 60_000),
     },
     // Hourly is the most frequent RCP observation schedule below continuous monitoring.
     news2: { maxAgeMs: int(env, 'VIGIL_NEWS2_MAX_AGE_MINUTES', 60, 1, 24 * 60) * 60_000 },

@@ -210,6 +210,7 @@ describe('stream processor on the embedded adapters', () => {
     const broken: Warehouse = {
       kind: real.kind, dialect: real.dialect,
       provision: () => real.provision(), replaceRows: (t, r) => real.replaceRows(t, r), query: (q, p) => real.query(q, p),
+      namedQuery: (n, p, l) => real.namedQuery(n, p, l),
       ping: () => real.ping(), close: () => real.close(),
       append: async (table, batch) => {
         if (table === 'vitals' && down) {
@@ -289,6 +290,7 @@ describe('stream processor on the embedded adapters', () => {
     const rejecting: Warehouse = {
       kind: real.kind, dialect: real.dialect,
       provision: () => real.provision(), replaceRows: (t, r) => real.replaceRows(t, r), query: (q, p) => real.query(q, p),
+      namedQuery: (n, p, l) => real.namedQuery(n, p, l),
       ping: () => real.ping(), close: () => real.close(),
       append: async (table, batch) => {
         if (table === 'vitals') {

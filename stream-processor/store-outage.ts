@@ -1,4 +1,4 @@
-import { isRetriable } from '../core/errors.ts';
+import { isTransientFailure } from '../core/errors.ts';
 import { logSafeError } from '../core/observability/log-safe-error.ts';
 import type { Logger } from '../core/observability/logger.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
@@ -106,7 +106,7 @@ export function createStoreOutage(options: StoreOutageOptions): StoreOutage {
             markUp(backend);
             return result;
           } catch (error) {
-            if (!isRetriable(error)) throw error;
+            if (!isTransientFailure(error)) throw error;
             const delayMs = markDown(backend, error, batch.length);
             await pause(delayMs, signal);
             if (signal.aborted) throw new StoreHoldStopped(backend, error);

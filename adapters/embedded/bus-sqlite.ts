@@ -1,6 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type {
@@ -10,6 +8,8 @@ import {
   bitmapOf, chunkRuns, clearBit, decodeChunk, encodeChunk, fullBitmap, hasBit, isEmpty, MAX_CHUNK_MESSAGES, setBits,
   type ChunkEntry,
 } from './bus-sqlite-chunk.ts';
+import { checkSubscribeOptions } from '../../core/ports/check-subscribe-options.ts';
+import { inImmediateTransaction, openSqliteFile } from './open-sqlite-file.ts';
 
 /**
  * The embedded bus: a durable message log in one SQLite file (node:sqlite, WAL mode), shared by
@@ -185,14 +185,14 @@ class SqliteBus implements Bus {
       busyTimeoutMs: options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs,
     };
     this.logger = options.logger;
-    try {
-      mkdirSync(path.dirname(options.path), { recursive: true });
-      this.db = new DatabaseSync(options.path, { timeout: this.settings.busyTimeoutMs });
-      this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${this.settings.durability.toUpperCase()}; PRAGMA cache_size = -32000;`);
-      this.db.exec(SCHEMA);
-    } catch (cause) {
-      throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the bus database ${options.path}`, { cause });
-    }
+    this.db = openSqliteFile({
+      path: options.path,
+      what: `bus database ${options.path}`,
+      schema: SCHEMA,
+      synchronous: this.settings.durability,
+      busyTimeoutMs: this.settings.busyTimeoutMs,
+      cacheKiB: 32_000,
+    });
     this.sql = prepareStatements(this.db);
     this.gcTimer = setInterval(() => this.collectGarbage(), DEFAULTS.gcIntervalMs);
     this.gcTimer.unref();
@@ -242,7 +242,7 @@ class SqliteBus implements Bus {
 
   async subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     this.assertOpen();
-    validateSubscribeOptions(options);
+    checkSubscribeOptions(options);
     const row = this.sql.subscriptionByName.get(options.subscription) as
       { sub_id: number; topic_id: number; dead_letter_topic: string | null; max_delivery_attempts: number | null } | undefined;
     if (!row) throw new VigilError('NOT_FOUND', `subscription ${options.subscription} does not exist; run vigil provision`);
@@ -556,14 +556,7 @@ class SqliteBus implements Bus {
   }
 
   private transaction(work: () => void): void {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      work();
-      this.db.exec('COMMIT');
-    } catch (error) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      throw error;
-    }
+    inImmediateTransaction(this.db, work);
   }
 
   private assertOpen(): void {
@@ -835,16 +828,6 @@ function prepareStatements(db: DatabaseSync) {
       FROM topics t LEFT JOIN subscriptions s ON s.topic_id = t.topic_id GROUP BY t.topic_id`),
     deleteChunksBelow: p('DELETE FROM chunks WHERE topic_id = ? AND first_seq < ? AND first_seq + count <= ?'),
   };
-}
-
-function validateSubscribeOptions(o: SubscribeOptions): void {
-  const positive = ['maxBatchSize', 'maxInFlight', 'ackDeadlineMs'] as const;
-  for (const key of positive) {
-    if (!Number.isInteger(o[key]) || o[key] <= 0) throw new VigilError('CONFIG_INVALID', `subscribe: ${key} must be a positive integer`);
-  }
-  if (o.maxDeliveryAttempts !== undefined && (!Number.isInteger(o.maxDeliveryAttempts) || o.maxDeliveryAttempts < 1)) {
-    throw new VigilError('CONFIG_INVALID', 'subscribe: maxDeliveryAttempts must be a positive integer');
-  }
 }
 
 /**

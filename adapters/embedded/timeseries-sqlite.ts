@@ -1,11 +1,11 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
+import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import type { Consciousness, News2Level, News2ParameterName, PatientProfile, RiskFactor, RiskScore, VitalReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
 import { mergeReading } from '../../core/domain/merge-reading.ts';
 import type { IndexedConflict, ReadingsWritten, TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 import type { RetentionPurge } from '../../core/ports/retention.ts';
+import { inImmediateTransaction, openSqliteFile } from './open-sqlite-file.ts';
 
 /**
  * The embedded time-series store: one SQLite file (`${VIGIL_DATA_DIR}/timeseries.sqlite`, WAL).
@@ -100,16 +100,15 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
   if (!options || typeof options.path !== 'string' || options.path === '') {
     throw new VigilError('CONFIG_INVALID', 'createSqliteTimeSeriesStore needs a database file path');
   }
-  let db: DatabaseSync;
-  try {
-    mkdirSync(path.dirname(options.path), { recursive: true });
-    db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
-    db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${(options.durability ?? 'full').toUpperCase()}; PRAGMA cache_size = -32000;`);
-    db.exec(SCHEMA);
-    addMissingColumns(db);
-  } catch (cause) {
-    throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the time-series database ${options.path}`, { cause });
-  }
+  const db = openSqliteFile({
+    path: options.path,
+    what: `time-series database ${options.path}`,
+    schema: SCHEMA,
+    synchronous: options.durability ?? 'full',
+    busyTimeoutMs: options.busyTimeoutMs ?? 5_000,
+    cacheKiB: 32_000,
+    migrate: addMissingColumns,
+  });
   const sql = prepareStatements(db);
   let closed = false;
 
@@ -121,14 +120,7 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
   const transaction = (work: () => void): void => {
     open();
     try {
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        work();
-        db.exec('COMMIT');
-      } catch (error) {
-        if (db.isTransaction) db.exec('ROLLBACK');
-        throw error;
-      }
+      inImmediateTransaction(db, work);
     } catch (error) {
       throw asStoreError(error);
     }

@@ -6,6 +6,7 @@ import type { BatchHandler, Bus, DeliveredMessage, OutgoingMessage, SubscribeOpt
 import { createBatchDispatcher } from './batch-dispatcher.ts';
 import { backendError, createIfMissing } from './google-errors.ts';
 import { createOpenSubscriptions } from '../shared/open-subscriptions.ts';
+import { checkSubscribeOptions } from '../../core/ports/check-subscribe-options.ts';
 
 /**
  * The Pub/Sub bus (core/ports/bus.ts) on the official client. With PUBSUB_EMULATOR_HOST set the
@@ -149,7 +150,7 @@ export function createPubSubBus(options: PubSubBusOptions): Bus {
 
     async subscribe(subscribeOptions, handler) {
       if (closed) throw new VigilError('SHUTTING_DOWN', 'the Pub/Sub bus is closed');
-      validateSubscribeOptions(subscribeOptions);
+      checkSubscribeOptions(subscribeOptions);
       const deadLetter = async (message: DeliveredMessage): Promise<void> => {
         await bus.publish(subscribeOptions.deadLetterTopic!, [{
           data: message.data,
@@ -202,16 +203,6 @@ function subscriptionSettings(spec: NonNullable<TopicSpec['subscriptions']>[numb
     ...(ackDeadlineSeconds === undefined ? {} : { ackDeadlineSeconds }),
     ...(deadLetterPolicy ? { deadLetterPolicy, retryPolicy } : {}),
   } as { ackDeadlineSeconds?: number; deadLetterPolicy?: { deadLetterTopic: string; maxDeliveryAttempts: number }; retryPolicy?: object };
-}
-
-function validateSubscribeOptions(o: SubscribeOptions): void {
-  const positive = (name: string, value: number): void => {
-    if (!Number.isInteger(value) || value < 1) throw new VigilError('CONFIG_INVALID', `subscribe: ${name} must be a positive integer`);
-  };
-  positive('maxBatchSize', o.maxBatchSize);
-  positive('maxInFlight', o.maxInFlight);
-  positive('ackDeadlineMs', o.ackDeadlineMs);
-  if (!(o.maxBatchWaitMs >= 0)) throw new VigilError('CONFIG_INVALID', 'subscribe: maxBatchWaitMs must be >= 0');
 }
 
 function toPubSubMessage(message: OutgoingMessage) {

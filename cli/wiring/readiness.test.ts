@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../core/observability/metrics.ts';
-import { registerOperationsRoutes } from '../../dashboard-api/operations-routes.ts';
+import { registerOperationsRoutes } from '../../http/operations-routes.ts';
 import { readinessChecks } from './readiness.ts';
 
 describe('/readyz checks', () => {

@@ -1,6 +1,6 @@
 import type { Metrics } from '../../core/observability/metrics.ts';
 import { VigilError } from '../../core/errors.ts';
-import type { ReadinessCheck } from '../../dashboard-api/operations-routes.ts';
+import type { ReadinessCheck } from '../../http/operations-routes.ts';
 
 /** A backend /readyz checks: its role and adapter kind name it, e.g. "timeseries (bigtable)". */
 export interface ReadinessBackend {

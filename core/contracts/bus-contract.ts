@@ -394,6 +394,22 @@ export function describeBusContract(name: string, makeBus: () => Promise<Bus>, o
       expect(dead.seen.filter((s) => s.message.deliveryAttempt === 1)).toHaveLength(1);
     }, k.testTimeoutMs);
 
+    it('refuses invalid subscribe options with CONFIG_INVALID naming the option, the same on every bus', async () => {
+      const t = await provision();
+      const bad: [Partial<SubscribeOptions>, RegExp][] = [
+        [{ maxBatchSize: 0 }, /maxBatchSize/],
+        [{ maxInFlight: 1.5 }, /maxInFlight/],
+        [{ ackDeadlineMs: -1 }, /ackDeadlineMs/],
+        [{ maxBatchWaitMs: Number.NaN }, /maxBatchWaitMs/],
+        [{ maxDeliveryAttempts: 0 }, /maxDeliveryAttempts/],
+        [{ subscription: '' }, /subscription/],
+      ];
+      for (const [overrides, named] of bad) {
+        const refused = bus.subscribe(subscribeOptions(t, overrides), async () => {});
+        await expect(refused, JSON.stringify(overrides)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(named) });
+      }
+    }, k.testTimeoutMs);
+
     it('never holds more than maxInFlight unsettled messages in a subscriber', async () => {
       const t = await provision();
       const maxInFlight = 8;
