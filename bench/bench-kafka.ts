@@ -4,7 +4,7 @@ import type { BenchResult } from './bench-result.ts';
 import { startVigil } from '../cli/test-support/vigil-process.ts';
 import { createLogger } from '../core/observability/logger.ts';
 import type { Bus } from '../core/ports/bus.ts';
-import { signToken } from '../dashboard-api/auth.ts';
+import { signToken } from '../http/auth.ts';
 import { resolveEmulatorEnv } from '../infra/emulator-env.ts';
 import { createBusSink } from '../simulators/sink-bus.ts';
 import { createKafkaBus } from '../adapters/kafka/bus-kafka.ts';

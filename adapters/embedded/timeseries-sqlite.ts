@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
+import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import type { Consciousness, News2Level, News2ParameterName, PatientProfile, RiskFactor, RiskScore, VitalReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
 import { mergeReading } from '../../core/domain/merge-reading.ts';
 import type { IndexedConflict, ReadingsWritten, TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
+import type { RetentionPurge } from '../../core/ports/retention.ts';
+import { inImmediateTransaction, openSqliteFile } from './open-sqlite-file.ts';
 
 /**
  * The embedded time-series store: one SQLite file (`${VIGIL_DATA_DIR}/timeseries.sqlite`, WAL).
@@ -92,20 +93,22 @@ interface ScoreRow {
   news2_complete: number; news2_missing: string;
 }
 
-export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): TimeSeriesStore {
+/** Rows deleted per transaction by a purge: each is short, so the processor's writes never wait long. */
+const PURGE_CHUNK = 2_000;
+
+export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): TimeSeriesStore & RetentionPurge {
   if (!options || typeof options.path !== 'string' || options.path === '') {
     throw new VigilError('CONFIG_INVALID', 'createSqliteTimeSeriesStore needs a database file path');
   }
-  let db: DatabaseSync;
-  try {
-    mkdirSync(path.dirname(options.path), { recursive: true });
-    db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
-    db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${(options.durability ?? 'full').toUpperCase()}; PRAGMA cache_size = -32000;`);
-    db.exec(SCHEMA);
-    addMissingColumns(db);
-  } catch (cause) {
-    throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the time-series database ${options.path}`, { cause });
-  }
+  const db = openSqliteFile({
+    path: options.path,
+    what: `time-series database ${options.path}`,
+    schema: SCHEMA,
+    synchronous: options.durability ?? 'full',
+    busyTimeoutMs: options.busyTimeoutMs ?? 5_000,
+    cacheKiB: 32_000,
+    migrate: addMissingColumns,
+  });
   const sql = prepareStatements(db);
   let closed = false;
 
@@ -117,14 +120,7 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
   const transaction = (work: () => void): void => {
     open();
     try {
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        work();
-        db.exec('COMMIT');
-      } catch (error) {
-        if (db.isTransaction) db.exec('ROLLBACK');
-        throw error;
-      }
+      inImmediateTransaction(db, work);
     } catch (error) {
       throw asStoreError(error);
     }
@@ -258,6 +254,41 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
       return profile;
     },
 
+    /**
+     * Retention (core/ports/retention.ts): readings observed and scores made before the cutoff; a
+     * patient left with no reading leaves the patient list, and their profile goes too unless it
+     * was changed since the cutoff. Counts readings and scores. Deletes walk each patient's
+     * primary-key range in chunks of PURGE_CHUNK rows, one short transaction each, yielding to
+     * the event loop between them (no index on time alone: it would slow every write).
+     */
+    async purgeOlderThan(cutoffMs) {
+      let removed = 0;
+      const patients = read(() => sql.patients.all() as { patient_id: string }[]).map((r) => r.patient_id);
+      for (const patientId of patients) {
+        for (const [boundary, remove] of [[sql.readingChunkEnd, sql.deleteReadingsBefore], [sql.scoreChunkEnd, sql.deleteScoresBefore]] as const) {
+          let more = true;
+          while (more) {
+            transaction(() => {
+              // Below the time of the PURGE_CHUNK-th oldest row, or below the cutoff when fewer are left
+              // (or when that many share one time, so nothing lies below it).
+              const end = boundary.get(patientId, cutoffMs) as { at: number } | undefined;
+              let changes = end ? Number(remove.run(patientId, end.at).changes) : 0;
+              if (changes === 0) changes = Number(remove.run(patientId, cutoffMs).changes);
+              more = end !== undefined && changes > 0;
+              removed += changes;
+            });
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          }
+        }
+        transaction(() => {
+          if (sql.anyReading.get(patientId)) return;
+          sql.deletePatient.run(patientId);
+          sql.deleteProfileBefore.run(patientId, cutoffMs);
+        });
+      }
+      return { removed };
+    },
+
     async listPatients() {
       return read(() => sql.patients.all() as { patient_id: string }[]).map((r) => r.patient_id);
     },
@@ -272,6 +303,20 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
       db.close();
     },
   };
+}
+
+/**
+ * The readings of a time-series file (not a live store: a backup's copy) received at or after
+ * `sinceMs`, in no order: a full scan, as nothing is indexed by arrival. `vigil backup` uses it to
+ * bring the warehouse copy level with the time-series copy (cli/backup/embedded-backup.ts).
+ */
+export function readingsReceivedSince(file: string, sinceMs: number): VitalReading[] {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return (arrays(db.prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE received_at >= ?`)).all(sinceMs) as unknown as ReadingRow[]).map(toReading);
+  } finally {
+    db.close();
+  }
 }
 
 /** A range read in ascending order; `newestFirst` takes the newest `limit` and turns them back. */
@@ -364,6 +409,13 @@ function prepareStatements(db: DatabaseSync) {
       ON CONFLICT DO UPDATE SET spo2_scale = excluded.spo2_scale, baseline_confusion = excluded.baseline_confusion, updated_at = excluded.updated_at, updated_by = excluded.updated_by`),
     profile: p('SELECT patient_id, spo2_scale, baseline_confusion, updated_at, updated_by FROM profiles WHERE patient_id = ?'),
     patients: p('SELECT patient_id FROM patients ORDER BY patient_id'),
+    readingChunkEnd: p(`SELECT observed_at AS at FROM readings WHERE patient_id = ?1 AND observed_at < ?2 ORDER BY observed_at LIMIT 1 OFFSET ${PURGE_CHUNK}`),
+    deleteReadingsBefore: p('DELETE FROM readings WHERE patient_id = ? AND observed_at < ?'),
+    scoreChunkEnd: p(`SELECT scored_at AS at FROM risk_scores WHERE patient_id = ?1 AND scored_at < ?2 ORDER BY scored_at LIMIT 1 OFFSET ${PURGE_CHUNK}`),
+    deleteScoresBefore: p('DELETE FROM risk_scores WHERE patient_id = ? AND scored_at < ?'),
+    anyReading: p('SELECT 1 FROM readings WHERE patient_id = ? LIMIT 1'),
+    deletePatient: p('DELETE FROM patients WHERE patient_id = ?'),
+    deleteProfileBefore: p('DELETE FROM profiles WHERE patient_id = ? AND updated_at < ?'),
   };
 }
 
