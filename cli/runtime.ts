@@ -160,6 +160,9 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       ? createDeviceAttribution(associations, (readings) => publisher.publish(readings))
       : undefined;
 
+    // ADT (HL7 v2 over MLLP, FHIR Patient/Encounter) is recorded where the edge runs.
+    const adt = publisher && warehouse && associations ? adtOptions(config, warehouse, associations, updates, attribution) : undefined;
+
     const edge = publisher && warehouse
       ? {
           publish: (readings: Parameters<typeof publisher.publish>[0]) => publisher.publish(readings),
@@ -195,7 +198,10 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       ...(publisher ? { ingest: { publisher } } : {}),
       ...(parts.read && timeseries && warehouse && audit ? { read: { timeseries, warehouse, updates, audit, ...(alerts ? { alerts } : {}), ...(census ? { census } : {}) } } : {}),
       routes: [
-        ...(edge ? [(instance: FastifyInstance) => void instance.register(fhirRoutes, { publish: edge.publish, deadLetter: edge.fhirDeadLetter })] : []),
+        ...(edge ? [(instance: FastifyInstance) => void instance.register(fhirRoutes, {
+          publish: edge.publish, deadLetter: edge.fhirDeadLetter,
+          ...(adt ? { adt: { subjects: config.mllp.fhirAdtSubjects, record: adt.record } } : {}),
+        })] : []),
         // Results out (GET /fhir/Observation, /fhir/Patient/:id) wherever the clinician side runs: the
         // same condition as `read` above, so the audit hook these routes rely on is installed.
         ...(parts.read && timeseries && warehouse && audit ? [(instance: FastifyInstance) => void instance.register(fhirReadRoutes, { timeseries })] : []),
@@ -227,7 +233,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
         idleTimeoutMs: config.mllp.idleTimeoutMs,
         publish: edge.publish,
         deadLetter: edge.hl7DeadLetter,
-        ...(associations && warehouse ? { adt: adtOptions(config, warehouse, associations, updates, attribution) } : {}),
+        ...(adt ? { adt } : {}),
         ...(attribution ? { attribution } : {}),
         logger,
         metrics,
