@@ -109,7 +109,7 @@ describe('ADT A01 → ORU → A02 → ORU → A03 over one MLLP listener (vigil 
     const first = await eventually(async () => {
       const p = await onWard();
       return p?.risk?.score != null && p.latest?.heartRate === 128 ? p : undefined;
-    }, 20_000, `${PATIENT} on GET /v1/patients with the first reading and a risk score`);
+    }, 45_000, `${PATIENT} on GET /v1/patients with the first reading and a risk score`);
     expect(first.bed).toBe('4N-401-A');
     expect(first.news2!.score, 'NEWS2 of RR 26, SpO2 90, sys 96, HR 128, 38.6 °C').toBeGreaterThanOrEqual(11);
     expect(first.risk!.score).toBeGreaterThan(0);
@@ -122,7 +122,7 @@ describe('ADT A01 → ORU → A02 → ORU → A03 over one MLLP listener (vigil 
     const second = await eventually(async () => {
       const p = await onWard();
       return p?.latest?.heartRate === 92 && p.risk?.score != null ? p : undefined;
-    }, 20_000, `${PATIENT} on GET /v1/patients with the second reading`);
+    }, 45_000, `${PATIENT} on GET /v1/patients with the second reading`);
     expect(second.bed).toBe('4N-402-B');
     expect(second.news2!.score, 'recovered vitals score lower').toBeLessThan(first.news2!.score);
 
@@ -135,11 +135,11 @@ describe('ADT A01 → ORU → A02 → ORU → A03 over one MLLP listener (vigil 
     const leftEvent = new RegExp(`event: patient-left\\ndata: \\{"patientId":"${PATIENT}"\\}`);
     try {
       // The snapshot first: the patient is on the ward with their bed.
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 20_000;
       while (!text.includes(`"patientId":"${PATIENT}"`) && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
       expect(text, 'the stream snapshot shows the patient and bed').toMatch(new RegExp(`"patientId":"${PATIENT}".*"bed":"4N-402-B"|"bed":"4N-402-B".*"patientId":"${PATIENT}"`));
       expect(msaOf(await adtSystem.send(adt('A03', 'ADT_A03', at(150), pv1('4N^402^B', at(0), { discharged: at(150), disposition: '01' }))))).toMatchObject({ code: 'AA' });
-      const until = Date.now() + 10_000;
+      const until = Date.now() + 20_000;
       while (!leftEvent.test(text) && Date.now() < until) text += new TextDecoder().decode((await reader.read()).value);
     } finally {
       abort.abort();
@@ -156,5 +156,5 @@ describe('ADT A01 → ORU → A02 → ORU → A03 over one MLLP listener (vigil 
     const discharged = await sql(`SELECT discharged_at, discharge_location FROM admissions WHERE admission_id = '${VISIT}'`);
     expect(Date.parse(String(discharged[0]!.discharged_at))).toBe(at(150));
     expect(discharged[0]!.discharge_location).toBe('01');
-  }, 90_000);
+  }, 150_000);
 });
