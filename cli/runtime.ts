@@ -126,9 +126,17 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       closers.push({ name: 'processor', close: () => processor.stop() });
     }
 
+    // The ward census (beds from ADT): recorded by the edge, read by the dashboard; shared state.
+    const associations = parts.ingest || parts.read ? await openDeviceAssociations(config, logger) : undefined;
+    if (associations) {
+      closers.push({ name: 'device associations', close: () => associations.close() });
+      await associations.provision();
+    }
+    const census = associations ? createWardCensus(associations) : undefined;
+
     if (parts.read && !parts.process && timeseries) {
       // No processor in this process to announce updates: follow the shared store instead.
-      const poller = pollPatientUpdates({ timeseries, updates, logger, intervalMs: 500 });
+      const poller = pollPatientUpdates({ timeseries, updates, logger, intervalMs: 500, ...(census ? { census } : {}) });
       closers.push({ name: 'update poller', close: () => poller.stop() });
     }
 
@@ -148,13 +156,6 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     closers.push({ name: 'session revocations', close: () => revocations.close() });
     await revocations.provision();
 
-    // The ward census (beds from ADT): recorded by the edge, read by the dashboard; shared state.
-    const associations = parts.ingest || parts.read ? await openDeviceAssociations(config, logger) : undefined;
-    if (associations) {
-      closers.push({ name: 'device associations', close: () => associations.close() });
-      await associations.provision();
-    }
-    const census = associations ? createWardCensus(associations) : undefined;
     // Readings of monitors that name no patient: attributed by device or bed, else held (issue 16, item 6).
     const attribution = associations && publisher
       ? createDeviceAttribution(associations, (readings) => publisher.publish(readings))
