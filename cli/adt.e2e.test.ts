@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signToken } from '../dashboard-api/auth.ts';
+import { signToken } from '../http/auth.ts';
 import { connectMllp, msaOf } from '../simulators/device-protocols/mllp-client.ts';
 import type { MllpClient } from '../simulators/device-protocols/mllp-client.ts';
 import type { VigilProcess } from './test-support/vigil-process.ts';
@@ -61,7 +61,7 @@ const oru = (controlId: string, when: number, v: { hr: number; rr: number; spo2:
   ].join('\r');
 };
 
-interface WardPatient { patientId: string; bed?: string | null; latest: { heartRate: number | null; observedAt: string } | null; news2: { score: number } | null; risk: { score: number | null } | null }
+interface WardPatient { patientId: string; bed?: string | null; latest: { heartRate: number | null; observedAt: string } | null; news2: { score: number; observedAt: string } | null; risk: { score: number | null } | null }
 const ward = async (): Promise<WardPatient[]> => {
   const response = await fetch(`${vigil.url}/v1/patients`, { headers: auth('clinician') });
   expect(response.status).toBe(200);
@@ -108,9 +108,11 @@ describe('ADT A01 → ORU → A02 → ORU → A03 over one MLLP listener (vigil 
     expect(msaOf(await monitor.send(oru('ORU-1', at(30), { hr: 128, rr: 26, spo2: 90, sys: 96, dia: 60, temp: 38.6 })))).toMatchObject({ code: 'AA' });
     const first = await eventually(async () => {
       const p = await onWard();
-      return p?.risk?.score != null && p.latest?.heartRate === 128 ? p : undefined;
+      // Scored from this reading: the NEWS2 set's newest reading is it (a score may lag the reading).
+      return p?.risk?.score != null && p.news2?.observedAt === new Date(at(30)).toISOString() ? p : undefined;
     }, 45_000, `${PATIENT} on GET /v1/patients with the first reading and a risk score`);
     expect(first.bed).toBe('4N-401-A');
+    expect(first.latest!.heartRate).toBe(128);
     expect(first.news2!.score, 'NEWS2 of RR 26, SpO2 90, sys 96, HR 128, 38.6 °C').toBeGreaterThanOrEqual(11);
     expect(first.risk!.score).toBeGreaterThan(0);
     expect(first.risk!.score).toBeLessThanOrEqual(1);
@@ -121,9 +123,10 @@ describe('ADT A01 → ORU → A02 → ORU → A03 over one MLLP listener (vigil 
     expect(msaOf(await monitor.send(oru('ORU-2', at(90), { hr: 92, rr: 18, spo2: 96, sys: 122, dia: 78, temp: 37.2 })))).toMatchObject({ code: 'AA' });
     const second = await eventually(async () => {
       const p = await onWard();
-      return p?.latest?.heartRate === 92 && p.risk?.score != null ? p : undefined;
+      return p?.news2?.observedAt === new Date(at(90)).toISOString() && p.risk?.score != null ? p : undefined;
     }, 45_000, `${PATIENT} on GET /v1/patients with the second reading`);
     expect(second.bed).toBe('4N-402-B');
+    expect(second.latest!.heartRate).toBe(92);
     expect(second.news2!.score, 'recovered vitals score lower').toBeLessThan(first.news2!.score);
 
     // A03 with a live viewer: the stream says the patient left, the ward no longer lists them.

@@ -11,10 +11,12 @@ import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import { openAlertStore, openAuditLog, openBus, openDeviceAssociations, openSessionRevocations, openTimeSeries, openWarehouse } from './wiring/open-backends.ts';
 import { provisionSteps } from './wiring/provision.ts';
+import { readinessChecks } from './wiring/readiness.ts';
+import { startStoreRetention } from './wiring/retention.ts';
 import { createAlertEngine } from '../dashboard-api/alerts/alert-engine.ts';
 import { resolveAlertThresholds } from '../dashboard-api/alerts/alert.ts';
-import { signToken } from '../dashboard-api/auth.ts';
-import { buildApp } from '../dashboard-api/build-app.ts';
+import { signToken } from '../http/auth.ts';
+import { buildApp } from './build-app.ts';
 import { createEdgeDeadLetters } from '../ingest/edge-dead-letters.ts';
 import { patientIdOfFhirPayload } from '../ingest/fhir/fhir-patient-of.ts';
 import { fhirReadRoutes } from '../ingest/fhir/fhir-read-routes.ts';
@@ -111,6 +113,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     if (served.provenance.localValidationIgnored) logger.warn({ reason: served.provenance.localValidationIgnored }, 'local calibration not applied');
     // The alert engine takes its risk threshold from the model's card, so a dashboard-only process loads it too.
     const riskModel = parts.process || parts.read ? await loadRiskModel(config, served, logger) : undefined;
+    let storesDown: (() => string[]) | undefined;
     if (parts.process && bus && timeseries && warehouse) {
       const processor = await startProcessor({
         bus, timeseries, warehouse, updates, metrics, logger,
@@ -124,6 +127,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
         },
       });
       closers.push({ name: 'processor', close: () => processor.stop() });
+      storesDown = () => processor.downBackends();
     }
 
     // The ward census (beds from ADT): recorded by the edge, read by the dashboard; shared state.
@@ -188,7 +192,17 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       alerts = engine;
     }
 
-    const readiness = [bus, timeseries, warehouse].filter((b) => b !== undefined).map((b) => ({ name: b.kind, ping: () => b.ping() }));
+    if (parts.process) {
+      // Stopped before the stores close (closers run in reverse), after the HTTP server.
+      const retention = await startStoreRetention(config, logger, metrics, { timeseries, warehouse, audit, alertStore });
+      closers.push({ name: 'retention purge', close: () => retention.stop() });
+    }
+
+    const readiness = readinessChecks({
+      metrics, ...(storesDown ? { storesDown } : {}),
+      backends: ([['bus', bus], ['timeseries', timeseries], ['warehouse', warehouse]] as const)
+        .flatMap(([role, b]) => (b ? [{ role, kind: b.kind, ping: () => b.ping() }] : [])),
+    });
     // A dashboard that cannot audit cannot serve patient data, so it is not ready either.
     if (audit) readiness.push({ name: `audit log (${audit.kind})`, ping: () => audit.ping() });
     // Alerts are shared ward state: a dashboard that cannot reach them would show a ward without them.

@@ -9,6 +9,7 @@ import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import { summarizeWard } from './ward-summary.ts';
 import type { WardCensus } from './ward-census.ts';
 import { placeOnWard } from './ward-census.ts';
+import { DEFAULTS } from '../core/defaults.ts';
 
 /**
  * `GET /v1/stream`: Server-Sent Events for the live ward. A client gets a `retry:` hint, one
@@ -28,12 +29,8 @@ export interface StreamOptions {
   readonly retryMs: number;
 }
 
-export const DEFAULT_STREAM_OPTIONS: StreamOptions = Object.freeze({
-  heartbeatMs: 15_000,
-  // About a thousand patient events: far more than a healthy client ever has waiting.
-  maxBufferBytes: 512 * 1024,
-  retryMs: 3_000,
-});
+/** Commented in core/defaults.ts. */
+export const DEFAULT_STREAM_OPTIONS: StreamOptions = DEFAULTS.stream;
 
 export function patientEventOf(summary: PatientSummary): string {
   return `event: patient\ndata: ${JSON.stringify(summary)}\n\n`;

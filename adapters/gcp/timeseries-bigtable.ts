@@ -1,8 +1,5 @@
-import { Bigtable } from '@google-cloud/bigtable';
-import type { Table } from '@google-cloud/bigtable';
 import type { PatientProfile, RiskScore, VitalReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
-import type { Logger } from '../../core/observability/logger.ts';
 import { MERGED_VITALS, VITAL_FIELDS, holdsVital, mergeReading } from '../../core/domain/merge-reading.ts';
 import type { IndexedConflict, TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 import type { KeyRange } from './bigtable-row-keys.ts';
@@ -10,7 +7,9 @@ import {
   INDEX_PREFIX, MAX_MS, indexKey, patientOfIndexKey, patientPrefix, profileKey, readingKey, scoreKey, timeRangeKeys,
 } from './bigtable-row-keys.ts';
 import { boundedChunks } from './bounded-chunks.ts';
-import { backendError, createIfMissing } from './google-errors.ts';
+import type { BigtableRow, BigtableTableOptions } from './bigtable-table.ts';
+import { openBigtableTable } from './bigtable-table.ts';
+import { backendError } from './google-errors.ts';
 
 /**
  * The Bigtable time-series store (core/ports/timeseries-store.ts). Row keys: bigtable-row-keys.ts
@@ -25,15 +24,12 @@ import { backendError, createIfMissing } from './google-errors.ts';
  * `systolic`, ...) written once, when first filled, at the arrival time (receivedAt). A write reads
  * the batch's rows first (one request) to merge and to report conflicts; should two writers fill
  * one vital at once, both cells stay and every read takes the oldest, the earliest arrival, so the
- * stored value never depends on which write landed last. The max-age GC rule expires a reading's
- * identity by when it was observed and its vitals by when they arrived.
+ * stored value never depends on which write landed last. With `retentionDays` (VIGIL_RETENTION_DAYS)
+ * a max-age GC rule expires a reading's identity by when it was observed and its vitals by when
+ * they arrived; without it (0, the default) nothing expires. `provision` (re)applies the rules.
  */
-export interface BigtableTimeSeriesOptions {
-  readonly projectId: string;
-  readonly instanceId: string;
-  readonly tableId: string;
-  readonly logger: Logger;
-  /** Readings and scores older than this (by observed/scored time) are garbage-collected. Default 30. */
+export interface BigtableTimeSeriesOptions extends BigtableTableOptions {
+  /** Readings and scores older than this (by observed/scored time) are garbage-collected; 0 (default) keeps them. */
   readonly retentionDays?: number;
   /** Bounds of one MutateRows request (Bigtable allows 100 000 mutations per request). */
   readonly maxEntriesPerRequest?: number;
@@ -45,7 +41,7 @@ const FAMILY = { readings: 'v', scores: 's', profiles: 'p', index: 'i' } as cons
 const COLUMN = 'j';
 const DAY_SECONDS = 86_400;
 const DEFAULTS = {
-  retentionDays: 30,
+  retentionDays: 0,
   // One mutation per entry here, so entries bound mutations; bytes keep a request well under 256 MB.
   maxEntriesPerRequest: 5_000,
   maxBytesPerRequest: 8 * 1024 * 1024,
@@ -57,37 +53,22 @@ interface MutationEntry {
   readonly bytes: number;
 }
 
-interface BigtableRow {
-  readonly id: string;
-  readonly data: Record<string, Record<string, { value: string | Buffer }[]>>;
-}
-
 export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions): TimeSeriesStore {
-  for (const name of ['projectId', 'instanceId', 'tableId'] as const) {
-    if (!options?.[name]) throw new VigilError('CONFIG_INVALID', `createBigtableTimeSeriesStore needs ${name}`);
-  }
+  const bigtable = openBigtableTable(options, 'timeseries-bigtable', 'the Bigtable store');
+  const { table, assertOpen: open } = bigtable;
   const retentionDays = options.retentionDays ?? DEFAULTS.retentionDays;
   const maxEntries = options.maxEntriesPerRequest ?? DEFAULTS.maxEntriesPerRequest;
   const maxBytes = options.maxBytesPerRequest ?? DEFAULTS.maxBytesPerRequest;
-  const logger = options.logger.child({ component: 'timeseries-bigtable' });
-  // Client-side metrics export to Cloud Monitoring with ADC; the emulator has no credentials to give,
-  // and a failed export surfaces as an unhandled rejection about once a minute.
-  const client = new Bigtable({ projectId: options.projectId, metricsEnabled: !process.env.BIGTABLE_EMULATOR_HOST });
-  const table: Table = client.instance(options.instanceId).table(options.tableId);
-  let closed = false;
 
   const families = {
     // Age only, no version limit: of two writers racing to fill one vital, the oldest cell (the
     // earliest arrival) is the value, so GC must not keep only the newest. See writeReadings.
-    [FAMILY.readings]: { age: { seconds: retentionDays * DAY_SECONDS } },
-    [FAMILY.scores]: { age: { seconds: retentionDays * DAY_SECONDS }, versions: 1, union: true },
+    [FAMILY.readings]: retentionDays > 0 ? { age: { seconds: retentionDays * DAY_SECONDS } } : undefined,
+    [FAMILY.scores]: retentionDays > 0 ? { age: { seconds: retentionDays * DAY_SECONDS }, versions: 1, union: true } : { versions: 1 },
     [FAMILY.profiles]: { versions: 1 },
     [FAMILY.index]: { versions: 1 },
   };
 
-  const open = (): void => {
-    if (closed) throw new VigilError('SHUTTING_DOWN', 'the Bigtable store is closed');
-  };
 
   async function mutate(entries: readonly MutationEntry[], what: string): Promise<void> {
     open();
@@ -163,25 +144,7 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
   return {
     kind: 'bigtable',
 
-    async provision() {
-      open();
-      try {
-        const created = await createIfMissing(() => table.create({ families: Object.entries(families).map(([name, rule]) => ({ name, rule })) }));
-        if (created === 'created') {
-          logger.info({ table: options.tableId }, 'Bigtable table created');
-          return;
-        }
-        const [existing] = await table.getFamilies();
-        const have = new Set(existing.map((f) => f.id));
-        for (const [id, rule] of Object.entries(families)) {
-          // Setting a family's rule to the rule it has is a no-op, so rules are always (re)applied.
-          if (have.has(id)) await table.family(id).setMetadata({ rule });
-          else await createIfMissing(() => table.createFamily(id, { rule }));
-        }
-      } catch (error) {
-        throw backendError(error, `Bigtable provision of table ${options.tableId} (the instance must exist)`);
-      }
-    },
+    provision: () => bigtable.provision(families),
 
     async writeReadings(readings) {
       if (readings.length === 0) return { stored: [], conflicts: [] };
@@ -260,11 +223,7 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
       await rows({ prefix: INDEX_PREFIX }, 1);
     },
 
-    async close() {
-      if (closed) return;
-      closed = true;
-      await client.close();
-    },
+    close: () => bigtable.close(),
   };
 }
 

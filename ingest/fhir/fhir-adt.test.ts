@@ -10,7 +10,7 @@ import { createMetrics } from '../../core/observability/metrics.ts';
 import type { DeviceAssociations } from '../../core/ports/device-associations.ts';
 import { whereaboutsOf } from '../../core/ports/device-associations.ts';
 import type { Warehouse } from '../../core/ports/warehouse.ts';
-import { buildApp } from '../../dashboard-api/build-app.ts';
+import { buildApp } from '../../cli/build-app.ts';
 import { bearer, testConfig } from '../../dashboard-api/test-fixtures.ts';
 import { createAdtRecords } from '../hl7/adt-records.ts';
 import { fhirRoutes } from './fhir-routes.ts';

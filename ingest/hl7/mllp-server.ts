@@ -4,7 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { RawReading } from '../../core/domain/reading.ts';
-import { VigilError, isRetriable } from '../../core/errors.ts';
+import { VigilError, isTransientFailure } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { Metrics } from '../../core/observability/metrics.ts';
 import type { AckCode } from '../../core/wire/hl7/hl7-ack.ts';
@@ -16,6 +16,7 @@ import { HL7_ERROR, HL7V2_SOURCE, checkMessageType, oruToReadings, parseHeader }
 import type { AdtEvent } from './adt-to-event.ts';
 import type { DeviceAttribution } from '../device-attribution.ts';
 import { adtToEvent, isAdtMessage } from './adt-to-event.ts';
+import { DEFAULTS } from '../../core/defaults.ts';
 
 /** The wait the AR text suggests when the bus is down: the HTTP edges' Retry-After. */
 const RETRY_AFTER_SECONDS = 1;
@@ -101,22 +102,8 @@ export interface MllpServerOptions {
   readonly now?: () => number;
 }
 
-export const MLLP_DEFAULTS = Object.freeze({
-  // An ORU^R01 from a monitor is a few KB; 1 MiB allows a gateway's large batch and bounds memory.
-  maxFrameBytes: 1_048_576,
-  // Monitors keep one connection open and send every few seconds to minutes.
-  idleTimeoutMs: 5 * 60_000,
-  // A real frame arrives in milliseconds; 30 s tolerates a congested WAN, not a trickle.
-  frameTimeoutMs: 30_000,
-  maxConnections: 512,
-  // A gateway or interface engine opens a handful of connections; 32 leaves room, 520 does not.
-  maxConnectionsPerPeer: 32,
-  reservedConnections: 32,
-  // A TLS handshake takes milliseconds; a peer without a certificate should not hold a slot for 2 min.
-  handshakeTimeoutMs: 10_000,
-  maxQueuedFrames: 16,
-  closeTimeoutMs: 10_000,
-});
+/** Commented in core/defaults.ts. */
+export const MLLP_DEFAULTS = DEFAULTS.mllp;
 
 export interface MllpServer {
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
@@ -280,7 +267,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
       }
       if (readings.length > 0) await publish(readings);
     } catch (error) {
-      if (isRetriable(error)) {
+      if (isTransientFailure(error)) {
         // Nothing wrong with the message: the sender keeps it and retries (AR = try again later).
         // Logged per message at debug only: the publisher logs the bus state change once.
         log.debug({ code: (error as VigilError).code, sender: header.sendingApplication }, 'bus unavailable; answered AR');
@@ -307,7 +294,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     try {
       await adt.record(result.event);
     } catch (error) {
-      if (isRetriable(error)) {
+      if (isTransientFailure(error)) {
         log.debug({ code: (error as VigilError).code, sender: header.sendingApplication }, 'records unavailable; ADT answered AR');
         return ack('AR', header, `system unavailable; resend later (retry after ${RETRY_AFTER_SECONDS} s)`, receivedAt, { condition: HL7_ERROR.applicationError });
       }
