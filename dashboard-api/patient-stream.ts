@@ -7,9 +7,9 @@ import type { PatientUpdates } from '../core/domain/patient-updates.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import { summarizeWard } from './ward-summary.ts';
-import { DEFAULTS } from '../core/defaults.ts';
 import type { WardCensus } from './ward-census.ts';
 import { placeOnWard } from './ward-census.ts';
+import { DEFAULTS } from '../core/defaults.ts';
 
 /**
  * `GET /v1/stream`: Server-Sent Events for the live ward. A client gets a `retry:` hint, one

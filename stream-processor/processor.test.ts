@@ -209,7 +209,8 @@ describe('stream processor on the embedded adapters', () => {
     // The real warehouse, except that it refuses vitals while `down`: a store outage, injected at the port.
     const broken: Warehouse = {
       kind: real.kind, dialect: real.dialect,
-      provision: () => real.provision(), replaceRows: (t, r) => real.replaceRows(t, r), query: (q, p) => real.query(q, p), namedQuery: (n, p, l) => real.namedQuery(n, p, l),
+      provision: () => real.provision(), replaceRows: (t, r) => real.replaceRows(t, r), query: (q, p) => real.query(q, p),
+      namedQuery: (n, p, l) => real.namedQuery(n, p, l),
       ping: () => real.ping(), close: () => real.close(),
       append: async (table, batch) => {
         if (table === 'vitals' && down) {
@@ -288,7 +289,8 @@ describe('stream processor on the embedded adapters', () => {
     const real = rig.warehouse;
     const rejecting: Warehouse = {
       kind: real.kind, dialect: real.dialect,
-      provision: () => real.provision(), replaceRows: (t, r) => real.replaceRows(t, r), query: (q, p) => real.query(q, p), namedQuery: (n, p, l) => real.namedQuery(n, p, l),
+      provision: () => real.provision(), replaceRows: (t, r) => real.replaceRows(t, r), query: (q, p) => real.query(q, p),
+      namedQuery: (n, p, l) => real.namedQuery(n, p, l),
       ping: () => real.ping(), close: () => real.close(),
       append: async (table, batch) => {
         if (table === 'vitals') {

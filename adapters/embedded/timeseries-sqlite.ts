@@ -4,8 +4,8 @@ import type { Consciousness, News2Level, News2ParameterName, PatientProfile, Ris
 import { VigilError } from '../../core/errors.ts';
 import { mergeReading } from '../../core/domain/merge-reading.ts';
 import type { IndexedConflict, ReadingsWritten, TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
-import { inImmediateTransaction, openSqliteFile } from './open-sqlite-file.ts';
 import type { RetentionPurge } from '../../core/ports/retention.ts';
+import { inImmediateTransaction, openSqliteFile } from './open-sqlite-file.ts';
 
 /**
  * The embedded time-series store: one SQLite file (`${VIGIL_DATA_DIR}/timeseries.sqlite`, WAL).

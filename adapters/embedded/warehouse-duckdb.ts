@@ -8,9 +8,9 @@ import type { QueryResult, Warehouse, WarehouseRow } from '../../core/ports/ware
 import type { ColumnType, TableName, TableSpec } from '../../core/warehouse-schema.ts';
 import { TABLES } from '../../core/warehouse-schema.ts';
 import { mergeRowsByKey } from '../../core/merge-warehouse-rows.ts';
+import type { RetentionPurge } from '../../core/ports/retention.ts';
 import { checkWarehouseRow } from '../../core/check-warehouse-row.ts';
 import { createNamedQueries } from '../shared/named-queries.ts';
-import type { RetentionPurge } from '../../core/ports/retention.ts';
 
 /**
  * The embedded warehouse: one DuckDB file (`${VIGIL_DATA_DIR}/warehouse.duckdb`).
@@ -317,10 +317,6 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
       }
     },
 
-    async namedQuery(name, params, literals) {
-      return warehouse.query(namedQuerySql(name, literals), params);
-    },
-
     /**
      * Retention (VIGIL_RETENTION_DAYS): vitals observed, scores made and dead letters received
      * before the cutoff, in one transaction. Counts rows. Admissions, ICU stays and patients are
@@ -363,6 +359,10 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
       } finally {
         snapshotting = undefined;
       }
+    },
+
+    async namedQuery(name, params, literals) {
+      return warehouse.query(namedQuerySql(name, literals), params);
     },
 
     async ping() {

@@ -13,10 +13,10 @@ import type { FrameProblem } from '../../core/wire/hl7/mllp-framing.ts';
 import { MllpDeframer, frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 import type { MessageHeader, Refusal } from './oru-to-readings.ts';
 import { HL7_ERROR, HL7V2_SOURCE, checkMessageType, oruToReadings, parseHeader } from './oru-to-readings.ts';
-import { DEFAULTS } from '../../core/defaults.ts';
 import type { AdtEvent } from './adt-to-event.ts';
 import type { DeviceAttribution } from '../device-attribution.ts';
 import { adtToEvent, isAdtMessage } from './adt-to-event.ts';
+import { DEFAULTS } from '../../core/defaults.ts';
 
 /** The wait the AR text suggests when the bus is down: the HTTP edges' Retry-After. */
 const RETRY_AFTER_SECONDS = 1;
