@@ -15,6 +15,7 @@ import { resolveEmulatorEnv } from '../infra/emulator-env.ts';
 import { startVigil } from '../cli/test-support/vigil-process.ts';
 import { createWard } from '../simulators/ward.ts';
 import { runVigil } from '../adapters/gcp/test-support/run-vigil.ts';
+import { googleRunEnv } from '../adapters/gcp/test-support/google-run-env.ts';
 import { NO_FAULTS } from '../simulators/simulation-parameters.ts';
 import { vitalsRow } from '../stream-processor/vitals-row.ts';
 import { boundedChunks } from '../adapters/gcp/bounded-chunks.ts';
@@ -109,13 +110,7 @@ export async function benchGcpPipeline(options: GcpBenchOptions = {}): Promise<B
 
   // The pipeline: one processor, the same readings published once more.
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-gcp-'));
-  const vigilEnv: Record<string, string> = {
-    ...env,
-    VIGIL_BUS: 'pubsub', VIGIL_TIMESERIES: 'bigtable', VIGIL_WAREHOUSE: 'bigquery',
-    VIGIL_READINGS_TOPIC: `${run}-readings`, VIGIL_DEAD_LETTER_TOPIC: `${run}-readings-dead`, VIGIL_SUBSCRIPTION: `${run}-processor`,
-    VIGIL_BIGTABLE_TABLE: `${run}-vitals`, VIGIL_BIGQUERY_DATASET: run.replaceAll('-', '_'), VIGIL_BUCKET: `${run}-landing`,
-    VIGIL_DATA_DIR: dataDir, VIGIL_AUTH_SECRET: 'bench-secret-0123456789abcdef', VIGIL_LOG_LEVEL: 'error',
-  };
+  const vigilEnv = googleRunEnv(env, run, { VIGIL_DATA_DIR: dataDir, VIGIL_AUTH_SECRET: 'bench-secret-0123456789abcdef', VIGIL_LOG_LEVEL: 'error' });
   await runVigil(['provision', '--only', 'bus,timeseries,warehouse'], vigilEnv);
   const processor = await startVigil('process', vigilEnv, { timeoutMs: 60_000 });
   try {

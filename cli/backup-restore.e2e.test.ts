@@ -8,7 +8,7 @@ import { createSqliteAuditLog } from '../adapters/embedded/audit-log-sqlite.ts';
 import { createSqliteTimeSeriesStore } from '../adapters/embedded/timeseries-sqlite.ts';
 import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
 import type { VitalReading } from '../core/domain/reading.ts';
-import { signToken } from '../dashboard-api/auth.ts';
+import { signToken } from '../http/auth.ts';
 import type { VigilProcess } from './test-support/vigil-process.ts';
 import { eventually, startVigil } from './test-support/vigil-process.ts';
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteAuditLog } from '../adapters/embedded/audit-log-sqlite.ts';
 import type { AuditLog } from '../core/ports/audit-log.ts';
 import { registerAudit } from './audit-routes.ts';
-import { installErrorHandling } from './http-errors.ts';
+import { installErrorHandling } from '../http/http-errors.ts';
 
 /**
  * The audit hook and GET /v1/audit on a bare app (sign-in and roles are auth.test.ts's concern):

@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { VigilError } from '../core/errors.ts';
 import { createMetrics } from '../core/observability/metrics.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import { READING_ATTRIBUTES, decodeReading } from '../core/wire/reading-codec.ts';
-import { buildApp } from '../dashboard-api/build-app.ts';
+import { buildApp } from '../cli/build-app.ts';
 import { bearer, captureLogs, recordingBus, testConfig } from '../dashboard-api/test-fixtures.ts';
 import type { ReadingPublisher } from './reading-publisher.ts';
 import { createReadingPublisher } from './reading-publisher.ts';
+import { budget, waitFor } from '../core/contracts/wait-for.ts';
 
 const READING = {
   deviceId: 'bed-12', patientId: 'P0012', observedAt: '2026-11-22T10:00:00Z',
@@ -121,7 +122,7 @@ describe('POST /v1/readings', () => {
     ingestApp({}, { maxPending: 5 });
     recording.hold();
     const first = post(Array.from({ length: 4 }, (_, i) => ({ ...READING, observedAt: Date.parse('2026-11-22T10:00:00Z') + i })));
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => publisher.pending === 4, 5_000, "the first request's 4 readings held at the publisher", () => `${publisher.pending} pending`);
     const second = await post([READING, READING]);
     expect(second.statusCode).toBe(503);
     expect(second.headers['retry-after']).toBe('1');
@@ -143,10 +144,10 @@ describe('POST /v1/readings', () => {
     expect(res.headers['retry-after']).toBe('1');
     expect(res.json()).toMatchObject({ code: 'BACKEND_UNAVAILABLE', error: expect.stringContaining('300 ms') });
     expect(waited).toBeGreaterThanOrEqual(290);
-    expect(waited, 'the bound plus a generous margin for a busy machine').toBeLessThan(3_000);
+    expect(waited, 'the bound plus a generous margin for a busy machine').toBeLessThan(budget(3_000));
     recording.release();
     // The resend carries the same reading; the stores keep one row per reading id.
-    await vi.waitFor(() => expect(publisher.pending).toBe(0), { timeout: 5_000 });
+    await waitFor(() => publisher.pending === 0, 5_000, 'the released bus to settle the pending reading', () => `${publisher.pending} pending`);
     expect((await post(READING)).statusCode).toBe(202);
   });
 

@@ -62,13 +62,22 @@ describe('createWarehouseAdmissionLookup', () => {
   });
 
   it('reads each patient once while cached, and asks again after a miss has expired', async () => {
-    const lookup = createWarehouseAdmissionLookup(warehouse, { logger: logger(), missingTtlMs: 150 });
+    // The cache's clock is moved by hand: how long the warehouse takes to answer does not matter.
+    let clock = T0;
+    const lookup = createWarehouseAdmissionLookup(warehouse, { logger: logger(), missingTtlMs: 150, clock: () => clock });
     expect((await lookup.lookup([{ patientId: 'LATE', now: T0 }])).has('LATE')).toBe(false);
     // The admission record arrives after the first readings.
     await admit('LATE', 'A1', T0 - HOUR);
-    expect((await lookup.lookup([{ patientId: 'LATE', now: T0 }])).has('LATE')).toBe(false);
-    await new Promise((r) => setTimeout(r, 200));
+    clock += 149;
+    expect((await lookup.lookup([{ patientId: 'LATE', now: T0 }])).has('LATE'), 'the miss is still believed').toBe(false);
+    clock += 2;
     expect((await lookup.lookup([{ patientId: 'LATE', now: T0 }])).get('LATE')).toMatchObject({ admittedAt: T0 - HOUR });
+    // Found, it is cached for the longer ttl: a record changed now is not read for five minutes.
+    await admit('LATE', 'A2', T0 - HOUR / 2);
+    clock += 4 * 60_000;
+    expect((await lookup.lookup([{ patientId: 'LATE', now: T0 }])).get('LATE')).toMatchObject({ admittedAt: T0 - HOUR });
+    clock += 60_001;
+    expect((await lookup.lookup([{ patientId: 'LATE', now: T0 }])).get('LATE')).toMatchObject({ admittedAt: T0 - HOUR / 2 });
   });
 
   it('reads patients in chunks, so a large scoring round is not one enormous query', async () => {

@@ -38,7 +38,8 @@ export function createRescoreScheduler(options: RescoreSchedulerOptions): Rescor
   const pending = new Map<string, number>();
   // When each patient's last round started: only the last debounceMs matter, so entries expire
   // (and under extreme patient counts the oldest are dropped, which only makes a round come early).
-  const lastRound = new LRUCache<string, number>({ max: 100_000, ttl: Math.max(1, options.debounceMs) });
+  // Its ages are read on the scheduler's clock, so a test's clock moves both together.
+  const lastRound = new LRUCache<string, number>({ max: 100_000, ttl: Math.max(1, options.debounceMs), perf: { now: clock }, ttlResolution: 0 });
   const scoring = new Set<string>();
   const running = new Set<Promise<void>>();
   let waitingForRoom: (() => void)[] = [];

@@ -1,10 +1,9 @@
-import type { DatabaseSync } from 'node:sqlite';
 import type { Alert, AlertReason } from '../../core/domain/alert.ts';
 import { mergeAlertUpdate } from '../../core/domain/alert.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { AlertStore } from '../../core/ports/alert-store.ts';
 import type { RetentionPurge } from '../../core/ports/retention.ts';
-import { openSqliteFile } from './open-sqlite-file.ts';
+import { inImmediateTransaction, openSqliteFile } from './open-sqlite-file.ts';
 
 interface AlertRow {
   id: string; patient_id: string; status: string; opened_at: number; closed_at: number | null; reasons: string;
@@ -72,7 +71,7 @@ export function createSqliteAlertStore(options: { path: string }): AlertStore & 
       // The schema is applied when the file is opened.
     },
     openOnce(candidate) {
-      return guard('write to', () => immediate(db, () => {
+      return guard('write to', () => inImmediateTransaction(db, () => {
         const existing = one(openOfPatient.get(candidate.patientId));
         if (existing) return { opened: false, alert: existing };
         insert.run(candidate.id, candidate.patientId, candidate.openedAt, JSON.stringify(candidate.reasons), candidate.news2Score,
@@ -84,7 +83,7 @@ export function createSqliteAlertStore(options: { path: string }): AlertStore & 
       return guard('read', () => one(openOfPatient.get(patientId)));
     },
     update(next) {
-      return guard('write to', () => immediate(db, () => {
+      return guard('write to', () => inImmediateTransaction(db, () => {
         const stored = one(byId.get(next.id));
         if (!stored || stored.status !== 'open') return undefined;
         const m = mergeAlertUpdate(stored, next);
@@ -123,19 +122,6 @@ export function createSqliteAlertStore(options: { path: string }): AlertStore & 
       db.close();
     },
   };
-}
-
-/** Runs `work` in a write transaction taken up front, so no other handle decides in between. */
-function immediate<T>(db: DatabaseSync, work: () => T): T {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const result = work();
-    db.exec('COMMIT');
-    return result;
-  } catch (error) {
-    db.exec('ROLLBACK');
-    throw error;
-  }
 }
 
 function fromRow(r: AlertRow): Alert {

@@ -1,11 +1,11 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
+import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import type { Consciousness, News2Level, News2ParameterName, PatientProfile, RiskFactor, RiskScore, VitalReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
 import { mergeReading } from '../../core/domain/merge-reading.ts';
 import type { IndexedConflict, ReadingsWritten, TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 import type { RetentionPurge } from '../../core/ports/retention.ts';
+import { inImmediateTransaction, openSqliteFile } from './open-sqlite-file.ts';
 
 /**
  * The embedded time-series store: one SQLite file (`${VIGIL_DATA_DIR}/timeseries.sqlite`, WAL).
@@ -100,16 +100,15 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
   if (!options || typeof options.path !== 'string' || options.path === '') {
     throw new VigilError('CONFIG_INVALID', 'createSqliteTimeSeriesStore needs a database file path');
   }
-  let db: DatabaseSync;
-  try {
-    mkdirSync(path.dirname(options.path), { recursive: true });
-    db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
-    db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${(options.durability ?? 'full').toUpperCase()}; PRAGMA cache_size = -32000;`);
-    db.exec(SCHEMA);
-    addMissingColumns(db);
-  } catch (cause) {
-    throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the time-series database ${options.path}`, { cause });
-  }
+  const db = openSqliteFile({
+    path: options.path,
+    what: `time-series database ${options.path}`,
+    schema: SCHEMA,
+    synchronous: options.durability ?? 'full',
+    busyTimeoutMs: options.busyTimeoutMs ?? 5_000,
+    cacheKiB: 32_000,
+    migrate: addMissingColumns,
+  });
   const sql = prepareStatements(db);
   let closed = false;
 
@@ -121,14 +120,7 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
   const transaction = (work: () => void): void => {
     open();
     try {
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        work();
-        db.exec('COMMIT');
-      } catch (error) {
-        if (db.isTransaction) db.exec('ROLLBACK');
-        throw error;
-      }
+      inImmediateTransaction(db, work);
     } catch (error) {
       throw asStoreError(error);
     }
@@ -194,22 +186,19 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
         const stored = new Map<string, VitalReading>();
         const conflicts: IndexedConflict[] = [];
         const patients = new Set<string>();
+        // One multi-row read of what is held, one merge pass in memory, one multi-row upsert of
+        // what changed: a statement per 100 readings rather than two per reading.
+        const held = sql.readHeld(readings);
+        const changed = new Map<string, VitalReading>();
         for (const [index, r] of readings.entries()) {
-          const heldRow = sql.readingById.get(r.patientId, r.observedAt, r.readingId) as ReadingRow | undefined;
-          const outcome = mergeReading(heldRow ? toReading(heldRow) : undefined, r);
+          const outcome = mergeReading(stored.get(r.readingId) ?? held.get(r.readingId), r);
           for (const conflict of outcome.conflicts) conflicts.push({ ...conflict, index });
           stored.set(r.readingId, outcome.merged);
-          if (outcome.changed) {
-            const m = outcome.merged;
-            sql.upsertReading.run(
-              m.patientId, m.observedAt, m.readingId, m.deviceId, m.receivedAt,
-              m.heartRate, m.systolic, m.diastolic, m.temperatureC, m.spo2, m.respiratoryRate,
-              m.onOxygen === null ? null : m.onOxygen ? 1 : 0, m.consciousness,
-            );
-          }
+          if (outcome.changed) changed.set(r.readingId, outcome.merged);
           patients.add(r.patientId);
         }
-        for (const p of patients) sql.insertPatient.run(p);
+        sql.upsertReadings([...changed.values()]);
+        sql.insertPatients([...patients]);
         // Set last: a shared transaction that fails runs this work again on its own.
         written = { stored: [...stored.values()], conflicts };
       });
@@ -343,19 +332,71 @@ function arrays(statement: StatementSync): StatementSync {
   return statement;
 }
 
+/** Rows per multi-row statement: 100 readings are 1,300 parameters, well under SQLite's 32,766. */
+const ROWS_PER_STATEMENT = 100;
+
+/**
+ * A statement over `n` rows of `text(n)`, prepared once per row count (full chunks of
+ * ROWS_PER_STATEMENT and whatever remainders batches leave, at most ROWS_PER_STATEMENT of them).
+ */
+function multiRow(db: DatabaseSync, text: (rows: number) => string, array = false): (rows: number) => StatementSync {
+  const prepared = new Map<number, StatementSync>();
+  return (rows) => {
+    let statement = prepared.get(rows);
+    if (!statement) {
+      statement = db.prepare(text(rows));
+      if (array) statement.setReturnArrays(true);
+      prepared.set(rows, statement);
+    }
+    return statement;
+  };
+}
+
+const placeholders = (rows: number, columns: number): string =>
+  Array.from({ length: rows }, () => `(${Array.from({ length: columns }, () => '?').join(', ')})`).join(', ');
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += ROWS_PER_STATEMENT) out.push(items.slice(i, i + ROWS_PER_STATEMENT));
+  return out;
+}
+
 function prepareStatements(db: DatabaseSync) {
   const p = (text: string): StatementSync => db.prepare(text);
+  const upsertReadings = multiRow(db, (n) => `INSERT INTO readings (${READING_COLUMNS}) VALUES ${placeholders(n, 13)}
+      ON CONFLICT DO UPDATE SET device_id = excluded.device_id, received_at = excluded.received_at,
+        heart_rate = excluded.heart_rate, systolic = excluded.systolic, diastolic = excluded.diastolic,
+        temperature_c = excluded.temperature_c, spo2 = excluded.spo2, respiratory_rate = excluded.respiratory_rate,
+        on_oxygen = excluded.on_oxygen, consciousness = excluded.consciousness`);
+  // Row values IN (VALUES …) probes the primary key once per row.
+  const readHeld = multiRow(db, (n) => `SELECT ${READING_COLUMNS} FROM readings WHERE (patient_id, observed_at, reading_id) IN (VALUES ${placeholders(n, 3)})`, true);
+  const insertPatients = multiRow(db, (n) => `INSERT OR IGNORE INTO patients (patient_id) VALUES ${placeholders(n, 1)}`);
   const range = 'WHERE patient_id = ? AND observed_at >= ? AND observed_at < ?';
   const scoreRange = 'WHERE patient_id = ? AND scored_at >= ? AND scored_at < ?';
   return {
     ping: p('SELECT 1'),
-    upsertReading: p(`INSERT INTO readings (${READING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT DO UPDATE SET device_id = excluded.device_id, received_at = excluded.received_at,
-        heart_rate = excluded.heart_rate, systolic = excluded.systolic, diastolic = excluded.diastolic,
-        temperature_c = excluded.temperature_c, spo2 = excluded.spo2, respiratory_rate = excluded.respiratory_rate,
-        on_oxygen = excluded.on_oxygen, consciousness = excluded.consciousness`),
-    readingById: arrays(p(`SELECT ${READING_COLUMNS} FROM readings WHERE patient_id = ? AND observed_at = ? AND reading_id = ?`)),
-    insertPatient: p('INSERT OR IGNORE INTO patients (patient_id) VALUES (?)'),
+    /** The held version of each reading of the batch that is already stored, by reading id. */
+    readHeld(readings: readonly VitalReading[]): Map<string, VitalReading> {
+      const held = new Map<string, VitalReading>();
+      const keys = [...new Map(readings.map((r) => [r.readingId, r])).values()];
+      for (const chunk of chunks(keys)) {
+        const rows = readHeld(chunk.length).all(...chunk.flatMap((r) => [r.patientId, r.observedAt, r.readingId])) as unknown as ReadingRow[];
+        for (const row of rows) held.set(row[2], toReading(row));
+      }
+      return held;
+    },
+    upsertReadings(readings: readonly VitalReading[]): void {
+      for (const chunk of chunks(readings)) {
+        upsertReadings(chunk.length).run(...chunk.flatMap((m) => [
+          m.patientId, m.observedAt, m.readingId, m.deviceId, m.receivedAt,
+          m.heartRate, m.systolic, m.diastolic, m.temperatureC, m.spo2, m.respiratoryRate,
+          m.onOxygen === null ? null : m.onOxygen ? 1 : 0, m.consciousness,
+        ]));
+      }
+    },
+    insertPatients(patientIds: readonly string[]): void {
+      for (const chunk of chunks(patientIds)) insertPatients(chunk.length).run(...chunk);
+    },
     readingsAsc: arrays(p(`SELECT ${READING_COLUMNS} FROM readings ${range} ORDER BY observed_at, reading_id LIMIT ?`)),
     readingsDesc: arrays(p(`SELECT ${READING_COLUMNS} FROM readings ${range} ORDER BY observed_at DESC, reading_id DESC LIMIT ?`)),
     upsertScore: p(`INSERT INTO risk_scores (${SCORE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -59,13 +59,24 @@ describe('DuckDB warehouse', () => {
       "SELECT table_name, count(*) AS columns FROM information_schema.columns WHERE table_schema = 'main' AND table_name IN ('patients','admissions','icustays','vitals','risk_scores','dead_letters') GROUP BY table_name ORDER BY table_name",
     );
     expect(result.rows).toEqual([
-      { table_name: 'admissions', columns: 12 },
+      { table_name: 'admissions', columns: 13 },
       { table_name: 'dead_letters', columns: 7 },
       { table_name: 'icustays', columns: 8 },
       { table_name: 'patients', columns: 5 },
       { table_name: 'risk_scores', columns: 9 },
       { table_name: 'vitals', columns: 13 },
     ]);
+  });
+
+  it('bounds DuckDB memory when asked, also on a locked-down instance (whose settings are frozen)', async () => {
+    const bounded = await createDuckDbWarehouse({ path: path.join(dir, 'bounded.duckdb'), memoryLimitMb: 200, lockedDown: true });
+    try {
+      const limit = (await bounded.query("SELECT current_setting('memory_limit') AS v")).rows[0]?.v;
+      // DuckDB reports the limit in its own units (200 MB = 190.7 MiB).
+      expect(limit, 'memory_limit as DuckDB reports it').toMatch(/^190\.\d MiB$/);
+    } finally {
+      await bounded.close();
+    }
   });
 
   it('applies view files in filename order', async () => {
@@ -255,16 +266,21 @@ describe('DuckDB warehouse', () => {
   it('appends 1,000-row vitals batches fast (the stream processor budget is 100,000 rows/s)', async () => {
     const batches = 50;
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     for (let b = 0; b < batches; b++) {
       await warehouse.append('vitals', Array.from({ length: 1000 }, (_, i) => vital(b * 1000 + i)));
     }
-    const seconds = (performance.now() - started) / 1000;
-    const rate = Math.round((batches * 1000) / seconds);
-    console.log(`DuckDB append: ${rate} rows/s (1,000-row batches into a keyed table)`);
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const wallSeconds = (performance.now() - started) / 1000;
+    const perCpuSecond = Math.round((batches * 1000) / cpuSeconds);
+    console.log(`DuckDB append: ${Math.round((batches * 1000) / wallSeconds)} rows/s wall, ${perCpuSecond} rows per CPU-second (1,000-row batches into a keyed table)`);
     expect(await count('vitals')).toBe(batches * 1000);
-    // A floor, not the figure (that is printed above): test files share 2 cores, where this path
-    // has measured 19,000–96,000 rows/s; row-by-row INSERTs would fall well under it.
-    expect(rate).toBeGreaterThan(5_000);
+    // A floor, not the figure (that is printed above), and per CPU-second of this process (DuckDB's
+    // threads included), not per wall-clock second: on a busy machine the wall clock measures the
+    // other work (it fell to 4,000 rows/s beside other suites) while the CPU this path needs stays put.
+    // Row-by-row INSERTs would fall well under it.
+    expect(perCpuSecond).toBeGreaterThan(5_000);
   });
 });
 

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Bigtable } from '@google-cloud/bigtable';
-import type { Table } from '@google-cloud/bigtable';
 import type { Alert } from '../../core/domain/alert.ts';
 import { isVisible, mergeAlertUpdate } from '../../core/domain/alert.ts';
 import { VigilError } from '../../core/errors.ts';
-import type { Logger } from '../../core/observability/logger.ts';
 import type { AlertStore } from '../../core/ports/alert-store.ts';
-import { backendError, createIfMissing } from './google-errors.ts';
+import type { BigtableRow, BigtableTableOptions } from './bigtable-table.ts';
+import { openBigtableTable } from './bigtable-table.ts';
+import { backendError } from './google-errors.ts';
 
 /**
  * The shared alert store on Bigtable (core/ports/alert-store.ts), for several Vigil instances.
@@ -30,12 +29,7 @@ import { backendError, createIfMissing } from './google-errors.ts';
  * two conditional mutations; a refresh scans `visible#` and reads those alert rows. `list` of
  * everything (`include=all`) scans every `alert#` row (the history).
  */
-export interface BigtableAlertStoreOptions {
-  readonly projectId: string;
-  readonly instanceId: string;
-  readonly tableId: string;
-  readonly logger: Logger;
-}
+export type BigtableAlertStoreOptions = BigtableTableOptions;
 
 const FAMILY = 'a';
 const EPISODE = 'episode';
@@ -58,7 +52,7 @@ const alertKey = (id: string): string => `${ALERT_PREFIX}${id}`;
 const openKey = (patientId: string): string => `${OPEN_PREFIX}${patientId}`;
 const visibleKey = (id: string): string => `${VISIBLE_PREFIX}${id}`;
 
-type Cells = Record<string, Record<string, { value: string | Buffer; timestamp?: string | number }[]>>;
+type Cells = BigtableRow['data'];
 type StoredState = Omit<Alert, 'acknowledgedAt' | 'acknowledgedBy'>;
 
 /** A filter that passes the newest cell of one column (qualifiers anchored: the filter is a regex). */
@@ -70,17 +64,9 @@ const columnEquals = (column: string, value: string) => [
 ];
 
 export function createBigtableAlertStore(options: BigtableAlertStoreOptions): AlertStore {
-  for (const name of ['projectId', 'instanceId', 'tableId'] as const) {
-    if (!options?.[name]) throw new VigilError('CONFIG_INVALID', `createBigtableAlertStore needs ${name}`);
-  }
-  const logger = options.logger.child({ component: 'alert-store-bigtable' });
-  const client = new Bigtable({ projectId: options.projectId, metricsEnabled: !process.env.BIGTABLE_EMULATOR_HOST });
-  const table: Table = client.instance(options.instanceId).table(options.tableId);
-  const rule = { versions: 1 };
-  let closed = false;
-  const open = (): void => {
-    if (closed) throw new VigilError('SHUTTING_DOWN', 'the alert store is closed');
-  };
+  const bigtable = openBigtableTable(options, 'alert-store-bigtable', 'the alert store');
+  const { table, assertOpen: open } = bigtable;
+  const families = { [FAMILY]: { versions: 1 } };
 
   const attempt = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
     open();
@@ -91,10 +77,10 @@ export function createBigtableAlertStore(options: BigtableAlertStoreOptions): Al
     }
   };
 
-  const readRows = async (query: { keys?: string[]; prefix?: string }): Promise<{ id: string; data: Cells }[]> => {
+  const readRows = async (query: { keys?: string[]; prefix?: string }): Promise<BigtableRow[]> => {
     if (query.keys && query.keys.length === 0) return [];
     const [rows] = await table.getRows({ ...query, filter: [{ column: { cellLimit: 1 } }] });
-    return rows as unknown as { id: string; data: Cells }[];
+    return rows as unknown as BigtableRow[];
   };
   const cell = (data: Cells | undefined, column: string): string | undefined => {
     const value = data?.[FAMILY]?.[column]?.[0]?.value;
@@ -147,17 +133,7 @@ export function createBigtableAlertStore(options: BigtableAlertStoreOptions): Al
 
   return {
     kind: 'bigtable',
-    async provision() {
-      await attempt(`provision of table ${options.tableId} (the instance must exist)`, async () => {
-        const created = await createIfMissing(() => table.create({ families: [{ name: FAMILY, rule }] }));
-        if (created === 'created') {
-          logger.info({ table: options.tableId }, 'Bigtable alert table created');
-          return;
-        }
-        const [existing] = await table.getFamilies();
-        if (!existing.some((f) => f.id === FAMILY)) await createIfMissing(() => table.createFamily(FAMILY, { rule }));
-      });
-    },
+    provision: () => bigtable.provision(families),
     openOnce(candidate) {
       return attempt('open of an alert episode', async () => {
         for (let i = 0; i < MAX_ATTEMPTS; i++) {
@@ -255,10 +231,6 @@ export function createBigtableAlertStore(options: BigtableAlertStoreOptions): Al
     async ping() {
       await attempt('ping', () => readRows({ keys: [openKey('')] }));
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await client.close();
-    },
+    close: () => bigtable.close(),
   };
 }

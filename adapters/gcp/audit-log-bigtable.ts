@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Bigtable } from '@google-cloud/bigtable';
-import type { Table } from '@google-cloud/bigtable';
 import { VigilError } from '../../core/errors.ts';
-import type { Logger } from '../../core/observability/logger.ts';
 import type { AuditEntry, AuditLog, AuditQuery } from '../../core/ports/audit-log.ts';
 import { auditEntryProblem } from '../../core/ports/audit-log.ts';
 import { MAX_MS, SEPARATOR, escapeId, reversedTime, timeRangeKeys } from './bigtable-row-keys.ts';
-import { backendError, createIfMissing } from './google-errors.ts';
+import type { BigtableRow, BigtableTableOptions } from './bigtable-table.ts';
+import { openBigtableTable } from './bigtable-table.ts';
+import { backendError } from './google-errors.ts';
 
 /**
  * The shared audit log on Bigtable (core/ports/audit-log.ts), in its own table (`audit` by
@@ -27,11 +26,7 @@ import { backendError, createIfMissing } from './google-errors.ts';
  * six years by default), a max-age GC rule expires entries by their time (the cell timestamp);
  * `provision` (re)applies the rule.
  */
-export interface BigtableAuditLogOptions {
-  readonly projectId: string;
-  readonly instanceId: string;
-  readonly tableId: string;
-  readonly logger: Logger;
+export interface BigtableAuditLogOptions extends BigtableTableOptions {
   /** Entries older than this many days are garbage-collected by Bigtable; 0 or absent keeps them. */
   readonly retentionDays?: number;
 }
@@ -65,24 +60,11 @@ function entryOf(json: string): AuditEntry {
   };
 }
 
-interface BigtableRow {
-  readonly id: string;
-  readonly data: Record<string, Record<string, { value: string | Buffer }[]>>;
-}
-
 export function createBigtableAuditLog(options: BigtableAuditLogOptions): AuditLog {
-  for (const name of ['projectId', 'instanceId', 'tableId'] as const) {
-    if (!options?.[name]) throw new VigilError('CONFIG_INVALID', `createBigtableAuditLog needs ${name}`);
-  }
-  const logger = options.logger.child({ component: 'audit-log-bigtable' });
-  const client = new Bigtable({ projectId: options.projectId, metricsEnabled: !process.env.BIGTABLE_EMULATOR_HOST });
-  const table: Table = client.instance(options.instanceId).table(options.tableId);
+  const bigtable = openBigtableTable(options, 'audit-log-bigtable', 'the audit log');
+  const { table, assertOpen: open } = bigtable;
   const retentionDays = options.retentionDays ?? 0;
-  const rule = retentionDays > 0 ? { age: { seconds: retentionDays * 86_400 }, versions: 1, union: true } : { versions: 1 };
-  let closed = false;
-  const open = (): void => {
-    if (closed) throw new VigilError('SHUTTING_DOWN', 'the audit log is closed');
-  };
+  const families = { [FAMILY]: retentionDays > 0 ? { age: { seconds: retentionDays * 86_400 }, versions: 1, union: true } : { versions: 1 } };
 
   async function scan(start: string, end: string, limit: number): Promise<BigtableRow[]> {
     open();
@@ -129,22 +111,7 @@ export function createBigtableAuditLog(options: BigtableAuditLogOptions): AuditL
 
   return {
     kind: 'bigtable',
-    async provision() {
-      open();
-      try {
-        const created = await createIfMissing(() => table.create({ families: [{ name: FAMILY, rule }] }));
-        if (created === 'created') {
-          logger.info({ table: options.tableId }, 'Bigtable audit table created');
-          return;
-        }
-        const [existing] = await table.getFamilies();
-        // Setting a family's rule to the rule it has is a no-op, so the retention rule is always (re)applied.
-        if (existing.some((f) => f.id === FAMILY)) await table.family(FAMILY).setMetadata({ rule });
-        else await createIfMissing(() => table.createFamily(FAMILY, { rule }));
-      } catch (error) {
-        throw backendError(error, `Bigtable provision of table ${options.tableId} (the instance must exist)`);
-      }
-    },
+    provision: () => bigtable.provision(families),
     async append(entry) {
       open();
       const problem = auditEntryProblem(entry);
@@ -167,10 +134,6 @@ export function createBigtableAuditLog(options: BigtableAuditLogOptions): AuditL
       // Any one row of the ward's trail (or none): the table answers.
       await scan(indexPrefix('t'), 't$', 1);
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await client.close();
-    },
+    close: () => bigtable.close(),
   };
 }

@@ -14,10 +14,11 @@ import path from 'node:path';
 import { Bigtable } from '@google-cloud/bigtable';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPrefix } from '../../core/contracts/wait-for.ts';
-import { signToken } from '../../dashboard-api/auth.ts';
+import { signToken } from '../../http/auth.ts';
 import { eventually, startVigil } from '../../cli/test-support/vigil-process.ts';
 import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
 import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';
+import { googleRunEnv } from './test-support/google-run-env.ts';
 import { runVigil } from './test-support/run-vigil.ts';
 
 const env = gcpEmulatorsOrSkip('adapters/gcp/audit-multi-instance.e2e.int.test.ts');
@@ -27,7 +28,6 @@ interface TrailEntry { actor: string; role: string; action: string; patientId?: 
 if (env) {
   describe('audit trail across two dashboard instances on Google backends (emulators), one SIGKILLed', () => {
     const run = runPrefix('audit-mi');
-    const tables = { vitals: `${run}-vitals`, audit: `${run}-audit`, sessions: `${run}-sessions` };
     const secret = 'audit-e2e-secret-0123456789abcdef';
     const dataDirs: string[] = [];
     const freshDataDir = (): string => {
@@ -35,14 +35,7 @@ if (env) {
       dataDirs.push(dir);
       return dir;
     };
-    const vigilEnv: Record<string, string> = {
-      ...env,
-      VIGIL_BUS: 'pubsub', VIGIL_TIMESERIES: 'bigtable', VIGIL_WAREHOUSE: 'bigquery',
-      VIGIL_READINGS_TOPIC: `${run}-readings`, VIGIL_DEAD_LETTER_TOPIC: `${run}-dead`, VIGIL_SUBSCRIPTION: `${run}-processor`,
-      VIGIL_BIGTABLE_TABLE: tables.vitals, VIGIL_BIGTABLE_AUDIT_TABLE: tables.audit, VIGIL_BIGTABLE_SESSIONS_TABLE: tables.sessions,
-      VIGIL_BIGQUERY_DATASET: run.replaceAll('-', '_'), VIGIL_BUCKET: `${run}-landing`,
-      VIGIL_AUTH_SECRET: secret,
-    };
+    const vigilEnv = googleRunEnv(env, run, { VIGIL_AUTH_SECRET: secret });
     const instances: VigilProcess[] = [];
     const PATIENTS = 6;
     const startDashboard = async (): Promise<VigilProcess> => startInstance('dashboard');
@@ -56,7 +49,7 @@ if (env) {
     afterAll(async () => {
       await Promise.allSettled(instances.map((i) => i.stop()));
       const client = new Bigtable({ projectId: env.GOOGLE_CLOUD_PROJECT, metricsEnabled: false });
-      await Promise.allSettled(Object.values(tables).map((t) => client.instance('vigil').table(t).delete()));
+      await Promise.allSettled([vigilEnv.VIGIL_BIGTABLE_TABLE!, vigilEnv.VIGIL_BIGTABLE_AUDIT_TABLE!, vigilEnv.VIGIL_BIGTABLE_SESSIONS_TABLE!].map((t) => client.instance('vigil').table(t).delete()));
       await client.close();
       for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
     }, 60_000);

@@ -13,10 +13,11 @@ import path from 'node:path';
 import { Bigtable } from '@google-cloud/bigtable';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPrefix } from '../../core/contracts/wait-for.ts';
-import { signToken } from '../../dashboard-api/auth.ts';
+import { signToken } from '../../http/auth.ts';
 import { eventually, startVigil } from '../../cli/test-support/vigil-process.ts';
 import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
 import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';
+import { googleRunEnv } from './test-support/google-run-env.ts';
 import { runVigil } from './test-support/run-vigil.ts';
 
 const env = gcpEmulatorsOrSkip('adapters/gcp/multi-instance.e2e.int.test.ts');
@@ -52,22 +53,13 @@ if (env) {
   describe('two processors and two dashboards on the emulators agree on alerts, through a SIGKILL', () => {
     const run = runPrefix('multi');
     const secret = 'multi-e2e-secret-0123456789abcdef';
-    const alertsTable = `${run}-alerts`;
-    const auditTable = `${run}-audit`;
     const dirs: string[] = [];
     const dataDir = (): string => {
       const dir = mkdtempSync(path.join(tmpdir(), 'vigil-multi-'));
       dirs.push(dir);
       return dir;
     };
-    const shared: Record<string, string> = {
-      ...env,
-      VIGIL_BUS: 'pubsub', VIGIL_TIMESERIES: 'bigtable', VIGIL_WAREHOUSE: 'bigquery',
-      VIGIL_READINGS_TOPIC: `${run}-readings`, VIGIL_DEAD_LETTER_TOPIC: `${run}-dead`, VIGIL_SUBSCRIPTION: `${run}-processor`,
-      VIGIL_BIGTABLE_TABLE: `${run}-vitals`, VIGIL_BIGTABLE_SESSIONS_TABLE: `${run}-sessions`, VIGIL_BIGTABLE_ALERTS_TABLE: alertsTable, VIGIL_BIGTABLE_AUDIT_TABLE: auditTable,
-      VIGIL_BIGQUERY_DATASET: run.replaceAll('-', '_'), VIGIL_BUCKET: `${run}-landing`,
-      VIGIL_AUTH_SECRET: secret, VIGIL_SIMULATE: '0', VIGIL_ALERT_REFRESH_MS: '500',
-    };
+    const shared = googleRunEnv(env, run, { VIGIL_AUTH_SECRET: secret, VIGIL_SIMULATE: '0', VIGIL_ALERT_REFRESH_MS: '500' });
     const processes: VigilProcess[] = [];
     const start = async (command: string, ownDir: string): Promise<VigilProcess> => {
       const started = await startVigil(command, { ...shared, VIGIL_DATA_DIR: ownDir }, { timeoutMs: 90_000 });
@@ -90,7 +82,7 @@ if (env) {
     afterAll(async () => {
       for (const p of processes) await p.stop().catch(() => undefined);
       const client = new Bigtable({ projectId: env.GOOGLE_CLOUD_PROJECT, metricsEnabled: false });
-      for (const t of [shared.VIGIL_BIGTABLE_TABLE!, shared.VIGIL_BIGTABLE_SESSIONS_TABLE!, alertsTable, auditTable]) {
+      for (const t of [shared.VIGIL_BIGTABLE_TABLE!, shared.VIGIL_BIGTABLE_SESSIONS_TABLE!, shared.VIGIL_BIGTABLE_ALERTS_TABLE!, shared.VIGIL_BIGTABLE_AUDIT_TABLE!]) {
         await client.instance('vigil').table(t).delete().catch(() => undefined);
       }
       await client.close();
@@ -165,7 +157,7 @@ if (env) {
       // And in the table itself, read with the plain client: one alert row for this patient.
       const client = new Bigtable({ projectId: env.GOOGLE_CLOUD_PROJECT, metricsEnabled: false });
       try {
-        const [rows] = await client.instance('vigil').table(alertsTable).getRows({ prefix: 'alert#' });
+        const [rows] = await client.instance('vigil').table(shared.VIGIL_BIGTABLE_ALERTS_TABLE!).getRows({ prefix: 'alert#' });
         const ofPatient = rows.filter((r) => String(r.data.a.state[0].value).includes(`"patientId":"${patientId}"`));
         expect(ofPatient.map((r) => r.id)).toEqual([`alert#${alertId}`]);
       } finally {

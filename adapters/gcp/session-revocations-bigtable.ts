@@ -1,9 +1,7 @@
-import { Bigtable } from '@google-cloud/bigtable';
-import type { Table } from '@google-cloud/bigtable';
-import { VigilError } from '../../core/errors.ts';
-import type { Logger } from '../../core/observability/logger.ts';
 import type { SessionRevocations } from '../../core/ports/session-revocations.ts';
-import { backendError, createIfMissing } from './google-errors.ts';
+import type { BigtableRow, BigtableTableOptions } from './bigtable-table.ts';
+import { openBigtableTable } from './bigtable-table.ts';
+import { backendError } from './google-errors.ts';
 
 /**
  * The shared session revocation list on Bigtable (core/ports/session-revocations.ts), for several
@@ -12,12 +10,7 @@ import { backendError, createIfMissing } from './google-errors.ts';
  * family's GC rule drops cells a day after they were written (sessions last at most 8 hours, page
  * tokens 10 minutes), so the table never grows past a day of sign-outs.
  */
-export interface BigtableSessionRevocationsOptions {
-  readonly projectId: string;
-  readonly instanceId: string;
-  readonly tableId: string;
-  readonly logger: Logger;
-}
+export type BigtableSessionRevocationsOptions = BigtableTableOptions;
 
 const FAMILY = 'r';
 const COLUMN = 'j';
@@ -25,17 +18,9 @@ const KEEP_SECONDS = 24 * 3600;
 const keyOf = (sessionId: string): string => `revoked#${sessionId}`;
 
 export function createBigtableSessionRevocations(options: BigtableSessionRevocationsOptions): SessionRevocations {
-  for (const name of ['projectId', 'instanceId', 'tableId'] as const) {
-    if (!options?.[name]) throw new VigilError('CONFIG_INVALID', `createBigtableSessionRevocations needs ${name}`);
-  }
-  const logger = options.logger.child({ component: 'session-revocations-bigtable' });
-  const client = new Bigtable({ projectId: options.projectId, metricsEnabled: !process.env.BIGTABLE_EMULATOR_HOST });
-  const table: Table = client.instance(options.instanceId).table(options.tableId);
-  const rule = { age: { seconds: KEEP_SECONDS }, versions: 1, union: true };
-  let closed = false;
-  const open = (): void => {
-    if (closed) throw new VigilError('SHUTTING_DOWN', 'the session revocation list is closed');
-  };
+  const bigtable = openBigtableTable(options, 'session-revocations-bigtable', 'the session revocation list');
+  const { table, assertOpen: open } = bigtable;
+  const families = { [FAMILY]: { age: { seconds: KEEP_SECONDS }, versions: 1, union: true } };
 
   async function expiryOf(sessionId: string): Promise<number | undefined> {
     open();
@@ -45,7 +30,7 @@ export function createBigtableSessionRevocations(options: BigtableSessionRevocat
         ranges: [{ start: { value: key, inclusive: true }, end: { value: `${key}\u0000`, inclusive: false } }],
         filter: [{ column: { cellLimit: 1 } }],
       });
-      const row = (found as unknown as { id: string; data: Record<string, Record<string, { value: string | Buffer }[]>> }[])
+      const row = (found as unknown as BigtableRow[])
         .find((r) => r.id === key);
       const value = row?.data[FAMILY]?.[COLUMN]?.[0]?.value;
       if (value === undefined) return undefined;
@@ -58,21 +43,7 @@ export function createBigtableSessionRevocations(options: BigtableSessionRevocat
 
   return {
     kind: 'bigtable',
-    async provision() {
-      open();
-      try {
-        const created = await createIfMissing(() => table.create({ families: [{ name: FAMILY, rule }] }));
-        if (created === 'created') {
-          logger.info({ table: options.tableId }, 'Bigtable session revocation table created');
-          return;
-        }
-        const [existing] = await table.getFamilies();
-        if (existing.some((f) => f.id === FAMILY)) await table.family(FAMILY).setMetadata({ rule });
-        else await createIfMissing(() => table.createFamily(FAMILY, { rule }));
-      } catch (error) {
-        throw backendError(error, `Bigtable provision of table ${options.tableId} (the instance must exist)`);
-      }
-    },
+    provision: () => bigtable.provision(families),
     async revoke(sessionId, expiresAt) {
       open();
       // Revoking again keeps the later expiry, as the embedded adapter does.
@@ -91,10 +62,6 @@ export function createBigtableSessionRevocations(options: BigtableSessionRevocat
     async ping() {
       await expiryOf('');
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await client.close();
-    },
+    close: () => bigtable.close(),
   };
 }

@@ -10,10 +10,11 @@ import { Bigtable } from '@google-cloud/bigtable';
 import { PassThroughClient } from 'google-auth-library';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPrefix } from '../../core/contracts/wait-for.ts';
-import { signToken } from '../../dashboard-api/auth.ts';
+import { signToken } from '../../http/auth.ts';
 import { eventually, startVigil } from '../../cli/test-support/vigil-process.ts';
 import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
 import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';
+import { googleRunEnv } from './test-support/google-run-env.ts';
 import { runVigil } from './test-support/run-vigil.ts';
 import { runReadingMergeScenario } from '../../cli/test-support/reading-merge-scenario.ts';
 
@@ -26,13 +27,7 @@ if (env) {
     const table = `${run}-vitals`;
     const secret = 'start-e2e-secret-0123456789abcdef';
     const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-gcp-start-'));
-    const vigilEnv: Record<string, string> = {
-      ...env,
-      VIGIL_BUS: 'pubsub', VIGIL_TIMESERIES: 'bigtable', VIGIL_WAREHOUSE: 'bigquery',
-      VIGIL_READINGS_TOPIC: `${run}-readings`, VIGIL_DEAD_LETTER_TOPIC: `${run}-dead`, VIGIL_SUBSCRIPTION: `${run}-processor`,
-      VIGIL_BIGTABLE_TABLE: table, VIGIL_BIGQUERY_DATASET: dataset, VIGIL_BUCKET: `${run}-landing`,
-      VIGIL_AUTH_SECRET: secret, VIGIL_SIMULATE: '0', VIGIL_DATA_DIR: dataDir,
-    };
+    const vigilEnv = googleRunEnv(env, run, { VIGIL_AUTH_SECRET: secret, VIGIL_SIMULATE: '0', VIGIL_DATA_DIR: dataDir });
     let vigil: VigilProcess | undefined;
 
     afterAll(async () => {

@@ -1,8 +1,5 @@
-import { Bigtable } from '@google-cloud/bigtable';
-import type { Table } from '@google-cloud/bigtable';
 import type { PatientProfile, RiskScore, VitalReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
-import type { Logger } from '../../core/observability/logger.ts';
 import { MERGED_VITALS, VITAL_FIELDS, holdsVital, mergeReading } from '../../core/domain/merge-reading.ts';
 import type { IndexedConflict, TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 import type { KeyRange } from './bigtable-row-keys.ts';
@@ -10,7 +7,9 @@ import {
   INDEX_PREFIX, MAX_MS, indexKey, patientOfIndexKey, patientPrefix, profileKey, readingKey, scoreKey, timeRangeKeys,
 } from './bigtable-row-keys.ts';
 import { boundedChunks } from './bounded-chunks.ts';
-import { backendError, createIfMissing } from './google-errors.ts';
+import type { BigtableRow, BigtableTableOptions } from './bigtable-table.ts';
+import { openBigtableTable } from './bigtable-table.ts';
+import { backendError } from './google-errors.ts';
 
 /**
  * The Bigtable time-series store (core/ports/timeseries-store.ts). Row keys: bigtable-row-keys.ts
@@ -29,11 +28,7 @@ import { backendError, createIfMissing } from './google-errors.ts';
  * a max-age GC rule expires a reading's identity by when it was observed and its vitals by when
  * they arrived; without it (0, the default) nothing expires. `provision` (re)applies the rules.
  */
-export interface BigtableTimeSeriesOptions {
-  readonly projectId: string;
-  readonly instanceId: string;
-  readonly tableId: string;
-  readonly logger: Logger;
+export interface BigtableTimeSeriesOptions extends BigtableTableOptions {
   /** Readings and scores older than this (by observed/scored time) are garbage-collected; 0 (default) keeps them. */
   readonly retentionDays?: number;
   /** Bounds of one MutateRows request (Bigtable allows 100 000 mutations per request). */
@@ -58,24 +53,12 @@ interface MutationEntry {
   readonly bytes: number;
 }
 
-interface BigtableRow {
-  readonly id: string;
-  readonly data: Record<string, Record<string, { value: string | Buffer }[]>>;
-}
-
 export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions): TimeSeriesStore {
-  for (const name of ['projectId', 'instanceId', 'tableId'] as const) {
-    if (!options?.[name]) throw new VigilError('CONFIG_INVALID', `createBigtableTimeSeriesStore needs ${name}`);
-  }
+  const bigtable = openBigtableTable(options, 'timeseries-bigtable', 'the Bigtable store');
+  const { table, assertOpen: open } = bigtable;
   const retentionDays = options.retentionDays ?? DEFAULTS.retentionDays;
   const maxEntries = options.maxEntriesPerRequest ?? DEFAULTS.maxEntriesPerRequest;
   const maxBytes = options.maxBytesPerRequest ?? DEFAULTS.maxBytesPerRequest;
-  const logger = options.logger.child({ component: 'timeseries-bigtable' });
-  // Client-side metrics export to Cloud Monitoring with ADC; the emulator has no credentials to give,
-  // and a failed export surfaces as an unhandled rejection about once a minute.
-  const client = new Bigtable({ projectId: options.projectId, metricsEnabled: !process.env.BIGTABLE_EMULATOR_HOST });
-  const table: Table = client.instance(options.instanceId).table(options.tableId);
-  let closed = false;
 
   const families = {
     // Age only, no version limit: of two writers racing to fill one vital, the oldest cell (the
@@ -86,9 +69,6 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
     [FAMILY.index]: { versions: 1 },
   };
 
-  const open = (): void => {
-    if (closed) throw new VigilError('SHUTTING_DOWN', 'the Bigtable store is closed');
-  };
 
   async function mutate(entries: readonly MutationEntry[], what: string): Promise<void> {
     open();
@@ -164,26 +144,7 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
   return {
     kind: 'bigtable',
 
-    async provision() {
-      open();
-      try {
-        const created = await createIfMissing(() => table.create({ families: Object.entries(families).map(([name, rule]) => ({ name, rule })) }));
-        if (created === 'created') {
-          logger.info({ table: options.tableId }, 'Bigtable table created');
-          return;
-        }
-        const [existing] = await table.getFamilies();
-        const have = new Set(existing.map((f) => f.id));
-        for (const [id, rule] of Object.entries(families)) {
-          // Setting a family's rule to the rule it has is a no-op, so rules are always (re)applied.
-          // No rule (keep forever) is sent as a family with no GC rule, which clears an earlier one.
-          if (have.has(id)) await table.family(id).setMetadata(rule ? { rule } : {});
-          else await createIfMissing(() => table.createFamily(id, { rule }));
-        }
-      } catch (error) {
-        throw backendError(error, `Bigtable provision of table ${options.tableId} (the instance must exist)`);
-      }
-    },
+    provision: () => bigtable.provision(families),
 
     async writeReadings(readings) {
       if (readings.length === 0) return { stored: [], conflicts: [] };
@@ -262,11 +223,7 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
       await rows({ prefix: INDEX_PREFIX }, 1);
     },
 
-    async close() {
-      if (closed) return;
-      closed = true;
-      await client.close();
-    },
+    close: () => bigtable.close(),
   };
 }
 

@@ -14,6 +14,7 @@ import type { TableName, TableSpec } from '../../core/warehouse-schema.ts';
 import { boundedChunks } from './bounded-chunks.ts';
 import { fromResultValue, standardType, toInsertRow, toQueryParams } from './bigquery-rows.ts';
 import { backendError, createIfMissing } from './google-errors.ts';
+import { createNamedQueries } from '../shared/named-queries.ts';
 
 /**
  * The BigQuery warehouse (core/ports/warehouse.ts).
@@ -60,6 +61,7 @@ export const RAW_SUFFIX = '_raw';
 /** The raw tables' version column: the analyst views keep the newest row per key by it. */
 export const WRITTEN_AT = '_written_at';
 const DEFAULT_VIEWS_DIR = fileURLToPath(new URL('../../analytics-sql/bigquery/', import.meta.url));
+const namedQuerySql = createNamedQueries(fileURLToPath(new URL('../../analytics-sql/bigquery/queries/', import.meta.url)));
 /** A staging table left behind by a killed process deletes itself after this long. */
 const STAGING_TTL_MS = 6 * 3_600_000;
 
@@ -230,6 +232,10 @@ SELECT ${columns}, CURRENT_TIMESTAMP() FROM ${qualified(stagingName)}`);
     replaceRowsFrom: replaceFrom,
 
     query: run,
+
+    async namedQuery(name, params, literals) {
+      return run(namedQuerySql(name, literals), params);
+    },
 
     async ping() {
       open();

@@ -5,7 +5,7 @@ import { loadConfig } from '../../core/config.ts';
 import type { VigilConfig } from '../../core/config.ts';
 import { VigilError } from '../../core/errors.ts';
 import { createLogger } from '../../core/observability/logger.ts';
-import { signToken } from '../../dashboard-api/auth.ts';
+import { signToken } from '../../http/auth.ts';
 import { vitalsRow } from '../../stream-processor/vitals-row.ts';
 import { backupEmbedded } from '../backup/embedded-backup.ts';
 import type { CliCommand } from '../command.ts';

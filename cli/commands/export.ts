@@ -1,13 +1,13 @@
 import path from 'node:path';
-import { userInfo } from 'node:os';
 import { loadConfig } from '../../core/config.ts';
 import type { VigilConfig } from '../../core/config.ts';
 import { VigilError } from '../../core/errors.ts';
-import { createSqliteAuditLog } from '../../dashboard-api/audit-log.ts';
+import { createLogger } from '../../core/observability/logger.ts';
 import type { CliCommand } from '../command.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
 import { writeDeidentifiedExtract } from '../export/deidentified-extract.ts';
 import { readExportKey } from '../export/deidentify-rules.ts';
+import { auditAnalystCommand } from '../wiring/audit-analyst-command.ts';
 
 const help = `Usage: vigil export --deidentify --out <dir> [--key-file <file>]
 
@@ -82,23 +82,15 @@ export async function runExport(argv: readonly string[], io: ExportIo): Promise<
   }
 }
 
-/** One audit entry per export, in the same log as the API's reads: who (OS user), when, the outcome. */
-async function auditExport(dataDir: string, status: number): Promise<void> {
-  const audit = createSqliteAuditLog({ path: path.join(dataDir, 'audit.sqlite') });
-  try {
-    await audit.append({ at: Date.now(), actor: `os:${userInfo().username}`, role: 'analyst', action: 'vigil export --deidentify', status });
-  } finally {
-    await audit.close();
-  }
-}
-
 const exportCommand: CliCommand = {
   name: 'export',
   summary: 'a de-identified research extract (Parquet)',
   help,
   run(argv) {
     const config = loadConfig();
-    return runExport(argv, { config, env: process.env, stdout: process.stdout, stderr: process.stderr, audit: (status) => auditExport(config.dataDir, status) });
+    const logger = createLogger({ level: config.logLevel, name: 'vigil-export' });
+    const audit = (status: number): Promise<void> => auditAnalystCommand(config, logger, 'vigil export --deidentify', status);
+    return runExport(argv, { config, env: process.env, stdout: process.stdout, stderr: process.stderr, audit });
   },
 };
 

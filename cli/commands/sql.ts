@@ -9,8 +9,9 @@ import { VigilError } from '../../core/errors.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { QueryResult, Warehouse } from '../../core/ports/warehouse.ts';
-import { openAuditLog, openWarehouse } from '../wiring/open-backends.ts';
-import { signToken } from '../../dashboard-api/auth.ts';
+import { openWarehouse } from '../wiring/open-backends.ts';
+import { auditAnalystCommand } from '../wiring/audit-analyst-command.ts';
+import { signToken } from '../../http/auth.ts';
 import { SQL_MAX_ROWS, SQL_TIMEOUT_MS } from '../../dashboard-api/sql-route.ts';
 import type { CliCommand } from '../command.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
@@ -226,19 +227,9 @@ export function analystAccess(config: VigilConfig, logger: Logger, env: NodeJS.P
   const url = (env.VIGIL_URL || `http://127.0.0.1:${config.http.port}`).replace(/\/+$/, '');
   return {
     openWarehouse: () => openWarehouse(config, logger, { readOnly: true }),
-    audit: (status) => auditQuery(config, logger, status),
+    audit: (status) => auditAnalystCommand(config, logger, 'vigil sql', status),
     ...(config.warehouse.kind === 'duckdb' && token ? { viaServer: serverQuery(url, token) } : {}),
   };
-}
-
-/** One audit entry per query, in the same log as the API's reads: who (OS user), when, the outcome. */
-async function auditQuery(config: VigilConfig, logger: Logger, status: number): Promise<void> {
-  const audit = await openAuditLog(config, logger);
-  try {
-    await audit.append({ at: Date.now(), actor: `os:${userInfo().username}`, role: 'analyst', action: 'vigil sql', status });
-  } finally {
-    await audit.close();
-  }
 }
 
 const sql: CliCommand = {

@@ -5,11 +5,13 @@ import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { AuditLog } from '../../core/ports/audit-log.ts';
 import type { AlertStore } from '../../core/ports/alert-store.ts';
+import type { DeviceAssociations } from '../../core/ports/device-associations.ts';
 import type { Bus } from '../../core/ports/bus.ts';
 import type { ObjectStore } from '../../core/ports/object-store.ts';
 import type { SessionRevocations } from '../../core/ports/session-revocations.ts';
 import type { TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../../core/ports/warehouse.ts';
+import type { BigtableTableOptions } from '../../adapters/gcp/bigtable-table.ts';
 
 /**
  * Opens the adapters the configuration names. Adapter modules are imported lazily so a process
@@ -32,88 +34,87 @@ export async function openBus(config: VigilConfig, logger: Logger): Promise<Bus>
   }
 }
 
-export async function openTimeSeries(config: VigilConfig, logger: Logger): Promise<TimeSeriesStore> {
-  switch (config.timeseries.kind) {
-    case 'embedded': {
-      const { createSqliteTimeSeriesStore } = await import('../../adapters/embedded/timeseries-sqlite.ts');
-      return createSqliteTimeSeriesStore({ path: dataFile(config, 'timeseries.sqlite') });
-    }
-    case 'bigtable': {
-      const { createBigtableTimeSeriesStore } = await import('../../adapters/gcp/timeseries-bigtable.ts');
-      return createBigtableTimeSeriesStore({
-        projectId: config.googleCloudProject,
-        instanceId: config.timeseries.bigtableInstance,
-        tableId: config.timeseries.bigtableTable,
-        retentionDays: config.retention.days,
-        logger,
-      });
-    }
-  }
-}
-
-/** Signed-out sessions, beside the time-series store: shared by every instance using the same backend. */
-export async function openSessionRevocations(config: VigilConfig, logger: Logger): Promise<SessionRevocations> {
-  switch (config.timeseries.kind) {
-    case 'embedded': {
-      const { createSqliteSessionRevocations } = await import('../../adapters/embedded/session-revocations-sqlite.ts');
-      return createSqliteSessionRevocations({ path: dataFile(config, 'sessions.sqlite') });
-    }
-    case 'bigtable': {
-      const { createBigtableSessionRevocations } = await import('../../adapters/gcp/session-revocations-bigtable.ts');
-      return createBigtableSessionRevocations({
-        projectId: config.googleCloudProject,
-        instanceId: config.timeseries.bigtableInstance,
-        tableId: config.timeseries.bigtableSessionsTable,
-        logger,
-      });
-    }
-  }
+/** How one store beside the time series opens on each backend. */
+interface BesideTimeSeries<T> {
+  /** Its file in the data folder, embedded. */
+  readonly sqliteFile: string;
+  /** Its table in the time series' Bigtable instance. */
+  readonly bigtableTable: string;
+  embedded(path: string): Promise<T>;
+  bigtable(options: BigtableTableOptions): Promise<T>;
 }
 
 /**
- * The audit log, beside the time-series store: on Bigtable every dashboard instance appends to and
- * reads one trail; embedded, the processes of one host share `audit.sqlite`.
+ * Shared ward state lives where the time series lives: embedded, the processes of one host share
+ * a file in the data folder; on Bigtable, every instance using the same instance shares one table.
  */
-export async function openAuditLog(config: VigilConfig, logger: Logger): Promise<AuditLog> {
+function openBesideTimeSeries<T>(config: VigilConfig, logger: Logger, store: BesideTimeSeries<T>): Promise<T> {
   switch (config.timeseries.kind) {
-    case 'embedded': {
-      const { createSqliteAuditLog } = await import('../../adapters/embedded/audit-log-sqlite.ts');
-      return createSqliteAuditLog({ path: dataFile(config, 'audit.sqlite') });
-    }
-    case 'bigtable': {
-      const { createBigtableAuditLog } = await import('../../adapters/gcp/audit-log-bigtable.ts');
-      return createBigtableAuditLog({
+    case 'embedded':
+      return store.embedded(dataFile(config, store.sqliteFile));
+    case 'bigtable':
+      return store.bigtable({
         projectId: config.googleCloudProject,
         instanceId: config.timeseries.bigtableInstance,
-        tableId: config.timeseries.bigtableAuditTable,
-        retentionDays: config.retention.auditDays,
+        tableId: store.bigtableTable,
         logger,
       });
-    }
   }
 }
 
+export function openTimeSeries(config: VigilConfig, logger: Logger): Promise<TimeSeriesStore> {
+  return openBesideTimeSeries(config, logger, {
+    sqliteFile: 'timeseries.sqlite',
+    bigtableTable: config.timeseries.bigtableTable,
+    embedded: async (path) => (await import('../../adapters/embedded/timeseries-sqlite.ts')).createSqliteTimeSeriesStore({ path }),
+    bigtable: async (options) => (await import('../../adapters/gcp/timeseries-bigtable.ts')).createBigtableTimeSeriesStore({ ...options, retentionDays: config.retention.days }),
+  });
+}
+
+/** Signed-out sessions: a sign-out on one instance holds on all of them. */
+export function openSessionRevocations(config: VigilConfig, logger: Logger): Promise<SessionRevocations> {
+  return openBesideTimeSeries(config, logger, {
+    sqliteFile: 'sessions.sqlite',
+    bigtableTable: config.timeseries.bigtableSessionsTable,
+    embedded: async (path) => (await import('../../adapters/embedded/session-revocations-sqlite.ts')).createSqliteSessionRevocations({ path }),
+    bigtable: async (options) => (await import('../../adapters/gcp/session-revocations-bigtable.ts')).createBigtableSessionRevocations(options),
+  });
+}
+
+/** The audit log: every dashboard instance appends to and reads one trail. */
+export function openAuditLog(config: VigilConfig, logger: Logger): Promise<AuditLog> {
+  return openBesideTimeSeries(config, logger, {
+    sqliteFile: 'audit.sqlite',
+    bigtableTable: config.timeseries.bigtableAuditTable,
+    embedded: async (path) => (await import('../../adapters/embedded/audit-log-sqlite.ts')).createSqliteAuditLog({ path }),
+    bigtable: async (options) => (await import('../../adapters/gcp/audit-log-bigtable.ts')).createBigtableAuditLog({ ...options, retentionDays: config.retention.auditDays }),
+  });
+}
+
 /**
- * Alert episodes and acknowledgements, beside the time-series store: every instance using the same
- * backend (data folder or Bigtable) sees one set of alerts, so an episode opens once per patient
- * and an acknowledgement on one dashboard shows on all of them.
+ * Bed and device associations (the ward census from ADT): every edge that records ADT and every
+ * dashboard that shows the ward read the same intervals.
  */
-export async function openAlertStore(config: VigilConfig, logger: Logger): Promise<AlertStore> {
-  switch (config.timeseries.kind) {
-    case 'embedded': {
-      const { createSqliteAlertStore } = await import('../../adapters/embedded/alert-store-sqlite.ts');
-      return createSqliteAlertStore({ path: dataFile(config, 'alerts.sqlite') });
-    }
-    case 'bigtable': {
-      const { createBigtableAlertStore } = await import('../../adapters/gcp/alert-store-bigtable.ts');
-      return createBigtableAlertStore({
-        projectId: config.googleCloudProject,
-        instanceId: config.timeseries.bigtableInstance,
-        tableId: config.timeseries.bigtableAlertsTable,
-        logger,
-      });
-    }
-  }
+export function openDeviceAssociations(config: VigilConfig, logger: Logger): Promise<DeviceAssociations> {
+  return openBesideTimeSeries(config, logger, {
+    sqliteFile: 'associations.sqlite',
+    bigtableTable: config.timeseries.bigtableAssociationsTable,
+    embedded: async (path) => (await import('../../adapters/embedded/device-associations-sqlite.ts')).createSqliteDeviceAssociations({ path }),
+    bigtable: async (options) => (await import('../../adapters/gcp/device-associations-bigtable.ts')).createBigtableDeviceAssociations(options),
+  });
+}
+
+/**
+ * Alert episodes and acknowledgements: every instance sees one set of alerts, so an episode opens
+ * once per patient and an acknowledgement on one dashboard shows on all of them.
+ */
+export function openAlertStore(config: VigilConfig, logger: Logger): Promise<AlertStore> {
+  return openBesideTimeSeries(config, logger, {
+    sqliteFile: 'alerts.sqlite',
+    bigtableTable: config.timeseries.bigtableAlertsTable,
+    embedded: async (path) => (await import('../../adapters/embedded/alert-store-sqlite.ts')).createSqliteAlertStore({ path }),
+    bigtable: async (options) => (await import('../../adapters/gcp/alert-store-bigtable.ts')).createBigtableAlertStore(options),
+  });
 }
 
 /**
@@ -129,6 +130,7 @@ export async function openWarehouse(config: VigilConfig, logger: Logger, options
       const { createDuckDbWarehouse } = await import('../../adapters/embedded/warehouse-duckdb.ts');
       return createDuckDbWarehouse({
         path: dataFile(config, 'warehouse.duckdb'),
+        memoryLimitMb: config.warehouse.duckdbMemoryMb,
         ...(options.readOnly ? { readOnly: true } : {}),
         ...(options.lockedDown ? { lockedDown: true } : {}),
       });

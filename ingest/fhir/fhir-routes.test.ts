@@ -1,16 +1,17 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { RawReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import { createMetrics } from '../../core/observability/metrics.ts';
-import { buildApp } from '../../dashboard-api/build-app.ts';
+import { buildApp } from '../../cli/build-app.ts';
 import { bearer, recordingBus, testConfig } from '../../dashboard-api/test-fixtures.ts';
 import { createReadingPublisher } from '../reading-publisher.ts';
 import { patientIdOfFhirPayload } from './fhir-patient-of.ts';
 import { fhirRoutes } from './fhir-routes.ts';
 import { SYNTHEA_MEDICAL_RECORD_NUMBER, syntheaPatientEntry, syntheaTransactionBundle } from './synthea-bundle-example.ts';
 import { bloodPressureExample, bodyTemperatureFahrenheitExample, heartRateExample, oxygenSaturationExample, recentTime } from './spec-vital-signs-examples.ts';
+import { budget, waitFor } from '../../core/contracts/wait-for.ts';
 
 let app: FastifyInstance | undefined;
 afterEach(async () => {
@@ -148,10 +149,10 @@ describe('POST /fhir/Observation when the bus never confirms', () => {
     expect(response.headers['content-type']).toMatch(/^application\/fhir\+json/);
     expect(response.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: expect.stringContaining('300 ms') }] });
     expect(waited).toBeGreaterThanOrEqual(290);
-    expect(waited, 'the bound plus a generous margin for a busy machine').toBeLessThan(3_000);
+    expect(waited, 'the bound plus a generous margin for a busy machine').toBeLessThan(budget(3_000));
     expect(deadLetters).toEqual([]);
     recording.release();
-    await vi.waitFor(() => expect(publisher.pending).toBe(0), { timeout: 5_000 });
+    await waitFor(() => publisher.pending === 0, 5_000, 'the released bus to settle the pending reading', () => `${publisher.pending} pending`);
     expect((await post(app, '/fhir/Observation', heartRateExample())).statusCode).toBe(201);
     await publisher.close();
   });

@@ -1,13 +1,14 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isAcceptableId } from '../../core/domain/validate-ingest.ts';
-import { createRandom } from '../../simulators/seeded-random.ts';
-import type { Random } from '../../simulators/seeded-random.ts';
+import { createRandom } from '../../core/seeded-random.ts';
+import type { Random } from '../../core/seeded-random.ts';
 import { readingToOru } from '../../simulators/device-protocols/reading-to-oru.ts';
 import { CARRIAGE_RETURN, END_BLOCK, START_BLOCK, frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 import type { RecordingServer } from './mllp-test-support.ts';
 import { connectRaw, msaOf, startRecordingServer } from './mllp-test-support.ts';
 import { patientIdOfMessage } from './oru-to-readings.ts';
+import { budget } from '../../core/contracts/wait-for.ts';
 
 /**
  * Fuzzing the HL7 listener with seeded mutations of valid ORU^R01 messages: it must never crash,
@@ -109,7 +110,7 @@ describe('MLLP listener fuzzing', () => {
     expect((codes.get('AE') ?? 0) + (codes.get('AR') ?? 0)).toBeGreaterThan(CONTENT_MUTANTS / 4);
     expect(codes.get('AA') ?? 0).toBeGreaterThan(0);
     console.info(`fuzz seed ${SEED}: ${JSON.stringify(Object.fromEntries(codes))}`);
-  }, 20_000);
+  }, budget(20_000));
 
   it(`survives ${STREAM_CONNECTIONS} connections of random bytes and broken framing`, async () => {
     const random = createRandom(SEED, 'stream');
@@ -146,6 +147,6 @@ describe('MLLP listener fuzzing', () => {
     client.send(frameMllp(validMessage(random, 0)));
     expect(msaOf(await client.nextAck()).code).toBe('AA');
     client.end();
-    await vi.waitFor(() => expect(running.server.connections, 'connections still open after the fuzz').toBe(0), { timeout: 5000, interval: 20 });
-  }, 20_000);
+    await vi.waitFor(() => expect(running.server.connections, 'connections still open after the fuzz').toBe(0), { timeout: budget(5000), interval: 20 });
+  }, budget(20_000));
 });

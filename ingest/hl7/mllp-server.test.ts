@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { VigilError } from '../../core/errors.ts';
 import { createMetrics } from '../../core/observability/metrics.ts';
 import { recordingBus } from '../../dashboard-api/test-fixtures.ts';
@@ -8,6 +8,7 @@ import { connectMllp } from '../../simulators/device-protocols/mllp-client.ts';
 import { frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 import type { RecordingServer } from './mllp-test-support.ts';
 import { connectRaw, msaOf, startRecordingServer } from './mllp-test-support.ts';
+import { budget, waitFor } from '../../core/contracts/wait-for.ts';
 
 const at = (offsetSeconds = 0): string => {
   const d = new Date(Date.now() - 60_000 + offsetSeconds * 1000).toISOString();
@@ -192,10 +193,10 @@ describe('MLLP listener: answers', () => {
     expect(msaOf(ack)).toMatchObject({ code: 'AR', controlId: 'HUNG', text: expect.stringMatching(/resend later \(retry after 1 s\)/) });
     expect(ack, 'the ERR segment names an application error').toMatch(/\rERR\|/);
     expect(waited).toBeGreaterThanOrEqual(290);
-    expect(waited, 'the bound plus a generous margin for a busy machine').toBeLessThan(3_000);
+    expect(waited, 'the bound plus a generous margin for a busy machine').toBeLessThan(budget(3_000));
     expect(running.deadLetters).toEqual([]);
     recording.release();
-    await vi.waitFor(() => expect(publisher.pending).toBe(0), { timeout: 5_000 });
+    await waitFor(() => publisher.pending === 0, 5_000, 'the released bus to settle the pending reading', () => `${publisher.pending} pending`);
     client.send(frameMllp(oru('HUNG', GOOD_OBX)));
     expect(msaOf(await client.nextAck())).toMatchObject({ code: 'AA', controlId: 'HUNG' });
     client.end();
@@ -223,7 +224,7 @@ describe('MLLP listener: slow peers and shutdown', () => {
     const started = Date.now();
     await client.closed;
     clearInterval(trickle);
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(Date.now() - started, 'closed by the 300 ms frame deadline, not the 10 s idle limit').toBeLessThan(budget(2000));
     expect(running.published).toEqual([]);
   });
 
@@ -231,7 +232,7 @@ describe('MLLP listener: slow peers and shutdown', () => {
     running = await startRecordingServer({ idleTimeoutMs: 200 });
     const client = await connectRaw(running.port);
     await client.closed;
-    await vi.waitFor(() => expect(running!.server.connections).toBe(0));
+    await waitFor(() => running!.server.connections === 0, 2_000, 'the listener to count the idle connection closed', () => `${running!.server.connections} open`);
   });
 
   it('close() stops accepting, answers the message in flight, then ends the connection', async () => {
@@ -240,8 +241,10 @@ describe('MLLP listener: slow peers and shutdown', () => {
       release = resolve;
     });
     const published: unknown[] = [];
+    let publishing = false;
     running = await startRecordingServer({
       publish: async (readings) => {
+        publishing = true;
         await gate;
         published.push(...readings);
       },
@@ -249,7 +252,7 @@ describe('MLLP listener: slow peers and shutdown', () => {
     const { port } = running;
     const client = await connectRaw(port);
     client.send(frameMllp(oru('INFLIGHT', GOOD_OBX)));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => publishing, 5_000, 'the listener to start publishing the in-flight message');
     const closing = running.server.close();
     await expect(connectRaw(port)).rejects.toThrow();
     release();

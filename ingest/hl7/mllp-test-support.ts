@@ -5,6 +5,7 @@ import type { RawReading } from '../../core/domain/reading.ts';
 import { MllpDeframer } from '../../core/wire/hl7/mllp-framing.ts';
 import type { MllpServer, MllpServerOptions } from './mllp-server.ts';
 import { createMllpServer } from './mllp-server.ts';
+import { budget } from '../../core/contracts/wait-for.ts';
 
 /**
  * Test support for the MLLP listener: a server on a free port whose publish and dead letters are
@@ -44,6 +45,8 @@ export interface RawClient {
   /** Resolves with the next ACK (frame text), or rejects when the connection closes first. */
   nextAck(timeoutMs?: number): Promise<string>;
   readonly closed: Promise<void>;
+  /** Whether the connection has closed (for waits on a condition). */
+  readonly isClosed: boolean;
   end(): void;
 }
 
@@ -65,7 +68,9 @@ export async function connectRaw(port: number, localAddress?: string): Promise<R
   });
   socket.on('data', (chunk: Buffer) => deframer.push(chunk));
   socket.on('error', () => undefined);
+  let isClosed = false;
   const closed = new Promise<void>((resolve) => socket.once('close', () => {
+    isClosed = true;
     for (const waiter of waiting.splice(0)) waiter(undefined);
     resolve();
   }));
@@ -76,15 +81,23 @@ export async function connectRaw(port: number, localAddress?: string): Promise<R
       if (ready !== undefined) return Promise.resolve(ready);
       if (socket.destroyed) return Promise.reject(new Error('connection closed'));
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no ACK in time')), timeoutMs);
-        waiting.push((ack) => {
+        const waiter = (ack: string | undefined): void => {
           clearTimeout(timer);
-          if (ack === undefined) reject(new Error('connection closed'));
+          if (ack === undefined) reject(new Error('connection closed before the ACK'));
           else resolve(ack);
-        });
+        };
+        // A waiter that gave up leaves the queue, so a late ACK goes to the next caller, not to it.
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(waiter), 1);
+          reject(new Error(`no ACK within ${budget(timeoutMs)} ms (${acks.length} unclaimed ACKs)`));
+        }, budget(timeoutMs));
+        waiting.push(waiter);
       });
     },
     closed,
+    get isClosed() {
+      return isClosed;
+    },
     end: () => socket.destroy(),
   };
 }
