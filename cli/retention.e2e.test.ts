@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { signToken } from '../dashboard-api/auth.ts';
+import { signToken } from '../http/auth.ts';
 import type { VigilProcess } from './test-support/vigil-process.ts';
 import { eventually, startVigil } from './test-support/vigil-process.ts';
 
