@@ -205,6 +205,8 @@ export async function benchEmbeddedPipeline(options: { patients?: number; second
     name: 'embedded pipeline (HTTP edge → SQLite bus → processor → SQLite + DuckDB)',
     figures: {
       patients,
+      // Set in the environment to compare (0: every re-score reads its window from the store).
+      'keyed state (VIGIL_KEYED_STATE_READINGS)': process.env.VIGIL_KEYED_STATE_READINGS ?? 'default (200000)',
       'readings accepted': accepted,
       'readings refused (backpressure)': refused,
       'edge accept rate (readings/s)': Math.round(accepted / sendSeconds),

@@ -11,6 +11,10 @@ const BENCHES: Record<string, { describe: string; run: () => Promise<BenchResult
     describe: 'embedded pipeline end to end vs a decode+parse+store loop',
     run: async () => (await import('./embedded-pipeline.ts')).benchEmbeddedPipeline(),
   },
+  rescore: {
+    describe: 're-scoring from keyed state vs reading each window from the store, alternating rounds',
+    run: async () => (await import('./bench-rescore.ts')).benchRescore(),
+  },
   stores: {
     describe: 'each embedded store alone vs its engine\'s raw write of the same rows (SQLite INSERTs, DuckDB appender)',
     run: async () => (await import('./bench-stores.ts')).benchStores(),

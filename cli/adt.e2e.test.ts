@@ -61,7 +61,7 @@ const oru = (controlId: string, when: number, v: { hr: number; rr: number; spo2:
   ].join('\r');
 };
 
-interface WardPatient { patientId: string; bed?: string | null; latest: { heartRate: number | null; observedAt: string } | null; news2: { score: number } | null; risk: { score: number | null } | null }
+interface WardPatient { patientId: string; bed?: string | null; latest: { heartRate: number | null; observedAt: string } | null; news2: { score: number; observedAt: string } | null; risk: { score: number | null } | null }
 const ward = async (): Promise<WardPatient[]> => {
   const response = await fetch(`${vigil.url}/v1/patients`, { headers: auth('clinician') });
   expect(response.status).toBe(200);
@@ -108,9 +108,11 @@ describe('ADT A01 → ORU → A02 → ORU → A03 over one MLLP listener (vigil 
     expect(msaOf(await monitor.send(oru('ORU-1', at(30), { hr: 128, rr: 26, spo2: 90, sys: 96, dia: 60, temp: 38.6 })))).toMatchObject({ code: 'AA' });
     const first = await eventually(async () => {
       const p = await onWard();
-      return p?.risk?.score != null && p.latest?.heartRate === 128 ? p : undefined;
-    }, 20_000, `${PATIENT} on GET /v1/patients with the first reading and a risk score`);
+      // Scored from this reading: the NEWS2 set's newest reading is it (a score may lag the reading).
+      return p?.risk?.score != null && p.news2?.observedAt === new Date(at(30)).toISOString() ? p : undefined;
+    }, 45_000, `${PATIENT} on GET /v1/patients with the first reading and a risk score`);
     expect(first.bed).toBe('4N-401-A');
+    expect(first.latest!.heartRate).toBe(128);
     expect(first.news2!.score, 'NEWS2 of RR 26, SpO2 90, sys 96, HR 128, 38.6 °C').toBeGreaterThanOrEqual(11);
     expect(first.risk!.score).toBeGreaterThan(0);
     expect(first.risk!.score).toBeLessThanOrEqual(1);
@@ -121,9 +123,10 @@ describe('ADT A01 → ORU → A02 → ORU → A03 over one MLLP listener (vigil 
     expect(msaOf(await monitor.send(oru('ORU-2', at(90), { hr: 92, rr: 18, spo2: 96, sys: 122, dia: 78, temp: 37.2 })))).toMatchObject({ code: 'AA' });
     const second = await eventually(async () => {
       const p = await onWard();
-      return p?.latest?.heartRate === 92 && p.risk?.score != null ? p : undefined;
-    }, 20_000, `${PATIENT} on GET /v1/patients with the second reading`);
+      return p?.news2?.observedAt === new Date(at(90)).toISOString() && p.risk?.score != null ? p : undefined;
+    }, 45_000, `${PATIENT} on GET /v1/patients with the second reading`);
     expect(second.bed).toBe('4N-402-B');
+    expect(second.latest!.heartRate).toBe(92);
     expect(second.news2!.score, 'recovered vitals score lower').toBeLessThan(first.news2!.score);
 
     // A03 with a live viewer: the stream says the patient left, the ward no longer lists them.
@@ -135,11 +138,11 @@ describe('ADT A01 → ORU → A02 → ORU → A03 over one MLLP listener (vigil 
     const leftEvent = new RegExp(`event: patient-left\\ndata: \\{"patientId":"${PATIENT}"\\}`);
     try {
       // The snapshot first: the patient is on the ward with their bed.
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 20_000;
       while (!text.includes(`"patientId":"${PATIENT}"`) && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
       expect(text, 'the stream snapshot shows the patient and bed').toMatch(new RegExp(`"patientId":"${PATIENT}".*"bed":"4N-402-B"|"bed":"4N-402-B".*"patientId":"${PATIENT}"`));
       expect(msaOf(await adtSystem.send(adt('A03', 'ADT_A03', at(150), pv1('4N^402^B', at(0), { discharged: at(150), disposition: '01' }))))).toMatchObject({ code: 'AA' });
-      const until = Date.now() + 10_000;
+      const until = Date.now() + 20_000;
       while (!leftEvent.test(text) && Date.now() < until) text += new TextDecoder().decode((await reader.read()).value);
     } finally {
       abort.abort();
@@ -156,5 +159,5 @@ describe('ADT A01 → ORU → A02 → ORU → A03 over one MLLP listener (vigil 
     const discharged = await sql(`SELECT discharged_at, discharge_location FROM admissions WHERE admission_id = '${VISIT}'`);
     expect(Date.parse(String(discharged[0]!.discharged_at))).toBe(at(150));
     expect(discharged[0]!.discharge_location).toBe('01');
-  }, 90_000);
+  }, 150_000);
 });

@@ -130,9 +130,17 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       storesDown = () => processor.downBackends();
     }
 
+    // The ward census (beds from ADT): recorded by the edge, read by the dashboard; shared state.
+    const associations = parts.ingest || parts.read ? await openDeviceAssociations(config, logger) : undefined;
+    if (associations) {
+      closers.push({ name: 'device associations', close: () => associations.close() });
+      await associations.provision();
+    }
+    const census = associations ? createWardCensus(associations) : undefined;
+
     if (parts.read && !parts.process && timeseries) {
       // No processor in this process to announce updates: follow the shared store instead.
-      const poller = pollPatientUpdates({ timeseries, updates, logger, intervalMs: 500 });
+      const poller = pollPatientUpdates({ timeseries, updates, logger, intervalMs: 500, ...(census ? { census } : {}) });
       closers.push({ name: 'update poller', close: () => poller.stop() });
     }
 
@@ -152,17 +160,13 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     closers.push({ name: 'session revocations', close: () => revocations.close() });
     await revocations.provision();
 
-    // The ward census (beds from ADT): recorded by the edge, read by the dashboard; shared state.
-    const associations = parts.ingest || parts.read ? await openDeviceAssociations(config, logger) : undefined;
-    if (associations) {
-      closers.push({ name: 'device associations', close: () => associations.close() });
-      await associations.provision();
-    }
-    const census = associations ? createWardCensus(associations) : undefined;
     // Readings of monitors that name no patient: attributed by device or bed, else held (issue 16, item 6).
     const attribution = associations && publisher
       ? createDeviceAttribution(associations, (readings) => publisher.publish(readings))
       : undefined;
+
+    // ADT (HL7 v2 over MLLP, FHIR Patient/Encounter) is recorded where the edge runs.
+    const adt = publisher && warehouse && associations ? adtOptions(config, warehouse, associations, updates, attribution) : undefined;
 
     const edge = publisher && warehouse
       ? {
@@ -209,7 +213,10 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       ...(publisher ? { ingest: { publisher } } : {}),
       ...(parts.read && timeseries && warehouse && audit ? { read: { timeseries, warehouse, updates, audit, ...(alerts ? { alerts } : {}), ...(census ? { census } : {}) } } : {}),
       routes: [
-        ...(edge ? [(instance: FastifyInstance) => void instance.register(fhirRoutes, { publish: edge.publish, deadLetter: edge.fhirDeadLetter })] : []),
+        ...(edge ? [(instance: FastifyInstance) => void instance.register(fhirRoutes, {
+          publish: edge.publish, deadLetter: edge.fhirDeadLetter,
+          ...(adt ? { adt: { subjects: config.mllp.fhirAdtSubjects, record: adt.record } } : {}),
+        })] : []),
         // Results out (GET /fhir/Observation, /fhir/Patient/:id) wherever the clinician side runs: the
         // same condition as `read` above, so the audit hook these routes rely on is installed.
         ...(parts.read && timeseries && warehouse && audit ? [(instance: FastifyInstance) => void instance.register(fhirReadRoutes, { timeseries })] : []),
@@ -241,7 +248,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
         idleTimeoutMs: config.mllp.idleTimeoutMs,
         publish: edge.publish,
         deadLetter: edge.hl7DeadLetter,
-        ...(associations && warehouse ? { adt: adtOptions(config, warehouse, associations, updates, attribution) } : {}),
+        ...(adt ? { adt } : {}),
         ...(attribution ? { attribution } : {}),
         logger,
         metrics,

@@ -102,6 +102,8 @@ export interface VigilConfig {
     readonly allowedSenders: string;
     /** Senders (as in allowedSenders) whose ADT messages are recorded; empty = ADT refused (AR). */
     readonly adtSenders: string;
+    /** Device-token subjects that may send FHIR Patient and Encounter (the FHIR form of ADT); empty = none. */
+    readonly fhirAdtSubjects: readonly string[];
     /** VIGIL_MLLP_SENDER_SETTINGS as given (JSON or a file path); parsed by ingest/hl7's parseSenderSettings. */
     readonly senderSettings: string;
     /** Bind address: loopback for plain MLLP unless explicitly opened; VIGIL_MLLP_HOST (default VIGIL_HOST) with TLS. */
@@ -302,6 +304,7 @@ function mllpConfig(env: Env): VigilConfig['mllp'] {
     allowedSenders: str(env, 'VIGIL_MLLP_SENDERS', 'VIGIL-SIM'),
     // ADT is a separate permission: a monitor may send vitals without being able to discharge anyone.
     adtSenders: str(env, 'VIGIL_MLLP_ADT_SENDERS', ''),
+    fhirAdtSubjects: str(env, 'VIGIL_FHIR_ADT_SUBJECTS', '').split(',').map((s) => s.trim()).filter(Boolean),
     // Per-sender leniencies (zone for zoneless times, unit aliases); empty = strict for everyone.
     senderSettings: str(env, 'VIGIL_MLLP_SENDER_SETTINGS', ''),
     host,

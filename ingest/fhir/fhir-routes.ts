@@ -2,6 +2,9 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import type { RawReading } from '../../core/domain/reading.ts';
 import type { Principal } from '../../core/domain/principal.ts';
 import type { FhirIssue } from './operation-outcome.ts';
+import type { AdtEvent } from '../hl7/adt-to-event.ts';
+import type { FhirAdtResult } from './encounter-to-adt.ts';
+import { encounterToAdt, patientToAdt } from './encounter-to-adt.ts';
 import type { PatientIdResult, SubjectResolver } from './bundle-patients.ts';
 import { bundleSubjectResolver, patientIdOfPatient } from './bundle-patients.ts';
 import { FhirError, operationOutcome, statusLine, statusOfIssues, toFhirAnswer } from './operation-outcome.ts';
@@ -32,6 +35,11 @@ export interface FhirRoutesOptions {
   readonly deadLetter: (payload: Buffer, reason: string) => Promise<void>;
   /** Most entries in one Bundle. */
   readonly maxBundleEntries?: number;
+  /**
+   * `Patient` and `Encounter` (POST, or PUT with the id) as ADT events (encounter-to-adt.ts),
+   * from device-role tokens whose subject is listed (VIGIL_FHIR_ADT_SUBJECTS); absent: 404 as today.
+   */
+  readonly adt?: { readonly subjects: readonly string[]; readonly record: (event: AdtEvent) => Promise<void> };
 }
 
 export const FHIR_CONTENT_TYPE = 'application/fhir+json; charset=utf-8';
@@ -177,6 +185,26 @@ export const fhirRoutes: FastifyPluginAsync<FhirRoutesOptions> = async (app: Fas
   };
   app.post('/fhir', { config: { access: 'device' } }, postBundle);
   app.post('/fhir/', { config: { access: 'device' } }, postBundle);
+
+  const adt = options.adt;
+  if (adt) {
+    const record = async (request: FastifyRequest, reply: FastifyReply, read: (body: unknown, receivedAt: number, urlId?: string) => FhirAdtResult): Promise<FastifyReply> => {
+      const raw = rawBodies.get(request);
+      const sender = (request as { principal?: Principal | null }).principal?.sub ?? '';
+      if (!adt.subjects.includes(sender)) {
+        throw new FhirError([{ code: 'forbidden', diagnostics: `token subject ${sender.slice(0, 60) || '(none)'} may not send Patient or Encounter (VIGIL_FHIR_ADT_SUBJECTS)` }]);
+      }
+      const urlId = (request.params as { id?: string } | undefined)?.id;
+      const read_ = read(request.body, Date.now(), urlId);
+      if (!read_.ok) return refuse(raw, read_.issues);
+      for (const event of read_.events) await adt.record(event);
+      return reply.code(request.method === 'POST' ? 201 : 200).type(FHIR_CONTENT_TYPE).send(request.body);
+    };
+    app.post('/fhir/Patient', { config: { access: 'device' } }, (request, reply) => record(request, reply, patientToAdt));
+    app.put('/fhir/Patient/:id', { config: { access: 'device' } }, (request, reply) => record(request, reply, patientToAdt));
+    app.post('/fhir/Encounter', { config: { access: 'device' } }, (request, reply) => record(request, reply, encounterToAdt));
+    app.put('/fhir/Encounter/:id', { config: { access: 'device' } }, (request, reply) => record(request, reply, encounterToAdt));
+  }
 
   // Any other path under /fhir (GET /fhir/metadata, PUT /fhir/Observation/1, …): 404 as FHIR.
   await app.register(async (scope) => {

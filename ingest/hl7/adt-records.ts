@@ -96,7 +96,9 @@ export function createAdtRecords(warehouse: Warehouse, associations: DeviceAssoc
             patient_id: patientId, admitted_at: new Date(admittedAt), admission_type: visit.admissionType,
           });
         }
-        await placed(event.at);
+        // Already in that bed (a redelivered transfer, or a FHIR Encounter restating its location): nothing moves.
+        const open = (await associations.ofPatient(patientId)).filter((a) => a.kind === 'bed' && a.to === null).at(-1);
+        if (open?.key !== visit.bed) await placed(event.at);
         return stay;
       }
       case 'A03': {
