@@ -62,7 +62,7 @@ const env = kafkaRunEnv(brokers, 'vigil-soak', {
 const run = env.VIGIL_SUBSCRIPTION!.replace(/[^a-zA-Z0-9]/g, '_');
 Object.assign(env, { VIGIL_BIGTABLE_TABLE: `${run}_vitals`, VIGIL_BIGQUERY_DATASET: run });
 
-interface Sample { at: number; lag: number[]; rss: Record<string, number> }
+interface Sample { at: number; lag: number[]; rss: Record<string, number>; heapUsed: number[] }
 const samples: Sample[] = [];
 const events: string[] = [];
 const started = Date.now();
@@ -151,7 +151,7 @@ try {
     env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   note(`started: ingest, 2 processors, ${patients} patients every ${intervalMs} ms (${Math.round(patients * 1000 / intervalMs)} readings/s) for ${minutes} min`);
-  console.log('time   RSS MB: ingest  proc-1  proc-2 | lag s (window) p50   max | accepted  dead letters');
+  console.log('time   RSS MB: ingest  proc-1  proc-2 | heap used MB, window min: proc-1 proc-2 | lag s (window) p50   max | accepted  dead letters');
 
   const runStart = Date.now();
   const endAt = runStart + minutes * 60_000;
@@ -163,7 +163,9 @@ try {
   while (Date.now() < endAt) {
     await new Promise((r) => setTimeout(r, SAMPLE_MS));
     const lag = (await Promise.all(processors.map((p) => (p ? metric(p.url, 'vigil_processor_lag_seconds') : NaN)))).filter((v) => Number.isFinite(v) && v > 0);
-    samples.push({ at: Date.now(), lag, rss: { ingest: rssMb(ingest.child.pid), 'proc-1': rssMb(processors[0]?.child.pid), 'proc-2': rssMb(processors[1]?.child.pid) } });
+    // The V8 heap in use: its lowest value over a window (just after a full GC) is the live heap.
+    const heapUsed = await Promise.all(processors.map(async (p) => (p ? Math.round((await metric(p.url, 'nodejs_heap_size_used_bytes')) / 1_048_576) : NaN)));
+    samples.push({ at: Date.now(), lag, heapUsed, rss: { ingest: rssMb(ingest.child.pid), 'proc-1': rssMb(processors[0]?.child.pid), 'proc-2': rssMb(processors[1]?.child.pid) } });
     if (!paused && pauseMs > 0 && Date.now() >= pauseAt && !events.some((e) => e.includes('paused'))) {
       process.kill(bigtablePid, 'SIGSTOP');
       paused = true;
@@ -183,7 +185,8 @@ try {
       const lags = window.flatMap((s) => s.lag).sort((a, b) => a - b);
       const last = window.at(-1)!.rss;
       const accepted = await metric(ingest.url, 'vigil_readings_ingested_total');
-      console.log(`${clock()}          ${String(last.ingest).padStart(5)}   ${String(last['proc-1']).padStart(5)}   ${String(last['proc-2']).padStart(5)} |           ${lags.length ? percentile(lags, 0.5).toFixed(2).padStart(5) : '  n/a'} ${lags.length ? lags.at(-1)!.toFixed(1).padStart(5) : '  n/a'} | ${String(accepted).padStart(8)}  ${String(await deadLetters()).padStart(4)}`);
+      const heapMin = [0, 1].map((i) => Math.min(...window.map((s) => s.heapUsed[i]!).filter(Number.isFinite)));
+      console.log(`${clock()}          ${String(last.ingest).padStart(5)}   ${String(last['proc-1']).padStart(5)}   ${String(last['proc-2']).padStart(5)} |                              ${String(heapMin[0]).padStart(5)}  ${String(heapMin[1]).padStart(5)} |           ${lags.length ? percentile(lags, 0.5).toFixed(2).padStart(5) : '  n/a'} ${lags.length ? lags.at(-1)!.toFixed(1).padStart(5) : '  n/a'} | ${String(accepted).padStart(8)}  ${String(await deadLetters()).padStart(4)}`);
       windowStart = Date.now();
       nextReport += reportMs;
     }
@@ -193,14 +196,19 @@ try {
   await new Promise((r) => simulator!.once('exit', r));
   const accepted = await metric(ingest.url, 'vigil_readings_ingested_total');
   note(`simulator stopped: ${accepted} readings accepted by the edge; waiting for the stores`);
-  const drainDeadline = Date.now() + 300_000;
+  // Only Bigtable is counted while draining: the BigQuery emulator runs one request at a time, and a
+  // count through the de-duplicating view holds it long enough to stall the processors' inserts.
+  const drainDeadline = Date.now() + 600_000;
   let inBigtable = 0;
-  let inBigQuery = 0;
   while (Date.now() < drainDeadline) {
-    [inBigtable, inBigQuery] = [await bigtableReadings(), await bigqueryReadings()];
-    if (inBigtable >= accepted && inBigQuery >= accepted) break;
-    await new Promise((r) => setTimeout(r, 5_000));
+    inBigtable = await bigtableReadings();
+    note(`Bigtable holds ${inBigtable} readings`);
+    if (inBigtable >= accepted) break;
+    await new Promise((r) => setTimeout(r, 15_000));
   }
+  note('drained (or gave up); stopping the processors, then counting BigQuery');
+  for (const p of processors) await p?.stop();
+  const inBigQuery = await bigqueryReadings();
   const first = samples.filter((s) => s.at < runStart + reportMs);
   const lastWindow = samples.filter((s) => s.at >= endAt - reportMs);
   const p50 = (xs: Sample[]) => { const l = xs.flatMap((s) => s.lag).sort((a, b) => a - b); return l.length ? percentile(l, 0.5).toFixed(2) : 'n/a'; };
