@@ -16,12 +16,12 @@ import { createMetrics } from '../../core/observability/metrics.ts';
 import type { Bus, OutgoingMessage } from '../../core/ports/bus.ts';
 import type { TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../../core/ports/warehouse.ts';
-import { sleep } from '../../core/retry.ts';
 import { CONTENT_TYPE_JSON, READING_ATTRIBUTES, encodeReading } from '../../core/wire/reading-codec.ts';
 import { openBus, openWarehouse } from '../wiring/open-backends.ts';
 import { startProcessor } from '../../stream-processor/processor.ts';
 import { runDeadLetters } from './dead-letters.ts';
 import { capture, holdWarehouse } from '../test-support/cli-output.ts';
+import { eventually as waitUntil } from '../../core/contracts/wait-for.ts';
 
 const VIGIL_BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 const T0 = Date.parse('2026-11-22T10:00:00Z');
@@ -104,14 +104,8 @@ async function withProcessor(work: (backends: Backends, metrics: ReturnType<type
   }
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not met within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
-    await sleep(25);
-  }
+function eventually<T>(what: string, probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  return waitUntil(what, probe, accept, timeoutMs);
 }
 
 const count = async (warehouse: Warehouse, sql: string) => Number((await warehouse.query(sql)).rows[0]!.n);
