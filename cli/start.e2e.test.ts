@@ -10,6 +10,7 @@ import { readingToOru } from '../simulators/device-protocols/reading-to-oru.ts';
 import { readingsToBundle } from '../simulators/device-protocols/reading-to-fhir.ts';
 import type { VigilProcess } from './test-support/vigil-process.ts';
 import { eventually, startVigil } from './test-support/vigil-process.ts';
+import { budget } from '../core/contracts/wait-for.ts';
 
 /**
  * The embedded default as a newcomer runs it: `vigil start` in a child process, talked to over
@@ -44,7 +45,7 @@ function start(): Promise<VigilProcess> {
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-e2e-'));
   vigil = await start();
-}, 60_000);
+}, budget(60_000));
 
 afterAll(async () => {
   await vigil?.stop();
@@ -248,7 +249,7 @@ describe('vigil start (embedded default)', () => {
       return acknowledged.every((i) => times.has(base + i * 100)) ? rows : undefined;
     }, 30_000, 'every acknowledged reading after the restart');
     expect(new Set(stored.map((r) => r.observedAt)).size).toBe(stored.length);
-  }, 90_000);
+  }, budget(90_000));
 
   it('drains and exits 0 on SIGTERM, leaving the simulated ward’s admission records in the warehouse', async () => {
     // Every bed has had its first reading, so every opening patient was admitted.
@@ -270,5 +271,5 @@ describe('vigil start (embedded default)', () => {
       await warehouse.close();
     }
     vigil = await start();
-  }, 60_000);
+  }, budget(60_000));
 });

@@ -11,6 +11,7 @@ import { fhirRoutes } from './fhir/fhir-routes.ts';
 import { bloodPressureExample, bodyTemperatureFahrenheitExample, heartRateExample, oxygenSaturationExample } from './fhir/spec-vital-signs-examples.ts';
 import type { EmbeddedEdge } from './hl7/test-support/embedded-edge.ts';
 import { openEmbeddedEdge } from './hl7/test-support/embedded-edge.ts';
+import { budget } from '../core/contracts/wait-for.ts';
 
 /**
  * Fuzzing the HTTP edges (`POST /v1/readings`, `POST /fhir/Observation`, `POST /fhir`) with seeded
@@ -327,7 +328,7 @@ describe('HTTP edge fuzzing on the embedded bus', () => {
     await vi.waitFor(async () => expect(await ingested(), 'JSON readings published to the bus vs accepted').toBe(acceptedReadings), { timeout: 10_000, interval: 50 });
     console.info(`http fuzz seed ${SEED}: ${acceptedReadings} readings accepted and published to the embedded bus`);
     await expectHealthy();
-  }, 120_000);
+  }, budget(120_000));
 
   it(`answers each of ${FHIR_MUTANTS} mutated FHIR Observations and Bundles below 500 and still accepts a valid one`, async () => {
     const random = createRandom(SEED, 'fhir');
@@ -343,5 +344,5 @@ describe('HTTP edge fuzzing on the embedded bus', () => {
     expect(statuses.observation.get(201) ?? 0, 'no Observation mutant was accepted').toBeGreaterThan(0);
     expect(statuses.bundle.get(200) ?? 0, 'no Bundle mutant was answered 200').toBeGreaterThan(0);
     await expectHealthy();
-  }, 120_000);
+  }, budget(120_000));
 });
