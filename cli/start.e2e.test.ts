@@ -156,7 +156,7 @@ describe('vigil start (embedded default)', () => {
     const before = await eventually(async () => {
       const risk = await riskOf();
       return risk?.score != null ? risk : undefined;
-    }, 15_000, 'a model score');
+    }, 30_000, 'a model score');
     expect(before.model).toMatch(/^recovery-risk@/);
     const worse = Array.from({ length: 6 }, (_, i) => ({ deviceId: 'bed-risk', patientId: 'E2E-RISK', observedAt: now - 50_000 + i * 5_000, heartRate: 128 + i, bloodPressure: `${92 - i}/55`, temperature: 39.2, spo2: 89 - i, respiratoryRate: 27 + i, onOxygen: true, consciousness: 'A' }));
     expect((await post(worse)).status).toBe(202);
