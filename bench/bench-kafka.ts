@@ -4,7 +4,7 @@ import type { BenchResult } from './bench-result.ts';
 import { startVigil } from '../cli/test-support/vigil-process.ts';
 import { createLogger } from '../core/observability/logger.ts';
 import type { Bus } from '../core/ports/bus.ts';
-import { signToken } from '../dashboard-api/auth.ts';
+import { signToken } from '../http/auth.ts';
 import { resolveEmulatorEnv } from '../infra/emulator-env.ts';
 import { createBusSink } from '../simulators/sink-bus.ts';
 import { createKafkaBus } from '../adapters/kafka/bus-kafka.ts';
@@ -153,7 +153,10 @@ async function rawConsumeRate(kafka: Kafka, topic: string, groupId: string, tota
       if (count >= total) done();
     },
   });
-  await Promise.race([finished, new Promise((r) => setTimeout(r, 300_000))]);
+  // The give-up timer is cleared: a pending 5-minute timer kept `npm run bench` alive after its last bench.
+  let giveUp: NodeJS.Timeout | undefined;
+  await Promise.race([finished, new Promise((r) => (giveUp = setTimeout(r, 300_000)))]);
+  clearTimeout(giveUp);
   const rate = count / ((performance.now() - first) / 1000);
   await consumer.disconnect();
   return rate;

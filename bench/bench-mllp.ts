@@ -1,7 +1,7 @@
 import type { BenchResult } from './bench-result.ts';
 import { createLogger } from '../core/observability/logger.ts';
-import { signToken } from '../dashboard-api/auth.ts';
-import { buildApp } from '../dashboard-api/build-app.ts';
+import { signToken } from '../http/auth.ts';
+import { buildApp } from '../cli/build-app.ts';
 import { loadConfig } from '../core/config.ts';
 import { connectMllp } from '../simulators/device-protocols/mllp-client.ts';
 import type { MllpClient } from '../simulators/device-protocols/mllp-client.ts';

@@ -68,7 +68,7 @@ async function measure(o: Required<SseBenchOptions>): Promise<Run> {
     { createDuckDbWarehouse }, { createSqliteAuditLog }, { buildApp }, { signToken }] = await Promise.all([
     import('../core/domain/patient-updates.ts'), import('../core/observability/logger.ts'), import('../core/observability/metrics.ts'),
     import('../core/config.ts'), import('../adapters/embedded/timeseries-sqlite.ts'), import('../adapters/embedded/warehouse-duckdb.ts'),
-    import('../adapters/embedded/audit-log-sqlite.ts'), import('../dashboard-api/build-app.ts'), import('../dashboard-api/auth.ts'),
+    import('../adapters/embedded/audit-log-sqlite.ts'), import('../cli/build-app.ts'), import('../http/auth.ts'),
   ]);
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-sse-'));
   const timeseries = createSqliteTimeSeriesStore({ path: path.join(dir, 'timeseries.sqlite') });

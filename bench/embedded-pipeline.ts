@@ -7,7 +7,7 @@ import { toRawReading } from '../core/domain/validate-ingest.ts';
 import { decodeReading, encodeReading } from '../core/wire/reading-codec.ts';
 import { createSqliteTimeSeriesStore } from '../adapters/embedded/timeseries-sqlite.ts';
 import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
-import { signToken } from '../dashboard-api/auth.ts';
+import { signToken } from '../http/auth.ts';
 import { startVigil } from '../cli/test-support/vigil-process.ts';
 import { createWard } from '../simulators/ward.ts';
 import type { IngestReading } from '../core/domain/reading.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { signToken } from '../dashboard-api/auth.ts';
+import { signToken } from '../http/auth.ts';
 import { frameMllp } from '../core/wire/hl7/mllp-framing.ts';
 import type { TestPki } from '../ingest/hl7/mllp-test-pki.ts';
 import { createTestPki } from '../ingest/hl7/mllp-test-pki.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
-import { signToken } from '../dashboard-api/auth.ts';
+import { signToken } from '../http/auth.ts';
 import { runReadingMergeScenario } from './test-support/reading-merge-scenario.ts';
 import type { VigilProcess } from './test-support/vigil-process.ts';
 import { startVigil } from './test-support/vigil-process.ts';

@@ -9,12 +9,14 @@ import { createMetrics } from '../core/observability/metrics.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
-import { openAlertStore, openAuditLog, openBus, openSessionRevocations, openTimeSeries, openWarehouse } from './wiring/open-backends.ts';
+import { openAlertStore, openAuditLog, openBus, openDeviceAssociations, openSessionRevocations, openTimeSeries, openWarehouse } from './wiring/open-backends.ts';
 import { provisionSteps } from './wiring/provision.ts';
+import { readinessChecks } from './wiring/readiness.ts';
+import { startStoreRetention } from './wiring/retention.ts';
 import { createAlertEngine } from '../dashboard-api/alerts/alert-engine.ts';
 import { resolveAlertThresholds } from '../dashboard-api/alerts/alert.ts';
-import { signToken } from '../dashboard-api/auth.ts';
-import { buildApp } from '../dashboard-api/build-app.ts';
+import { signToken } from '../http/auth.ts';
+import { buildApp } from './build-app.ts';
 import { createEdgeDeadLetters } from '../ingest/edge-dead-letters.ts';
 import { patientIdOfFhirPayload } from '../ingest/fhir/fhir-patient-of.ts';
 import { fhirReadRoutes } from '../ingest/fhir/fhir-read-routes.ts';
@@ -36,6 +38,12 @@ import { runSimulation } from '../simulators/live-readings.ts';
 import { createWard } from '../simulators/ward.ts';
 import { createWardAdmissionRecorder } from '../simulators/ward-admission-records.ts';
 import { createWarehouseAdmissionLookup } from '../stream-processor/admission-context.ts';
+import { createAdtRecords } from '../ingest/hl7/adt-records.ts';
+import { createDeviceAttribution } from '../ingest/device-attribution.ts';
+import type { DeviceAttribution } from '../ingest/device-attribution.ts';
+import { deviceAssociationRoute } from '../ingest/device-association-route.ts';
+import { createWardCensus } from '../dashboard-api/ward-census.ts';
+import type { DeviceAssociations } from '../core/ports/device-associations.ts';
 import { describeServedModel } from '../models/provenance.ts';
 import type { ServedModel } from '../models/provenance.ts';
 import { pollPatientUpdates } from './poll-patient-updates.ts';
@@ -105,6 +113,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     if (served.provenance.localValidationIgnored) logger.warn({ reason: served.provenance.localValidationIgnored }, 'local calibration not applied');
     // The alert engine takes its risk threshold from the model's card, so a dashboard-only process loads it too.
     const riskModel = parts.process || parts.read ? await loadRiskModel(config, served, logger) : undefined;
+    let storesDown: (() => string[]) | undefined;
     if (parts.process && bus && timeseries && warehouse) {
       const processor = await startProcessor({
         bus, timeseries, warehouse, updates, metrics, logger,
@@ -118,6 +127,7 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
         },
       });
       closers.push({ name: 'processor', close: () => processor.stop() });
+      storesDown = () => processor.downBackends();
     }
 
     if (parts.read && !parts.process && timeseries) {
@@ -141,6 +151,18 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     const revocations = await openSessionRevocations(config, logger);
     closers.push({ name: 'session revocations', close: () => revocations.close() });
     await revocations.provision();
+
+    // The ward census (beds from ADT): recorded by the edge, read by the dashboard; shared state.
+    const associations = parts.ingest || parts.read ? await openDeviceAssociations(config, logger) : undefined;
+    if (associations) {
+      closers.push({ name: 'device associations', close: () => associations.close() });
+      await associations.provision();
+    }
+    const census = associations ? createWardCensus(associations) : undefined;
+    // Readings of monitors that name no patient: attributed by device or bed, else held (issue 16, item 6).
+    const attribution = associations && publisher
+      ? createDeviceAttribution(associations, (readings) => publisher.publish(readings))
+      : undefined;
 
     const edge = publisher && warehouse
       ? {
@@ -166,7 +188,17 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
       alerts = engine;
     }
 
-    const readiness = [bus, timeseries, warehouse].filter((b) => b !== undefined).map((b) => ({ name: b.kind, ping: () => b.ping() }));
+    if (parts.process) {
+      // Stopped before the stores close (closers run in reverse), after the HTTP server.
+      const retention = await startStoreRetention(config, logger, metrics, { timeseries, warehouse, audit, alertStore });
+      closers.push({ name: 'retention purge', close: () => retention.stop() });
+    }
+
+    const readiness = readinessChecks({
+      metrics, ...(storesDown ? { storesDown } : {}),
+      backends: ([['bus', bus], ['timeseries', timeseries], ['warehouse', warehouse]] as const)
+        .flatMap(([role, b]) => (b ? [{ role, kind: b.kind, ping: () => b.ping() }] : [])),
+    });
     // A dashboard that cannot audit cannot serve patient data, so it is not ready either.
     if (audit) readiness.push({ name: `audit log (${audit.kind})`, ping: () => audit.ping() });
     // Alerts are shared ward state: a dashboard that cannot reach them would show a ward without them.
@@ -175,12 +207,16 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     const app = buildApp({
       config, logger, metrics, readiness, revocations, modelProvenance: served.provenance,
       ...(publisher ? { ingest: { publisher } } : {}),
-      ...(parts.read && timeseries && warehouse && audit ? { read: { timeseries, warehouse, updates, audit, ...(alerts ? { alerts } : {}) } } : {}),
+      ...(parts.read && timeseries && warehouse && audit ? { read: { timeseries, warehouse, updates, audit, ...(alerts ? { alerts } : {}), ...(census ? { census } : {}) } } : {}),
       routes: [
         ...(edge ? [(instance: FastifyInstance) => void instance.register(fhirRoutes, { publish: edge.publish, deadLetter: edge.fhirDeadLetter })] : []),
         // Results out (GET /fhir/Observation, /fhir/Patient/:id) wherever the clinician side runs: the
         // same condition as `read` above, so the audit hook these routes rely on is installed.
         ...(parts.read && timeseries && warehouse && audit ? [(instance: FastifyInstance) => void instance.register(fhirReadRoutes, { timeseries })] : []),
+        // A clinician associates a monitor with a patient: needs the audit hook (read side) and the bus (edge side).
+        ...(parts.read && audit && associations && attribution
+          ? [(instance: FastifyInstance) => void instance.register(deviceAssociationRoute, { associations, attribution })]
+          : []),
       ],
     });
     await app.listen({ port: config.http.port, host: config.http.host });
@@ -205,6 +241,8 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
         idleTimeoutMs: config.mllp.idleTimeoutMs,
         publish: edge.publish,
         deadLetter: edge.hl7DeadLetter,
+        ...(associations && warehouse ? { adt: adtOptions(config, warehouse, associations, updates, attribution) } : {}),
+        ...(attribution ? { attribution } : {}),
         logger,
         metrics,
       });
@@ -249,6 +287,24 @@ export async function startRuntime(config: VigilConfig, parts: RuntimeParts, log
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * ADT on the MLLP listener: recorded in the warehouse and the bed intervals; a patient who left
+ * the ward is announced to this process's live viewers (other dashboards leave them out of their
+ * next snapshot, read from the same records).
+ */
+function adtOptions(config: VigilConfig, warehouse: Warehouse, associations: DeviceAssociations, updates: PatientUpdates, attribution: DeviceAttribution | undefined): NonNullable<MllpServerOptions['adt']> {
+  const records = createAdtRecords(warehouse, associations);
+  return {
+    allowedSenders: parseAllowedSenders(config.mllp.adtSenders),
+    record: async (event) => {
+      const outcome = await records.apply(event);
+      for (const patientId of outcome.left) updates.publishLeft(patientId);
+      // A patient placed in a bed: readings held for that bed from their time on are theirs now.
+      for (const bed of [event.visit.bed, event.visit.priorBed]) if (bed && attribution) await attribution.release('bed', bed);
+    },
+  };
 }
 
 /** mTLS options from the configured PEM files and certificate mapping; nothing for plain MLLP. */

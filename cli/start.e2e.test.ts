@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
-import { signToken } from '../dashboard-api/auth.ts';
+import { signToken } from '../http/auth.ts';
 import { connectMllp, msaOf } from '../simulators/device-protocols/mllp-client.ts';
 import { readingToOru } from '../simulators/device-protocols/reading-to-oru.ts';
 import { readingsToBundle } from '../simulators/device-protocols/reading-to-fhir.ts';

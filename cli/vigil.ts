@@ -14,6 +14,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   sql: { summary: 'run SQL on the configured warehouse', load: () => import('./commands/sql.ts') },
   model: { summary: 'evaluate the risk model on a local cohort, or recalibrate it', load: () => import('./commands/model.ts') },
   export: { summary: 'a de-identified research extract (Parquet) of the embedded warehouse', load: () => import('./commands/export.ts') },
+  backup: { summary: 'a consistent copy of the embedded data folder, while vigil start runs', load: () => import('./commands/backup.ts') },
+  restore: { summary: 'put a vigil backup back as the embedded data folder', load: () => import('./commands/restore.ts') },
   'dead-letters': { summary: 'list dead letters, and replay them onto the readings topic once fixed', load: () => import('./commands/dead-letters.ts') },
 };
 

@@ -70,3 +70,15 @@ describe('the embedded bus is named embedded, and its old name still works', () 
     expect(() => loadConfig({ VIGIL_BUS: 'rabbit' })).toThrow(/VIGIL_BUS.*rabbit.*embedded, memory, pubsub, kafka/);
   });
 });
+
+describe('retention settings', () => {
+  it('keeps readings forever and the audit log six years by default, purging hourly', () => {
+    expect(loadConfig({ VIGIL_AUTH_SECRET: 'x'.repeat(16) }).retention).toEqual({ days: 0, auditDays: 2190, purgeIntervalMs: 3_600_000 });
+  });
+
+  it('reads the three variables, and refuses negative days naming the variable', () => {
+    const config = loadConfig({ VIGIL_RETENTION_DAYS: '30', VIGIL_AUDIT_RETENTION_DAYS: '3650', VIGIL_RETENTION_PURGE_INTERVAL_S: '60' });
+    expect(config.retention).toEqual({ days: 30, auditDays: 3650, purgeIntervalMs: 60_000 });
+    expect(() => loadConfig({ VIGIL_RETENTION_DAYS: '-1' })).toThrow(/VIGIL_RETENTION_DAYS/);
+  });
+});

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { VigilError } from './errors.ts';
 import { deepFreeze } from './deep-freeze.ts';
+import { DEFAULTS } from './defaults.ts';
 
 /**
  * Every setting Vigil reads, with every default in this one place. `loadConfig` validates once at
@@ -59,8 +60,10 @@ export interface VigilConfig {
     readonly bigtableAuditTable: string;
     /** Alert episodes and acknowledgements (core/ports/alert-store.ts) when the time series is on Bigtable. */
     readonly bigtableAlertsTable: string;
+    /** Bed and device associations (core/ports/device-associations.ts) when the time series is on Bigtable. */
+    readonly bigtableAssociationsTable: string;
   };
-  readonly warehouse: { readonly kind: 'duckdb' | 'bigquery'; readonly bigqueryDataset: string; readonly bigqueryLocation: string };
+  readonly warehouse: { readonly kind: 'duckdb' | 'bigquery'; readonly bigqueryDataset: string; readonly bigqueryLocation: string; readonly duckdbMemoryMb: number };
   readonly objectStore: { readonly bucket: string };
   readonly googleCloudProject: string;
   readonly processor: {
@@ -71,6 +74,20 @@ export interface VigilConfig {
     readonly maxDeliveryAttempts: number;
     /** Re-score a patient at most this often (debounce). */
     readonly rescoreDebounceMs: number;
+    /** Keyed state: readings of recent patient windows the processor holds at most (0: off, every re-score reads the store). */
+    readonly keyedStateReadings: number;
+  };
+  /**
+   * How long Vigil keeps what it stores (core/ports/retention.ts). Days; 0 keeps forever. The
+   * embedded stores are purged by the processor every `purgeIntervalMs`; at scale `vigil
+   * provision` sets the backends' own expiry (Bigtable GC rules, BigQuery partition expiration).
+   */
+  readonly retention: {
+    /** Readings, scores, closed alerts and dead letters (VIGIL_RETENTION_DAYS). */
+    readonly days: number;
+    /** The audit log (VIGIL_AUDIT_RETENTION_DAYS): kept longer, as regulation asks. */
+    readonly auditDays: number;
+    readonly purgeIntervalMs: number;
   };
   readonly simulate: {
     readonly patients: number;
@@ -83,6 +100,8 @@ export interface VigilConfig {
     readonly port: number;
     /** Senders (MSH-3, or MSH-3@MSH-4) whose messages are accepted on plain MLLP; everyone else gets AR. */
     readonly allowedSenders: string;
+    /** Senders (as in allowedSenders) whose ADT messages are recorded; empty = ADT refused (AR). */
+    readonly adtSenders: string;
     /** VIGIL_MLLP_SENDER_SETTINGS as given (JSON or a file path); parsed by ingest/hl7's parseSenderSettings. */
     readonly senderSettings: string;
     /** Bind address: loopback for plain MLLP unless explicitly opened; VIGIL_MLLP_HOST (default VIGIL_HOST) with TLS. */
@@ -140,15 +159,8 @@ export interface VigilConfig {
 
 export type RiskMode = 'shown' | 'silent';
 
-/** Alert defaults, in one place (the alert engine's DEFAULT_ALERT_THRESHOLDS are these). */
-export const ALERT_DEFAULTS = Object.freeze({
-  news2: 5,
-  news2RedParameter: true,
-  // Used only when neither VIGIL_ALERT_RISK_PERCENT nor the model card sets a threshold.
-  risk: 0.33,
-  // Long enough that a re-positioned probe or a cough does not close and reopen the episode.
-  holdMs: 15 * 60_000,
-});
+/** Alert defaults (commented in core/defaults.ts; the alert engine's DEFAULT_ALERT_THRESHOLDS are these). */
+export const ALERT_DEFAULTS = Object.freeze({ news2: DEFAULTS.alerts.news2, news2RedParameter: DEFAULTS.alerts.news2RedParameter, risk: DEFAULTS.alerts.risk, holdMs: DEFAULTS.alerts.holdMs });
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -204,11 +216,14 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       bigtableSessionsTable: str(env, 'VIGIL_BIGTABLE_SESSIONS_TABLE', 'sessions'),
       bigtableAuditTable: str(env, 'VIGIL_BIGTABLE_AUDIT_TABLE', 'audit'),
       bigtableAlertsTable: str(env, 'VIGIL_BIGTABLE_ALERTS_TABLE', 'alerts'),
+      bigtableAssociationsTable: str(env, 'VIGIL_BIGTABLE_ASSOCIATIONS_TABLE', 'associations'),
     },
     warehouse: {
       kind: oneOf(env, 'VIGIL_WAREHOUSE', ['duckdb', 'bigquery'] as const, 'duckdb'),
       bigqueryDataset: str(env, 'VIGIL_BIGQUERY_DATASET', 'vigil'),
       bigqueryLocation: str(env, 'VIGIL_BIGQUERY_LOCATION', 'US'),
+      // DuckDB's own buffer pool, outside the V8 heap: unset, DuckDB would take 80 % of the host's RAM.
+      duckdbMemoryMb: int(env, 'VIGIL_DUCKDB_MEMORY_MB', 384, 64, 1_048_576),
     },
     objectStore: { bucket: str(env, 'VIGIL_BUCKET', 'vigil-landing') },
     googleCloudProject: str(env, 'GOOGLE_CLOUD_PROJECT', 'vigil-local'),
@@ -219,6 +234,16 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       ackDeadlineMs: int(env, 'VIGIL_ACK_DEADLINE_MS', 30_000, 1000, 600_000),
       maxDeliveryAttempts: int(env, 'VIGIL_MAX_DELIVERY_ATTEMPTS', 5, 1, 100),
       rescoreDebounceMs: int(env, 'VIGIL_RESCORE_DEBOUNCE_MS', 250, 0, 60_000),
+      // On by default only where one processor sees all of a patient's readings (stream-processor/keyed-window.ts).
+      keyedStateReadings: int(env, 'VIGIL_KEYED_STATE_READINGS', busKind(env) === 'embedded' ? 200_000 : 0, 0, 100_000_000),
+    },
+    retention: {
+      // 0: nothing is deleted unless the operator decides how long to keep it.
+      days: int(env, 'VIGIL_RETENTION_DAYS', 0, 0, 36_500),
+      // Six years: HIPAA's documentation retention (45 CFR 164.316(b)(2)); many sites must keep longer.
+      auditDays: int(env, 'VIGIL_AUDIT_RETENTION_DAYS', 2_190, 0, 36_500),
+      // Hourly: a purge removes about an hour's data, a short pause for the processor.
+      purgeIntervalMs: int(env, 'VIGIL_RETENTION_PURGE_INTERVAL_S', 3_600, 1, 604_800) * 1000,
     },
     simulate: {
       patients: int(env, 'VIGIL_SIMULATE', 24, 0, 100_000),
@@ -234,7 +259,7 @@ export function loadConfig(env: Env = process.env): VigilConfig {
       risk: env.VIGIL_ALERT_RISK_PERCENT ? int(env, 'VIGIL_ALERT_RISK_PERCENT', 0, 1, 100) / 100 : null,
       holdMs: int(env, 'VIGIL_ALERT_HOLD_MINUTES', ALERT_DEFAULTS.holdMs / 60_000, 0, 24 * 60) * 60_000,
       // One store read per second per instance: another instance's acknowledgement shows within it.
-      refreshMs: int(env, 'VIGIL_ALERT_REFRESH_MS', 1_000, 100, 60_000),
+      refreshMs: int(env, 'VIGIL_ALERT_REFRESH_MS', DEFAULTS.alerts.refreshMs, 100, 60_000),
     },
     // Hourly is the most frequent RCP observation schedule below continuous monitoring.
     news2: { maxAgeMs: int(env, 'VIGIL_NEWS2_MAX_AGE_MINUTES', 60, 1, 24 * 60) * 60_000 },
@@ -275,6 +300,8 @@ function mllpConfig(env: Env): VigilConfig['mllp'] {
     port: int(env, 'VIGIL_MLLP_PORT', 2575, 0, 65535),
     // The simulated ward's monitors identify as VIGIL-SIM; real deployments list their gateways.
     allowedSenders: str(env, 'VIGIL_MLLP_SENDERS', 'VIGIL-SIM'),
+    // ADT is a separate permission: a monitor may send vitals without being able to discharge anyone.
+    adtSenders: str(env, 'VIGIL_MLLP_ADT_SENDERS', ''),
     // Per-sender leniencies (zone for zoneless times, unit aliases); empty = strict for everyone.
     senderSettings: str(env, 'VIGIL_MLLP_SENDER_SETTINGS', ''),
     host,

@@ -35,16 +35,28 @@ export class VigilError extends Error {
   }
 }
 
-/** Whether an error (ours or a client library's) is worth retrying. Unknown errors are not. */
-export function isRetriable(error: unknown): boolean {
+/** gRPC statuses (Pub/Sub, Bigtable): UNKNOWN, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL (transient on streaming pulls), UNAVAILABLE. */
+const GRPC_TRANSIENT: ReadonlySet<number> = new Set([2, 4, 8, 10, 13, 14]);
+/** HTTP statuses (BigQuery, Cloud Storage, the OIDC provider): timeout, rate limit, server errors. */
+const HTTP_TRANSIENT: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+/** Node socket and DNS failures, and SQLite's lock wait running out (another process holds the file). */
+const NODE_TRANSIENT: ReadonlySet<string> = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'SQLITE_BUSY']);
+
+/**
+ * Whether a failure is transient: retrying (or holding the message for redelivery) can help,
+ * because a backend is sick rather than the input bad. The one classification every path uses
+ * (retry, HTTP 503 vs 500, the bus's hold-or-dead-letter, the Google adapters' error wrapping).
+ * Ours say so (`VigilError.retriable`); a client error that carries a `retriable` flag (kafkajs)
+ * is taken at its word; otherwise its gRPC status, HTTP status or Node/SQLite code decides.
+ * Unknown errors are not transient: they dead-letter rather than loop.
+ */
+export function isTransientFailure(error: unknown): boolean {
   if (error instanceof VigilError) return error.retriable;
-  if (typeof error === 'object' && error !== null) {
-    const e = error as { retriable?: unknown; code?: unknown };
-    if (typeof e.retriable === 'boolean') return e.retriable;
-    // gRPC status codes used by the Google clients: UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED,
-    // RESOURCE_EXHAUSTED, INTERNAL (transient on streaming pulls).
-    if (typeof e.code === 'number') return [4, 8, 10, 13, 14].includes(e.code);
-    if (typeof e.code === 'string') return ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY'].includes(e.code);
-  }
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { retriable?: unknown; code?: unknown; status?: unknown };
+  if (typeof e.retriable === 'boolean') return e.retriable;
+  const code = e.code ?? e.status;
+  if (typeof code === 'number') return GRPC_TRANSIENT.has(code) || HTTP_TRANSIENT.has(code);
+  if (typeof code === 'string') return NODE_TRANSIENT.has(code) || HTTP_TRANSIENT.has(Number(code));
   return false;
 }

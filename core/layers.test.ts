@@ -1,4 +1,5 @@
-// Layers run one way (issue 15): core/ (kernel) <- adapters/ <- features <- composition root + cli/.
+// Layers run one way (issue 15): core/ (kernel) <- adapters/ <- http/ (the shared HTTP shell) <- features
+// <- composition root + cli/. Features are peers: none imports another (shared pieces move down).
 // bench/, infra/ tooling and test support stand on their own: they may import anything, and no
 // production file imports them. This test reads every tracked .ts file's relative imports and
 // fails, naming file, import and layers, on any import against the grain.
@@ -13,7 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FEATURES = ['ingest', 'stream-processor', 'dashboard-api', 'batch-loader', 'models', 'simulators', 'analytics-sql'];
 
 export type Layer =
-  | { kind: 'ranked'; name: 'core' | 'adapters' | 'feature' | 'composition'; rank: number; folder: string }
+  | { kind: 'ranked'; name: 'core' | 'adapters' | 'http-shell' | 'feature' | 'composition'; rank: number; folder: string }
   | { kind: 'island'; name: 'test-support' | 'bench' | 'tooling' };
 
 /** Which layer a repository-relative path belongs to. */
@@ -23,8 +24,9 @@ export function layerOf(path: string): Layer {
   if (/\.test\.ts$/.test(p) || /(^|\/)test-support\//.test(p) || /(^|\/)test-fixtures\.ts$/.test(p)
     || /-test-support\.ts$/.test(p) || /(^|\/)e2e\//.test(p)) return { kind: 'island', name: 'test-support' };
   if (top === 'bench') return { kind: 'island', name: 'bench' };
-  if (top === 'cli' || top === 'bin') return { kind: 'ranked', name: 'composition', rank: 3, folder: top };
-  if (FEATURES.includes(top)) return { kind: 'ranked', name: 'feature', rank: 2, folder: top };
+  if (top === 'cli' || top === 'bin') return { kind: 'ranked', name: 'composition', rank: 4, folder: top };
+  if (FEATURES.includes(top)) return { kind: 'ranked', name: 'feature', rank: 3, folder: top };
+  if (top === 'http') return { kind: 'ranked', name: 'http-shell', rank: 2, folder: top };
   if (top === 'adapters') return { kind: 'ranked', name: 'adapters', rank: 1, folder: top };
   if (top === 'core') return { kind: 'ranked', name: 'core', rank: 0, folder: top };
   // infra/ (emulator scripts) and root config files: development tooling, not shipped code.
@@ -70,25 +72,15 @@ function productionEdges(): Edge[] {
 }
 
 /**
- * Features are peers, but two features that import each other form a circle: neither can be
- * understood, tested or deployed without the other. Every import of such a pair is a violation.
+ * Features are peers on the HTTP shell: a feature that imports another cannot be understood,
+ * tested or deployed without it (and two that import each other form a circle). What two features
+ * share moves down to core/ (or http/), and the composition root (cli/) plugs them together.
  */
-function featureCircles(edges: Edge[]): Map<string, string> {
-  const pairs = new Set<string>();
-  const folderOf = (p: string): string | undefined => {
-    const l = layerOf(p);
-    return l.kind === 'ranked' && l.name === 'feature' ? l.folder : undefined;
-  };
-  for (const e of edges) {
-    const a = folderOf(e.from); const b = folderOf(e.to);
-    if (a && b && a !== b) pairs.add(`${a}>${b}`);
-  }
-  const out = new Map<string, string>();
-  for (const e of edges) {
-    const a = folderOf(e.from); const b = folderOf(e.to);
-    if (a && b && a !== b && pairs.has(`${b}>${a}`)) out.set(`${e.from} -> ${e.to}`, `features ${a} and ${b} import each other`);
-  }
-  return out;
+function featureToFeature(from: string, to: string): string | undefined {
+  const a = layerOf(from);
+  const b = layerOf(to);
+  if (a.kind !== 'ranked' || b.kind !== 'ranked' || a.name !== 'feature' || b.name !== 'feature') return undefined;
+  return a.folder === b.folder ? undefined : `feature ${a.folder} imports the feature ${b.folder} (features are peers)`;
 }
 
 export function violations(edges: Edge[]): Map<string, string> {
@@ -97,7 +89,10 @@ export function violations(edges: Edge[]): Map<string, string> {
     const why = againstTheGrain(e.from, e.to);
     if (why) out.set(`${e.from} -> ${e.to}`, why);
   }
-  for (const [k, v] of featureCircles(edges)) if (!out.has(k)) out.set(k, v);
+  for (const e of edges) {
+    const why = featureToFeature(e.from, e.to);
+    if (why && !out.has(`${e.from} -> ${e.to}`)) out.set(`${e.from} -> ${e.to}`, why);
+  }
   return out;
 }
 
@@ -114,14 +109,20 @@ describe('layers run one way', () => {
     expect(againstTheGrain('models/score.ts', 'bench/run.ts')).toMatch(/imports bench/);
     expect(againstTheGrain('ingest/x.ts', 'cli/test-support/cli-output.ts')).toMatch(/imports test-support/);
     expect(againstTheGrain('adapters/gcp/x.ts', 'infra/emulator-env.ts')).toMatch(/imports tooling/);
-    const circle = violations([{ from: 'ingest/a.ts', to: 'dashboard-api/b.ts' }, { from: 'dashboard-api/b.ts', to: 'ingest/a.ts' }]);
-    expect([...circle.keys()]).toEqual(['ingest/a.ts -> dashboard-api/b.ts', 'dashboard-api/b.ts -> ingest/a.ts']);
+    expect(againstTheGrain('http/auth.ts', 'dashboard-api/audit-routes.ts')).toMatch(/higher layer feature/);
+    expect(againstTheGrain('adapters/embedded/x.ts', 'http/auth.ts')).toMatch(/higher layer http-shell/);
+    const peers = violations([{ from: 'ingest/a.ts', to: 'dashboard-api/b.ts' }, { from: 'models/c.ts', to: 'simulators/d.ts' }]);
+    expect([...peers.keys()]).toEqual(['ingest/a.ts -> dashboard-api/b.ts', 'models/c.ts -> simulators/d.ts']);
+    expect(peers.get('models/c.ts -> simulators/d.ts')).toMatch(/features are peers/);
   });
 
   it('lets imports run down the layers and lets tests and bench reach anything', () => {
     expect(againstTheGrain('cli/vigil.ts', 'adapters/embedded/bus-sqlite.ts')).toBeUndefined();
     expect(againstTheGrain('ingest/hl7/mllp-server.ts', 'core/domain/reading.ts')).toBeUndefined();
     expect(againstTheGrain('adapters/gcp/bus-pubsub.ts', 'core/ports/bus.ts')).toBeUndefined();
+    expect(againstTheGrain('ingest/fhir/fhir-routes.ts', 'http/auth.ts')).toBeUndefined();
+    expect(againstTheGrain('cli/build-app.ts', 'ingest/readings-route.ts')).toBeUndefined();
+    expect(violations([{ from: 'ingest/a.ts', to: 'ingest/hl7/b.ts' }]).size).toBe(0);
     expect(againstTheGrain('core/domain/news2.test.ts', 'cli/vigil.ts')).toBeUndefined();
     expect(againstTheGrain('bench/run.ts', 'cli/test-support/cli-output.ts')).toBeUndefined();
     expect(importsOf('a/b/c.ts', "import { x } from '../d.ts';\nimport type { Y } from './e.ts';\nconst m = await import('../../f/g.ts');\nexport { z } from './h.ts';\nimport 'node:fs';"))

@@ -1,4 +1,4 @@
-import { isRetriable } from './errors.ts';
+import { isTransientFailure } from './errors.ts';
 
 export interface RetryOptions {
   /** Attempts in total, including the first. */
@@ -8,7 +8,7 @@ export interface RetryOptions {
   /** Stop early when this signal aborts (shutdown). */
   readonly signal?: AbortSignal;
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
-  /** Override which errors are retried; defaults to `isRetriable`. */
+  /** Override which errors are retried; defaults to `isTransientFailure`. */
   readonly retryOn?: (error: unknown) => boolean;
 }
 
@@ -20,7 +20,7 @@ export const DEFAULT_RETRY: RetryOptions = Object.freeze({ attempts: 6, initialD
  * `cause` chain survives.
  */
 export async function withRetry<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions = DEFAULT_RETRY): Promise<T> {
-  const retryOn = options.retryOn ?? isRetriable;
+  const retryOn = options.retryOn ?? isTransientFailure;
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation(attempt);

@@ -74,6 +74,8 @@ export const TABLES: Readonly<Record<TableName, TableSpec>> = Object.freeze({
       col('diagnosis', 'STRING'),
       col('hospital_expire_flag', 'BOOL'),
       col('total_cost', 'FLOAT64', false, 'Cost of the stay in the hospital currency, when known.'),
+      // Added with ADT: provision adds it to an existing table; batch-loaded rows hold NULL.
+      col('cancelled_at', 'TIMESTAMP', false, 'When the admission was cancelled (ADT A11): it never happened, the row stays for the record.'),
     ],
     key: ['admission_id'],
     partitionBy: 'admitted_at',

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteAuditLog } from '../adapters/embedded/audit-log-sqlite.ts';
 import type { AuditLog } from '../core/ports/audit-log.ts';
 import { registerAudit } from './audit-routes.ts';
-import { installErrorHandling } from './http-errors.ts';
+import { installErrorHandling } from '../http/http-errors.ts';
 import { budget } from '../core/contracts/wait-for.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NEWS2_BANDS } from '../core/domain/news2.ts';
-import { SESSION_COOKIE } from './auth.ts';
+import { SESSION_COOKIE } from '../http/auth.ts';
 import type { ReadSideApp } from './test-fixtures.ts';
 import { bearer, readSideApp, tokenFor } from './test-fixtures.ts';
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NEWS2_BANDS } from '../core/domain/news2.ts';
 import { VigilError } from '../core/errors.ts';
-import { toVigilError, sendError } from './http-errors.ts';
+import { toVigilError, sendError } from '../http/http-errors.ts';
 
 /**
  * The ward page and what it loads:

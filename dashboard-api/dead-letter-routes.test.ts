@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
-import { deadLettersSql } from './dead-letter-routes.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import type { ReadSideApp } from './test-fixtures.ts';
 import { bearer, cannedWarehouse, readSideApp } from './test-fixtures.ts';
@@ -63,15 +62,3 @@ describe('GET /v1/dead-letters', () => {
     expect(warehouse.queries).toHaveLength(0);
   });
 });
-
-describe('deadLettersSql', () => {
-  it('writes each dialect, with the validated numbers as literals', () => {
-    expect(deadLettersSql('duckdb', 'vigil', 1_700_000_000_000, 100)).toBe(
-      'SELECT dead_letter_id, received_at, source, reason, field, patient_id, payload FROM dead_letters '
-      + 'WHERE received_at >= epoch_ms(1700000000000) ORDER BY received_at DESC LIMIT 100');
-    expect(deadLettersSql('googlesql', 'vigil_test', 1_700_000_000_000, 7)).toContain('FROM `vigil_test.dead_letters` WHERE received_at >= TIMESTAMP_MILLIS(1700000000000)');
-    expect(deadLettersSql('googlesql', 'vigil', 0, 7, true)).toContain('AND patient_id = @patientId ORDER BY');
-    expect(deadLettersSql('duckdb', 'vigil', 0, 7, true)).toContain('AND patient_id = $patientId ORDER BY');
-  });
-});
-

@@ -1,19 +1,19 @@
 import type { FastifyInstance } from 'fastify';
-import type { VigilConfig } from '../core/config.ts';
 import { ID_PATTERN, MAX_ID_LENGTH } from '../core/domain/validate-ingest.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import { parseInstant } from './time-range.ts';
+import { DEFAULTS } from '../core/defaults.ts';
 
 export const DEAD_LETTERS_MAX = 500;
-const DEFAULT_SINCE_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_SINCE_MS = DEFAULTS.readApi.deadLettersSinceMs;
 
 /**
  * `GET /v1/dead-letters` (admin): the newest input the pipeline could not use, with the reason,
- * from the warehouse table `dead_letters`; `?patientId=` keeps those filed under one patient. Payloads can hold patient data, hence admin only and
+ * from the warehouse table `dead_letters` (named query `dead_letters_newest`, analytics-sql/); `?patientId=` keeps those filed under one patient. Payloads can hold patient data, hence admin only and
  * audited.
  */
-export function registerDeadLetterRoutes(app: FastifyInstance, deps: { warehouse: Warehouse; config: VigilConfig }): void {
-  const { warehouse, config } = deps;
+export function registerDeadLetterRoutes(app: FastifyInstance, deps: { warehouse: Warehouse }): void {
+  const { warehouse } = deps;
   app.get('/v1/dead-letters', {
     config: { access: 'admin', audit: true },
     schema: {
@@ -31,8 +31,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, deps: { warehouse
   }, async (request) => {
     const q = request.query as { since?: string; limit: number; patientId?: string };
     const since = q.since === undefined ? Date.now() - DEFAULT_SINCE_MS : parseInstant(q.since, 'since');
-    const sql = deadLettersSql(warehouse.dialect, config.warehouse.bigqueryDataset, since, q.limit, q.patientId !== undefined);
-    const result = await warehouse.query(sql, q.patientId !== undefined ? { patientId: q.patientId } : undefined);
+    const result = await warehouse.namedQuery('dead_letters_newest', { since: new Date(since), patient_id: q.patientId ?? '' }, { limit: q.limit });
     return result.rows.map((row) => ({
       deadLetterId: row.dead_letter_id,
       receivedAt: row.received_at instanceof Date ? row.received_at.toISOString() : row.received_at,
@@ -43,16 +42,4 @@ export function registerDeadLetterRoutes(app: FastifyInstance, deps: { warehouse
       payload: row.payload,
     }));
   });
-}
-
-/**
- * `since` and `limit` are validated integers, so they are written into the SQL as literals; the
- * patient id, when filtering by one, is a parameter (`patientId`).
- */
-export function deadLettersSql(dialect: Warehouse['dialect'], dataset: string, since: number, limit: number, byPatient = false): string {
-  const table = dialect === 'googlesql' ? `\`${dataset}.dead_letters\`` : 'dead_letters';
-  const sinceLiteral = dialect === 'googlesql' ? `TIMESTAMP_MILLIS(${Math.trunc(since)})` : `epoch_ms(${Math.trunc(since)})`;
-  const patient = byPatient ? ` AND patient_id = ${dialect === 'googlesql' ? '@' : '$'}patientId` : '';
-  return `SELECT dead_letter_id, received_at, source, reason, field, patient_id, payload FROM ${table} `
-    + `WHERE received_at >= ${sinceLiteral}${patient} ORDER BY received_at DESC LIMIT ${Math.trunc(limit)}`;
 }

@@ -7,6 +7,7 @@ import { VigilError } from '../core/errors.ts';
 import type { TimeRange, TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import { TIME_RANGE_QUERY, parseTimeRange } from './time-range.ts';
 import { summarizeWard } from './ward-summary.ts';
+import type { WardCensus } from './ward-census.ts';
 
 /**
  * The clinician read API: the ward, one patient's vitals and risk history, and the per-patient
@@ -49,6 +50,7 @@ const PATIENT_SUMMARY = {
   type: 'object',
   properties: {
     patientId: { type: 'string' },
+    bed: nullable('string'),
     latest: {
       anyOf: [{ type: 'null' }, { type: 'object', properties: { observedAt: iso, ...VITAL_FIELDS } }],
     },
@@ -126,14 +128,14 @@ function riskView({ patientId: _patientId, ...score }: RiskScore, riskMode: Risk
 /** Set when a history answer stopped at `limit`: ask again from the last item's time. */
 export const TRUNCATED_HEADER = 'x-vigil-truncated';
 
-export function registerPatientRoutes(app: FastifyInstance, timeseries: TimeSeriesStore, options: { riskMode?: RiskMode } = {}): void {
+export function registerPatientRoutes(app: FastifyInstance, timeseries: TimeSeriesStore, options: { riskMode?: RiskMode; census?: WardCensus } = {}): void {
   const riskMode = options.riskMode ?? 'shown';
   const clinicianAudited = { access: 'clinician', audit: true } as const;
 
   app.get('/v1/patients', {
     config: clinicianAudited,
     schema: { response: { 200: { type: 'array', items: PATIENT_SUMMARY } } },
-  }, async () => (await summarizeWard(timeseries)).map((summary) => inRiskMode(summary, riskMode)));
+  }, async () => (await summarizeWard(timeseries, { ...(options.census ? { census: options.census } : {}) })).map((summary) => inRiskMode(summary, riskMode)));
 
   /** A time-range history of one patient: vitals or risk scores, oldest first. */
   const history = <T>(url: string, itemSchema: object, read: (patientId: string, range: TimeRange) => Promise<T[]>, view: (item: T) => object) => {

@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { budget, eventually as waitUntil } from '../core/contracts/wait-for.ts';
 import type { PatientSummary } from '../core/domain/patient-summary.ts';
 import { summarizePatient } from '../core/domain/patient-summary.ts';
-import type { AppDeps } from './build-app.ts';
+import type { AppDeps } from '../cli/build-app.ts';
 import type { ReadSideApp } from './test-fixtures.ts';
-import { SESSION_COOKIE } from './auth.ts';
+import { SESSION_COOKIE } from '../http/auth.ts';
 import { bearer, reading, readSideApp, riskScore, testConfig, tokenFor } from './test-fixtures.ts';
 
 /**

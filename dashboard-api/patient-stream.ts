@@ -7,6 +7,9 @@ import type { PatientUpdates } from '../core/domain/patient-updates.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import { summarizeWard } from './ward-summary.ts';
+import type { WardCensus } from './ward-census.ts';
+import { placeOnWard } from './ward-census.ts';
+import { DEFAULTS } from '../core/defaults.ts';
 
 /**
  * `GET /v1/stream`: Server-Sent Events for the live ward. A client gets a `retry:` hint, one
@@ -26,16 +29,16 @@ export interface StreamOptions {
   readonly retryMs: number;
 }
 
-export const DEFAULT_STREAM_OPTIONS: StreamOptions = Object.freeze({
-  heartbeatMs: 15_000,
-  // About a thousand patient events: far more than a healthy client ever has waiting.
-  maxBufferBytes: 512 * 1024,
-  retryMs: 3_000,
-});
+/** Commented in core/defaults.ts. */
+export const DEFAULT_STREAM_OPTIONS: StreamOptions = DEFAULTS.stream;
 
 export function patientEventOf(summary: PatientSummary): string {
   return `event: patient\ndata: ${JSON.stringify(summary)}\n\n`;
 }
+
+/** A patient left the ward (ADT discharge): the client drops their tile; their history stays readable. */
+export const PATIENT_LEFT_EVENT = 'patient-left';
+const patientLeftEvent = (patientId: string): string => `event: ${PATIENT_LEFT_EVENT}\ndata: ${JSON.stringify({ patientId })}\n\n`;
 
 /** Alert changes, sent as `event: alert` after the patient snapshot (see alerts/alert-engine.ts). */
 export interface AlertFeed {
@@ -53,7 +56,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function registerPatientStream(
   app: FastifyInstance,
-  deps: { timeseries: TimeSeriesStore; updates: PatientUpdates; metrics: Metrics; alerts?: AlertFeed; riskMode?: RiskMode },
+  deps: { timeseries: TimeSeriesStore; updates: PatientUpdates; metrics: Metrics; alerts?: AlertFeed; riskMode?: RiskMode; census?: WardCensus },
   options: StreamOptions = DEFAULT_STREAM_OPTIONS,
 ): void {
   const { timeseries, updates, metrics } = deps;
@@ -83,9 +86,28 @@ export function registerPatientStream(
         reply.raw.destroy();
       }
     };
-    const unsubscribe = updates.subscribe((update) => {
+    // With a census, each update is placed on the ward (its bed) first; one for a patient who has
+    // left (a late reading after discharge) is not sent. Per patient in order, so the newest stays last.
+    const placing = new Map<string, Promise<void>>();
+    const leftDuringSnapshot = new Set<string>();
+    const deliver = (update: PatientSummary): void => {
       if (live) send(patientEvent(update));
       else pending.set(update.patientId, update);
+    };
+    const unsubscribe = updates.subscribe((update) => {
+      const census = deps.census;
+      if (!census) return deliver(update);
+      const previous = placing.get(update.patientId) ?? Promise.resolve();
+      const next = previous.then(() => placeOnWard(update, census)).then(
+        (placed) => { if (placed) deliver(placed); },
+        () => deliver(update), // census unreadable: show the update rather than hide a patient
+      ).finally(() => { if (placing.get(update.patientId) === next) placing.delete(update.patientId); });
+      placing.set(update.patientId, next);
+    });
+    const unsubscribeLeft = updates.subscribeLeft((patientId) => {
+      pending.delete(patientId);
+      if (live) send(patientLeftEvent(patientId));
+      else leftDuringSnapshot.add(patientId);
     });
     // Alerts change rarely (one ward's worth at most during a snapshot); all are kept, in order.
     const pendingAlerts: object[] = [];
@@ -96,9 +118,10 @@ export function registerPatientStream(
 
     let snapshot: PatientSummary[];
     try {
-      snapshot = await summarizeWard(timeseries);
+      snapshot = await summarizeWard(timeseries, { ...(deps.census ? { census: deps.census } : {}) });
     } catch (error) {
       unsubscribe();
+      unsubscribeLeft();
       unsubscribeAlerts?.();
       stream.destroy();
       throw error;
@@ -127,6 +150,7 @@ export function registerPatientStream(
       clearInterval(heartbeat);
       clearTimeout(expiry);
       unsubscribe();
+      unsubscribeLeft();
       unsubscribeAlerts?.();
       openStreams.delete(stream);
       metrics.sseClients.dec();
@@ -137,9 +161,12 @@ export function registerPatientStream(
 
     // The snapshot is bounded by the ward's size, so it does not count against the client's buffer.
     stream.write(`retry: ${options.retryMs}\n\n`);
-    for (const summary of snapshot) if (!pending.has(summary.patientId)) stream.write(patientEvent(summary));
+    for (const summary of snapshot) {
+      if (!pending.has(summary.patientId) && !leftDuringSnapshot.has(summary.patientId)) stream.write(patientEvent(summary));
+    }
     for (const summary of pending.values()) stream.write(patientEvent(summary));
     pending.clear();
+    leftDuringSnapshot.clear();
     for (const alert of [...(deps.alerts?.current() ?? []), ...pendingAlerts]) stream.write(alertEvent(alert));
     pendingAlerts.length = 0;
     allowance = stream.writableLength;

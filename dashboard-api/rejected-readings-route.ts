@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { VigilConfig } from '../core/config.ts';
 import type { RawReading } from '../core/domain/reading.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import { decodeReading } from '../core/wire/reading-codec.ts';
@@ -15,8 +14,8 @@ export const REJECTED_MAX = 1000;
  * they were received, oldest first, each with the reason and the values as the device sent them,
  * so the patient view can list them beside the accepted readings, marked.
  */
-export function registerRejectedReadingsRoute(app: FastifyInstance, deps: { warehouse: Warehouse; config: VigilConfig }): void {
-  const { warehouse, config } = deps;
+export function registerRejectedReadingsRoute(app: FastifyInstance, deps: { warehouse: Warehouse }): void {
+  const { warehouse } = deps;
   app.get('/v1/patients/:patientId/rejected', {
     config: { access: 'clinician', audit: true },
     schema: { params: PATIENT_PARAMS, querystring: TIME_RANGE_QUERY },
@@ -24,9 +23,9 @@ export function registerRejectedReadingsRoute(app: FastifyInstance, deps: { ware
     const { patientId } = request.params as { patientId: string };
     const range = parseTimeRange(request.query as { from?: string; to?: string; limit: number }, Date.now());
     const limit = Math.min(range.limit, REJECTED_MAX);
-    const result = await warehouse.query(rejectedSql(warehouse.dialect, config.warehouse.bigqueryDataset, limit), {
-      patientId, from: new Date(range.from), to: new Date(range.to),
-    });
+    const result = await warehouse.namedQuery('rejected_readings_of_patient', {
+      patient_id: patientId, from: new Date(range.from), to: new Date(range.to),
+    }, { limit });
     return result.rows.map((row) => ({
       deadLetterId: row.dead_letter_id,
       receivedAt: row.received_at instanceof Date ? row.received_at.toISOString() : row.received_at,
@@ -36,14 +35,6 @@ export function registerRejectedReadingsRoute(app: FastifyInstance, deps: { ware
       reading: sentValues(String(row.payload ?? '')),
     }));
   });
-}
-
-export function rejectedSql(dialect: Warehouse['dialect'], dataset: string, limit: number): string {
-  const p = dialect === 'googlesql' ? '@' : '$';
-  const table = dialect === 'googlesql' ? `\`${dataset}.dead_letters\`` : 'dead_letters';
-  return `SELECT dead_letter_id, received_at, source, reason, field, payload FROM ${table} `
-    + `WHERE patient_id = ${p}patientId AND received_at >= ${p}from AND received_at < ${p}to `
-    + `ORDER BY received_at, dead_letter_id LIMIT ${Math.trunc(limit)}`;
 }
 
 /** The values as the device sent them (JSON text or `base64:` Avro), or null when they cannot be read. */

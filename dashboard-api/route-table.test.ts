@@ -8,11 +8,11 @@ import { fhirRoutes } from '../ingest/fhir/fhir-routes.ts';
 import { heartRateExample } from '../ingest/fhir/spec-vital-signs-examples.ts';
 import { createReadingPublisher } from '../ingest/reading-publisher.ts';
 import { createSqliteAuditLog } from '../adapters/embedded/audit-log-sqlite.ts';
-import type { Role } from './auth.ts';
+import type { Role } from '../http/auth.ts';
 import { DEFAULT_ALERT_THRESHOLDS } from './alerts/alert.ts';
 import { createAlertEngine } from './alerts/alert-engine.ts';
 import { createSqliteAlertStore } from '../adapters/embedded/alert-store-sqlite.ts';
-import { buildApp } from './build-app.ts';
+import { buildApp } from '../cli/build-app.ts';
 import { cannedWarehouse, captureLogs, inMemoryTimeSeries, reading, recordingBus, testConfig, tokenFor } from './test-fixtures.ts';
 
 /**

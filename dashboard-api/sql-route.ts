@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { QueryResult } from '../core/ports/warehouse.ts';
+import { DEFAULTS } from '../core/defaults.ts';
 
 /** What the route needs of the warehouse: the DuckDB adapter's bounded, SELECT-only query. */
 export interface AnalystQueries {
@@ -7,7 +8,7 @@ export interface AnalystQueries {
 }
 
 export const SQL_MAX_ROWS = 10_000;
-export const SQL_DEFAULT_ROWS = 1_000;
+export const SQL_DEFAULT_ROWS = DEFAULTS.readApi.sqlRows;
 export const SQL_TIMEOUT_MS = 30_000;
 
 /**

@@ -14,10 +14,10 @@ import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { QueryResult, Warehouse } from '../core/ports/warehouse.ts';
 import type { AuditLog } from '../core/ports/audit-log.ts';
 import { createSqliteAuditLog } from '../adapters/embedded/audit-log-sqlite.ts';
-import type { Role } from './auth.ts';
-import { signToken } from './auth.ts';
-import type { AppDeps } from './build-app.ts';
-import { buildApp } from './build-app.ts';
+import type { Role } from '../http/auth.ts';
+import { signToken } from '../http/auth.ts';
+import type { AppDeps } from '../cli/build-app.ts';
+import { buildApp } from '../cli/build-app.ts';
 
 /**
  * Shared by the dashboard-api and ingest tests: a config with a known secret, tokens per role, a
@@ -65,6 +65,11 @@ export function cannedWarehouse(rows: QueryResult['rows'] = []): Warehouse & { r
     async replaceRows() {},
     async query(sql) {
       queries.push(sql);
+      return { columns: [], rows };
+    },
+    /** Records `name params-as-JSON`, so a test can see what was bound (and that nothing reached the SQL). */
+    async namedQuery(name, params) {
+      queries.push(`${name} ${JSON.stringify(params)}`);
       return { columns: [], rows };
     },
     async ping() {},

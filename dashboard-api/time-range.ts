@@ -1,14 +1,15 @@
 import { VigilError } from '../core/errors.ts';
 import type { TimeRange } from '../core/ports/timeseries-store.ts';
 import { parseObservedAt } from '../core/wire/reading-codec.ts';
+import { DEFAULTS } from '../core/defaults.ts';
 
 /**
  * The `from`/`to`/`limit` query parameters of the history routes: ISO 8601 with an offset or
  * epoch milliseconds, `from` inclusive and `to` exclusive, by default the last six hours. Any span
  * is allowed: `limit` is what bounds an answer.
  */
-export const DEFAULT_SPAN_MS = 6 * 60 * 60 * 1000;
-export const DEFAULT_LIMIT = 5000;
+export const DEFAULT_SPAN_MS = DEFAULTS.readApi.historySpanMs;
+export const DEFAULT_LIMIT = DEFAULTS.readApi.historyLimit;
 export const MAX_LIMIT = 20_000;
 
 /** Querystring schema shared by the history routes (Fastify validates it before the handler). */

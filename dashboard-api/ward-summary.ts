@@ -1,6 +1,8 @@
 import type { PatientSummary } from '../core/domain/patient-summary.ts';
 import { summarizePatient } from '../core/domain/patient-summary.ts';
 import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
+import type { WardCensus } from './ward-census.ts';
+import { placeOnWard } from './ward-census.ts';
 
 /**
  * Patient summaries read from the time-series store, for `GET /v1/patients` and the stream's
@@ -27,16 +29,19 @@ export async function summarizeOne(timeseries: TimeSeriesStore, patientId: strin
   return summarizePatient(patientId, [latest, ...recent], score);
 }
 
-export async function summarizeWard(timeseries: TimeSeriesStore, concurrency = SUMMARY_CONCURRENCY): Promise<PatientSummary[]> {
+/** With a `census` (ADT), patients who left the ward are left out and the others carry their bed. */
+export async function summarizeWard(timeseries: TimeSeriesStore, options: { concurrency?: number; census?: WardCensus } = {}): Promise<PatientSummary[]> {
+  const concurrency = options.concurrency ?? SUMMARY_CONCURRENCY;
   const patientIds = await timeseries.listPatients();
-  const summaries: PatientSummary[] = new Array(patientIds.length);
+  const summaries: (PatientSummary | undefined)[] = new Array(patientIds.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < patientIds.length) {
       const index = next++;
-      summaries[index] = await summarizeOne(timeseries, patientIds[index]!);
+      const summary = await summarizeOne(timeseries, patientIds[index]!);
+      summaries[index] = options.census ? await placeOnWard(summary, options.census) : summary;
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, patientIds.length) }, worker));
-  return summaries;
+  return summaries.filter((s): s is PatientSummary => s !== undefined);
 }

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { VigilConfig } from '../core/config.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 
 /** Points per sparkline: enough to show a trend in a tile, few enough for 200 tiles at once. */
@@ -20,11 +19,11 @@ export interface PatientTrend {
 
 /**
  * `GET /v1/ward/trends?hours=` (clinician, audited): every patient's vitals of the last hours as
- * bucket means, for the ward's sparklines. One warehouse aggregation for the whole ward instead
+ * bucket means, for the ward's sparklines (named query `ward_trends`, analytics-sql/). One warehouse aggregation for the whole ward instead
  * of a history request per tile; the page then extends the lines from the live stream.
  */
-export function registerWardTrendsRoute(app: FastifyInstance, deps: { warehouse: Warehouse; config: VigilConfig }): void {
-  const { warehouse, config } = deps;
+export function registerWardTrendsRoute(app: FastifyInstance, deps: { warehouse: Warehouse }): void {
+  const { warehouse } = deps;
   app.get('/v1/ward/trends', {
     config: { access: 'clinician', audit: true },
     schema: {
@@ -37,9 +36,7 @@ export function registerWardTrendsRoute(app: FastifyInstance, deps: { warehouse:
   }, async (request) => {
     const { hours } = request.query as { hours: number };
     const bucketMs = Math.ceil((hours * 3_600_000) / TREND_POINTS);
-    const result = await warehouse.query(wardTrendsSql(warehouse.dialect, config.warehouse.bigqueryDataset, bucketMs), {
-      from: new Date(Date.now() - hours * 3_600_000),
-    });
+    const result = await warehouse.namedQuery('ward_trends', { from: new Date(Date.now() - hours * 3_600_000) }, { bucket_ms: bucketMs });
     const byPatient = new Map<string, PatientTrend>();
     for (const row of result.rows) {
       const patientId = String(row.patient_id);
@@ -56,16 +53,4 @@ export function registerWardTrendsRoute(app: FastifyInstance, deps: { warehouse:
     }
     return { bucketMs, patients: [...byPatient.values()] };
   });
-}
-
-/** `bucketMs` is a computed integer, written as a literal; the start time is a parameter. */
-export function wardTrendsSql(dialect: Warehouse['dialect'], dataset: string, bucketMs: number): string {
-  const google = dialect === 'googlesql';
-  const table = google ? `\`${dataset}.vitals\`` : 'vitals';
-  const bucket = google
-    ? `DIV(UNIX_MILLIS(observed_at), ${bucketMs}) * ${bucketMs}`
-    : `(epoch_ms(observed_at) // ${bucketMs}) * ${bucketMs}`;
-  const means = TREND_VITALS.map((c) => `AVG(${c}) AS ${c}`).join(', ');
-  return `SELECT patient_id, ${bucket} AS bucket, ${means} FROM ${table} `
-    + `WHERE observed_at >= ${google ? '@' : '$'}from GROUP BY patient_id, bucket ORDER BY patient_id, bucket`;
 }

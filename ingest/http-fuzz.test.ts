@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../core/observability/logger.ts';
-import { buildApp } from '../dashboard-api/build-app.ts';
+import { buildApp } from '../cli/build-app.ts';
 import { bearer, cannedWarehouse, testConfig } from '../dashboard-api/test-fixtures.ts';
-import { createRandom } from '../simulators/seeded-random.ts';
-import type { Random } from '../simulators/seeded-random.ts';
+import { createRandom } from '../core/seeded-random.ts';
+import type { Random } from '../core/seeded-random.ts';
 import { createEdgeDeadLetters } from './edge-dead-letters.ts';
 import { patientIdOfFhirPayload } from './fhir/fhir-patient-of.ts';
 import { fhirRoutes } from './fhir/fhir-routes.ts';

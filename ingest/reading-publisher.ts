@@ -1,9 +1,10 @@
 import type { RawReading } from '../core/domain/reading.ts';
-import { VigilError, isRetriable } from '../core/errors.ts';
+import { VigilError, isTransientFailure } from '../core/errors.ts';
 import type { Logger } from '../core/observability/logger.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import type { Bus, OutgoingMessage } from '../core/ports/bus.ts';
 import { READING_ATTRIBUTES, encodeReading } from '../core/wire/reading-codec.ts';
+import { DEFAULTS } from '../core/defaults.ts';
 
 /**
  * Puts accepted readings on the bus for every edge (HTTP JSON, FHIR, HL7 v2, simulator).
@@ -55,18 +56,8 @@ export interface ReadingPublisherOptions {
   readonly logger?: Logger;
 }
 
-export const PUBLISHER_DEFAULTS = Object.freeze({
-  // 1,000 messages is Pub/Sub's per-request maximum; about 150 KB of Avro readings.
-  maxBatchMessages: 1000,
-  // Below Kafka's default 1 MB request size and Pub/Sub's 10 MB.
-  maxBatchBytes: 900_000,
-  // Small next to a device's round trip; long enough to gather concurrent requests under load.
-  maxBatchDelayMs: 5,
-  // About 1 s of the target rate: enough to ride out a slow bus round trip, a few MB of memory.
-  maxPending: 100_000,
-  // Well past a healthy bus round trip (tens of ms), well inside a device's own request timeout.
-  publishTimeoutMs: 5_000,
-});
+/** Commented in core/defaults.ts. */
+export const PUBLISHER_DEFAULTS = DEFAULTS.publisher;
 
 interface Waiter {
   batches: number;
@@ -215,7 +206,7 @@ export function createReadingPublisher(options: ReadingPublisherOptions): Readin
 
 function busError(error: unknown): VigilError {
   if (error instanceof VigilError) return error;
-  return isRetriable(error)
+  return isTransientFailure(error)
     ? new VigilError('BACKEND_UNAVAILABLE', 'the bus did not accept the readings; retry shortly', { cause: error })
     : new VigilError('BACKEND_REJECTED', 'the bus refused the readings', { cause: error });
 }

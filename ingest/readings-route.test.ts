@@ -4,7 +4,7 @@ import { VigilError } from '../core/errors.ts';
 import { createMetrics } from '../core/observability/metrics.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import { READING_ATTRIBUTES, decodeReading } from '../core/wire/reading-codec.ts';
-import { buildApp } from '../dashboard-api/build-app.ts';
+import { buildApp } from '../cli/build-app.ts';
 import { bearer, captureLogs, recordingBus, testConfig } from '../dashboard-api/test-fixtures.ts';
 import type { ReadingPublisher } from './reading-publisher.ts';
 import { createReadingPublisher } from './reading-publisher.ts';

@@ -8,7 +8,7 @@ import type { RawReading } from '../core/domain/reading.ts';
 import { createMetrics } from '../core/observability/metrics.ts';
 import type { Bus, DeliveredMessage } from '../core/ports/bus.ts';
 import { decodeReading } from '../core/wire/reading-codec.ts';
-import { buildApp } from '../dashboard-api/build-app.ts';
+import { buildApp } from '../cli/build-app.ts';
 import { bearer, captureLogs, testConfig } from '../dashboard-api/test-fixtures.ts';
 import { createReadingPublisher } from './reading-publisher.ts';
 

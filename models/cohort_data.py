@@ -33,7 +33,7 @@ def epoch_ms(text):
 
 
 def split_of(patient_id, config):
-    """Train/validation split of the training cohort by patient (training-cohort.ts splitOf)."""
+    """Train/validation split of the training cohort by patient (cli/training-cohort.ts splitOf)."""
     bucket = int.from_bytes(hashlib.sha256(patient_id.encode()).digest()[:4], "big") % 100
     return "validation" if bucket < config["split"]["validationPercent"] else "train"
 

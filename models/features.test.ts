@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { news2 } from '../core/domain/news2.ts';
-import { createRandom } from '../simulators/seeded-random.ts';
+import { createRandom } from '../core/seeded-random.ts';
 import { featureValues, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC, computeFeatures, prepareFeatureInput, severityIndex, writeFeatures } from './features.ts';
 import type { FeatureInput, FeatureOcclusion, FeatureReading } from './features.ts';
 

@@ -22,17 +22,6 @@ export const FEATURE_COUNT = FEATURE_NAMES.length;
 // The admission the features read is a domain type (the port and the warehouse lookup use it too).
 export type { AdmissionContext };
 
-/**
- * Age in completed years at `at` (epoch ms or ISO instant), from a `YYYY-MM-DD` date of birth:
- * how training derives `age` from the cohort's CSVs and serving from the warehouse rows.
- */
-export function completedYears(dateOfBirth: string, at: number | string): number {
-  const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
-  const when = new Date(at);
-  const [y, m, d] = [when.getUTCFullYear(), when.getUTCMonth() + 1, when.getUTCDate()];
-  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
-}
-
 export type FeatureReading = Pick<VitalReading, 'readingId' | 'observedAt' | 'heartRate' | 'systolic' | 'diastolic' | 'temperatureC' | 'spo2' | 'respiratoryRate' | 'onOxygen' | 'consciousness'>;
 
 export interface FeatureInput {

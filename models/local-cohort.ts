@@ -2,7 +2,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse';
 import type { Consciousness } from '../core/domain/reading.ts';
-import { completedYears } from './features.ts';
+import { completedYears } from '../core/domain/admission.ts';
 import type { FeatureReading } from './features.ts';
 
 /**

@@ -1,5 +1,4 @@
-import { auroc } from '../simulators/news2-reference.ts';
-import { createRandom } from '../simulators/seeded-random.ts';
+import { createRandom } from '../core/seeded-random.ts';
 
 /**
  * The model card's metrics in TypeScript, so the card test re-checks the committed model without
@@ -8,7 +7,21 @@ import { createRandom } from '../simulators/seeded-random.ts';
  * mean squared error; calibration slope and intercept from the logistic fit y ~ a + b·logit(p).
  */
 
-export { auroc };
+/** Area under the ROC curve by the rank (Mann–Whitney) formula, ties counted half. */
+export function auroc(scores: readonly number[], labels: readonly boolean[]): number {
+  const order = scores.map((score, i) => ({ score, positive: labels[i]! })).sort((a, b) => a.score - b.score);
+  let rankSumPositive = 0;
+  let positives = 0;
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j < order.length && order[j]!.score === order[i]!.score) j++;
+    const averageRank = (i + 1 + j) / 2;
+    for (let k = i; k < j; k++) if (order[k]!.positive) { rankSumPositive += averageRank; positives++; }
+    i = j;
+  }
+  const negatives = order.length - positives;
+  return (rankSumPositive - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
 
 export interface ProbabilityMetrics {
   auroc: number;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse';
 import type { Consciousness } from '../core/domain/reading.ts';
 import type { FeatureInput, FeatureReading } from './features.ts';
-import { completedYears } from './features.ts';
+import { completedYears } from '../core/domain/admission.ts';
 import TRAINING_CONFIG from './training-config.json' with { type: 'json' };
 
 /**

@@ -9,7 +9,7 @@ import { alertBurden, auroc, bootstrapIntervals, earlyStay, probabilityMetrics }
 import type { AlertBurden, ProbabilityMetrics } from './model-metrics.ts';
 import { patientDays, predictionPoints, readCohortStays } from './prediction-points.ts';
 import type { PredictionPoint } from './prediction-points.ts';
-import { TRAINING_CONFIG, writeTestCohort } from './training-cohort.ts';
+import { TRAINING_CONFIG, writeTestCohort } from '../cli/training-cohort.ts';
 import { budget } from '../core/contracts/wait-for.ts';
 
 /**

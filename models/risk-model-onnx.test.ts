@@ -5,6 +5,8 @@ import { VigilError } from '../core/errors.ts';
 import { loadOnnxRiskModel } from './risk-model-onnx.ts';
 import type { OnnxRiskModel } from './risk-model-onnx.ts';
 import type { ScoringInput } from '../core/ports/risk-model.ts';
+import { FEATURE_COUNT, FEATURE_SPEC, writeFeatures } from './features.ts';
+import type { FeatureOcclusion } from './features.ts';
 
 const MODEL = path.join(import.meta.dirname, '..', 'models', 'recovery-risk.onnx');
 const HOUR = 3_600_000;
@@ -82,6 +84,26 @@ describe('loadOnnxRiskModel', () => {
     expect(batch[1]).toEqual(alone[0]);
     expect(batch[0]).toEqual(batch[2]);
     expect(await model.score([])).toEqual([]);
+  });
+
+  it('runs occluded rows only for out-of-band vitals, each factor the drop when its vital is made typical', async () => {
+    const before = model.rowsRun;
+    await model.score([stable]);
+    expect(model.rowsRun - before, 'rows run for a patient with every vital in band (its own row only)').toBe(1);
+
+    const [sick] = await model.score([deteriorating]);
+    const sickRows = model.rowsRun - before - 1;
+    // Out of band at the latest reading: heart rate 124, systolic 96, temperature 38.6, SpO2 90, RR 27, on oxygen.
+    expect(sickRows, 'rows run for the deteriorating patient: its own plus one per out-of-band vital').toBe(1 + 6);
+    const references = FEATURE_SPEC.factorReferences as Record<string, FeatureOcclusion>;
+    const input = { now: deteriorating.now, readings: deteriorating.readings, admission: deteriorating.admission! };
+    for (const factor of sick!.factors) {
+      const rows = new Float32Array(2 * FEATURE_COUNT);
+      writeFeatures(input, rows, 0);
+      writeFeatures(input, rows, 1, references[factor.feature]);
+      const [base, occluded] = await model.run(rows, 2);
+      expect(factor.contribution, `contribution of ${factor.feature}`).toBeCloseTo(base! - occluded!, 6);
+    }
   });
 
   it('serves without admission context and without factors when asked', async () => {

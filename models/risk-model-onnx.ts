@@ -60,6 +60,8 @@ export interface OnnxRiskModel extends RiskModel {
   score(inputs: readonly ScoringInput[]): Promise<RiskModelOutput[]>;
   /** The bare model: probabilities for ready-made feature rows (row-major, FEATURE_COUNT wide). */
   run(rows: Float32Array, count: number): Promise<Float32Array>;
+  /** Feature rows `score` has passed to the model so far (base rows plus occluded factor rows). */
+  readonly rowsRun: number;
   close(): Promise<void>;
 }
 
@@ -101,6 +103,7 @@ export async function loadOnnxRiskModel(options: OnnxRiskModelOptions): Promise<
     return positive;
   }
 
+  let rowsRun = 0;
   const calibration = options.calibration;
   const calibrated = (p: number): number => (calibration ? applyCalibration(p, calibration) : p);
 
@@ -110,31 +113,45 @@ export async function loadOnnxRiskModel(options: OnnxRiskModelOptions): Promise<
     run,
     async score(inputs) {
       if (inputs.length === 0) return [];
-      const variants = topFactors > 0 ? 1 + FACTORS.length : 1;
-      const rows = new Float32Array(inputs.length * variants * FEATURE_COUNT);
-      const abnormal: ((feature: string) => boolean)[] = [];
-      inputs.forEach((input, i) => {
+      // One buffer per session.run, sized for the most rows the call can need; only the rows written are run.
+      const rows = new Float32Array(inputs.length * (topFactors > 0 ? 1 + FACTORS.length : 1) * FEATURE_COUNT);
+      // Per patient: its base row, then one occluded row per factor whose vital is out of band.
+      // Only such factors can be listed (see above), so occluding the others would be wasted runs:
+      // a ward patient has few vitals out of band, so this runs about 2 rows per patient instead of 8.
+      const plans: { base: number; occluded: { feature: string; row: number }[] }[] = [];
+      let next = 0;
+      for (const input of inputs) {
         const prepared = prepareFeatureInput(featureInput(input));
-        writeFeatures(prepared, rows, i * variants);
-        if (variants > 1) {
-          FACTORS.forEach(([, reference], f) => writeFeatures(prepared, rows, i * variants + 1 + f, reference));
-          abnormal.push(abnormalBands(input, prepared.computed.latest ?? null));
+        const base = next++;
+        writeFeatures(prepared, rows, base);
+        const occluded: { feature: string; row: number }[] = [];
+        if (topFactors > 0) {
+          const abnormal = abnormalBands(input, prepared.computed.latest ?? null);
+          for (const [feature, reference] of FACTORS) {
+            if (!abnormal(feature)) continue;
+            writeFeatures(prepared, rows, next, reference);
+            occluded.push({ feature, row: next++ });
+          }
         }
-      });
-      const probabilities = await run(rows, inputs.length * variants);
-      return inputs.map((_, i) => {
-        const probability = calibrated(probabilities[i * variants]!);
-        if (variants === 1) return { probability, factors: [] };
-        const factors: RiskFactor[] = FACTORS.map(([feature], f) => ({
+        plans.push({ base, occluded });
+      }
+      rowsRun += next;
+      const probabilities = await run(rows, next);
+      return plans.map(({ base, occluded }) => {
+        const probability = calibrated(probabilities[base]!);
+        const factors: RiskFactor[] = occluded.map(({ feature, row }) => ({
           feature,
-          contribution: probability - calibrated(probabilities[i * variants + 1 + f]!),
-          value: factorValue(rows, i * variants, feature),
+          contribution: probability - calibrated(probabilities[row]!),
+          value: factorValue(rows, base, feature),
         }))
-          .filter((factor) => factor.contribution >= minContribution && abnormal[i]!(factor.feature))
+          .filter((factor) => factor.contribution >= minContribution)
           .sort((a, b) => b.contribution - a.contribution)
           .slice(0, topFactors);
         return { probability, factors };
       });
+    },
+    get rowsRun() {
+      return rowsRun;
     },
     close: () => session.release(),
   };

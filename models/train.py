@@ -56,14 +56,14 @@ def log(message):
 
 
 def write_cohorts(root, names):
-    """Writes the named cohorts (training-cohort.ts), two at a time, skipping those already there."""
+    """Writes the named cohorts (cli/training-cohort.ts), two at a time, skipping those already there."""
     pending = [n for n in names if not (root / n / "vitals.csv").exists()]
     running = []
     while pending or running:
         while pending and len(running) < 2:
             name = pending.pop(0)
             log(f"writing cohort {name}")
-            running.append((name, subprocess.Popen(["npx", "node", str(HERE / "training-cohort.ts"), name, str(root / name)], cwd=ROOT, stdout=subprocess.DEVNULL)))
+            running.append((name, subprocess.Popen(["npx", "node", str(ROOT / "cli" / "training-cohort.ts"), name, str(root / name)], cwd=ROOT, stdout=subprocess.DEVNULL)))
         name, process = running.pop(0)
         if process.wait() != 0:
             raise SystemExit(f"cohort {name} failed")

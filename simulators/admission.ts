@@ -1,4 +1,4 @@
-import type { Random } from './seeded-random.ts';
+import type { Random } from '../core/seeded-random.ts';
 import { SIGNS } from './simulation-parameters.ts';
 import type { AdmissionType, Phenotype, Sign, SignPath, SignPattern, SimulationParameters, Trajectory } from './simulation-parameters.ts';
 

@@ -4,8 +4,8 @@ import { createDevice } from './device-faults.ts';
 import type { SimulatedReading } from './device-faults.ts';
 import { createCourse } from './course.ts';
 import { createVitalSigns, news2OfSet } from './physiology.ts';
-import { createRandom } from './seeded-random.ts';
-import type { Random } from './seeded-random.ts';
+import { createRandom } from '../core/seeded-random.ts';
+import type { Random } from '../core/seeded-random.ts';
 import { NO_FAULTS, withOverrides } from './simulation-parameters.ts';
 import type { FaultRates, ParameterOverrides, SimulationParameters } from './simulation-parameters.ts';
 

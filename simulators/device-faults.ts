@@ -1,6 +1,6 @@
 import type { MeasuredVitals } from './physiology.ts';
-import { createRandom } from './seeded-random.ts';
-import type { Random } from './seeded-random.ts';
+import { createRandom } from '../core/seeded-random.ts';
+import type { Random } from '../core/seeded-random.ts';
 import type { FaultRates } from './simulation-parameters.ts';
 
 /**

@@ -20,19 +20,3 @@ export function news2Reference(v: Pick<MeasuredVitals, 'respiratoryRate' | 'spo2
     band(v.temperature, [[35, 3], [36, 1], [38, 0], [39, 1], [Infinity, 2]])
   );
 }
-
-/** Area under the ROC curve by the rank (Mann–Whitney) formula, ties counted half. */
-export function auroc(scores: readonly number[], labels: readonly boolean[]): number {
-  const order = scores.map((score, i) => ({ score, positive: labels[i]! })).sort((a, b) => a.score - b.score);
-  let rankSumPositive = 0;
-  let positives = 0;
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j < order.length && order[j]!.score === order[i]!.score) j++;
-    const averageRank = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) if (order[k]!.positive) { rankSumPositive += averageRank; positives++; }
-    i = j;
-  }
-  const negatives = order.length - positives;
-  return (rankSumPositive - (positives * (positives + 1)) / 2) / (positives * negatives);
-}

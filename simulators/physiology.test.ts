@@ -6,7 +6,7 @@ import type { CohortAdmission } from './cohort.ts';
 import { createCourse } from './course.ts';
 import { createVitalSigns, news2OfSet } from './physiology.ts';
 import type { MeasuredVitals } from './physiology.ts';
-import { createRandom } from './seeded-random.ts';
+import { createRandom } from '../core/seeded-random.ts';
 import { COHORT_SHIFTS } from './shift-presets.ts';
 import { SIMULATION_PARAMETERS, withOverrides } from './simulation-parameters.ts';
 import type { Phenotype, Sign } from './simulation-parameters.ts';

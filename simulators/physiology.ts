@@ -3,7 +3,7 @@ import type { Consciousness } from '../core/domain/reading.ts';
 import { clamp, logistic } from './admission.ts';
 import type { ClinicalProfile, SimulatedAdmission } from './admission.ts';
 import type { Course } from './course.ts';
-import type { Random } from './seeded-random.ts';
+import type { Random } from '../core/seeded-random.ts';
 import type { SimulationParameters, VitalName } from './simulation-parameters.ts';
 
 /** What the bedside monitor measured, before any device fault: rounded as a monitor shows it. */

@@ -6,7 +6,7 @@ import { createCourse } from './course.ts';
 import type { Course } from './course.ts';
 import { createVitalSigns, news2OfSet } from './physiology.ts';
 import type { VitalSigns } from './physiology.ts';
-import { createRandom } from './seeded-random.ts';
+import { createRandom } from '../core/seeded-random.ts';
 import { NO_FAULTS, withOverrides } from './simulation-parameters.ts';
 import type { FaultRates, ParameterOverrides } from './simulation-parameters.ts';
 import { pad } from './cohort.ts';

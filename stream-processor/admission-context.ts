@@ -2,8 +2,9 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from '../core/observability/logger.ts';
 import type { Warehouse, WarehouseRow } from '../core/ports/warehouse.ts';
 import type { AdmissionContext } from '../core/domain/admission.ts';
-import { completedYears } from '../models/features.ts';
+import { completedYears } from '../core/domain/admission.ts';
 import { logSafeError } from '../core/observability/log-safe-error.ts';
+import { DEFAULTS } from '../core/defaults.ts';
 
 /**
  * Who each patient is at a given time: the admission's start, type and the patient's age, which
@@ -46,16 +47,16 @@ const OLDEST_PLAUSIBLE_AGE = 120;
  * logged and scores go out without the context for that round; the model was trained to serve so.
  */
 export function createWarehouseAdmissionLookup(warehouse: Warehouse, options: WarehouseAdmissionLookupOptions): AdmissionLookup {
-  const ttl = options.ttlMs ?? 5 * 60_000;
-  const missingTtl = options.missingTtlMs ?? 30_000;
-  const chunkSize = options.chunkSize ?? 200;
+  const ttl = options.ttlMs ?? DEFAULTS.admissionLookup.ttlMs;
+  const missingTtl = options.missingTtlMs ?? DEFAULTS.admissionLookup.missingTtlMs;
+  const chunkSize = options.chunkSize ?? DEFAULTS.admissionLookup.chunkSize;
   const logger = options.logger.child({ component: 'admission-lookup' });
   const clock = options.clock ?? Date.now;
-  const cache = new LRUCache<string, readonly AdmissionRecord[]>({ max: options.maxPatients ?? 20_000, ttl, perf: { now: clock }, ttlResolution: 0 });
+  const cache = new LRUCache<string, readonly AdmissionRecord[]>({ max: options.maxPatients ?? DEFAULTS.admissionLookup.maxPatients, ttl, perf: { now: clock }, ttlResolution: 0 });
 
   async function fetchChunk(patientIds: readonly string[]): Promise<void> {
-    const params = Object.fromEntries(patientIds.map((id, i) => [`p${i}`, id]));
-    const result = await warehouse.query(admissionsSql(warehouse.dialect, patientIds.length), params);
+    // Ids never hold a comma (ID_PATTERN), so one joined parameter carries the chunk on every engine.
+    const result = await warehouse.namedQuery('admissions_of_patients', { patient_ids: patientIds.join(',') }, {});
     const found = new Map<string, AdmissionRecord[]>(patientIds.map((id) => [id, []]));
     for (const row of result.rows) found.get(String(row.patient_id))?.push(toRecord(row));
     for (const [id, records] of found) cache.set(id, records, records.length === 0 ? { ttl: missingTtl } : {});
@@ -77,14 +78,6 @@ export function createWarehouseAdmissionLookup(warehouse: Warehouse, options: Wa
       return contexts;
     },
   };
-}
-
-function admissionsSql(dialect: Warehouse['dialect'], count: number): string {
-  const p = dialect === 'googlesql' ? '@' : '$';
-  const ids = Array.from({ length: count }, (_, i) => `${p}p${i}`).join(', ');
-  return 'SELECT a.patient_id, a.admitted_at, a.discharged_at, a.admission_type, p.date_of_birth '
-    + 'FROM admissions AS a LEFT JOIN patients AS p ON p.patient_id = a.patient_id '
-    + `WHERE a.patient_id IN (${ids})`;
 }
 
 function toRecord(row: WarehouseRow): AdmissionRecord {

@@ -10,7 +10,7 @@ let nextId = 0;
 function json(value: Record<string, unknown>): DeliveredMessage {
   return {
     id: String(++nextId), data: Buffer.from(JSON.stringify(value)), attributes: { 'content-type': CONTENT_TYPE_JSON },
-    deliveryAttempt: 1, publishedAt: new Date(T0 + 1_000), ack: async () => {}, nack: async () => {},
+    deliveryAttempt: 1, publishedAt: new Date(T0 + 1_000), ack: async () => {}, nack: async () => {}, extendAckDeadline: async () => {},
   };
 }
 const body = (vitals: Partial<RawReading>) => ({ deviceId: 'bed-1', patientId: 'P1', observedAt: T0, ...vitals });

@@ -12,7 +12,7 @@ const raw: RawReading = {
 
 let nextId = 0;
 function delivered(data: Uint8Array, attributes: Record<string, string> = READING_ATTRIBUTES): DeliveredMessage {
-  return { id: String(++nextId), data, attributes, deliveryAttempt: 1, publishedAt: new Date(1_795_000_001_000), ack: async () => {}, nack: async () => {} };
+  return { id: String(++nextId), data, attributes, deliveryAttempt: 1, publishedAt: new Date(1_795_000_001_000), ack: async () => {}, nack: async () => {}, extendAckDeadline: async () => {} };
 }
 const avro = (r: RawReading) => delivered(encodeReading(r));
 const json = (value: unknown) => delivered(Buffer.from(JSON.stringify(value)), { 'content-type': CONTENT_TYPE_JSON });

@@ -111,6 +111,11 @@ async function counter(rig: Rig, name: string): Promise<number> {
   return metric.values.reduce((sum, v) => sum + v.value, 0);
 }
 
+async function backendUp(rig: Rig, backend: string): Promise<number | undefined> {
+  const metric = await rig.metrics.registry.getSingleMetric('vigil_backend_up')!.get();
+  return metric.values.find((v) => v.labels.backend === backend)?.value;
+}
+
 const allReadings = (rig: Rig, patientId = 'P1') => rig.timeseries.readReadings(patientId, { from: 0, to: T0 + 86_400_000 });
 
 describe('stream processor on the embedded adapters', () => {
@@ -196,42 +201,60 @@ describe('stream processor on the embedded adapters', () => {
     expect(await rig.metrics.registry.getSingleMetricAsString('vigil_dead_letters_total')).toContain('reason="conflicting-value:heartRate"');
   });
 
-  it('acks nothing while the warehouse refuses the batch: the message is redelivered and stored once the warehouse recovers', async () => {
+  it('holds a batch through a warehouse outage longer than the whole redelivery budget: not nacked, not dead-lettered, stored once when it returns', async () => {
     const rig = await createRig();
     let refused = 0;
+    let down = true;
     const real = rig.warehouse;
-    // The real warehouse, except that it refuses vitals: a store outage, injected at the port.
+    // The real warehouse, except that it refuses vitals while `down`: a store outage, injected at the port.
     const broken: Warehouse = {
       kind: real.kind, dialect: real.dialect,
       provision: () => real.provision(), replaceRows: (t, r) => real.replaceRows(t, r), query: (q, p) => real.query(q, p),
+      namedQuery: (n, p, l) => real.namedQuery(n, p, l),
       ping: () => real.ping(), close: () => real.close(),
       append: async (table, batch) => {
-        if (table === 'vitals') {
+        if (table === 'vitals' && down) {
           refused++;
           throw new VigilError('BACKEND_UNAVAILABLE', `cannot append ${batch.map((r) => r.patient_id).join(',')} (test outage)`);
         }
         return real.append(table, batch);
       },
     };
-    const failing = await start(rig, { warehouse: broken, settings: { rescoreDebounceMs: 60_000 } });
+    // The budget shrunk: 1 s deadline, 2 attempts. Nacking or letting the lease run out would dead-letter within ~3 s.
+    const budget = { ackDeadlineMs: 1_000, maxDeliveryAttempts: 2 };
+    await rig.bus.provision([{ topic: TOPIC, subscriptions: [{ name: SUBSCRIPTION, ...budget, deadLetterTopic: DEAD_TOPIC }] }]);
+    const deadLettered: string[] = [];
+    const watcher = await rig.bus.subscribe({ topic: DEAD_TOPIC, subscription: `${SUBSCRIPTION}-dead`, maxBatchSize: 10, maxBatchWaitMs: 0, maxInFlight: 10, ackDeadlineMs: 5_000 }, async (batch) => {
+      for (const m of batch) { deadLettered.push(m.id); await m.ack(); }
+    });
+    await start(rig, { warehouse: broken, settings: { ...budget, rescoreDebounceMs: 60_000, storeBackoff: { initialMs: 20, maxMs: 200 } } });
     await rig.bus.publish(TOPIC, [avroMessage({ patientId: 'PATIENT-7731', heartRate: 70 })]);
 
-    // Two attempts per delivery: more than two calls means the bus redelivered after the nack.
-    await eventually(async () => refused, (n) => n > 2);
-    await failing.stop();
-    expect(await rows(rig.warehouse, 'SELECT count(*)::INT AS n FROM vitals')).toEqual([{ n: 0 }]);
-    expect(await counter(rig, 'vigil_readings_processed_total')).toBe(0);
+    await eventually(async () => refused, (n) => n > 5);
+    await delay(4 * budget.ackDeadlineMs); // the outage outlasts the redelivery budget (the point of the test)
+    expect(await backendUp(rig, real.kind)).toBe(0);
+    expect(await counter(rig, 'vigil_store_write_retries_total')).toBeGreaterThan(5);
+    expect(await counter(rig, 'vigil_processor_oldest_unacked_seconds')).toBeGreaterThan(1);
+    down = false;
 
-    await start(rig);
     await eventually(() => rows(rig.warehouse, 'SELECT count(*)::INT AS n FROM vitals'), (r) => r[0]?.n === 1);
     expect(await allReadings(rig, 'PATIENT-7731')).toHaveLength(1);
-    // The outage was logged, without the backend's message (it quoted the patient id).
-    expect(rig.log.join('')).toContain('batch not stored; nacked for redelivery');
-    expect(rig.log.join('')).toContain('BACKEND_UNAVAILABLE');
-    expect(rig.log.join('')).not.toContain('PATIENT-7731');
+    expect(await counter(rig, 'vigil_readings_processed_total')).toBe(1);
+    expect(await backendUp(rig, real.kind)).toBe(1);
+    await delay(2 * budget.ackDeadlineMs);
+    expect(deadLettered, 'messages dead-lettered by the outage').toEqual([]);
+    expect(await counter(rig, 'vigil_readings_duplicate_total')).toBe(0);
+    await watcher.close();
+    // Logged once going down and once coming back, never per retry or per message, and without the backend's message (it quoted the patient id).
+    const log = rig.log.join('');
+    expect(log.split('holding the batch').length - 1).toBe(1);
+    expect(log.split('store answers again').length - 1).toBe(1);
+    expect(log).not.toContain('nacked for redelivery');
+    expect(log).toContain('BACKEND_UNAVAILABLE');
+    expect(log).not.toContain('PATIENT-7731');
   });
 
-  it('acks nothing while the time-series store refuses the batch; the redelivery leaves one row in the warehouse', async () => {
+  it('holds through a time-series outage; stop() during it leaves the batch to the next processor, which stores it once in both stores', async () => {
     const rig = await createRig();
     let refused = 0;
     // The real store, except that reading writes fail: an outage injected at the port.
@@ -247,9 +270,10 @@ describe('stream processor on the embedded adapters', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const failing = await start(rig, { timeseries: broken });
+    const failing = await start(rig, { timeseries: broken, settings: { storeBackoff: { initialMs: 10, maxMs: 50 } } });
     await rig.bus.publish(TOPIC, [avroMessage({ heartRate: 70 })]);
     await eventually(async () => refused, (n) => n > 2);
+    expect(failing.downBackends()).toEqual([rig.timeseries.kind]);
     await failing.stop();
     expect(await allReadings(rig)).toEqual([]);
 
@@ -257,6 +281,32 @@ describe('stream processor on the embedded adapters', () => {
     await eventually(() => allReadings(rig), (r) => r.length === 1);
     // The warehouse is written after the time-series store (it takes the merged reading).
     await eventually(() => rows(rig.warehouse, 'SELECT count(*)::INT AS n FROM vitals'), (r) => r[0]?.n === 1);
+  });
+
+  it('a store that rejects the data (not retriable) is not held: the batch is nacked as before', async () => {
+    const rig = await createRig();
+    let calls = 0;
+    const real = rig.warehouse;
+    const rejecting: Warehouse = {
+      kind: real.kind, dialect: real.dialect,
+      provision: () => real.provision(), replaceRows: (t, r) => real.replaceRows(t, r), query: (q, p) => real.query(q, p),
+      namedQuery: (n, p, l) => real.namedQuery(n, p, l),
+      ping: () => real.ping(), close: () => real.close(),
+      append: async (table, batch) => {
+        if (table === 'vitals') {
+          calls++;
+          throw new VigilError('BACKEND_REJECTED', 'schema mismatch (test)');
+        }
+        return real.append(table, batch);
+      },
+    };
+    const failing = await start(rig, { warehouse: rejecting });
+    await rig.bus.publish(TOPIC, [avroMessage({ heartRate: 70 })]);
+    // More than one call means the bus redelivered after a nack (a rejected write is tried once per delivery).
+    await eventually(async () => calls, (n) => n > 1);
+    await failing.stop();
+    expect(rig.log.join('')).toContain('batch not stored; nacked for redelivery');
+    expect(await counter(rig, 'vigil_store_write_retries_total')).toBe(0);
   });
 
   it('scores NEWS2 and publishes the patient summary as soon as the reading is stored, not a debounce later', async () => {

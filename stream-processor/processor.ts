@@ -6,7 +6,6 @@ import type { Bus, DeliveredMessage } from '../core/ports/bus.ts';
 import type { TimeSeriesStore } from '../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import type { RetryOptions } from '../core/retry.ts';
-import { withRetry } from '../core/retry.ts';
 import type { AdmissionLookup } from './admission-context.ts';
 import { conflictDeadLetters } from './conflicting-values.ts';
 import type { DeadLetter } from './dead-letter.ts';
@@ -17,16 +16,22 @@ import { parseBatch } from './parse-batch.ts';
 import { createRescoreScheduler } from './rescore-scheduler.ts';
 import type { RiskModel } from '../core/ports/risk-model.ts';
 import { scorePatients } from './score-patients.ts';
+import { createKeyedWindows } from './keyed-window.ts';
 import { vitalsRow } from './vitals-row.ts';
+import { createStoreOutage, StoreHoldStopped } from './store-outage.ts';
 
-export interface ProcessorSettings extends Readonly<VigilConfig['processor']> {
+export interface ProcessorSettings extends Readonly<Omit<VigilConfig['processor'], 'keyedStateReadings'>> {
+  /** Keyed state (keyed-window.ts): readings held at most; 0 or absent: off. */
+  readonly keyedStateReadings?: number;
   readonly topic: string;
   readonly subscription: string;
   readonly deadLetterTopic: string;
   /** Patients waiting to be re-scored at most (default 10,000); beyond, the bus handler waits. */
   readonly maxPendingRescores?: number;
-  /** Retries of each store write before the batch is nacked (default: 5 attempts, 100 ms doubling to 2 s). */
+  /** Retries of each scoring write (default: 5 attempts, 100 ms doubling to 2 s). */
   readonly retry?: RetryOptions;
+  /** Backoff of store writes held through an outage (store-outage.ts); default 100 ms doubling to 5 s. */
+  readonly storeBackoff?: { readonly initialMs: number; readonly maxMs: number };
   /** NEWS2 counts a vital only if observed within this long of the newest reading (VIGIL_NEWS2_MAX_AGE_MINUTES; default 1 h). */
   readonly news2MaxAgeMs?: number;
 }
@@ -46,8 +51,10 @@ export interface ProcessorDeps {
 }
 
 export interface Processor {
-  /** Stops receiving, finishes in-flight batches (ack or nack), then scores every patient still pending. */
+  /** Stops receiving, finishes in-flight batches (ack or nack; a batch held through an outage is left to the bus), then scores every patient still pending. */
   stop(): Promise<void>;
+  /** Stores this processor found down on its last write (named by /readyz). */
+  downBackends(): string[];
 }
 
 // Bounded so one batch's retries stay well inside the bus ack deadline (30 s by default).
@@ -63,7 +70,9 @@ const SCORING_CONCURRENCY = 2;
  * input never stops the pipeline: it becomes a dead letter. Affected patients are then re-scored
  * (see score-patients.ts), debounced per patient.
  *
- * Keeps no state another instance needs: run as many as the bus has partitions.
+ * Keeps no state another instance needs: run as many as the bus has partitions. Keyed state
+ * (keyed-window.ts), when on, is a cache of the store, correct only while this instance sees all
+ * of its patients' readings.
  */
 export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
   const { bus, timeseries, warehouse, metrics, settings } = deps;
@@ -73,12 +82,17 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
     onRetry: (error, attempt, delayMs) => logger.warn({ error: logSafeError(error), attempt, delayMs }, 'store write failed; retrying'),
   };
 
+  const keyedWindows = settings.keyedStateReadings ? createKeyedWindows({ maxReadings: settings.keyedStateReadings }) : undefined;
   const rescore = createRescoreScheduler({
     debounceMs: settings.rescoreDebounceMs,
     maxPending: settings.maxPendingRescores ?? 10_000,
     maxBatch: SCORING_BATCH,
     concurrency: SCORING_CONCURRENCY,
-    score: (patientIds) => scorePatients({ ...deps, logger, retry, ...(settings.news2MaxAgeMs ? { news2MaxAgeMs: settings.news2MaxAgeMs } : {}) }, patientIds),
+    score: (patientIds) => scorePatients({
+      ...deps, logger, retry,
+      ...(settings.news2MaxAgeMs ? { news2MaxAgeMs: settings.news2MaxAgeMs } : {}),
+      ...(keyedWindows ? { keyedWindows } : {}),
+    }, patientIds),
     onError: (error, patients) => logger.error({ error: logSafeError(error), patients }, 're-scoring failed; the next reading will retry'),
   });
 
@@ -88,23 +102,52 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
    * merged readings (it fills in the same way, so both stores hold the same reading), and the
    * conflicting values become dead letters. Resolves with every dead letter of the batch.
    */
-  async function storeBatch(parsed: ParsedBatch): Promise<DeadLetter[]> {
-    const written = parsed.readings.length > 0 ? await withRetry(() => timeseries.writeReadings(parsed.readings), retry) : undefined;
+  const stopSignal = new AbortController();
+  const outage = createStoreOutage({
+    metrics, logger, ackDeadlineMs: settings.ackDeadlineMs, signal: stopSignal.signal,
+    ...(settings.storeBackoff ? { initialBackoffMs: settings.storeBackoff.initialMs, maxBackoffMs: settings.storeBackoff.maxMs } : {}),
+  });
+
+  async function storeBatch(batch: readonly DeliveredMessage[], parsed: ParsedBatch): Promise<DeadLetter[]> {
+    const written = parsed.readings.length > 0 ? await outage.write(timeseries.kind, batch, () => timeseries.writeReadings(parsed.readings)) : undefined;
+    // At once, whatever happens to the rest of the batch: keyed state follows what the store holds.
+    if (written) keyedWindows?.update(written.stored);
     const deadLetters = [...parsed.deadLetters, ...conflictDeadLetters(parsed, written?.conflicts ?? [])];
     await Promise.all([
-      written && written.stored.length > 0 && withRetry(() => warehouse.append('vitals', written.stored.map(vitalsRow)), retry),
-      deadLetters.length > 0 && withRetry(() => warehouse.append('dead_letters', deadLetters.map(deadLetterRow)), retry),
+      written && written.stored.length > 0 && outage.write(warehouse.kind, batch, () => warehouse.append('vitals', written.stored.map(vitalsRow))),
+      deadLetters.length > 0 && outage.write(warehouse.kind, batch, () => warehouse.append('dead_letters', deadLetters.map(deadLetterRow))),
     ]);
     return deadLetters;
   }
 
+  /** Publish times of the batches in the handler, for vigil_processor_oldest_unacked_seconds. */
+  const inHandler = new Map<readonly DeliveredMessage[], number>();
+  const reportOldest = (): void => {
+    const oldest = Math.min(...inHandler.values());
+    metrics.oldestUnackedSeconds.set(Number.isFinite(oldest) ? Math.max(0, Date.now() - oldest) / 1000 : 0);
+  };
+  const oldestTimer = setInterval(reportOldest, 1_000);
+  oldestTimer.unref();
+
   async function handleBatch(batch: readonly DeliveredMessage[]): Promise<void> {
+    inHandler.set(batch, Math.min(...batch.map((m) => m.publishedAt.getTime())));
+    try {
+      await storeAndAck(batch);
+    } finally {
+      inHandler.delete(batch);
+      reportOldest();
+    }
+  }
+
+  async function storeAndAck(batch: readonly DeliveredMessage[]): Promise<void> {
     const started = performance.now();
     const parsed = parseBatch(batch);
     let deadLetters: DeadLetter[];
     try {
-      deadLetters = await storeBatch(parsed);
+      deadLetters = await storeBatch(batch, parsed);
     } catch (error) {
+      // Shutdown during an outage: left unsettled, the bus hands the batch on without a nack.
+      if (error instanceof StoreHoldStopped) return;
       logger.error({ error: logSafeError(error), messages: batch.length }, 'batch not stored; nacked for redelivery');
       await Promise.all(batch.map((m) => m.nack()));
       return;
@@ -139,7 +182,10 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
 
   let stopping: Promise<void> | undefined;
   return {
+    downBackends: () => outage.down(),
     stop: () => (stopping ??= (async () => {
+      stopSignal.abort();
+      clearInterval(oldestTimer);
       await subscription.close();
       await rescore.flush();
       logger.info('processor stopped');

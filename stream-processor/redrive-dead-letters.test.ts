@@ -1,7 +1,7 @@
+import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
 import { describe, expect, it } from 'vitest';
 import { toRawReading } from '../core/domain/validate-ingest.ts';
 import { CONTENT_TYPE_JSON, READING_ATTRIBUTES, decodeReading, encodeReading } from '../core/wire/reading-codec.ts';
-import type { Warehouse } from '../core/ports/warehouse.ts';
 import type { DeadLetterRecord } from './redrive-dead-letters.ts';
 import { findDeadLetters, replayPlanFor } from './redrive-dead-letters.ts';
 
@@ -39,21 +39,32 @@ describe('replayPlanFor: the message a dead letter becomes again', () => {
   });
 });
 
-describe('findDeadLetters on BigQuery', () => {
-  it('queries the dataset table in GoogleSQL with the patient and reason as parameters', async () => {
-    const seen: { sql: string; params: unknown }[] = [];
-    const warehouse = {
-      dialect: 'googlesql',
-      query: async (sql: string, params?: unknown) => {
-        seen.push({ sql, params });
-        return { columns: [], rows: [{ dead_letter_id: 'a', received_at: new Date(5), source: 'json', reason: 'r', field: null, patient_id: 'P1', payload: '{}' }] };
-      },
-    } as unknown as Warehouse;
-    const letters = await findDeadLetters(warehouse, 'vigil', { since: 1000, patientId: "P1'x", reason: 'Outage', limit: 10, offset: 20 });
-    expect(letters).toEqual([{ deadLetterId: 'a', receivedAt: new Date(5), source: 'json', reason: 'r', field: null, patientId: 'P1', payload: '{}' }]);
-    expect(seen[0]!.sql).toBe('SELECT dead_letter_id, received_at, source, reason, field, patient_id, payload FROM `vigil.dead_letters` '
-      + 'WHERE received_at >= TIMESTAMP_MILLIS(1000) AND patient_id = @patientId AND STRPOS(LOWER(reason), LOWER(@reason)) > 0 '
-      + 'ORDER BY received_at, dead_letter_id LIMIT 10 OFFSET 20');
-    expect(seen[0]!.params).toEqual({ patientId: "P1'x", reason: 'Outage' });
+describe('findDeadLetters (named query dead_letters_oldest)', () => {
+  it('filters by since, patient and reason substring, oldest first, paged by limit and offset', async () => {
+    const warehouse = await createDuckDbWarehouse({ path: ':memory:' });
+    try {
+      await warehouse.provision();
+      const row = (id: string, at: string, patient: string | null, reason: string) => ({
+        dead_letter_id: id, received_at: new Date(at), source: 'json', reason, field: null, patient_id: patient, payload: '{}',
+      });
+      await warehouse.append('dead_letters', [
+        row('a', '2026-11-22T10:00:00Z', 'P1', 'Store Outage'),
+        row('b', '2026-11-22T11:00:00Z', 'P1', 'implausible'),
+        row('c', '2026-11-22T12:00:00Z', 'P1', 'outage again'),
+        row('d', '2026-11-22T13:00:00Z', "P1'x", 'outage'),
+        row('e', '2026-11-22T09:00:00Z', 'P1', 'outage, too early'),
+      ]);
+      const ids = async (filter: Parameters<typeof findDeadLetters>[1]) => (await findDeadLetters(warehouse, filter)).map((l) => l.deadLetterId);
+      const since = Date.parse('2026-11-22T10:00:00Z');
+      expect(await ids({ since, patientId: 'P1', reason: 'OUTAGE', limit: 10 })).toEqual(['a', 'c']);
+      expect(await ids({ since, patientId: 'P1', reason: 'outage', limit: 1, offset: 1 })).toEqual(['c']);
+      expect(await ids({ patientId: "P1'x", limit: 10 })).toEqual(['d']);
+      expect(await ids({ limit: 10 })).toEqual(['e', 'a', 'b', 'c', 'd']);
+      expect((await findDeadLetters(warehouse, { since, limit: 1 }))[0]).toEqual({
+        deadLetterId: 'a', receivedAt: new Date('2026-11-22T10:00:00Z'), source: 'json', reason: 'Store Outage', field: null, patientId: 'P1', payload: '{}',
+      });
+    } finally {
+      await warehouse.close();
+    }
   });
 });

@@ -35,27 +35,12 @@ export interface DeadLetterRecord {
 }
 
 /** Oldest first, so a replay keeps each patient's readings in the order they first arrived. */
-export async function findDeadLetters(warehouse: Warehouse, dataset: string, filter: DeadLetterFilter): Promise<DeadLetterRecord[]> {
-  const google = warehouse.dialect === 'googlesql';
-  const param = (name: string) => (google ? `@${name}` : `$${name}`);
-  const table = google ? `\`${dataset}.dead_letters\`` : 'dead_letters';
-  const where: string[] = [];
-  const params: Record<string, unknown> = {};
-  // since, limit and offset are validated integers, written as literals (as dashboard-api/dead-letter-routes.ts does).
-  if (filter.since !== undefined) where.push(`received_at >= ${google ? 'TIMESTAMP_MILLIS' : 'epoch_ms'}(${Math.trunc(filter.since)})`);
-  if (filter.patientId !== undefined) {
-    where.push(`patient_id = ${param('patientId')}`);
-    params.patientId = filter.patientId;
-  }
-  if (filter.reason !== undefined) {
-    where.push(`STRPOS(LOWER(reason), LOWER(${param('reason')})) > 0`);
-    params.reason = filter.reason;
-  }
-  const sql = `SELECT dead_letter_id, received_at, source, reason, field, patient_id, payload FROM ${table}`
-    + (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '')
-    + ` ORDER BY received_at, dead_letter_id LIMIT ${Math.trunc(filter.limit)}`
-    + (filter.offset ? ` OFFSET ${Math.trunc(filter.offset)}` : '');
-  const result = await warehouse.query(sql, Object.keys(params).length > 0 ? params : undefined);
+export async function findDeadLetters(warehouse: Warehouse, filter: DeadLetterFilter): Promise<DeadLetterRecord[]> {
+  const result = await warehouse.namedQuery('dead_letters_oldest', {
+    since: new Date(filter.since ?? 0),
+    patient_id: filter.patientId ?? '',
+    reason: filter.reason ?? '',
+  }, { limit: Math.trunc(filter.limit), offset: Math.trunc(filter.offset ?? 0) });
   return result.rows.map((row) => ({
     deadLetterId: String(row.dead_letter_id),
     receivedAt: row.received_at instanceof Date ? row.received_at : new Date(String(row.received_at)),

@@ -13,6 +13,7 @@ import { MODEL_WINDOW_MS } from '../core/ports/risk-model.ts';
 import type { AdmissionLookup } from './admission-context.ts';
 import { logSafeError } from '../core/observability/log-safe-error.ts';
 import { riskScoreRow } from './risk-score-row.ts';
+import type { KeyedWindows } from './keyed-window.ts';
 
 export interface ScoringDeps {
   readonly timeseries: TimeSeriesStore;
@@ -26,6 +27,8 @@ export interface ScoringDeps {
   readonly admissions?: AdmissionLookup;
   /** A vital counts towards NEWS2 only if observed within this long of the newest reading (default 1 h). */
   readonly news2MaxAgeMs?: number;
+  /** Keyed state: warm windows are read from here instead of the store (keyed-window.ts). */
+  readonly keyedWindows?: KeyedWindows;
 }
 
 /** Readings read back per patient at most: a reading a minute for 6 h is 360. */
@@ -40,7 +43,7 @@ const MAX_WINDOW_READINGS = 2_000;
  */
 export async function scorePatients(deps: ScoringDeps, patientIds: readonly string[]): Promise<void> {
   const { timeseries, warehouse, updates, metrics, retry, riskModel } = deps;
-  const windows = (await Promise.all(patientIds.map((id) => withRetry(() => readWindow(timeseries, id), retry))))
+  const windows = (await Promise.all(patientIds.map((id) => withRetry(() => readWindow(timeseries, id, deps.keyedWindows), retry))))
     .filter((w) => w !== undefined);
   if (windows.length === 0) return;
 
@@ -78,15 +81,34 @@ interface PatientWindow extends ScoringInput {
   readonly profile?: PatientProfile;
 }
 
-async function readWindow(timeseries: TimeSeriesStore, patientId: string): Promise<PatientWindow | undefined> {
-  const newest = await timeseries.latestReading(patientId);
-  if (!newest) return undefined;
-  const now = newest.observedAt;
-  const [readings, profile] = await Promise.all([
-    timeseries.readReadings(patientId, { from: now - MODEL_WINDOW_MS, to: now + 1, limit: MAX_WINDOW_READINGS, newestFirst: true }),
-    timeseries.readPatientProfile(patientId),
-  ]);
-  return { patientId, now, readings, ...(profile ? { profile } : {}) };
+/**
+ * The patient's window: from keyed state when warm, else read from the store (and seeded). The
+ * profile is always read (one key; a clinician may change it at any time, from any instance).
+ */
+async function readWindow(timeseries: TimeSeriesStore, patientId: string, keyed: KeyedWindows | undefined): Promise<PatientWindow | undefined> {
+  const warm = keyed?.window(patientId, MAX_WINDOW_READINGS);
+  if (warm) {
+    const profile = await timeseries.readPatientProfile(patientId);
+    return { patientId, now: warm.now, readings: warm.readings, ...(profile ? { profile } : {}) };
+  }
+  keyed?.beginSeed(patientId);
+  try {
+    const newest = await timeseries.latestReading(patientId);
+    if (!newest) {
+      keyed?.seed(patientId, undefined, [], MAX_WINDOW_READINGS);
+      return undefined;
+    }
+    const now = newest.observedAt;
+    const [readings, profile] = await Promise.all([
+      timeseries.readReadings(patientId, { from: now - MODEL_WINDOW_MS, to: now + 1, limit: MAX_WINDOW_READINGS, newestFirst: true }),
+      timeseries.readPatientProfile(patientId),
+    ]);
+    keyed?.seed(patientId, now, readings, MAX_WINDOW_READINGS);
+    return { patientId, now, readings, ...(profile ? { profile } : {}) };
+  } catch (error) {
+    keyed?.cancelSeed(patientId);
+    throw error;
+  }
 }
 
 async function withAdmissions(admissions: AdmissionLookup | undefined, windows: readonly PatientWindow[]): Promise<readonly ScoringInput[]> {

@@ -1,9 +1,9 @@
-import type { DatabaseSync } from 'node:sqlite';
 import type { Alert, AlertReason } from '../../core/domain/alert.ts';
 import { mergeAlertUpdate } from '../../core/domain/alert.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { AlertStore } from '../../core/ports/alert-store.ts';
-import { openSqliteFile } from './open-sqlite-file.ts';
+import type { RetentionPurge } from '../../core/ports/retention.ts';
+import { inImmediateTransaction, openSqliteFile } from './open-sqlite-file.ts';
 
 interface AlertRow {
   id: string; patient_id: string; status: string; opened_at: number; closed_at: number | null; reasons: string;
@@ -17,7 +17,7 @@ interface AlertRow {
  * index allows one open alert per patient, and every read-decide-write runs in one IMMEDIATE
  * transaction, so the open-once and first-acknowledgement rules hold across handles.
  */
-export function createSqliteAlertStore(options: { path: string }): AlertStore {
+export function createSqliteAlertStore(options: { path: string }): AlertStore & RetentionPurge {
   const db = openSqliteFile({ path: options.path, what: 'alert store', schema: `
       CREATE TABLE IF NOT EXISTS alerts (
         id TEXT PRIMARY KEY,
@@ -52,6 +52,7 @@ export function createSqliteAlertStore(options: { path: string }): AlertStore {
   const visible = db.prepare(`SELECT * FROM alerts WHERE status = 'open' OR (acknowledged_at IS NULL AND reasons <> '["observations-incomplete"]')
     ORDER BY opened_at DESC LIMIT ?`);
   const all = db.prepare('SELECT * FROM alerts ORDER BY opened_at DESC LIMIT ?');
+  const purgeClosed = db.prepare("DELETE FROM alerts WHERE status = 'closed' AND closed_at < ?");
   let closed = false;
 
   const guard = async <T>(action: string, run: () => T): Promise<T> => {
@@ -70,7 +71,7 @@ export function createSqliteAlertStore(options: { path: string }): AlertStore {
       // The schema is applied when the file is opened.
     },
     openOnce(candidate) {
-      return guard('write to', () => immediate(db, () => {
+      return guard('write to', () => inImmediateTransaction(db, () => {
         const existing = one(openOfPatient.get(candidate.patientId));
         if (existing) return { opened: false, alert: existing };
         insert.run(candidate.id, candidate.patientId, candidate.openedAt, JSON.stringify(candidate.reasons), candidate.news2Score,
@@ -82,7 +83,7 @@ export function createSqliteAlertStore(options: { path: string }): AlertStore {
       return guard('read', () => one(openOfPatient.get(patientId)));
     },
     update(next) {
-      return guard('write to', () => immediate(db, () => {
+      return guard('write to', () => inImmediateTransaction(db, () => {
         const stored = one(byId.get(next.id));
         if (!stored || stored.status !== 'open') return undefined;
         const m = mergeAlertUpdate(stored, next);
@@ -105,6 +106,13 @@ export function createSqliteAlertStore(options: { path: string }): AlertStore {
     list({ visibleOnly, limit }) {
       return guard('read', () => ((visibleOnly ? visible : all).all(limit) as unknown as AlertRow[]).map(fromRow));
     },
+    /**
+     * Retention (VIGIL_RETENTION_DAYS): episodes closed before the cutoff, acknowledged or not (a
+     * closed episode that old is history, not work); an open one never, however old.
+     */
+    purgeOlderThan(cutoffMs) {
+      return guard('purge', () => ({ removed: Number(purgeClosed.run(cutoffMs).changes) }));
+    },
     async ping() {
       await guard('read', () => byId.get(''));
     },
@@ -114,19 +122,6 @@ export function createSqliteAlertStore(options: { path: string }): AlertStore {
       db.close();
     },
   };
-}
-
-/** Runs `work` in a write transaction taken up front, so no other handle decides in between. */
-function immediate<T>(db: DatabaseSync, work: () => T): T {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const result = work();
-    db.exec('COMMIT');
-    return result;
-  } catch (error) {
-    db.exec('ROLLBACK');
-    throw error;
-  }
 }
 
 function fromRow(r: AlertRow): Alert {

@@ -2,13 +2,17 @@ import { openSqliteFile } from './open-sqlite-file.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { AuditEntry, AuditLog } from '../../core/ports/audit-log.ts';
 import { auditEntryProblem } from '../../core/ports/audit-log.ts';
+import type { RetentionPurge } from '../../core/ports/retention.ts';
+
+/** Entries deleted per transaction by a purge, so an append never waits long behind one. */
+const PURGE_CHUNK = 5_000;
 
 /**
  * The embedded audit log (core/ports/audit-log.ts): one SQLite file, `audit.sqlite` under
  * VIGIL_DATA_DIR. Every process on the machine that opens the same file shares it (WAL, busy
  * timeout); an append is one INSERT, microseconds, durable once it returns.
  */
-export function createSqliteAuditLog(options: { path: string }): AuditLog {
+export function createSqliteAuditLog(options: { path: string }): AuditLog & RetentionPurge {
   const db = openSqliteFile({ path: options.path, what: 'audit log', schema: `
       CREATE TABLE IF NOT EXISTS audit (
         id INTEGER PRIMARY KEY,
@@ -28,6 +32,7 @@ export function createSqliteAuditLog(options: { path: string }): AuditLog {
     SELECT at, actor, role, action, patient_id, status FROM audit
     WHERE (?1 IS NULL OR patient_id = ?1) AND (?2 IS NULL OR actor = ?2) AND at >= ?3 AND (?4 IS NULL OR at < ?4)
     ORDER BY at DESC, id DESC LIMIT ?5`);
+  const purgeChunk = db.prepare(`DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ? ORDER BY at LIMIT ${PURGE_CHUNK})`);
   let closed = false;
 
   const guarded = <T>(what: string, run: () => T): T => {
@@ -57,6 +62,16 @@ export function createSqliteAuditLog(options: { path: string }): AuditLog {
         ...(r.patient_id === null ? {} : { patientId: r.patient_id }),
         status: r.status,
       }));
+    },
+    /** Retention (VIGIL_AUDIT_RETENTION_DAYS): entries older than the cutoff, in chunks; the only deletion Vigil makes here. */
+    async purgeOlderThan(cutoffMs) {
+      let removed = 0;
+      for (;;) {
+        const changes = Number(guarded('purge', () => purgeChunk.run(cutoffMs)).changes);
+        removed += changes;
+        if (changes < PURGE_CHUNK) return { removed };
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     },
     async ping() {
       guarded('read', () => db.prepare('SELECT 1').get());

@@ -1,6 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type {
@@ -10,6 +8,8 @@ import {
   bitmapOf, chunkRuns, clearBit, decodeChunk, encodeChunk, fullBitmap, hasBit, isEmpty, MAX_CHUNK_MESSAGES, setBits,
   type ChunkEntry,
 } from './bus-sqlite-chunk.ts';
+import { checkSubscribeOptions } from '../../core/ports/check-subscribe-options.ts';
+import { inImmediateTransaction, openSqliteFile } from './open-sqlite-file.ts';
 
 /**
  * The embedded bus: a durable message log in one SQLite file (node:sqlite, WAL mode), shared by
@@ -168,6 +168,7 @@ class SqliteBus implements Bus {
   private pendingCount = 0;
   private publishScheduled = false;
   private settle: SettleBatch | undefined;
+  private extensions: { leases: Map<number, number>; done: Promise<void> } | undefined;
   private readonly gcTimer: NodeJS.Timeout;
   private closed = false;
   /** Set by a publish that hit a full disk, so the state change is logged once, not per publish. */
@@ -184,14 +185,14 @@ class SqliteBus implements Bus {
       busyTimeoutMs: options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs,
     };
     this.logger = options.logger;
-    try {
-      mkdirSync(path.dirname(options.path), { recursive: true });
-      this.db = new DatabaseSync(options.path, { timeout: this.settings.busyTimeoutMs });
-      this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${this.settings.durability.toUpperCase()}; PRAGMA cache_size = -32000;`);
-      this.db.exec(SCHEMA);
-    } catch (cause) {
-      throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the bus database ${options.path}`, { cause });
-    }
+    this.db = openSqliteFile({
+      path: options.path,
+      what: `bus database ${options.path}`,
+      schema: SCHEMA,
+      synchronous: this.settings.durability,
+      busyTimeoutMs: this.settings.busyTimeoutMs,
+      cacheKiB: 32_000,
+    });
     this.sql = prepareStatements(this.db);
     this.gcTimer = setInterval(() => this.collectGarbage(), DEFAULTS.gcIntervalMs);
     this.gcTimer.unref();
@@ -241,7 +242,7 @@ class SqliteBus implements Bus {
 
   async subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     this.assertOpen();
-    validateSubscribeOptions(options);
+    checkSubscribeOptions(options);
     const row = this.sql.subscriptionByName.get(options.subscription) as
       { sub_id: number; topic_id: number; dead_letter_topic: string | null; max_delivery_attempts: number | null } | undefined;
     if (!row) throw new VigilError('NOT_FOUND', `subscription ${options.subscription} does not exist; run vigil provision`);
@@ -354,6 +355,30 @@ class SqliteBus implements Bus {
     if (kind === 'ack') s.acked.push(index);
     else s.nacked.push({ index, attempts });
     return this.settle.done;
+  }
+
+  /**
+   * Pushes leases' visibility to `visibleAt` (never earlier than it was), gathered per event-loop
+   * turn into one transaction. The attempt count is untouched: holding is not a redelivery.
+   */
+  extendLease(leaseId: number, visibleAt: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (!this.extensions) {
+      const extensions = { leases: new Map<number, number>(), done: undefined as unknown as Promise<void> };
+      extensions.done = new Promise((resolve) => setImmediate(() => {
+        this.extensions = undefined;
+        try {
+          if (!this.closed) this.transaction(() => { for (const [id, at] of extensions.leases) this.sql.extendLease.run(at, id); });
+        } catch (error) {
+          // Best effort, as the port says: the lease then runs out and the messages are redelivered.
+          this.logger?.warn({ err: error, leases: extensions.leases.size }, 'could not extend bus leases; they may be redelivered');
+        }
+        resolve();
+      }));
+      this.extensions = extensions;
+    }
+    this.extensions.leases.set(leaseId, Math.max(visibleAt, this.extensions.leases.get(leaseId) ?? 0));
+    return this.extensions.done;
   }
 
   /** Makes messages a closing subscriber still holds visible at once, for other subscribers. */
@@ -531,14 +556,7 @@ class SqliteBus implements Bus {
   }
 
   private transaction(work: () => void): void {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      work();
-      this.db.exec('COMMIT');
-    } catch (error) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      throw error;
-    }
+    inImmediateTransaction(this.db, work);
   }
 
   private assertOpen(): void {
@@ -632,14 +650,27 @@ class SqliteSubscriber implements Subscription {
   }
 
   private dispatch(batch: SqliteDelivery[]): void {
-    for (const d of batch) this.held.add(d);
-    const expiry = setTimeout(() => {
-      this.timers.delete(expiry);
-      // The lease ran out: the bus may redeliver these elsewhere, so they stop counting here.
-      for (const d of batch) if (d.expire()) this.held.delete(d);
-      this.wake(false);
-    }, this.options.ackDeadlineMs);
-    this.timers.add(expiry);
+    let expiry: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      if (expiry) {
+        clearTimeout(expiry);
+        this.timers.delete(expiry);
+      }
+      if (this.closing) return;
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        // The lease ran out: the bus may redeliver these elsewhere, so they stop counting here.
+        for (const d of batch) if (d.expire()) this.held.delete(d);
+        this.wake(false);
+      }, this.options.ackDeadlineMs);
+      expiry = timer;
+      this.timers.add(timer);
+    };
+    for (const d of batch) {
+      d.rearmExpiry = arm;
+      this.held.add(d);
+    }
+    arm();
     const run = (async () => {
       try {
         await this.handler(batch);
@@ -679,6 +710,12 @@ class SqliteSubscriber implements Subscription {
     return this.bus.settleLater(kind, delivery.leaseId, delivery.index, delivery.deliveryAttempt);
   }
 
+  extend(delivery: SqliteDelivery): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    delivery.rearmExpiry();
+    return this.bus.extendLease(delivery.leaseId, Date.now() + this.options.ackDeadlineMs);
+  }
+
   idOf(seq: number): string {
     return this.bus.idOf(this.row.topicId, seq);
   }
@@ -696,6 +733,8 @@ class SqliteDelivery implements DeliveredMessage {
   private readonly publishedAtMs: number;
   private parsedAttributes: Readonly<Record<string, string>> | undefined;
   private state: 'open' | 'acked' | 'nacked' | 'expired' = 'open';
+  /** Restarts the local deadline of this delivery's batch (set by the subscriber at dispatch). */
+  rearmExpiry: () => void = () => undefined;
 
   constructor(subscriber: SqliteSubscriber, claim: Claim, index: number, entry: ChunkEntry) {
     this.subscriber = subscriber;
@@ -736,6 +775,12 @@ class SqliteDelivery implements DeliveredMessage {
     return this.subscriber.settleLater('nack', this);
   }
 
+  /** Moves the lease's visibility one ack deadline on; the attempt count stays. */
+  extendAckDeadline(): Promise<void> {
+    if (this.state !== 'open') return Promise.resolve();
+    return this.subscriber.extend(this);
+  }
+
   /** Marks an open delivery expired; true when it was open. */
   expire(): boolean {
     if (this.state !== 'open') return false;
@@ -773,6 +818,7 @@ function prepareStatements(db: DatabaseSync) {
     leaseById: p('SELECT lease_id, sub_id, first_seq, count, attempts, pending FROM leases WHERE lease_id = ?'),
     insertLease: p('INSERT INTO leases (sub_id, first_seq, count, visible_at, attempts, pending) VALUES (?, ?, ?, ?, ?, ?)'),
     renewLease: p('UPDATE leases SET visible_at = ?, attempts = ? WHERE lease_id = ?'),
+    extendLease: p('UPDATE leases SET visible_at = max(visible_at, ?) WHERE lease_id = ?'),
     nackWholeLease: p('UPDATE leases SET visible_at = ?, pending = ? WHERE lease_id = ?'),
     setPending: p('UPDATE leases SET pending = ? WHERE lease_id = ?'),
     deleteLease: p('DELETE FROM leases WHERE lease_id = ?'),
@@ -782,16 +828,6 @@ function prepareStatements(db: DatabaseSync) {
       FROM topics t LEFT JOIN subscriptions s ON s.topic_id = t.topic_id GROUP BY t.topic_id`),
     deleteChunksBelow: p('DELETE FROM chunks WHERE topic_id = ? AND first_seq < ? AND first_seq + count <= ?'),
   };
-}
-
-function validateSubscribeOptions(o: SubscribeOptions): void {
-  const positive = ['maxBatchSize', 'maxInFlight', 'ackDeadlineMs'] as const;
-  for (const key of positive) {
-    if (!Number.isInteger(o[key]) || o[key] <= 0) throw new VigilError('CONFIG_INVALID', `subscribe: ${key} must be a positive integer`);
-  }
-  if (o.maxDeliveryAttempts !== undefined && (!Number.isInteger(o.maxDeliveryAttempts) || o.maxDeliveryAttempts < 1)) {
-    throw new VigilError('CONFIG_INVALID', 'subscribe: maxDeliveryAttempts must be a positive integer');
-  }
 }
 
 /**

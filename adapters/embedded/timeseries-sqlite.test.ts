@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeTimeSeriesContract } from '../../core/contracts/timeseries-contract.ts';
 import type { VitalReading } from '../../core/domain/reading.ts';
+import { mergeReadings } from '../../core/domain/merge-reading.ts';
 import { createSqliteTimeSeriesStore } from './timeseries-sqlite.ts';
 import { budget } from '../../core/contracts/wait-for.ts';
 
@@ -19,6 +20,34 @@ const reading = (i: number): VitalReading => ({
 });
 
 describe('sqlite time-series store', () => {
+  it('merges a batch written in multi-row statements exactly as reading by reading: parts, repeats and conflicts across statement boundaries', async () => {
+    const store = createSqliteTimeSeriesStore({ path: path.join(dir, 'multirow', 'timeseries.sqlite') });
+    const part = (i: number, vitals: Partial<VitalReading>): VitalReading => ({
+      ...reading(i), heartRate: null, systolic: null, diastolic: null, temperatureC: null, spo2: null, respiratoryRate: null, onOxygen: null, consciousness: null, ...vitals,
+    });
+    // Held before: readings 0..149 with a pulse only.
+    const before = Array.from({ length: 150 }, (_, i) => part(i, { heartRate: 60 + (i % 30) }));
+    await store.writeReadings(before);
+    // Then 330 messages (four statements' worth): new readings, blood pressure filling held ones,
+    // a pulse differing from the held one (conflict), the same reading twice in one batch.
+    const batch: VitalReading[] = [];
+    for (let i = 0; i < 330; i++) {
+      if (i % 3 === 0) batch.push(part(i, { systolic: 110 + (i % 20), diastolic: 70 }));
+      else if (i % 3 === 1) batch.push(part(i, { heartRate: 61 + (i % 30) }));
+      else batch.push(reading(i), part(i, { spo2: 91 }));
+    }
+    const written = await store.writeReadings(batch);
+    const expected = mergeReadings(batch, mergeReadings(before).merged);
+    expect(written.stored, 'stored, once per reading id in first-appearance order').toStrictEqual([...expected.merged.values()]);
+    expect(written.conflicts.map(({ index: _index, ...c }) => c), 'conflicts').toStrictEqual(expected.conflicts);
+    const all = (await Promise.all(Array.from({ length: 24 }, (_, p) => store.readReadings(`P${p}`, { from: 0, to: 2_000_000_000_000 })))).flat();
+    const held = new Map(mergeReadings(before).merged);
+    for (const [id, r] of expected.merged) held.set(id, r);
+    expect(new Map(all.map((r) => [r.readingId, r])), 'what a read returns').toStrictEqual(held);
+    expect((await store.listPatients()).length).toBe(24);
+    await store.close();
+  });
+
   it('opens a file from before NEWS2 completeness and baseline confusion: old scores read as incomplete, old profiles as no baseline', async () => {
     const file = path.join(dir, 'older', 'timeseries.sqlite');
     mkdirSync(path.dirname(file), { recursive: true });

@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
+import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import type { Consciousness, News2Level, News2ParameterName, PatientProfile, RiskFactor, RiskScore, VitalReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
 import { mergeReading } from '../../core/domain/merge-reading.ts';
 import type { IndexedConflict, ReadingsWritten, TimeRange, TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
+import type { RetentionPurge } from '../../core/ports/retention.ts';
+import { inImmediateTransaction, openSqliteFile } from './open-sqlite-file.ts';
 
 /**
  * The embedded time-series store: one SQLite file (`${VIGIL_DATA_DIR}/timeseries.sqlite`, WAL).
@@ -92,20 +93,22 @@ interface ScoreRow {
   news2_complete: number; news2_missing: string;
 }
 
-export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): TimeSeriesStore {
+/** Rows deleted per transaction by a purge: each is short, so the processor's writes never wait long. */
+const PURGE_CHUNK = 2_000;
+
+export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): TimeSeriesStore & RetentionPurge {
   if (!options || typeof options.path !== 'string' || options.path === '') {
     throw new VigilError('CONFIG_INVALID', 'createSqliteTimeSeriesStore needs a database file path');
   }
-  let db: DatabaseSync;
-  try {
-    mkdirSync(path.dirname(options.path), { recursive: true });
-    db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
-    db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${(options.durability ?? 'full').toUpperCase()}; PRAGMA cache_size = -32000;`);
-    db.exec(SCHEMA);
-    addMissingColumns(db);
-  } catch (cause) {
-    throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the time-series database ${options.path}`, { cause });
-  }
+  const db = openSqliteFile({
+    path: options.path,
+    what: `time-series database ${options.path}`,
+    schema: SCHEMA,
+    synchronous: options.durability ?? 'full',
+    busyTimeoutMs: options.busyTimeoutMs ?? 5_000,
+    cacheKiB: 32_000,
+    migrate: addMissingColumns,
+  });
   const sql = prepareStatements(db);
   let closed = false;
 
@@ -117,14 +120,7 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
   const transaction = (work: () => void): void => {
     open();
     try {
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        work();
-        db.exec('COMMIT');
-      } catch (error) {
-        if (db.isTransaction) db.exec('ROLLBACK');
-        throw error;
-      }
+      inImmediateTransaction(db, work);
     } catch (error) {
       throw asStoreError(error);
     }
@@ -190,22 +186,19 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
         const stored = new Map<string, VitalReading>();
         const conflicts: IndexedConflict[] = [];
         const patients = new Set<string>();
+        // One multi-row read of what is held, one merge pass in memory, one multi-row upsert of
+        // what changed: a statement per 100 readings rather than two per reading.
+        const held = sql.readHeld(readings);
+        const changed = new Map<string, VitalReading>();
         for (const [index, r] of readings.entries()) {
-          const heldRow = sql.readingById.get(r.patientId, r.observedAt, r.readingId) as ReadingRow | undefined;
-          const outcome = mergeReading(heldRow ? toReading(heldRow) : undefined, r);
+          const outcome = mergeReading(stored.get(r.readingId) ?? held.get(r.readingId), r);
           for (const conflict of outcome.conflicts) conflicts.push({ ...conflict, index });
           stored.set(r.readingId, outcome.merged);
-          if (outcome.changed) {
-            const m = outcome.merged;
-            sql.upsertReading.run(
-              m.patientId, m.observedAt, m.readingId, m.deviceId, m.receivedAt,
-              m.heartRate, m.systolic, m.diastolic, m.temperatureC, m.spo2, m.respiratoryRate,
-              m.onOxygen === null ? null : m.onOxygen ? 1 : 0, m.consciousness,
-            );
-          }
+          if (outcome.changed) changed.set(r.readingId, outcome.merged);
           patients.add(r.patientId);
         }
-        for (const p of patients) sql.insertPatient.run(p);
+        sql.upsertReadings([...changed.values()]);
+        sql.insertPatients([...patients]);
         // Set last: a shared transaction that fails runs this work again on its own.
         written = { stored: [...stored.values()], conflicts };
       });
@@ -261,6 +254,41 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
       return profile;
     },
 
+    /**
+     * Retention (core/ports/retention.ts): readings observed and scores made before the cutoff; a
+     * patient left with no reading leaves the patient list, and their profile goes too unless it
+     * was changed since the cutoff. Counts readings and scores. Deletes walk each patient's
+     * primary-key range in chunks of PURGE_CHUNK rows, one short transaction each, yielding to
+     * the event loop between them (no index on time alone: it would slow every write).
+     */
+    async purgeOlderThan(cutoffMs) {
+      let removed = 0;
+      const patients = read(() => sql.patients.all() as { patient_id: string }[]).map((r) => r.patient_id);
+      for (const patientId of patients) {
+        for (const [boundary, remove] of [[sql.readingChunkEnd, sql.deleteReadingsBefore], [sql.scoreChunkEnd, sql.deleteScoresBefore]] as const) {
+          let more = true;
+          while (more) {
+            transaction(() => {
+              // Below the time of the PURGE_CHUNK-th oldest row, or below the cutoff when fewer are left
+              // (or when that many share one time, so nothing lies below it).
+              const end = boundary.get(patientId, cutoffMs) as { at: number } | undefined;
+              let changes = end ? Number(remove.run(patientId, end.at).changes) : 0;
+              if (changes === 0) changes = Number(remove.run(patientId, cutoffMs).changes);
+              more = end !== undefined && changes > 0;
+              removed += changes;
+            });
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          }
+        }
+        transaction(() => {
+          if (sql.anyReading.get(patientId)) return;
+          sql.deletePatient.run(patientId);
+          sql.deleteProfileBefore.run(patientId, cutoffMs);
+        });
+      }
+      return { removed };
+    },
+
     async listPatients() {
       return read(() => sql.patients.all() as { patient_id: string }[]).map((r) => r.patient_id);
     },
@@ -277,6 +305,20 @@ export function createSqliteTimeSeriesStore(options: SqliteTimeSeriesOptions): T
   };
 }
 
+/**
+ * The readings of a time-series file (not a live store: a backup's copy) received at or after
+ * `sinceMs`, in no order: a full scan, as nothing is indexed by arrival. `vigil backup` uses it to
+ * bring the warehouse copy level with the time-series copy (cli/backup/embedded-backup.ts).
+ */
+export function readingsReceivedSince(file: string, sinceMs: number): VitalReading[] {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return (arrays(db.prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE received_at >= ?`)).all(sinceMs) as unknown as ReadingRow[]).map(toReading);
+  } finally {
+    db.close();
+  }
+}
+
 /** A range read in ascending order; `newestFirst` takes the newest `limit` and turns them back. */
 function ranged(asc: StatementSync, desc: StatementSync, patientId: string, range: TimeRange): Record<string, unknown>[] {
   const limit = range.limit === undefined ? -1 : Math.max(0, Math.floor(range.limit));
@@ -290,19 +332,71 @@ function arrays(statement: StatementSync): StatementSync {
   return statement;
 }
 
+/** Rows per multi-row statement: 100 readings are 1,300 parameters, well under SQLite's 32,766. */
+const ROWS_PER_STATEMENT = 100;
+
+/**
+ * A statement over `n` rows of `text(n)`, prepared once per row count (full chunks of
+ * ROWS_PER_STATEMENT and whatever remainders batches leave, at most ROWS_PER_STATEMENT of them).
+ */
+function multiRow(db: DatabaseSync, text: (rows: number) => string, array = false): (rows: number) => StatementSync {
+  const prepared = new Map<number, StatementSync>();
+  return (rows) => {
+    let statement = prepared.get(rows);
+    if (!statement) {
+      statement = db.prepare(text(rows));
+      if (array) statement.setReturnArrays(true);
+      prepared.set(rows, statement);
+    }
+    return statement;
+  };
+}
+
+const placeholders = (rows: number, columns: number): string =>
+  Array.from({ length: rows }, () => `(${Array.from({ length: columns }, () => '?').join(', ')})`).join(', ');
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += ROWS_PER_STATEMENT) out.push(items.slice(i, i + ROWS_PER_STATEMENT));
+  return out;
+}
+
 function prepareStatements(db: DatabaseSync) {
   const p = (text: string): StatementSync => db.prepare(text);
+  const upsertReadings = multiRow(db, (n) => `INSERT INTO readings (${READING_COLUMNS}) VALUES ${placeholders(n, 13)}
+      ON CONFLICT DO UPDATE SET device_id = excluded.device_id, received_at = excluded.received_at,
+        heart_rate = excluded.heart_rate, systolic = excluded.systolic, diastolic = excluded.diastolic,
+        temperature_c = excluded.temperature_c, spo2 = excluded.spo2, respiratory_rate = excluded.respiratory_rate,
+        on_oxygen = excluded.on_oxygen, consciousness = excluded.consciousness`);
+  // Row values IN (VALUES …) probes the primary key once per row.
+  const readHeld = multiRow(db, (n) => `SELECT ${READING_COLUMNS} FROM readings WHERE (patient_id, observed_at, reading_id) IN (VALUES ${placeholders(n, 3)})`, true);
+  const insertPatients = multiRow(db, (n) => `INSERT OR IGNORE INTO patients (patient_id) VALUES ${placeholders(n, 1)}`);
   const range = 'WHERE patient_id = ? AND observed_at >= ? AND observed_at < ?';
   const scoreRange = 'WHERE patient_id = ? AND scored_at >= ? AND scored_at < ?';
   return {
     ping: p('SELECT 1'),
-    upsertReading: p(`INSERT INTO readings (${READING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT DO UPDATE SET device_id = excluded.device_id, received_at = excluded.received_at,
-        heart_rate = excluded.heart_rate, systolic = excluded.systolic, diastolic = excluded.diastolic,
-        temperature_c = excluded.temperature_c, spo2 = excluded.spo2, respiratory_rate = excluded.respiratory_rate,
-        on_oxygen = excluded.on_oxygen, consciousness = excluded.consciousness`),
-    readingById: arrays(p(`SELECT ${READING_COLUMNS} FROM readings WHERE patient_id = ? AND observed_at = ? AND reading_id = ?`)),
-    insertPatient: p('INSERT OR IGNORE INTO patients (patient_id) VALUES (?)'),
+    /** The held version of each reading of the batch that is already stored, by reading id. */
+    readHeld(readings: readonly VitalReading[]): Map<string, VitalReading> {
+      const held = new Map<string, VitalReading>();
+      const keys = [...new Map(readings.map((r) => [r.readingId, r])).values()];
+      for (const chunk of chunks(keys)) {
+        const rows = readHeld(chunk.length).all(...chunk.flatMap((r) => [r.patientId, r.observedAt, r.readingId])) as unknown as ReadingRow[];
+        for (const row of rows) held.set(row[2], toReading(row));
+      }
+      return held;
+    },
+    upsertReadings(readings: readonly VitalReading[]): void {
+      for (const chunk of chunks(readings)) {
+        upsertReadings(chunk.length).run(...chunk.flatMap((m) => [
+          m.patientId, m.observedAt, m.readingId, m.deviceId, m.receivedAt,
+          m.heartRate, m.systolic, m.diastolic, m.temperatureC, m.spo2, m.respiratoryRate,
+          m.onOxygen === null ? null : m.onOxygen ? 1 : 0, m.consciousness,
+        ]));
+      }
+    },
+    insertPatients(patientIds: readonly string[]): void {
+      for (const chunk of chunks(patientIds)) insertPatients(chunk.length).run(...chunk);
+    },
     readingsAsc: arrays(p(`SELECT ${READING_COLUMNS} FROM readings ${range} ORDER BY observed_at, reading_id LIMIT ?`)),
     readingsDesc: arrays(p(`SELECT ${READING_COLUMNS} FROM readings ${range} ORDER BY observed_at DESC, reading_id DESC LIMIT ?`)),
     upsertScore: p(`INSERT INTO risk_scores (${SCORE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -315,6 +409,13 @@ function prepareStatements(db: DatabaseSync) {
       ON CONFLICT DO UPDATE SET spo2_scale = excluded.spo2_scale, baseline_confusion = excluded.baseline_confusion, updated_at = excluded.updated_at, updated_by = excluded.updated_by`),
     profile: p('SELECT patient_id, spo2_scale, baseline_confusion, updated_at, updated_by FROM profiles WHERE patient_id = ?'),
     patients: p('SELECT patient_id FROM patients ORDER BY patient_id'),
+    readingChunkEnd: p(`SELECT observed_at AS at FROM readings WHERE patient_id = ?1 AND observed_at < ?2 ORDER BY observed_at LIMIT 1 OFFSET ${PURGE_CHUNK}`),
+    deleteReadingsBefore: p('DELETE FROM readings WHERE patient_id = ? AND observed_at < ?'),
+    scoreChunkEnd: p(`SELECT scored_at AS at FROM risk_scores WHERE patient_id = ?1 AND scored_at < ?2 ORDER BY scored_at LIMIT 1 OFFSET ${PURGE_CHUNK}`),
+    deleteScoresBefore: p('DELETE FROM risk_scores WHERE patient_id = ? AND scored_at < ?'),
+    anyReading: p('SELECT 1 FROM readings WHERE patient_id = ? LIMIT 1'),
+    deletePatient: p('DELETE FROM patients WHERE patient_id = ?'),
+    deleteProfileBefore: p('DELETE FROM profiles WHERE patient_id = ? AND updated_at < ?'),
   };
 }
 

@@ -59,13 +59,24 @@ describe('DuckDB warehouse', () => {
       "SELECT table_name, count(*) AS columns FROM information_schema.columns WHERE table_schema = 'main' AND table_name IN ('patients','admissions','icustays','vitals','risk_scores','dead_letters') GROUP BY table_name ORDER BY table_name",
     );
     expect(result.rows).toEqual([
-      { table_name: 'admissions', columns: 12 },
+      { table_name: 'admissions', columns: 13 },
       { table_name: 'dead_letters', columns: 7 },
       { table_name: 'icustays', columns: 8 },
       { table_name: 'patients', columns: 5 },
       { table_name: 'risk_scores', columns: 9 },
       { table_name: 'vitals', columns: 13 },
     ]);
+  });
+
+  it('bounds DuckDB memory when asked, also on a locked-down instance (whose settings are frozen)', async () => {
+    const bounded = await createDuckDbWarehouse({ path: path.join(dir, 'bounded.duckdb'), memoryLimitMb: 200, lockedDown: true });
+    try {
+      const limit = (await bounded.query("SELECT current_setting('memory_limit') AS v")).rows[0]?.v;
+      // DuckDB reports the limit in its own units (200 MB = 190.7 MiB).
+      expect(limit, 'memory_limit as DuckDB reports it').toMatch(/^190\.\d MiB$/);
+    } finally {
+      await bounded.close();
+    }
   });
 
   it('applies view files in filename order', async () => {

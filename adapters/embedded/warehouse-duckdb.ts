@@ -1,13 +1,16 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DuckDBConnection, DuckDBType } from '@duckdb/node-api';
 import { DuckDBDataChunkWriter, DuckDBInstance, DuckDBTypeId, JSToDuckDBValueConverter, jsToDuckDBValue, StatementType, TIMESTAMP } from '@duckdb/node-api';
 import { VigilError } from '../../core/errors.ts';
 import type { QueryResult, Warehouse, WarehouseRow } from '../../core/ports/warehouse.ts';
-import type { ColumnSpec, ColumnType, TableName, TableSpec } from '../../core/warehouse-schema.ts';
+import type { ColumnType, TableName, TableSpec } from '../../core/warehouse-schema.ts';
 import { TABLES } from '../../core/warehouse-schema.ts';
 import { mergeRowsByKey } from '../../core/merge-warehouse-rows.ts';
+import type { RetentionPurge } from '../../core/ports/retention.ts';
+import { checkWarehouseRow } from '../../core/check-warehouse-row.ts';
+import { createNamedQueries } from '../shared/named-queries.ts';
 
 /**
  * The embedded warehouse: one DuckDB file (`${VIGIL_DATA_DIR}/warehouse.duckdb`).
@@ -39,6 +42,12 @@ export interface DuckDbWarehouseOptions {
    * reads the CSV with DuckDB's `read_csv`, needs neither.
    */
   readonly lockedDown?: boolean;
+  /**
+   * DuckDB's own memory bound (its buffer pool: appends, queries, loads), in MB. Unset, DuckDB
+   * takes 80 % of the machine's RAM, which a server sharing the host with its Node heap must not.
+   * Beyond it DuckDB spills to a temp folder beside the file or fails the query with out-of-memory.
+   */
+  readonly memoryLimitMb?: number;
 }
 
 const LOCKED_DOWN_CONFIG: Readonly<Record<string, string>> = Object.freeze({
@@ -57,7 +66,13 @@ export interface AnalystQueryOptions {
   readonly timeoutMs: number;
 }
 
-export interface DuckDbWarehouse extends Warehouse {
+export interface DuckDbWarehouse extends Warehouse, RetentionPurge {
+  /**
+   * A consistent copy of the database file at `file` while the warehouse stays open (`vigil
+   * backup`): appends wait, running batch loads finish first and new ones wait, the WAL is
+   * checkpointed into the file, and the file is copied. Not for `:memory:`.
+   */
+  snapshotTo(file: string): Promise<{ bytes: number }>;
   // Always present here (optional on the port).
   replaceRowsFrom(table: TableName, batches: AsyncIterable<readonly WarehouseRow[]>): Promise<{ rows: number }>;
   replaceRowsFromQuery: NonNullable<Warehouse['replaceRowsFromQuery']>;
@@ -72,6 +87,7 @@ export interface DuckDbWarehouse extends Warehouse {
 const PROGRESS_POLL_MS = 250;
 
 const DEFAULT_VIEWS_DIR = fileURLToPath(new URL('../../analytics-sql/duckdb/', import.meta.url));
+const namedQuerySql = createNamedQueries(fileURLToPath(new URL('../../analytics-sql/duckdb/queries/', import.meta.url)));
 
 const DUCKDB_TYPE: Readonly<Record<ColumnType, string>> = {
   STRING: 'VARCHAR',
@@ -87,8 +103,11 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
   const viewsDir = options.viewsDir ?? DEFAULT_VIEWS_DIR;
   let instance: DuckDBInstance;
   try {
-    const config = options.readOnly ? READ_ONLY_CONFIG : options.lockedDown ? LOCKED_DOWN_CONFIG : undefined;
-    instance = await DuckDBInstance.create(options.path, config ? { ...config } : undefined);
+    const lockDown = options.readOnly ? READ_ONLY_CONFIG : options.lockedDown ? LOCKED_DOWN_CONFIG : {};
+    // The memory limit comes first: `lock_configuration` (last in the lock-down) freezes what precedes it.
+    const config: Record<string, string> = options.memoryLimitMb ? { memory_limit: `${options.memoryLimitMb}MB` } : {};
+    Object.assign(config, lockDown);
+    instance = await DuckDBInstance.create(options.path, Object.keys(config).length > 0 ? config : undefined);
   } catch (cause) {
     // The usual reason: another process (a running `vigil start`) holds the file's write lock.
     throw new VigilError('BACKEND_UNAVAILABLE', `cannot open the DuckDB warehouse ${options.path}: ${(cause as Error).message}`, { cause });
@@ -96,12 +115,25 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
   const writer = serialized(await instance.connect());
   const reader = serialized(await instance.connect());
   let closed = false;
+  // Batch loads commit on connections of their own: a snapshot waits for them and holds new ones back.
+  const loads = new Set<Promise<unknown>>();
+  let snapshotting: Promise<unknown> | undefined;
+  const asLoad = async <T>(work: () => Promise<T>): Promise<T> => {
+    while (snapshotting) await snapshotting.catch(() => undefined);
+    const running = work();
+    loads.add(running);
+    try {
+      return await running;
+    } finally {
+      loads.delete(running);
+    }
+  };
 
   const ensureOpen = () => {
     if (closed) throw new VigilError('SHUTTING_DOWN', 'the DuckDB warehouse is closed');
   };
 
-  return {
+  const warehouse: DuckDbWarehouse = {
     kind: 'duckdb',
     dialect: 'duckdb',
 
@@ -285,6 +317,54 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
       }
     },
 
+    /**
+     * Retention (VIGIL_RETENTION_DAYS): vitals observed, scores made and dead letters received
+     * before the cutoff, in one transaction. Counts rows. Admissions, ICU stays and patients are
+     * loaded by analysts (`vigil load`) and are theirs to keep or reload.
+     */
+    async purgeOlderThan(cutoffMs) {
+      ensureOpen();
+      return writer.use(async (c) => {
+        await run(c, 'BEGIN TRANSACTION');
+        try {
+          let removed = 0;
+          for (const [table, column] of [['vitals', 'observed_at'], ['risk_scores', 'scored_at'], ['dead_letters', 'received_at']] as const) {
+            removed += Number((await run(c, `DELETE FROM ${ident(table)} WHERE ${ident(column)} < epoch_ms($cutoff::BIGINT)`, { cutoff: cutoffMs })).rowsChanged);
+          }
+          await run(c, 'COMMIT');
+          return { removed };
+        } catch (error) {
+          await c.run('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      });
+    },
+
+    async snapshotTo(file) {
+      ensureOpen();
+      if (options.path === ':memory:') throw new VigilError('VALIDATION_FAILED', 'an in-memory warehouse has no file to snapshot');
+      while (snapshotting) await snapshotting.catch(() => undefined);
+      const taking = (async () => {
+        await Promise.allSettled([...loads]);
+        return writer.use(async (c) => {
+          // With the writer held and no load running, nothing commits between the checkpoint and the copy.
+          await run(c, 'CHECKPOINT');
+          await copyFile(options.path, file);
+          return { bytes: (await stat(file)).size };
+        });
+      })();
+      snapshotting = taking;
+      try {
+        return await taking;
+      } finally {
+        snapshotting = undefined;
+      }
+    },
+
+    async namedQuery(name, params, literals) {
+      return warehouse.query(namedQuerySql(name, literals), params);
+    },
+
     async ping() {
       ensureOpen();
       await reader.use((c) => run(c, 'SELECT 1'));
@@ -299,6 +379,11 @@ export async function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Pr
       reader.connection.closeSync();
       instance.closeSync();
     },
+  };
+  return {
+    ...warehouse,
+    replaceRowsFrom: (table, batches) => asLoad(() => warehouse.replaceRowsFrom(table, batches)),
+    replaceRowsFromQuery: (table, sql, queryOptions) => asLoad(() => warehouse.replaceRowsFromQuery(table, sql, queryOptions)),
   };
 }
 
@@ -443,69 +528,11 @@ function asVigilError(cause: unknown): VigilError {
   return new VigilError(code, `DuckDB: ${message}`, { cause });
 }
 
-/** Checks one row against the schema and returns its values in column order. */
-const COLUMN_NAMES = new Map(Object.values(TABLES).map((spec) => [spec.name, new Set(spec.columns.map((c) => c.name))]));
-
+/** The row checked (core/check-warehouse-row.ts), its values in column order as DuckDB binds them. */
 function toDuckDbRow(spec: TableSpec, row: WarehouseRow, index: number): unknown[] {
-  const names = COLUMN_NAMES.get(spec.name)!;
-  for (const name in row) {
-    if (!names.has(name)) throw rowError(spec, index, name, 'is not a column of the table');
-  }
-  return spec.columns.map((column) => toDuckDbValue(spec, column, row[column.name], index));
-}
-
-function toDuckDbValue(spec: TableSpec, column: ColumnSpec, value: unknown, index: number): unknown {
-  if (value === null || value === undefined) {
-    if (column.required) throw rowError(spec, index, column.name, 'is required');
-    return null;
-  }
-  switch (column.type) {
-    case 'STRING':
-      if (typeof value === 'string') return value;
-      break;
-    case 'INT64':
-      if (typeof value === 'bigint') return value;
-      if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
-      break;
-    case 'FLOAT64':
-      if (typeof value === 'number' && Number.isFinite(value)) return value;
-      break;
-    case 'BOOL':
-      if (typeof value === 'boolean') return value;
-      break;
-    case 'TIMESTAMP': {
-      const date = toDate(value);
-      if (date) return date;
-      break;
-    }
-    case 'DATE': {
-      const date = toDate(value);
-      if (date) return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
-      break;
-    }
-  }
-  throw rowError(spec, index, column.name, `expects ${column.type}, got ${describe(value)}`);
-}
-
-/** Date, epoch milliseconds, or an ISO 8601 string (a date alone, or a time with a zone). */
-function toDate(value: unknown): Date | undefined {
-  let date: Date | undefined;
-  if (value instanceof Date) date = value;
-  else if (typeof value === 'number' && Number.isFinite(value)) date = new Date(value);
-  else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}($|T.*(Z|[+-]\d{2}:?\d{2})$)/.test(value)) date = new Date(value);
-  return date && !Number.isNaN(date.getTime()) ? date : undefined;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  if (value instanceof Date) return 'an invalid Date';
-  return `${typeof value} ${String(value)}`;
-}
-
-function rowError(spec: TableSpec, index: number, column: string, reason: string): VigilError {
-  return new VigilError('VALIDATION_FAILED', `${spec.name} row ${index}: column ${column} ${reason}`, {
-    details: { table: spec.name, row: index, column, reason },
-  });
+  return checkWarehouseRow(spec, row, index).map((value, i) =>
+    // DATE binds as a Date at UTC midnight; the checked value is its YYYY-MM-DD day.
+    spec.columns[i]!.type === 'DATE' && typeof value === 'string' ? new Date(`${value}T00:00:00.000Z`) : value);
 }
 
 /** Named parameters: Dates bind as TIMESTAMP; numbers, strings, booleans, bigint and null as they are. */

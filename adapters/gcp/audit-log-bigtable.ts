@@ -21,10 +21,15 @@ import { backendError } from './google-errors.ts';
  * in one MutateRows request, so an append costs one round trip. `<entryId>` is a random UUID, so
  * two instances appending in the same millisecond never share a row; a retried append rewrites
  * the same rows and cells (same keys, cell timestamp = the entry's time), so it cannot double.
- * Ids are percent-escaped as in the vitals table (bigtable-row-keys.ts). Nothing is deleted: the
- * family keeps one version and has no age rule.
+ * Ids are percent-escaped as in the vitals table (bigtable-row-keys.ts). Nothing is deleted by
+ * Vigil's code: the family keeps one version and, with `retentionDays` (VIGIL_AUDIT_RETENTION_DAYS,
+ * six years by default), a max-age GC rule expires entries by their time (the cell timestamp);
+ * `provision` (re)applies the rule.
  */
-export type BigtableAuditLogOptions = BigtableTableOptions;
+export interface BigtableAuditLogOptions extends BigtableTableOptions {
+  /** Entries older than this many days are garbage-collected by Bigtable; 0 or absent keeps them. */
+  readonly retentionDays?: number;
+}
 
 const FAMILY = 'e';
 const COLUMN = 'j';
@@ -58,7 +63,8 @@ function entryOf(json: string): AuditEntry {
 export function createBigtableAuditLog(options: BigtableAuditLogOptions): AuditLog {
   const bigtable = openBigtableTable(options, 'audit-log-bigtable', 'the audit log');
   const { table, assertOpen: open } = bigtable;
-  const families = { [FAMILY]: { versions: 1 } };
+  const retentionDays = options.retentionDays ?? 0;
+  const families = { [FAMILY]: retentionDays > 0 ? { age: { seconds: retentionDays * 86_400 }, versions: 1, union: true } : { versions: 1 } };
 
   async function scan(start: string, end: string, limit: number): Promise<BigtableRow[]> {
     open();

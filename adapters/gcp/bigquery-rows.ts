@@ -1,59 +1,26 @@
 import { VigilError } from '../../core/errors.ts';
 import type { WarehouseRow } from '../../core/ports/warehouse.ts';
-import type { ColumnType, TableSpec } from '../../core/warehouse-schema.ts';
+import type { TableSpec } from '../../core/warehouse-schema.ts';
+import { checkWarehouseRow } from '../../core/check-warehouse-row.ts';
 
 /**
- * Rows in and out of BigQuery as plain values. Rows are checked here, before anything is sent,
- * because the emulator accepts NULL in REQUIRED columns and wrong types where BigQuery would refuse
- * them: the check makes "an invalid row rejects the whole call" hold the same everywhere.
+ * Rows in and out of BigQuery as plain values. Rows are checked (core/check-warehouse-row.ts, the
+ * same check as every warehouse) before anything is sent, because the emulator accepts NULL in
+ * REQUIRED columns and wrong types where BigQuery would refuse them: the check makes "an invalid
+ * row rejects the whole call" hold the same everywhere.
  */
 
-/** The JSON BigQuery's insertAll takes for one row: TIMESTAMPs as ISO strings, DATEs as YYYY-MM-DD. */
+/** The JSON BigQuery's insertAll takes for one row: INT64 as strings, TIMESTAMPs as ISO strings, DATEs as YYYY-MM-DD. */
 export function toInsertRow(spec: TableSpec, row: WarehouseRow, index: number): Record<string, unknown> {
+  const values = checkWarehouseRow(spec, row, index);
   const out: Record<string, unknown> = {};
-  const known = new Set(spec.columns.map((c) => c.name));
-  for (const name of Object.keys(row)) {
-    if (!known.has(name)) throw invalid(spec, index, name, 'is not a column of the table');
-  }
-  for (const column of spec.columns) {
-    const value = row[column.name];
-    if (value === null || value === undefined) {
-      if (column.required) throw invalid(spec, index, column.name, 'is required');
-      out[column.name] = null;
-      continue;
-    }
-    const converted = convert(column.type, value);
-    if (converted === undefined) throw invalid(spec, index, column.name, `is not a valid ${column.type}`);
-    out[column.name] = converted;
-  }
-  return out;
-}
-
-function convert(type: ColumnType, value: unknown): unknown {
-  switch (type) {
-    case 'STRING':
-      return typeof value === 'string' ? value : undefined;
-    case 'INT64':
-      return (typeof value === 'number' && Number.isSafeInteger(value)) || typeof value === 'bigint' ? String(value) : undefined;
-    case 'FLOAT64':
-      return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-    case 'BOOL':
-      return typeof value === 'boolean' ? value : undefined;
-    case 'TIMESTAMP': {
-      const date = value instanceof Date ? value : typeof value === 'number' || typeof value === 'string' ? new Date(value) : undefined;
-      return date && Number.isFinite(date.getTime()) ? date.toISOString() : undefined;
-    }
-    case 'DATE': {
-      if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
-      return value instanceof Date && Number.isFinite(value.getTime()) ? value.toISOString().slice(0, 10) : undefined;
-    }
-  }
-}
-
-function invalid(spec: TableSpec, index: number, column: string, reason: string): VigilError {
-  return new VigilError('VALIDATION_FAILED', `${spec.name} row ${index}: ${column} ${reason}`, {
-    details: [{ index, field: column, reason }],
+  spec.columns.forEach((column, i) => {
+    const value = values[i];
+    if (value instanceof Date) out[column.name] = value.toISOString();
+    else if (column.type === 'INT64' && value !== null) out[column.name] = String(value); // beyond 2^53 as text
+    else out[column.name] = value;
   });
+  return out;
 }
 
 /** The names BigQuery's REST schema uses, mapped to the GoogleSQL names the port reports. */

@@ -18,8 +18,8 @@ export interface BigtableRow {
   readonly data: Record<string, Record<string, { value: string | Buffer; timestamp?: string | number }[]>>;
 }
 
-/** Column families by name, each with its garbage-collection rule. */
-export type FamilyRules = Readonly<Record<string, GcRule>>;
+/** Column families by name, each with its garbage-collection rule; undefined: keep every cell. */
+export type FamilyRules = Readonly<Record<string, GcRule | undefined>>;
 
 /**
  * One adapter's table and the life cycle every Bigtable adapter shares: the client opened once,
@@ -64,16 +64,17 @@ export function openBigtableTable(options: BigtableTableOptions, component: stri
     async provision(families) {
       assertOpen();
       try {
-        const all = Object.entries(families).map(([name, rule]) => ({ name, rule }));
+        const all = Object.entries(families).map(([name, rule]) => ({ name, ...(rule ? { rule } : {}) }));
         if (await createIfMissing(() => table.create({ families: all })) === 'created') {
           logger.info({ table: options.tableId }, `Bigtable table for ${what} created`);
           return;
         }
         const [existing] = await table.getFamilies();
         const have = new Set(existing.map((f) => f.id));
-        for (const { name, rule } of all) {
-          if (have.has(name)) await table.family(name).setMetadata({ rule });
-          else await createIfMissing(() => table.createFamily(name, { rule }));
+        for (const [name, rule] of Object.entries(families)) {
+          // No rule (keep forever) is sent as a family with no GC rule, which clears an earlier one.
+          if (have.has(name)) await table.family(name).setMetadata(rule ? { rule } : {});
+          else await createIfMissing(() => table.createFamily(name, rule ? { rule } : {}));
         }
       } catch (error) {
         throw backendError(error, `Bigtable provision of table ${options.tableId} (the instance must exist)`);

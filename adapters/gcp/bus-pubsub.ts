@@ -6,6 +6,7 @@ import type { BatchHandler, Bus, DeliveredMessage, OutgoingMessage, SubscribeOpt
 import { createBatchDispatcher } from './batch-dispatcher.ts';
 import { backendError, createIfMissing } from './google-errors.ts';
 import { createOpenSubscriptions } from '../shared/open-subscriptions.ts';
+import { checkSubscribeOptions } from '../../core/ports/check-subscribe-options.ts';
 
 /**
  * The Pub/Sub bus (core/ports/bus.ts) on the official client. With PUBSUB_EMULATOR_HOST set the
@@ -149,7 +150,7 @@ export function createPubSubBus(options: PubSubBusOptions): Bus {
 
     async subscribe(subscribeOptions, handler) {
       if (closed) throw new VigilError('SHUTTING_DOWN', 'the Pub/Sub bus is closed');
-      validateSubscribeOptions(subscribeOptions);
+      checkSubscribeOptions(subscribeOptions);
       const deadLetter = async (message: DeliveredMessage): Promise<void> => {
         await bus.publish(subscribeOptions.deadLetterTopic!, [{
           data: message.data,
@@ -204,16 +205,6 @@ function subscriptionSettings(spec: NonNullable<TopicSpec['subscriptions']>[numb
   } as { ackDeadlineSeconds?: number; deadLetterPolicy?: { deadLetterTopic: string; maxDeliveryAttempts: number }; retryPolicy?: object };
 }
 
-function validateSubscribeOptions(o: SubscribeOptions): void {
-  const positive = (name: string, value: number): void => {
-    if (!Number.isInteger(value) || value < 1) throw new VigilError('CONFIG_INVALID', `subscribe: ${name} must be a positive integer`);
-  };
-  positive('maxBatchSize', o.maxBatchSize);
-  positive('maxInFlight', o.maxInFlight);
-  positive('ackDeadlineMs', o.ackDeadlineMs);
-  if (!(o.maxBatchWaitMs >= 0)) throw new VigilError('CONFIG_INVALID', 'subscribe: maxBatchWaitMs must be >= 0');
-}
-
 function toPubSubMessage(message: OutgoingMessage) {
   return {
     data: Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength),
@@ -242,6 +233,22 @@ function openSubscription(
     maxAckDeadline: leaseLimit,
     streamingOptions: { maxStreams: streams },
   });
+
+  const handedOut = new WeakSet<Message>();
+  const extensionSeconds = clamp(Math.ceil(options.ackDeadlineMs / 1000), ACK_DEADLINE_SECONDS.min, ACK_DEADLINE_SECONDS.max);
+  /**
+   * The client's lease manager keeps modAck-ing a message until `maxExtensionTime` after it was
+   * received, then drops it (Pub/Sub redelivers it, attempt + 1) and lets a new one in. Holding a
+   * message restarts that clock (`Message.received`) and modAcks at once; messages queued behind it
+   * in the dispatcher wait for the same store, so their clocks restart too. The client then keeps
+   * the flow-control window full: nothing more is pulled while the handler holds.
+   */
+  const hold = (message: Message): void => {
+    const now = Date.now();
+    message.received = now;
+    message.modAck(extensionSeconds);
+    for (const queued of unsettled.keys()) if (!handedOut.has(queued)) queued.received = now;
+  };
 
   const lastAttempt = options.deadLetterTopic && options.maxDeliveryAttempts ? options.maxDeliveryAttempts : Infinity;
 
@@ -276,12 +283,17 @@ function openSubscription(
       publishedAt: new Date(message.publishTime.getTime()),
       ack: () => settle('ack'),
       nack: () => settle('nack'),
+      extendAckDeadline: async () => {
+        if (!settled) hold(message);
+      },
     };
     unsettled.set(message, delivered);
     return delivered;
   };
 
-  const dispatcher = createBatchDispatcher<DeliveredMessage>(options, async (batch) => {
+  const dispatcher = createBatchDispatcher<{ message: Message; delivered: DeliveredMessage }>(options, async (items) => {
+    for (const item of items) handedOut.add(item.message);
+    const batch = items.map((item) => item.delivered);
     try {
       await handler(batch);
     } catch (error) {
@@ -294,7 +306,7 @@ function openSubscription(
   subscription.on('message', (message: Message) => {
     // The listener stays until the client is closed (removing it closes the client before the nacks below).
     if (stopping) message.nack();
-    else dispatcher.push(wrap(message));
+    else dispatcher.push({ message, delivered: wrap(message) });
   });
   subscription.on('error', (error: unknown) => {
     // The client reconnects streaming pulls on transient errors; anything reaching here is logged, not thrown.

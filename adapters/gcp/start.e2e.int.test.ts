@@ -10,7 +10,7 @@ import { Bigtable } from '@google-cloud/bigtable';
 import { PassThroughClient } from 'google-auth-library';
 import { afterAll, describe, expect, it } from 'vitest';
 import { budget, runPrefix } from '../../core/contracts/wait-for.ts';
-import { signToken } from '../../dashboard-api/auth.ts';
+import { signToken } from '../../http/auth.ts';
 import { eventually, startVigil } from '../../cli/test-support/vigil-process.ts';
 import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
 import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';

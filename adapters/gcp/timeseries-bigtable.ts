@@ -24,11 +24,12 @@ import { backendError } from './google-errors.ts';
  * `systolic`, ...) written once, when first filled, at the arrival time (receivedAt). A write reads
  * the batch's rows first (one request) to merge and to report conflicts; should two writers fill
  * one vital at once, both cells stay and every read takes the oldest, the earliest arrival, so the
- * stored value never depends on which write landed last. The max-age GC rule expires a reading's
- * identity by when it was observed and its vitals by when they arrived.
+ * stored value never depends on which write landed last. With `retentionDays` (VIGIL_RETENTION_DAYS)
+ * a max-age GC rule expires a reading's identity by when it was observed and its vitals by when
+ * they arrived; without it (0, the default) nothing expires. `provision` (re)applies the rules.
  */
 export interface BigtableTimeSeriesOptions extends BigtableTableOptions {
-  /** Readings and scores older than this (by observed/scored time) are garbage-collected. Default 30. */
+  /** Readings and scores older than this (by observed/scored time) are garbage-collected; 0 (default) keeps them. */
   readonly retentionDays?: number;
   /** Bounds of one MutateRows request (Bigtable allows 100 000 mutations per request). */
   readonly maxEntriesPerRequest?: number;
@@ -40,7 +41,7 @@ const FAMILY = { readings: 'v', scores: 's', profiles: 'p', index: 'i' } as cons
 const COLUMN = 'j';
 const DAY_SECONDS = 86_400;
 const DEFAULTS = {
-  retentionDays: 30,
+  retentionDays: 0,
   // One mutation per entry here, so entries bound mutations; bytes keep a request well under 256 MB.
   maxEntriesPerRequest: 5_000,
   maxBytesPerRequest: 8 * 1024 * 1024,
@@ -62,8 +63,8 @@ export function createBigtableTimeSeriesStore(options: BigtableTimeSeriesOptions
   const families = {
     // Age only, no version limit: of two writers racing to fill one vital, the oldest cell (the
     // earliest arrival) is the value, so GC must not keep only the newest. See writeReadings.
-    [FAMILY.readings]: { age: { seconds: retentionDays * DAY_SECONDS } },
-    [FAMILY.scores]: { age: { seconds: retentionDays * DAY_SECONDS }, versions: 1, union: true },
+    [FAMILY.readings]: retentionDays > 0 ? { age: { seconds: retentionDays * DAY_SECONDS } } : undefined,
+    [FAMILY.scores]: retentionDays > 0 ? { age: { seconds: retentionDays * DAY_SECONDS }, versions: 1, union: true } : { versions: 1 },
     [FAMILY.profiles]: { versions: 1 },
     [FAMILY.index]: { versions: 1 },
   };

@@ -37,6 +37,26 @@ if (env) {
     }, SLOW);
   });
 
+  describe('bigquery retention: partition expiration follows VIGIL_RETENTION_DAYS', () => {
+    it('provision sets it on the tables the stream writes (not on analysts\' loads), and going back to 0 clears it', async () => {
+      const retained = `${datasetId}_retention`;
+      const provisionWith = async (retentionDays: number) => {
+        const warehouse = createBigQueryWarehouse({ projectId: env.GOOGLE_CLOUD_PROJECT, dataset: retained, location: 'US', logger, retentionDays });
+        await warehouse.provision();
+        await warehouse.close();
+      };
+      const expirations = async () => {
+        const table = (name: string) => client().dataset(retained).table(name).getMetadata().then(([m]) => m.timePartitioning?.expirationMs ?? null);
+        return { vitals: await table('vitals_raw'), scores: await table('risk_scores_raw'), dead: await table('dead_letters_raw'), admissions: await table('admissions_raw') };
+      };
+      await provisionWith(400);
+      const day400 = String(400 * 86_400_000);
+      expect(await expirations(), 'partition expiration after provisioning with 400 days').toEqual({ vitals: day400, scores: day400, dead: day400, admissions: null });
+      await provisionWith(0);
+      expect(await expirations(), 'partition expiration after provisioning again with 0 days').toEqual({ vitals: null, scores: null, dead: null, admissions: null });
+    }, SLOW);
+  });
+
   describe('admission lookup on bigquery', () => {
     it('reads the admission current at the scoring time and the age at admission, in GoogleSQL', async () => {
       const warehouse = await open();

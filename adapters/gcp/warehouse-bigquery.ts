@@ -14,6 +14,7 @@ import type { TableName, TableSpec } from '../../core/warehouse-schema.ts';
 import { boundedChunks } from './bounded-chunks.ts';
 import { fromResultValue, standardType, toInsertRow, toQueryParams } from './bigquery-rows.ts';
 import { backendError, createIfMissing } from './google-errors.ts';
+import { createNamedQueries } from '../shared/named-queries.ts';
 
 /**
  * The BigQuery warehouse (core/ports/warehouse.ts).
@@ -45,12 +46,22 @@ export interface BigQueryWarehouseOptions {
   readonly insertBatchRows?: number;
   /** ... and bytes per request (the API allows 10 MB). */
   readonly insertBatchBytes?: number;
+  /**
+   * VIGIL_RETENTION_DAYS: the day partitions of the pipeline's tables (`vitals` by observed_at,
+   * `risk_scores` by scored_at, `dead_letters` by received_at) expire this many days after their
+   * day; 0 or absent keeps them. Analysts' loads (admissions, ICU stays, patients) never expire.
+   */
+  readonly retentionDays?: number;
 }
+
+/** The tables whose partitions expire with VIGIL_RETENTION_DAYS: what the stream writes. */
+export const EXPIRING_TABLES: ReadonlySet<TableName> = new Set<TableName>(['vitals', 'risk_scores', 'dead_letters']);
 
 export const RAW_SUFFIX = '_raw';
 /** The raw tables' version column: the analyst views keep the newest row per key by it. */
 export const WRITTEN_AT = '_written_at';
 const DEFAULT_VIEWS_DIR = fileURLToPath(new URL('../../analytics-sql/bigquery/', import.meta.url));
+const namedQuerySql = createNamedQueries(fileURLToPath(new URL('../../analytics-sql/bigquery/queries/', import.meta.url)));
 /** A staging table left behind by a killed process deletes itself after this long. */
 const STAGING_TTL_MS = 6 * 3_600_000;
 
@@ -119,6 +130,11 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
   const validated = (spec: TableSpec, rows: readonly WarehouseRow[], offset = 0): Record<string, unknown>[] =>
     rows.map((row, i) => toInsertRow(spec, row, offset + i));
 
+  const retentionDays = options.retentionDays ?? 0;
+  /** Partition expiration of a table: a string of milliseconds, or null for none. */
+  const expirationOf = (spec: TableSpec): string | null =>
+    EXPIRING_TABLES.has(spec.name) && retentionDays > 0 ? String(retentionDays * 86_400_000) : null;
+
   async function provisionTable(spec: TableSpec): Promise<void> {
     const schema = [
       ...spec.columns.map((c) => ({
@@ -130,12 +146,19 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
     const outcome = await createUnlessExists(raw, () => raw.create({
       schema: { fields: schema },
       description: `${spec.description} Every version written; query the view ${spec.name} instead.`,
-      ...(spec.partitionBy ? { timePartitioning: { type: 'DAY', field: spec.partitionBy } } : {}),
+      ...(spec.partitionBy ? { timePartitioning: { type: 'DAY', field: spec.partitionBy, ...(expirationOf(spec) ? { expirationMs: expirationOf(spec) } : {}) } } : {}),
       ...(spec.clusterBy ? { clustering: { fields: [...spec.clusterBy] } } : {}),
     }));
     if (outcome === 'existed') {
       // Additive schema changes only: BigQuery can add NULLABLE columns in place.
       const [metadata] = await raw.getMetadata();
+      const expiration = expirationOf(spec);
+      if (spec.partitionBy && (metadata.timePartitioning?.expirationMs ?? null) !== expiration) {
+        // Retention changed: null clears the expiration (keep forever).
+        // null is what the API takes to clear it; the client's type only knows strings.
+        await raw.setMetadata({ timePartitioning: { type: 'DAY', field: spec.partitionBy, expirationMs: expiration as string } });
+        logger.info({ table: spec.name, partitionExpirationDays: retentionDays > 0 ? retentionDays : null }, 'partition expiration set');
+      }
       const have = new Set(((metadata.schema?.fields ?? []) as TableField[]).map((f) => f.name));
       const missing = schema.filter((f) => !have.has(f.name));
       if (missing.length > 0) {
@@ -209,6 +232,10 @@ SELECT ${columns}, CURRENT_TIMESTAMP() FROM ${qualified(stagingName)}`);
     replaceRowsFrom: replaceFrom,
 
     query: run,
+
+    async namedQuery(name, params, literals) {
+      return run(namedQuerySql(name, literals), params);
+    },
 
     async ping() {
       open();

@@ -1,6 +1,6 @@
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, LogEntry, Producer } from 'kafkajs';
-import { VigilError, isRetriable } from '../../core/errors.ts';
+import { VigilError, isTransientFailure } from '../../core/errors.ts';
 import { sleep, withRetry } from '../../core/retry.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { Bus, TopicSpec } from '../../core/ports/bus.ts';
@@ -10,6 +10,7 @@ import type { PublisherLimits } from './kafka-publisher.ts';
 import { DEFAULT_CONSUMER_SETTINGS, openKafkaSubscription } from './kafka-subscriber.ts';
 import type { ConsumerSettings } from './kafka-subscriber.ts';
 import { createOpenSubscriptions } from '../shared/open-subscriptions.ts';
+import { checkSubscribeOptions } from '../../core/ports/check-subscribe-options.ts';
 
 /** How long provisioning waits for the broker's metadata to show a topic change. */
 const PROVISION_SETTLE_MS = 30_000;
@@ -102,7 +103,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
 
   /** While a topic change settles the broker may still call the topic unknown. */
   function settling(error: unknown): boolean {
-    return isRetriable(error) || isUnknownTopic(error);
+    return isTransientFailure(error) || isUnknownTopic(error);
   }
 
   /**
@@ -186,7 +187,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
 
     async subscribe(subscribeOptions, handler) {
       if (closed) throw new VigilError('SHUTTING_DOWN', 'the Kafka bus is closed');
-      validateSubscribeOptions(subscribeOptions);
+      checkSubscribeOptions(subscribeOptions);
       const subscription = await openKafkaSubscription({
         kafka,
         options: subscribeOptions,
@@ -228,15 +229,6 @@ function connect<T>(open: () => Promise<T>, forget: () => void): Promise<T> {
     forget();
     throw kafkaError(error, 'Kafka connect');
   });
-}
-
-function validateSubscribeOptions(o: Parameters<Bus['subscribe']>[0]): void {
-  for (const name of ['maxBatchSize', 'maxInFlight', 'ackDeadlineMs'] as const) {
-    if (!Number.isInteger(o[name]) || o[name] < 1) throw new VigilError('CONFIG_INVALID', `subscribe: ${name} must be a positive integer`);
-  }
-  if (o.maxDeliveryAttempts !== undefined && (!Number.isInteger(o.maxDeliveryAttempts) || o.maxDeliveryAttempts < 1)) {
-    throw new VigilError('CONFIG_INVALID', 'subscribe: maxDeliveryAttempts must be a positive integer');
-  }
 }
 
 /** kafkajs's own log lines, through our logger (they carry broker and group names, never payloads). */

@@ -143,7 +143,7 @@ export async function openKafkaSubscription(deps: {
     const attempt = (memory.attempts.get(offset) ?? 0) + 1;
     memory.attempts.set(offset, attempt);
     inFlight++;
-    const timer = setTimeout(() => delivery.settle('expired'), options.ackDeadlineMs);
+    let timer = setTimeout(() => delivery.settle('expired'), options.ackDeadlineMs);
     const delivery: Delivery = {
       offset,
       attempt,
@@ -166,6 +166,13 @@ export async function openKafkaSubscription(deps: {
       publishedAt: new Date(Number(m.timestamp)),
       ack: async () => delivery.settle('acked'),
       nack: async () => delivery.settle('nacked'),
+      // Kafka has no per-message lease: the deadline is this subscriber's own timer, and eachBatch
+      // keeps heart-beating while it waits, so a held message keeps its partition and its attempt.
+      extendAckDeadline: async () => {
+        if (delivery.state !== 'pending') return;
+        clearTimeout(timer);
+        timer = setTimeout(() => delivery.settle('expired'), options.ackDeadlineMs);
+      },
     };
     return delivery;
   }

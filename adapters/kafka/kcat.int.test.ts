@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startVigil } from '../../cli/test-support/vigil-process.ts';
 import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
-import { signToken } from '../../dashboard-api/auth.ts';
+import { signToken } from '../../http/auth.ts';
 import { kafkaBrokersOrSkip, skipOrFail } from './test-support/kafka-gate.ts';
 import { deleteKafkaRun, kafkaRunEnv, runVigil } from './test-support/pipeline-env.ts';
 import { budget } from '../../core/contracts/wait-for.ts';

@@ -97,7 +97,7 @@ export async function runDeadLetters(argv: readonly string[], io: DeadLettersIo)
 
   if (subcommand === 'list') {
     // One more than asked, to say when more match than were printed.
-    const found = await withWarehouse(io, (warehouse) => findDeadLetters(warehouse, io.dataset, { ...filter, limit: (limit ?? LIST_DEFAULT_LIMIT) + 1 }));
+    const found = await withWarehouse(io, (warehouse) => findDeadLetters(warehouse, { ...filter, limit: (limit ?? LIST_DEFAULT_LIMIT) + 1 }));
     if (found === undefined) return 69;
     const letters = found.slice(0, limit ?? LIST_DEFAULT_LIMIT);
     if (values.json === true) {
@@ -143,7 +143,7 @@ async function replayAll(warehouse: Warehouse, bus: Bus | undefined, options: { 
     const pageSize = options.io.replayPage ?? REPLAY_PAGE;
     const remaining = options.limit === undefined ? pageSize : Math.min(pageSize, options.limit - totals.found);
     if (remaining <= 0) break;
-    const page = await findDeadLetters(warehouse, options.io.dataset, { ...options.filter, limit: remaining, offset: totals.found });
+    const page = await findDeadLetters(warehouse, { ...options.filter, limit: remaining, offset: totals.found });
     const summary = await replayDeadLetters({ ...(bus ? { bus } : {}), topic: options.io.readingsTopic, letters: page, dryRun: options.dryRun });
     totals.found += page.length;
     totals.replayed += summary.replayed;

@@ -1,6 +1,6 @@
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/observability/logger.ts';
-import { openAlertStore, openAuditLog, openBus, openObjectStore, openTimeSeries, openWarehouse } from '../wiring/open-backends.ts';
+import { openAlertStore, openAuditLog, openBus, openDeviceAssociations, openObjectStore, openTimeSeries, openWarehouse } from '../wiring/open-backends.ts';
 import { provisionSteps } from '../wiring/provision.ts';
 import type { CliCommand } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
@@ -44,6 +44,7 @@ const provision: CliCommand = {
       timeseries: only.has('timeseries') ? await openTimeSeries(config, logger) : undefined,
       auditLog: only.has('timeseries') ? await openAuditLog(config, logger) : undefined,
       alertStore: only.has('timeseries') ? await openAlertStore(config, logger) : undefined,
+      associations: only.has('timeseries') ? await openDeviceAssociations(config, logger) : undefined,
       warehouse: only.has('warehouse') ? await openWarehouse(config, logger) : undefined,
       objectStore: only.has('objects') ? await openObjectStore(config, logger) : undefined,
     };

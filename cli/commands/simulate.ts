@@ -146,7 +146,7 @@ const simulate: CliCommand = {
       let token = values.token;
       if (token === undefined) {
         if (config.auth.generated) throw new UsageError('--target http needs --token or VIGIL_AUTH_SECRET (to sign a device token)');
-        const { signToken } = await import('../../dashboard-api/auth.ts');
+        const { signToken } = await import('../../http/auth.ts');
         token = signToken(config.auth.secret, {
           sub: 'vigil-simulate', role: 'device', expiresIn: Math.min(7 * 24 * 3600, config.auth.maxLifetimeSeconds),
           audience: config.auth.audience, issuer: config.auth.issuer,

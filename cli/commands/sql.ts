@@ -11,7 +11,7 @@ import type { Logger } from '../../core/observability/logger.ts';
 import type { QueryResult, Warehouse } from '../../core/ports/warehouse.ts';
 import { openWarehouse } from '../wiring/open-backends.ts';
 import { auditAnalystCommand } from '../wiring/audit-analyst-command.ts';
-import { signToken } from '../../dashboard-api/auth.ts';
+import { signToken } from '../../http/auth.ts';
 import { SQL_MAX_ROWS, SQL_TIMEOUT_MS } from '../../dashboard-api/sql-route.ts';
 import type { CliCommand } from '../command.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';

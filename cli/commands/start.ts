@@ -1,4 +1,4 @@
-import { SIGN_IN_CODE_SECONDS } from '../../dashboard-api/auth.ts';
+import { SIGN_IN_CODE_SECONDS } from '../../http/auth.ts';
 import type { CliCommand } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import type { Runtime } from '../runtime.ts';

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { signToken } from '../../dashboard-api/auth.ts';
+import { signToken } from '../../http/auth.ts';
 import { bloodPressureExample, heartRateExample } from '../../ingest/fhir/spec-vital-signs-examples.ts';
 import { connectMllp, msaOf } from '../../simulators/device-protocols/mllp-client.ts';
 import type { VigilProcess } from './vigil-process.ts';

@@ -5,6 +5,7 @@ import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { AuditLog } from '../../core/ports/audit-log.ts';
 import type { AlertStore } from '../../core/ports/alert-store.ts';
+import type { DeviceAssociations } from '../../core/ports/device-associations.ts';
 import type { Bus } from '../../core/ports/bus.ts';
 import type { ObjectStore } from '../../core/ports/object-store.ts';
 import type { SessionRevocations } from '../../core/ports/session-revocations.ts';
@@ -66,7 +67,7 @@ export function openTimeSeries(config: VigilConfig, logger: Logger): Promise<Tim
     sqliteFile: 'timeseries.sqlite',
     bigtableTable: config.timeseries.bigtableTable,
     embedded: async (path) => (await import('../../adapters/embedded/timeseries-sqlite.ts')).createSqliteTimeSeriesStore({ path }),
-    bigtable: async (options) => (await import('../../adapters/gcp/timeseries-bigtable.ts')).createBigtableTimeSeriesStore(options),
+    bigtable: async (options) => (await import('../../adapters/gcp/timeseries-bigtable.ts')).createBigtableTimeSeriesStore({ ...options, retentionDays: config.retention.days }),
   });
 }
 
@@ -86,7 +87,20 @@ export function openAuditLog(config: VigilConfig, logger: Logger): Promise<Audit
     sqliteFile: 'audit.sqlite',
     bigtableTable: config.timeseries.bigtableAuditTable,
     embedded: async (path) => (await import('../../adapters/embedded/audit-log-sqlite.ts')).createSqliteAuditLog({ path }),
-    bigtable: async (options) => (await import('../../adapters/gcp/audit-log-bigtable.ts')).createBigtableAuditLog(options),
+    bigtable: async (options) => (await import('../../adapters/gcp/audit-log-bigtable.ts')).createBigtableAuditLog({ ...options, retentionDays: config.retention.auditDays }),
+  });
+}
+
+/**
+ * Bed and device associations (the ward census from ADT): every edge that records ADT and every
+ * dashboard that shows the ward read the same intervals.
+ */
+export function openDeviceAssociations(config: VigilConfig, logger: Logger): Promise<DeviceAssociations> {
+  return openBesideTimeSeries(config, logger, {
+    sqliteFile: 'associations.sqlite',
+    bigtableTable: config.timeseries.bigtableAssociationsTable,
+    embedded: async (path) => (await import('../../adapters/embedded/device-associations-sqlite.ts')).createSqliteDeviceAssociations({ path }),
+    bigtable: async (options) => (await import('../../adapters/gcp/device-associations-bigtable.ts')).createBigtableDeviceAssociations(options),
   });
 }
 
@@ -116,6 +130,7 @@ export async function openWarehouse(config: VigilConfig, logger: Logger, options
       const { createDuckDbWarehouse } = await import('../../adapters/embedded/warehouse-duckdb.ts');
       return createDuckDbWarehouse({
         path: dataFile(config, 'warehouse.duckdb'),
+        memoryLimitMb: config.warehouse.duckdbMemoryMb,
         ...(options.readOnly ? { readOnly: true } : {}),
         ...(options.lockedDown ? { lockedDown: true } : {}),
       });
@@ -127,6 +142,7 @@ export async function openWarehouse(config: VigilConfig, logger: Logger, options
         projectId: config.googleCloudProject,
         dataset: config.warehouse.bigqueryDataset,
         location: config.warehouse.bigqueryLocation,
+        retentionDays: config.retention.days,
         logger,
       });
     }

@@ -1,5 +1,6 @@
 import type { VigilConfig } from '../../core/config.ts';
 import type { AlertStore } from '../../core/ports/alert-store.ts';
+import type { DeviceAssociations } from '../../core/ports/device-associations.ts';
 import type { AuditLog } from '../../core/ports/audit-log.ts';
 import type { Bus } from '../../core/ports/bus.ts';
 import type { ObjectStore } from '../../core/ports/object-store.ts';
@@ -33,14 +34,15 @@ export interface ProvisionStep {
 
 /** Everything `vigil provision` creates or updates, in dependency order; each step is idempotent. */
 export function provisionSteps(config: VigilConfig, backends: {
-  bus?: Bus; timeseries?: TimeSeriesStore; warehouse?: Warehouse; objectStore?: ObjectStore; auditLog?: AuditLog; alertStore?: AlertStore;
+  bus?: Bus; timeseries?: TimeSeriesStore; warehouse?: Warehouse; objectStore?: ObjectStore; auditLog?: AuditLog; alertStore?: AlertStore; associations?: DeviceAssociations;
 }): ProvisionStep[] {
   const steps: ProvisionStep[] = [];
-  const { bus, timeseries, warehouse, objectStore, auditLog, alertStore } = backends;
+  const { bus, timeseries, warehouse, objectStore, auditLog, alertStore, associations } = backends;
   if (bus) steps.push({ name: `bus (${bus.kind}): topics and subscriptions`, run: () => bus.provision(busTopology(config)) });
   if (timeseries) steps.push({ name: `time series (${timeseries.kind}): tables and families`, run: () => timeseries.provision() });
   if (auditLog) steps.push({ name: `audit log (${auditLog.kind}): table`, run: () => auditLog.provision() });
   if (alertStore) steps.push({ name: `alert store (${alertStore.kind}): table`, run: () => alertStore.provision() });
+  if (associations) steps.push({ name: `device associations (${associations.kind}): table`, run: () => associations.provision() });
   if (warehouse) steps.push({ name: `warehouse (${warehouse.kind}): tables and views`, run: () => warehouse.provision() });
   if (objectStore) steps.push({ name: `object store (${objectStore.kind}): bucket`, run: () => objectStore.provision() });
   return steps;

@@ -281,6 +281,33 @@ export function describeBusContract(name: string, makeBus: () => Promise<Bus>, o
       expect(second!.at - first!.at).toBeGreaterThanOrEqual(k.ackDeadlineMs / 2);
     }, k.testTimeoutMs);
 
+    it('extendAckDeadline keeps a held message from redelivery past several deadlines, without counting an attempt', async () => {
+      const t = await provision();
+      const held: DeliveredMessage[] = [];
+      const { seen } = await collect(bus, subscribeOptions(t), (m) => {
+        if (m.deliveryAttempt === 1 && held.length === 0) {
+          held.push(m);
+          return HOLD;
+        }
+        return 'ack';
+      });
+      const [id] = await bus.publish(t.topic, [message(1)]);
+      await waitFor(() => held.length === 1, k.receiveTimeoutMs, 'the first delivery');
+      // Extended at a third of the deadline, for three deadlines: a store outage longer than one lease.
+      const holdUntil = Date.now() + 3 * k.ackDeadlineMs;
+      while (Date.now() < holdUntil) {
+        await held[0]!.extendAckDeadline();
+        await delay(k.ackDeadlineMs / 3);
+      }
+      const redelivered = seen.filter((s) => s.message.id === id).length - 1;
+      expect(redelivered, `redeliveries of the held message while it was extended (${seen.map((s) => s.message.deliveryAttempt).join(',')})`).toBe(0);
+      await held[0]!.ack();
+      await delay(k.quietPeriodMs);
+      expect(seen.filter((s) => s.message.id === id)).toHaveLength(1);
+      // A later extension of a settled message is ignored.
+      await expect(held[0]!.extendAckDeadline()).resolves.toBeUndefined();
+    }, k.testTimeoutMs + 3 * k.ackDeadlineMs);
+
     it('keeps publish order per ordering key on first delivery', async () => {
       const t = await provision();
       const { seen } = await collect(bus, subscribeOptions(t, { maxBatchSize: 7 }));
@@ -365,6 +392,22 @@ export function describeBusContract(name: string, makeBus: () => Promise<Bus>, o
       expect(Math.max(...main.seen.map((s) => s.message.deliveryAttempt))).toBe(attempts);
       expect(main.seen.length).toBeGreaterThanOrEqual(attempts);
       expect(dead.seen.filter((s) => s.message.deliveryAttempt === 1)).toHaveLength(1);
+    }, k.testTimeoutMs);
+
+    it('refuses invalid subscribe options with CONFIG_INVALID naming the option, the same on every bus', async () => {
+      const t = await provision();
+      const bad: [Partial<SubscribeOptions>, RegExp][] = [
+        [{ maxBatchSize: 0 }, /maxBatchSize/],
+        [{ maxInFlight: 1.5 }, /maxInFlight/],
+        [{ ackDeadlineMs: -1 }, /ackDeadlineMs/],
+        [{ maxBatchWaitMs: Number.NaN }, /maxBatchWaitMs/],
+        [{ maxDeliveryAttempts: 0 }, /maxDeliveryAttempts/],
+        [{ subscription: '' }, /subscription/],
+      ];
+      for (const [overrides, named] of bad) {
+        const refused = bus.subscribe(subscribeOptions(t, overrides), async () => {});
+        await expect(refused, JSON.stringify(overrides)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(named) });
+      }
     }, k.testTimeoutMs);
 
     it('never holds more than maxInFlight unsettled messages in a subscriber', async () => {

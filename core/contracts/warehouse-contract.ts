@@ -173,6 +173,49 @@ export function describeWarehouseContract(name: string, makeWarehouse: () => Pro
       expect(result.rows).toEqual([{ reading_id: `${run}-param-2` }]);
     }, timeout);
 
+    it('runs every named query with the same rows on every dialect', async () => {
+      const letter = (id: string, at: string, patient: string | null, reason: string): WarehouseRow => ({
+        dead_letter_id: `${run}-${id}`, received_at: new Date(at), source: 'json', reason: `${run} ${reason}`, field: null, patient_id: patient, payload: '{}',
+      });
+      const patient = `${run}-NQ`;
+      await warehouse.append('dead_letters', [
+        letter('d1', '2031-01-01T10:00:00.000Z', patient, 'Outage'),
+        letter('d2', '2031-01-01T11:00:00.000Z', patient, 'implausible'),
+        letter('d3', '2031-01-01T12:00:00.000Z', null, 'undecodable'),
+      ]);
+      const ids = (r: { rows: readonly WarehouseRow[] }) => r.rows.map((row) => String(row.dead_letter_id));
+      const since = new Date('2031-01-01T10:30:00.000Z');
+      expect(ids(await warehouse.namedQuery('dead_letters_newest', { since, patient_id: '' }, { limit: 5 }))).toEqual([`${run}-d3`, `${run}-d2`]);
+      expect(ids(await warehouse.namedQuery('dead_letters_newest', { since: new Date(0), patient_id: patient }, { limit: 1 }))).toEqual([`${run}-d2`]);
+      expect(ids(await warehouse.namedQuery('dead_letters_oldest', { since: new Date('2031-01-01T00:00:00.000Z'), patient_id: patient, reason: 'OUTAGE' }, { limit: 5, offset: 0 })))
+        .toEqual([`${run}-d1`]);
+      expect(ids(await warehouse.namedQuery('dead_letters_oldest', { since: new Date('2031-01-01T00:00:00.000Z'), patient_id: '', reason: run }, { limit: 1, offset: 1 })))
+        .toEqual([`${run}-d2`]);
+      const rejected = await warehouse.namedQuery('rejected_readings_of_patient', {
+        patient_id: patient, from: new Date('2031-01-01T00:00:00.000Z'), to: new Date('2031-01-01T11:00:00.000Z'),
+      }, { limit: 10 });
+      expect(rejected.rows).toEqual([{ dead_letter_id: `${run}-d1`, received_at: new Date('2031-01-01T10:00:00.000Z'), source: 'json', reason: `${run} Outage`, field: null, payload: '{}' }]);
+
+      await warehouse.append('vitals', [
+        vital('nq-1', 'NQ', { heart_rate: 60, observed_at: at('2031-01-01T10:01:00.000Z') }),
+        vital('nq-2', 'NQ', { heart_rate: 80, observed_at: at('2031-01-01T10:04:00.000Z') }),
+        vital('nq-3', 'NQ', { heart_rate: 100, observed_at: at('2031-01-01T10:06:00.000Z') }),
+      ]);
+      const trends = await warehouse.namedQuery('ward_trends', { from: at('2031-01-01T10:00:00.000Z') }, { bucket_ms: 300_000 });
+      const ours = trends.rows.filter((r) => r.patient_id === patient);
+      expect(ours.map((r) => [Number(r.bucket), r.heart_rate, r.spo2])).toEqual([
+        [Date.parse('2031-01-01T10:00:00.000Z'), 70, 97],
+        [Date.parse('2031-01-01T10:05:00.000Z'), 100, 97],
+      ]);
+
+      await warehouse.replaceRows('patients', [{ patient_id: `${run}-NQ1`, date_of_birth: '1950-06-30' }]);
+      await warehouse.replaceRows('admissions', [admission('nq-a1', { patient_id: `${run}-NQ1` }), admission('nq-a2', { patient_id: `${run}-NQ2` })]);
+      const admissions = await warehouse.namedQuery('admissions_of_patients', { patient_ids: `${run}-NQ1,${run}-nobody` }, {});
+      expect(admissions.rows).toEqual([{
+        patient_id: `${run}-NQ1`, admitted_at: at('2026-11-20T08:30:00.000Z'), discharged_at: null, admission_type: 'EMERGENCY', date_of_birth: at('1950-06-30T00:00:00.000Z'),
+      }]);
+    }, timeout);
+
     it('returns INT64 aggregates as numbers', async () => {
       const result = await warehouse.query(`SELECT COUNT(*) AS n, SUM(1) AS s FROM vitals WHERE patient_id = ${p('patient')}`, { patient: `${run}-PARAM` });
       expect(result.rows).toEqual([{ n: 3, s: 3 }]);

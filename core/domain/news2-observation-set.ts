@@ -2,6 +2,7 @@ import type { News2Options, News2Parameter, News2Result } from './news2.ts';
 import { news2 } from './news2.ts';
 import { latestVitals } from './patient-summary.ts';
 import type { News2ParameterName, VitalReading } from './reading.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 /**
  * NEWS2 of one observation set, and whether that set is complete.
@@ -23,8 +24,8 @@ const EXTERNAL_NAME: Record<News2Parameter, News2ParameterName> = {
   temperatureC: 'temperature',
 };
 
-/** RCP charts are filled hourly at the most frequent: one hour holds one observation set. */
-export const DEFAULT_NEWS2_MAX_AGE_MS = 60 * 60_000;
+/** One hour (core/defaults.ts says why). */
+export const DEFAULT_NEWS2_MAX_AGE_MS = DEFAULTS.news2.maxAgeMs;
 
 export interface News2ObservationSet {
   readonly result: News2Result;

@@ -40,6 +40,8 @@ export interface PatientSummary {
   latest: (Omit<LatestVitals, 'observedAt'> & { observedAt: string }) | null;
   news2: News2Summary | null;
   risk: ShownRisk | SilentRisk | null;
+  /** The bed ADT placed the patient in (PV1-3); null when ADT named none, absent without a ward census. */
+  bed?: string | null;
 }
 
 /** The risk a summary shows, or undefined when it has none or it is silent. */

@@ -11,6 +11,9 @@ export interface PatientUpdates {
   publish(update: PatientSummary): void;
   /** Returns the function that unsubscribes. */
   subscribe(listener: (update: PatientSummary) => void): () => void;
+  /** A patient left the ward (ADT discharge, cancelled admission, merged record): viewers drop them; their history stays. */
+  publishLeft(patientId: string): void;
+  subscribeLeft(listener: (patientId: string) => void): () => void;
 }
 
 export function createInMemoryPatientUpdates(): PatientUpdates {
@@ -22,6 +25,11 @@ export function createInMemoryPatientUpdates(): PatientUpdates {
     subscribe(listener) {
       emitter.on('update', listener);
       return () => emitter.off('update', listener);
+    },
+    publishLeft: (patientId) => emitter.emit('left', patientId),
+    subscribeLeft(listener) {
+      emitter.on('left', listener);
+      return () => emitter.off('left', listener);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { isRetriable } from '../errors.ts';
+import { isTransientFailure } from '../errors.ts';
 
 /**
  * An error as Vigil logs it (processor, simulators): name, code, whether retriable, the message's class when it
@@ -15,7 +15,7 @@ export function logSafeError(error: unknown): { name?: string; code?: unknown; k
     ...(e.name ? { name: e.name } : {}),
     ...(e.code !== undefined ? { code: e.code } : {}),
     ...(kind ? { kind } : {}),
-    retriable: isRetriable(error),
+    retriable: isTransientFailure(error),
     ...(frames ? { stack: frames } : {}),
     ...(e.cause !== undefined ? { cause: logSafeError(e.cause) } : {}),
   };

@@ -18,6 +18,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     lagSeconds: new Gauge({ name: 'vigil_processor_lag_seconds', help: 'Age of the newest processed reading at ack time (receivedAt to now)', registers: [registry] }),
     scoresWritten: new Counter({ name: 'vigil_risk_scores_total', help: 'Patient re-scorings written', registers: [registry] }),
     sseClients: new Gauge({ name: 'vigil_sse_clients', help: 'Connected Server-Sent Events clients', registers: [registry] }),
+    backendUp: new Gauge({ name: 'vigil_backend_up', help: '1 while a backend answers, 0 while its last ping or store write failed', labelNames: ['backend'] as const, registers: [registry] }),
+    storeWriteRetries: new Counter({ name: 'vigil_store_write_retries_total', help: 'Store writes retried while the processor held a batch through an outage', labelNames: ['backend'] as const, registers: [registry] }),
+    oldestUnackedSeconds: new Gauge({ name: 'vigil_processor_oldest_unacked_seconds', help: 'Age (since publish) of the oldest message the processor holds unacked; 0 when none', registers: [registry] }),
     busInFlight: new Gauge({ name: 'vigil_bus_in_flight', help: 'Messages delivered and not yet settled', registers: [registry] }),
   };
   return m;

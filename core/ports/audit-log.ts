@@ -8,7 +8,8 @@
  *
  * Promises (checked by the contract suite in core/contracts/audit-log-contract.ts):
  * - Append-only: an entry, once `append` resolved, is durable, visible to every handle on the same
- *   log, and never changed or removed by Vigil (retention is the operator's decision).
+ *   log, and never changed by Vigil; it is removed only once older than VIGIL_AUDIT_RETENTION_DAYS
+ *   (core/ports/retention.ts: the embedded log's purge, Bigtable's GC rule).
  * - `append` rejects (a retriable VigilError when the backend is unreachable or the handle closed)
  *   instead of dropping an entry; it never resolves without having stored it.
  * - `list` answers newest first (by `at`; entries with the same `at` in any order), filtered by

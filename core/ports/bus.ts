@@ -17,6 +17,8 @@
  *   subscription receives every message published after it was created.
  * - After `maxDeliveryAttempts` failed deliveries a message goes to the dead-letter topic
  *   (`deadLetterTopic`) instead of being redelivered again.
+ * - `extendAckDeadline` keeps an unsettled message from being redelivered for one more ack
+ *   deadline and does not count as a delivery attempt (how each bus does it: its README).
  * - In-flight work is bounded: a subscriber never holds more than `maxInFlight` unacked messages.
  */
 
@@ -41,6 +43,13 @@ export interface DeliveredMessage {
   ack(): Promise<void>;
   /** Ask for redelivery (after the adapter's backoff). Idempotent; ignored after `ack`. */
   nack(): Promise<void>;
+  /**
+   * Keep holding the message: its ack deadline starts again from now (one `ackDeadlineMs` more),
+   * without a redelivery and without counting a delivery attempt. A consumer waiting out a sick
+   * store calls it well inside each deadline. Best effort: it resolves even when the bus could not
+   * be told (the message is then redelivered as usual); ignored once the message is settled.
+   */
+  extendAckDeadline(): Promise<void>;
 }
 
 export interface SubscribeOptions {

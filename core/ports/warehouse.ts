@@ -17,9 +17,34 @@ import type { TableName } from '../warehouse-schema.ts';
  *   the table holds the new rows; if it rejects the table is as it was.
  * - `query` runs SQL in the adapter's dialect and returns plain JS values: numbers, strings,
  *   booleans, null, and `Date` for TIMESTAMP/DATE columns. INT64 values come back as `number`
- *   when they fit in a double.
+ *   when they fit in a double. It is for analysts and tools (`vigil sql`, the parity test).
+ * - `namedQuery` runs one of the queries the product itself needs (WAREHOUSE_QUERIES), whose SQL
+ *   lives per dialect with the views (analytics-sql/<dialect>/queries/<name>.sql), so no feature
+ *   writes SQL in a dialect; same parameters, same columns, same rows on every adapter.
  */
 export type WarehouseRow = Record<string, unknown>;
+
+/**
+ * The product's own queries, by name, with the parameters each binds and the integer literals it
+ * takes (LIMIT, bucket widths: validated integers written into the SQL, since not every engine binds
+ * them). The warehouse contract runs each on every adapter.
+ */
+export const WAREHOUSE_QUERIES = {
+  /** GET /v1/dead-letters, newest first. `patient_id` '' = any. */
+  dead_letters_newest: { params: ['since', 'patient_id'], literals: ['limit'] },
+  /** vigil dead-letters list|replay, oldest first. `patient_id`, `reason` '' = any. */
+  dead_letters_oldest: { params: ['since', 'patient_id', 'reason'], literals: ['limit', 'offset'] },
+  /** GET /v1/patients/:patientId/rejected. */
+  rejected_readings_of_patient: { params: ['patient_id', 'from', 'to'], literals: ['limit'] },
+  /** GET /v1/ward/trends: vitals means per patient and bucket since `from`. */
+  ward_trends: { params: ['from'], literals: ['bucket_ms'] },
+  /** The processor's admission lookup: `patient_ids` joined by commas. */
+  admissions_of_patients: { params: ['patient_ids'], literals: [] },
+} as const satisfies Record<string, { readonly params: readonly string[]; readonly literals: readonly string[] }>;
+
+export type WarehouseQueryName = keyof typeof WAREHOUSE_QUERIES;
+export type WarehouseQueryParams<N extends WarehouseQueryName> = { readonly [K in (typeof WAREHOUSE_QUERIES)[N]['params'][number]]: string | Date };
+export type WarehouseQueryLiterals<N extends WarehouseQueryName> = { readonly [K in (typeof WAREHOUSE_QUERIES)[N]['literals'][number]]: number };
 
 export interface QueryResult {
   readonly columns: readonly { readonly name: string; readonly type: string }[];
@@ -67,6 +92,7 @@ export interface Warehouse {
    */
   replaceRowsFromQuery?(table: TableName, sql: string, options?: ReplaceFromQueryOptions): Promise<{ rows: number }>;
   query(sql: string, params?: Readonly<Record<string, unknown>>): Promise<QueryResult>;
+  namedQuery<N extends WarehouseQueryName>(name: N, params: WarehouseQueryParams<N>, literals: WarehouseQueryLiterals<N>): Promise<QueryResult>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import type { AlertStore } from '../../core/ports/alert-store.ts';
 import type { Alert, AlertThresholds, AlertView } from './alert.ts';
 import { alertView, alertableRisk, crossedThresholds, isOnlyIncomplete, mergeReasons, validateThresholds } from './alert.ts';
 import { createKeyedSerialQueue } from './keyed-serial-queue.ts';
+import { DEFAULTS } from '../../core/defaults.ts';
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -20,7 +21,7 @@ export const SYSTEM_CLOCK: Clock = Object.freeze({ now: () => Date.now() });
 export const VISIBLE_ALERTS_MAX = 500;
 
 /** How often an engine looks for alert changes made by other instances (VIGIL_ALERT_REFRESH_MS). */
-export const DEFAULT_ALERT_REFRESH_MS = 1_000;
+export const DEFAULT_ALERT_REFRESH_MS = DEFAULTS.alerts.refreshMs;
 
 export interface AlertEngine {
   /** Newest first, read from the shared store. `visible`: open or not yet acknowledged (what the ward shows). */

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInMemoryPatientUpdates } from '../../core/domain/patient-updates.ts';
 import { createMetrics } from '../../core/observability/metrics.ts';
-import { createSqliteAuditLog } from '../audit-log.ts';
-import { SESSION_COOKIE } from '../auth.ts';
-import { buildApp } from '../build-app.ts';
+import { createSqliteAuditLog } from '../../adapters/embedded/audit-log-sqlite.ts';
+import { SESSION_COOKIE } from '../../http/auth.ts';
+import { buildApp } from '../../cli/build-app.ts';
 import { bearer, captureLogs, cannedWarehouse, inMemoryTimeSeries, testConfig, tokenFor } from '../test-fixtures.ts';
 import { DEFAULT_ALERT_THRESHOLDS } from './alert.ts';
 import { createAlertEngine } from './alert-engine.ts';

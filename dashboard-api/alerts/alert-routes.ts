@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AuditLog } from '../audit-log.ts';
+import type { AuditLog } from '../../core/ports/audit-log.ts';
 import { auditEntryOf } from '../audit-routes.ts';
 import type { AlertEngine } from './alert-engine.ts';
 import { VISIBLE_ALERTS_MAX } from './alert-engine.ts';
 
-export { PAGE_TOKEN_SECONDS } from '../auth.ts';
+export { PAGE_TOKEN_SECONDS } from '../../http/auth.ts';
 
 const ALERT_VIEW = {
   type: 'object',

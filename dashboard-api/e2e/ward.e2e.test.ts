@@ -22,8 +22,8 @@ import { DEFAULT_ALERT_THRESHOLDS } from '../alerts/alert.ts';
 import { createAlertEngine } from '../alerts/alert-engine.ts';
 import { createSqliteAlertStore } from '../../adapters/embedded/alert-store-sqlite.ts';
 import { createSqliteAuditLog } from '../../adapters/embedded/audit-log-sqlite.ts';
-import { signToken } from '../auth.ts';
-import { buildApp } from '../build-app.ts';
+import { signToken } from '../../http/auth.ts';
+import { buildApp } from '../../cli/build-app.ts';
 
 /**
  * The ward in a real browser: Debian's Chromium driven by playwright-core (no browser download),

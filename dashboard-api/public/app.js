@@ -126,6 +126,9 @@ connectLive({
     ward.upsert(summary);
     if (patientView && summary.patientId === lastOpened && !patientSection.hidden) patientView.then((view) => view?.update(summary));
   },
+  onPatientLeft(patientId) {
+    ward.remove(patientId);
+  },
   onAlert,
 });
 

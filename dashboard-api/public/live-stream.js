@@ -10,7 +10,7 @@ const MAX_RETRY_MS = 30_000;
  * tries again with a growing delay. Every (re)connection starts with a fresh snapshot, announced
  * by `onStatus('live', { fresh: true })`.
  */
-export function connectLive({ onPatient, onAlert, onStatus }) {
+export function connectLive({ onPatient, onPatientLeft, onAlert, onStatus }) {
   let source;
   let retryMs = 1000;
   let timer;
@@ -24,6 +24,8 @@ export function connectLive({ onPatient, onAlert, onStatus }) {
     });
     source.addEventListener('patient', (event) => onPatient(JSON.parse(event.data)));
     source.addEventListener('alert', (event) => onAlert(JSON.parse(event.data)));
+    // Discharged (ADT): the tile goes; the patient's history stays readable by id.
+    source.addEventListener('patient-left', (event) => onPatientLeft?.(JSON.parse(event.data).patientId));
     // The server ends the stream when the session expires or is signed out: sign in again.
     source.addEventListener('session-expired', () => {
       source.close();

@@ -51,10 +51,12 @@ export function createWardView({ container, empty, count, onOpen }) {
     head.className = 'tile-head';
     const name = document.createElement('h2');
     name.textContent = patientId;
+    const bed = chip('badge bed-chip', '');
+    bed.hidden = true;
     const alertChip = chip('badge alert-chip', 'ALERT');
     const staleChip = chip('badge stale-chip', 'STALE');
     const news2 = chip('badge news2 band-none', 'NEWS2 –');
-    head.append(name, alertChip, staleChip, news2);
+    head.append(name, bed, alertChip, staleChip, news2);
     const meta = document.createElement('p');
     meta.className = 'meta';
     const risk = document.createElement('span');
@@ -91,7 +93,7 @@ export function createWardView({ container, empty, count, onOpen }) {
     factors.className = 'factors';
     el.append(head, incomplete, meta, vitals, factors);
     el.addEventListener('click', () => onOpen(patientId));
-    const tile = { el, alertChip, staleChip, news2, incomplete, risk, factors, fresh, cells, otherDd, summary: null, observedMs: NaN };
+    const tile = { el, bed, alertChip, staleChip, news2, incomplete, risk, factors, fresh, cells, otherDd, summary: null, observedMs: NaN };
     tiles.set(patientId, tile);
     const trend = pendingTrends.get(patientId);
     if (trend) {
@@ -102,7 +104,11 @@ export function createWardView({ container, empty, count, onOpen }) {
   };
 
   const renderTile = (tile) => {
+    if (!tile) return; // left the ward before the frame was drawn
     const s = tile.summary;
+    // The bed from ADT (PV1-3); absent for patients no ADT feed has placed.
+    tile.bed.textContent = s.bed ? `Bed ${s.bed}` : '';
+    tile.bed.hidden = !s.bed;
     const badge = news2Badge(s.news2);
     tile.el.classList.remove('band-none', 'band-low', 'band-low-medium', 'band-medium', 'band-high', 'band-incomplete');
     tile.el.classList.add(`band-${badge.band}`);
@@ -220,6 +226,15 @@ export function createWardView({ container, empty, count, onOpen }) {
       dirty.add(summary.patientId);
       schedule();
     },
+    /** A patient left the ward (ADT discharge): their tile goes. */
+    remove(patientId) {
+      const tile = tiles.get(patientId);
+      if (!tile) return;
+      tiles.delete(patientId);
+      tile.el.remove();
+      dirty.delete(patientId);
+      schedule();
+    },
     setAlerts(byPatient) {
       alertsByPatient = byPatient;
       for (const tile of tiles.values()) renderAlert(tile);
@@ -256,6 +271,7 @@ function chip(className, text) {
 function describe(tile) {
   const s = tile.summary;
   const parts = [`Patient ${s.patientId}`];
+  if (s.bed) parts.push(`bed ${s.bed}`);
   if (s.news2?.complete) parts.push(`NEWS2 ${s.news2.score}, ${LEVEL_LABEL[s.news2.level]} risk`);
   else if (s.news2) parts.push(`NEWS2 at least ${s.news2.score}, observations incomplete`);
   if (typeof shownRisk(s.risk)?.score === 'number') parts.push(`model risk ${formatPercent(s.risk.score)}`);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/observability/logger.ts';
-import { buildApp } from '../../dashboard-api/build-app.ts';
+import { buildApp } from '../../cli/build-app.ts';
 import { bearer, testConfig } from '../../dashboard-api/test-fixtures.ts';
 import { openEmbeddedEdge } from '../hl7/test-support/embedded-edge.ts';
 import { fhirRoutes } from './fhir-routes.ts';

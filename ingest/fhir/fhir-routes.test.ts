@@ -4,7 +4,7 @@ import type { RawReading } from '../../core/domain/reading.ts';
 import { VigilError } from '../../core/errors.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import { createMetrics } from '../../core/observability/metrics.ts';
-import { buildApp } from '../../dashboard-api/build-app.ts';
+import { buildApp } from '../../cli/build-app.ts';
 import { bearer, recordingBus, testConfig } from '../../dashboard-api/test-fixtures.ts';
 import { createReadingPublisher } from '../reading-publisher.ts';
 import { patientIdOfFhirPayload } from './fhir-patient-of.ts';

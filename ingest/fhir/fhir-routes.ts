@@ -10,7 +10,7 @@ import { mergeObservations, readObservation } from './observation-to-reading.ts'
 
 /**
  * The FHIR R4 edge (device role), as a Fastify plugin the app registers:
- * `app.register(fhirRoutes, { publish, deadLetter })`. The app's auth hook (dashboard-api/auth.ts)
+ * `app.register(fhirRoutes, { publish, deadLetter })`. The app's auth hook (http/auth.ts)
  * checks the device token from each route's `config.access`; every answer of these routes,
  * refusals by that hook included, is FHIR: a resource, a response Bundle or an OperationOutcome.
  *

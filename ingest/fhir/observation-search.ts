@@ -4,6 +4,7 @@ import type { FhirIssue } from './operation-outcome.ts';
 import { LOINC_SYSTEM, OBSERVATION_CATEGORY_SYSTEM } from './observation-to-reading.ts';
 import type { ServedVital } from './reading-to-observations.ts';
 import { SERVED_VITALS, VITAL_SIGN_DEFINITIONS } from './reading-to-observations.ts';
+import { DEFAULTS } from '../../core/defaults.ts';
 
 /**
  * The search parameters of `GET /fhir/Observation`, read strictly: a parameter Vigil does not
@@ -21,7 +22,7 @@ import { SERVED_VITALS, VITAL_SIGN_DEFINITIONS } from './reading-to-observations
  * - `_sort`: `date` (default, oldest first) or `-date` (newest first: "the latest vitals").
  * - `_count` (1..1000, default 50) and `_cursor` (from a `next` link).
  */
-export const DEFAULT_COUNT = 50;
+export const DEFAULT_COUNT = DEFAULTS.readApi.fhirCount;
 export const MAX_COUNT = 1000;
 const SUPPORTED = new Set(['patient', 'subject', 'date', 'code', 'category', '_sort', '_count', '_cursor', '_format']);
 const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json']);

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isAcceptableId } from '../../core/domain/validate-ingest.ts';
-import { createRandom } from '../../simulators/seeded-random.ts';
-import type { Random } from '../../simulators/seeded-random.ts';
+import { createRandom } from '../../core/seeded-random.ts';
+import type { Random } from '../../core/seeded-random.ts';
 import { readingToOru } from '../../simulators/device-protocols/reading-to-oru.ts';
 import { CARRIAGE_RETURN, END_BLOCK, START_BLOCK, frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 import type { RecordingServer } from './mllp-test-support.ts';

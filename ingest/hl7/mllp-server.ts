@@ -4,7 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { RawReading } from '../../core/domain/reading.ts';
-import { VigilError, isRetriable } from '../../core/errors.ts';
+import { VigilError, isTransientFailure } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
 import type { Metrics } from '../../core/observability/metrics.ts';
 import type { AckCode } from '../../core/wire/hl7/hl7-ack.ts';
@@ -13,6 +13,10 @@ import type { FrameProblem } from '../../core/wire/hl7/mllp-framing.ts';
 import { MllpDeframer, frameMllp } from '../../core/wire/hl7/mllp-framing.ts';
 import type { MessageHeader, Refusal } from './oru-to-readings.ts';
 import { HL7_ERROR, HL7V2_SOURCE, checkMessageType, oruToReadings, parseHeader } from './oru-to-readings.ts';
+import type { AdtEvent } from './adt-to-event.ts';
+import type { DeviceAttribution } from '../device-attribution.ts';
+import { adtToEvent, isAdtMessage } from './adt-to-event.ts';
+import { DEFAULTS } from '../../core/defaults.ts';
 
 /** The wait the AR text suggests when the bus is down: the HTTP edges' Retry-After. */
 const RETRY_AFTER_SECONDS = 1;
@@ -63,6 +67,19 @@ export interface MllpServerOptions {
   readonly certificateSenders?: ReadonlyMap<string, readonly AllowedSender[]>;
   /** Per-sender leniencies (`parseSenderSettings`, VIGIL_MLLP_SENDER_SETTINGS); strict for senders not listed. */
   readonly senderSettings?: SenderSettingsMap;
+  /**
+   * ADT (admission, discharge, transfer) on the same listener: the senders allowed to send it
+   * (VIGIL_MLLP_ADT_SENDERS; with mTLS the certificate must also allow the sender) and where the
+   * events are recorded (ingest/hl7/adt-records.ts), resolving once they are. ADT is refused (AR)
+   * when omitted.
+   */
+  readonly adt?: { readonly allowedSenders: readonly AllowedSender[]; readonly record: (event: AdtEvent) => Promise<void> };
+  /**
+   * Readings of messages with an empty PID-3 (a gateway that knows only the device or bed): given
+   * the patient holding the device or bed at their time, or held until one does. Without it, an
+   * empty PID-3 is refused (AE).
+   */
+  readonly attribution?: DeviceAttribution;
   /** Resolves once the bus has every reading (ReadingPublisher.publish). */
   readonly publish: (readings: RawReading[]) => Promise<void>;
   /** Keeps an unusable message with the reason; the original bytes, untouched. */
@@ -85,22 +102,8 @@ export interface MllpServerOptions {
   readonly now?: () => number;
 }
 
-export const MLLP_DEFAULTS = Object.freeze({
-  // An ORU^R01 from a monitor is a few KB; 1 MiB allows a gateway's large batch and bounds memory.
-  maxFrameBytes: 1_048_576,
-  // Monitors keep one connection open and send every few seconds to minutes.
-  idleTimeoutMs: 5 * 60_000,
-  // A real frame arrives in milliseconds; 30 s tolerates a congested WAN, not a trickle.
-  frameTimeoutMs: 30_000,
-  maxConnections: 512,
-  // A gateway or interface engine opens a handful of connections; 32 leaves room, 520 does not.
-  maxConnectionsPerPeer: 32,
-  reservedConnections: 32,
-  // A TLS handshake takes milliseconds; a peer without a certificate should not hold a slot for 2 min.
-  handshakeTimeoutMs: 10_000,
-  maxQueuedFrames: 16,
-  closeTimeoutMs: 10_000,
-});
+/** Commented in core/defaults.ts. */
+export const MLLP_DEFAULTS = DEFAULTS.mllp;
 
 export interface MllpServer {
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
@@ -255,6 +258,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
         reason: `certificate ${certificate.identity || '(no identity)'} may not send as ${header.sendingApplication || '(empty)'}/${header.sendingFacility || '(empty)'} (MSH-3/MSH-4)`,
       }, receivedAt);
     }
+    if (isAdtMessage(header) && options.adt) return answerAdt(payload, header, parsed.message, options.adt, receivedAt);
     if (!certificate && !isAllowed(allowed, header)) {
       return refuse(payload, header, {
         ackCode: 'AR', condition: HL7_ERROR.unknownKey, location: 'MSH^1^3',
@@ -264,12 +268,18 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     const wrongType = checkMessageType(header);
     if (wrongType) return refuse(payload, header, wrongType, receivedAt);
 
-    const result = oruToReadings(message, header, receivedAt, senderSettings ? settingsFor(senderSettings, header) : undefined);
+    const result = oruToReadings(message, header, receivedAt, senderSettings ? settingsFor(senderSettings, header) : undefined, { unidentified: options.attribution !== undefined });
     if (!result.ok) return refuse(payload, header, result, receivedAt);
+    let readings = result.readings, held = 0;
     try {
-      await publish(result.readings);
+      if (result.unattributed.length > 0 && options.attribution) {
+        const attributed = await options.attribution.attribute(result.unattributed);
+        readings = [...readings, ...attributed.readings];
+        held = attributed.held;
+      }
+      if (readings.length > 0) await publish(readings);
     } catch (error) {
-      if (isRetriable(error)) {
+      if (isTransientFailure(error)) {
         // Nothing wrong with the message: the sender keeps it and retries (AR = try again later).
         // Logged per message at debug only: the publisher logs the bus state change once.
         log.debug({ code: (error as VigilError).code, sender: header.sendingApplication }, 'bus unavailable; answered AR');
@@ -277,10 +287,34 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
       }
       return refuse(payload, header, { ackCode: 'AE', condition: HL7_ERROR.applicationError, reason: 'the readings could not be accepted' }, receivedAt);
     }
-    const n = result.readings.length;
+    const n = readings.length;
     const ignored = result.ignoredCodes.length > 0 ? `; ignored OBX-3 ${result.ignoredCodes.slice(0, 5).join(' ')}` : '';
-    log.debug({ sender: header.sendingApplication, readings: n }, 'ORU^R01 accepted');
-    return ack('AA', header, `accepted ${n} reading${n === 1 ? '' : 's'}${ignored}`, receivedAt);
+    const heldText = held > 0 ? `; held ${held} until its device or bed is associated with a patient` : '';
+    log.debug({ sender: header.sendingApplication, readings: n, held }, 'ORU^R01 accepted');
+    return ack('AA', header, `accepted ${n} reading${n === 1 ? '' : 's'}${heldText}${ignored}`, receivedAt);
+  }
+
+  async function answerAdt(payload: Buffer, header: MessageHeader, message: Parameters<typeof adtToEvent>[0], adt: NonNullable<MllpServerOptions['adt']>, receivedAt: number): Promise<string> {
+    if (!isAllowed(adt.allowedSenders, header)) {
+      return refuse(payload, header, {
+        ackCode: 'AR', condition: HL7_ERROR.unknownKey, location: 'MSH^1^3',
+        reason: `sender ${header.sendingApplication || '(empty)'}/${header.sendingFacility || '(empty)'} (MSH-3/MSH-4) is not configured for ADT (VIGIL_MLLP_ADT_SENDERS)`,
+      }, receivedAt);
+    }
+    const result = adtToEvent(message, header, senderSettings ? settingsFor(senderSettings, header) : undefined);
+    if (!result.ok) return refuse(payload, header, result, receivedAt);
+    try {
+      await adt.record(result.event);
+    } catch (error) {
+      if (isTransientFailure(error)) {
+        log.debug({ code: (error as VigilError).code, sender: header.sendingApplication }, 'records unavailable; ADT answered AR');
+        return ack('AR', header, `system unavailable; resend later (retry after ${RETRY_AFTER_SECONDS} s)`, receivedAt, { condition: HL7_ERROR.applicationError });
+      }
+      log.error({ code: (error as { code?: unknown })?.code, event: header.triggerEvent }, 'ADT event could not be recorded');
+      return refuse(payload, header, { ackCode: 'AE', condition: HL7_ERROR.applicationError, reason: 'the ADT event could not be recorded' }, receivedAt);
+    }
+    log.debug({ sender: header.sendingApplication, event: header.triggerEvent }, 'ADT accepted');
+    return ack('AA', header, `ADT^${header.triggerEvent} recorded`, receivedAt);
   }
 
   async function answerProblem(problem: FrameProblem): Promise<string> {

@@ -89,8 +89,18 @@ export function checkMessageType(header: MessageHeader): Refusal | undefined {
   return undefined;
 }
 
+/**
+ * A reading from a message whose PID-3 is empty (a monitor behind a bedside gateway that knows
+ * only its device or bed): `reading.patientId` is '' until the edge attributes it by device or bed.
+ */
+export interface Unattributed {
+  readonly reading: RawReading;
+  /** PV1-3 as `pointOfCare-room-bed`, when the message names the bed. */
+  readonly bed: string | null;
+}
+
 export type OruResult =
-  | { ok: true; readings: RawReading[]; ignoredCodes: string[] }
+  | { ok: true; readings: RawReading[]; ignoredCodes: string[]; unattributed: Unattributed[] }
   | ({ ok: false } & Refusal);
 
 interface Observed {
@@ -101,6 +111,7 @@ interface Observed {
 
 interface Group {
   readonly patientId: string;
+  readonly bed: string | null;
   readonly deviceId: string;
   readonly observedAt: number;
   readonly pidIndex: number;
@@ -112,8 +123,15 @@ interface Group {
 const NOT_A_RESULT = new Set(['X', 'D', 'W', 'N', 'I']);
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
-/** `settings`: the sender's configured leniencies (zone for zoneless times, unit aliases); strict when absent. */
-export function oruToReadings(message: Hl7Message, header: MessageHeader, receivedAt: number, settings: SenderSettings = {}): OruResult {
+/** Stands in for the patient while a reading of an unnamed patient is validated; never leaves this module. */
+const UNATTRIBUTED = 'unattributed';
+
+/**
+ * `settings`: the sender's configured leniencies (zone for zoneless times, unit aliases); strict when absent.
+ * `unidentified`: an empty PID-3 is accepted, its readings returned as `unattributed` (the edge
+ * attributes them by device or bed); refused otherwise.
+ */
+export function oruToReadings(message: Hl7Message, header: MessageHeader, receivedAt: number, settings: SenderSettings = {}, options: { unidentified?: boolean } = {}): OruResult {
   const refuse = (condition: Hl7ErrorCondition, location: string, reason: string): OruResult =>
     ({ ok: false, ackCode: 'AE', condition, location, reason });
   const groups = new Map<string, Group>();
@@ -127,7 +145,7 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
     problems.push({ condition, location, reason });
     if (obxKind === 'systolic' || obxKind === 'diastolic') pressureHalfRefused = true;
   };
-  let patient: { id: string; index: number } | undefined;
+  let patient: { id: string; index: number; bed: string | null } | undefined;
   let obrTime: { text: string; index: number } | undefined;
   let pidCount = 0, obrCount = 0, obxCount = 0;
 
@@ -135,9 +153,12 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
     if (segment.name === 'PID') {
       pidCount++;
       const id = patientIdOf(segment);
-      if (id === '') return refuse(HL7_ERROR.requiredFieldMissing, `PID^${pidCount}^3`, 'PID-3 (patient identifier) is empty');
-      patient = { id, index: pidCount };
+      if (id === '' && !options.unidentified) return refuse(HL7_ERROR.requiredFieldMissing, `PID^${pidCount}^3`, 'PID-3 (patient identifier) is empty');
+      patient = { id, index: pidCount, bed: null };
       obrTime = undefined;
+    } else if (segment.name === 'PV1' && patient) {
+      const bed = [1, 2, 3].map((c) => comp(segment, 3, c).trim()).filter((p) => p !== '');
+      patient.bed = bed.length === 0 ? null : bed.join('-');
     } else if (segment.name === 'OBR') {
       obrCount++;
       if (!patient) return refuse(HL7_ERROR.segmentSequence, `OBR^${obrCount}`, 'OBR before any PID segment; ORU^R01 needs PID first');
@@ -196,7 +217,7 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
       const key = `${patient.id}\u0000${deviceId}\u0000${time.epochMs}`;
       let group = groups.get(key);
       if (!group) {
-        group = { patientId: patient.id, deviceId, observedAt: time.epochMs, pidIndex: patient.index, firstObx: obxCount, vitals: new Map() };
+        group = { patientId: patient.id, bed: patient.bed, deviceId, observedAt: time.epochMs, pidIndex: patient.index, firstObx: obxCount, vitals: new Map() };
         groups.set(key, group);
       }
       const previous = group.vitals.get(code.kind);
@@ -214,6 +235,7 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
   }
 
   const readings: RawReading[] = [];
+  const unattributed: Unattributed[] = [];
   for (const group of groups.values()) {
     const v = group.vitals;
     let bloodPressure = v.get('bloodPressure')?.value as string | undefined;
@@ -230,7 +252,7 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
     const temperature = v.get('temperature')?.value as number | undefined;
     const result = toRawReading({
       deviceId: group.deviceId,
-      patientId: group.patientId,
+      patientId: group.patientId || UNATTRIBUTED,
       observedAt: group.observedAt,
       heartRate: v.get('heartRate')?.value ?? null,
       respiratoryRate: v.get('respiratoryRate')?.value ?? null,
@@ -247,7 +269,8 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
       problem(HL7_ERROR.dataType, location, result.errors.map((e) => `${hl7FieldName(e.field)} ${e.reason}`).join('; '));
       continue;
     }
-    readings.push(result.reading);
+    if (group.patientId === '') unattributed.push({ reading: { ...result.reading, patientId: '', readingId: '' }, bed: group.bed });
+    else readings.push(result.reading);
   }
   if (problems.length > 0) {
     const [first, ...more] = problems;
@@ -258,7 +281,7 @@ export function oruToReadings(message: Hl7Message, header: MessageHeader, receiv
       ...(more.length > 0 ? { problems } : {}),
     };
   }
-  return { ok: true, readings, ignoredCodes: [...ignored] };
+  return { ok: true, readings, ignoredCodes: [...ignored], unattributed };
 }
 
 export const HL7V2_SOURCE = 'hl7v2';

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { toRawReading } from '../../core/domain/validate-ingest.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import { createMetrics } from '../../core/observability/metrics.ts';
-import { buildApp } from '../../dashboard-api/build-app.ts';
+import { buildApp } from '../../cli/build-app.ts';
 import { testConfig, tokenFor } from '../../dashboard-api/test-fixtures.ts';
 import { fhirRoutes } from '../../ingest/fhir/fhir-routes.ts';
 import { startRecordingServer } from '../../ingest/hl7/mllp-test-support.ts';

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createMetrics } from '../core/observability/metrics.ts';
-import { buildApp } from './build-app.ts';
+import { buildApp } from '../cli/build-app.ts';
 import type { ReadinessCheck } from './operations-routes.ts';
-import { bearer, captureLogs, readSideApp, testConfig } from './test-fixtures.ts';
+import { bearer, captureLogs, readSideApp, testConfig } from '../dashboard-api/test-fixtures.ts';
 
 let app: FastifyInstance;
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../core/errors.ts';
-import { VigilError, isRetriable } from '../core/errors.ts';
+import { VigilError, isTransientFailure } from '../core/errors.ts';
 
 /**
  * The one place where errors become HTTP answers. Every route throws a VigilError (or lets Fastify
@@ -84,7 +84,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       // values (ids, SQL parameters) into theirs.
       const where = cause?.stack?.split('\n').slice(1, 9).join('\n');
       request.log.error(
-        { code: vigilError.code, retriable: isRetriable(vigilError), cause: cause ? { name: cause.name, code: cause.code, stack: where } : undefined },
+        { code: vigilError.code, retriable: isTransientFailure(vigilError), cause: cause ? { name: cause.name, code: cause.code, stack: where } : undefined },
         vigilError.code === 'INTERNAL' ? `internal error: ${(error as Error)?.name ?? 'unknown'}` : vigilError.message,
       );
     }

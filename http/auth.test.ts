@@ -5,8 +5,8 @@ import { createMetrics } from '../core/observability/metrics.ts';
 import { createReadingPublisher } from '../ingest/reading-publisher.ts';
 import type { Role } from './auth.ts';
 import { ROLES, SESSION_COOKIE, SESSION_MAX_AGE_SECONDS, signToken } from './auth.ts';
-import type { ReadSideApp } from './test-fixtures.ts';
-import { TEST_SECRET, reading, readSideApp, recordingBus, testConfig, tokenFor } from './test-fixtures.ts';
+import type { ReadSideApp } from '../dashboard-api/test-fixtures.ts';
+import { TEST_SECRET, reading, readSideApp, recordingBus, testConfig, tokenFor } from '../dashboard-api/test-fixtures.ts';
 
 const READING = { deviceId: 'bed-12', patientId: 'P0012', observedAt: '2026-11-22T10:00:00Z', heartRate: 72 };
 

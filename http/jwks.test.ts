@@ -5,8 +5,8 @@ import type { Server } from 'node:http';
 import { createSigner } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJwksKeys } from './jwks.ts';
-import type { ReadSideApp } from './test-fixtures.ts';
-import { readSideApp, testConfig } from './test-fixtures.ts';
+import type { ReadSideApp } from '../dashboard-api/test-fixtures.ts';
+import { readSideApp, testConfig } from '../dashboard-api/test-fixtures.ts';
 
 /** A JWKS served by the test itself on loopback, standing in for the hospital's identity provider. */
 interface TestKey { kid: string; alg: 'RS256' | 'ES256'; privateKey: KeyObject; publicJwk: object }

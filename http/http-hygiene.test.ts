@@ -8,8 +8,8 @@ import { createReadingPublisher } from '../ingest/reading-publisher.ts';
 import { fhirRoutes } from '../ingest/fhir/fhir-routes.ts';
 import { heartRateExample } from '../ingest/fhir/spec-vital-signs-examples.ts';
 import { SESSION_COOKIE } from './auth.ts';
-import type { ReadSideApp } from './test-fixtures.ts';
-import { bearer, readSideApp, recordingBus, testConfig, tokenFor } from './test-fixtures.ts';
+import type { ReadSideApp } from '../dashboard-api/test-fixtures.ts';
+import { bearer, readSideApp, recordingBus, testConfig, tokenFor } from '../dashboard-api/test-fixtures.ts';
 import { budget, eventually } from '../core/contracts/wait-for.ts';
 
 let ctx: ReadSideApp | undefined;

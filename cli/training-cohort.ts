@@ -4,13 +4,14 @@ import type { CohortSummary } from '../simulators/cohort-csv.ts';
 import { COHORT_SHIFTS, isCohortShiftName } from '../simulators/shift-presets.ts';
 import type { CohortShiftName } from '../simulators/shift-presets.ts';
 import { DEFAULT_FAULT_RATES, NO_FAULTS } from '../simulators/simulation-parameters.ts';
-import TRAINING_CONFIG from './training-config.json' with { type: 'json' };
+import TRAINING_CONFIG from '../models/training-config.json' with { type: 'json' };
 
 /**
  * The recovery-risk data sets as training-config.json declares them: the training cohort (split
  * by patient into train and validation), the test cohort (its own seed, scored once for the card)
  * and one cohort per distribution shift. train.py runs this file to write the CSVs; the card test
- * writes the test cohort again.
+ * writes the test cohort again. It lives in the composition layer because it plugs one feature
+ * (the simulators' cohort writer) into another's declaration (models/training-config.json).
  */
 
 export { TRAINING_CONFIG };
@@ -48,7 +49,7 @@ export function splitOf(patientId: string): Split {
 if (import.meta.main) {
   const [name, dir] = process.argv.slice(2);
   if (!dir || !(name === 'training' || name === 'test' || isCohortShiftName(name!))) {
-    console.error('usage: node models/training-cohort.ts <training|test|shift name> <output-dir>');
+    console.error('usage: node cli/training-cohort.ts <training|test|shift name> <output-dir>');
     process.exit(2);
   }
   const summary = await writeNamedCohort(dir, name as CohortName);
