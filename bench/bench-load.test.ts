@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { benchLoad } from './bench-load.ts';
+import { budget } from '../core/contracts/wait-for.ts';
 
 describe('benchLoad', () => {
   it('loads the generated file by both paths and reports each against the read_csv floors', async () => {
@@ -9,5 +10,5 @@ describe('benchLoad', () => {
       expect(figure).toBeGreaterThan(0);
     }
     expect(result.ratio).toBeCloseTo(result.loaderRowsPerSecond / result.readCsvRowsPerSecond, 2);
-  }, 60_000);
+  }, budget(60_000));
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { benchSseFanout } from './bench-sse.ts';
+import { budget } from '../core/contracts/wait-for.ts';
 
 describe('benchSseFanout', () => {
   it('delivers every published update to every connected client and reports the delays', async () => {
@@ -9,5 +10,5 @@ describe('benchSseFanout', () => {
     expect(f['events delivered']).toBe(f['events expected']);
     expect(f['delay p99 ms']).toBeGreaterThanOrEqual(f['delay p50 ms']!);
     expect(f['delay p50 ms']).toBeGreaterThan(0);
-  }, 30_000);
+  }, budget(30_000));
 });

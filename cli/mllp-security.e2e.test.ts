@@ -10,6 +10,7 @@ import { createTestPki } from '../ingest/hl7/mllp-test-pki.ts';
 import { connectMllp, msaOf } from '../simulators/device-protocols/mllp-client.ts';
 import type { VigilProcess } from './test-support/vigil-process.ts';
 import { eventually, startVigil } from './test-support/vigil-process.ts';
+import { budget } from '../core/contracts/wait-for.ts';
 
 /**
  * The HL7 edge as an operator runs it (issue 12, finding 1): plain MLLP stays on loopback and
@@ -56,7 +57,7 @@ describe('MLLP at start-up', () => {
     }, 15_000, 'the MLLP banner line and the loopback log line');
     expect(mllpAddressOf(output).host).toBe('127.0.0.1');
     expect(output).toMatch(/plaintext, loopback only/);
-  }, 40_000);
+  }, budget(40_000));
 
   it('vigil start with mTLS: a mapped certificate reaches the ward, a spoofed sender and a certificate-less client do not', async () => {
     const file = (name: string, content: Buffer): string => {
@@ -101,5 +102,5 @@ describe('MLLP at start-up', () => {
     }, 15_000, 'the mTLS monitor reading on the ward');
     expect(stored).toMatchObject([{ heartRate: 71 }]);
     expect(await vitalsOf('PMTLS2')).toEqual([]);
-  }, 60_000);
+  }, budget(60_000));
 });

@@ -6,6 +6,7 @@ import { signToken } from '../http/auth.ts';
 import { runReadingMergeScenario } from './test-support/reading-merge-scenario.ts';
 import type { VigilProcess } from './test-support/vigil-process.ts';
 import { startVigil } from './test-support/vigil-process.ts';
+import { budget } from '../core/contracts/wait-for.ts';
 
 /**
  * Issue 16, item 1: readings merge, never erase, on the embedded default. The warehouse is read
@@ -43,5 +44,5 @@ describe('readings merge, never erase (vigil start, embedded)', () => {
         return body.rows ?? [];
       },
     });
-  }, 90_000);
+  }, budget(90_000));
 });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { budget, eventually as waitUntil } from '../core/contracts/wait-for.ts';
 import type { PatientSummary } from '../core/domain/patient-summary.ts';
 import { summarizePatient } from '../core/domain/patient-summary.ts';
 import type { AppDeps } from '../cli/build-app.ts';
@@ -31,9 +32,14 @@ function frames(response: Response) {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   const queue: string[] = [];
+  let pendingRead: Promise<ReadableStreamReadResult<string>> | undefined;
   return {
-    async next(timeoutMs = 3000): Promise<string> {
-      const deadline = Date.now() + timeoutMs;
+    /** The next frame, within the (scaled) budget. */
+    next(timeoutMs = 3000): Promise<string> {
+      return this.nextBefore(Date.now() + budget(timeoutMs));
+    },
+    /** The next frame, by the deadline (epoch ms); a read still pending at the deadline is kept for the next call. */
+    async nextBefore(deadline: number): Promise<string> {
       while (queue.length === 0) {
         const split = buffer.indexOf('\n\n');
         if (split >= 0) {
@@ -41,10 +47,16 @@ function frames(response: Response) {
           buffer = buffer.slice(split + 2);
           continue;
         }
-        if (Date.now() > deadline) throw new Error('no SSE frame in time');
-        const { value, done } = await reader.read();
-        if (done) throw new Error('stream ended');
-        buffer += value;
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw new Error(`no SSE frame in time (partial frame: ${JSON.stringify(buffer.slice(0, 200))})`);
+        pendingRead ??= reader.read();
+        let timer: NodeJS.Timeout | undefined;
+        const result = await Promise.race([pendingRead, new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), remaining); })]);
+        clearTimeout(timer);
+        if (result === 'timeout') continue;
+        pendingRead = undefined;
+        if (result.done) throw new Error('stream ended');
+        buffer += result.value;
       }
       return queue.shift()!;
     },
@@ -63,12 +75,8 @@ async function connect(base: string, headers: Record<string, string> = bearer('c
   return { response, abort };
 }
 
-async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 3000): Promise<void> {
+  await waitUntil(what, check, (ok) => ok, timeoutMs, 10);
 }
 
 const sseClients = async (c: ReadSideApp) => (await c.metrics.sseClients.get()).values[0]?.value ?? 0;
@@ -98,7 +106,7 @@ describe('GET /v1/stream', () => {
     expect(audited).toMatchObject([{ actor: 'nurse-sse', action: 'GET /v1/stream', status: 200 }]);
 
     abort.abort();
-    await eventually(async () => (await sseClients(c)) === 0);
+    await eventually('the aborted client to be uncounted', async () => (await sseClients(c)) === 0);
   });
 
   it('carries NEWS2 completeness, and in silent risk mode no model risk, in the snapshot and in updates', async () => {
@@ -127,9 +135,9 @@ describe('GET /v1/stream', () => {
   it('disconnects a client that does not read instead of buffering without bound', async () => {
     const { ctx: c, base } = await listen({ maxBufferBytes: 16 * 1024, heartbeatMs: 60_000 });
     await connect(base); // never read from
-    await eventually(async () => (await sseClients(c)) === 1);
+    await eventually('the silent client to be counted', async () => (await sseClients(c)) === 1);
     const big = summarizePatient('P0009', [reading('P0009', Date.now(), { deviceId: 'x'.repeat(2000) })], undefined);
-    await eventually(async () => {
+    await eventually('the client that does not read to be disconnected', async () => {
       for (let i = 0; i < 200; i++) c.updates.publish(big);
       return (await sseClients(c)) === 0;
     }, 10_000);
@@ -156,9 +164,9 @@ describe('GET /v1/stream', () => {
 
   /** Reads frames until `event: session-expired`, failing if the stream ends or stalls first. */
   async function untilSessionExpired(stream: ReturnType<typeof frames>, budgetMs: number): Promise<string> {
-    const deadline = Date.now() + budgetMs;
+    const deadline = Date.now() + budget(budgetMs);
     for (;;) {
-      const frame = await stream.next(Math.max(1, deadline - Date.now()));
+      const frame = await stream.nextBefore(deadline);
       if (frame.startsWith('event: session-expired')) return frame;
     }
   }
@@ -171,9 +179,9 @@ describe('GET /v1/stream', () => {
     const opened = Date.now();
     expect(await untilSessionExpired(stream, 8000)).toBe('event: session-expired\ndata: {"reason":"expired"}');
     // jwt exp has one-second granularity: the token lived between 1 and 2 s.
-    expect(Date.now() - opened).toBeLessThan(4000);
+    expect(Date.now() - opened).toBeLessThan(budget(4000));
     await expect(stream.next(3000)).rejects.toThrow('stream ended');
-    await eventually(async () => (await sseClients(c)) === 0);
+    await eventually('the expired stream to be closed and uncounted', async () => (await sseClients(c)) === 0);
   });
 
   it('ends a cookie stream at the next heartbeat after its session signs out', async () => {

@@ -114,16 +114,20 @@ describe('JWKS key cache', () => {
     served = [key];
     requests = 0;
     let down = false;
+    let clock = 1_000_000;
     const keys = createJwksKeys({
-      url, cacheMs: 1, minRefetchMs: 0,
+      url, cacheMs: 1_000, minRefetchMs: 0, now: () => clock,
       fetch: async (input, init) => (down ? Promise.reject(new Error('connection refused')) : fetch(input, init)),
     });
     await keys.keyFor('k3', 'RS256');
-    await new Promise((r) => setTimeout(r, 5));
+    clock += 999;
     await keys.keyFor('k3', 'RS256');
-    expect(requests).toBe(2);
+    expect(requests, 'still fresh: no refetch').toBe(1);
+    clock += 2;
+    await keys.keyFor('k3', 'RS256');
+    expect(requests, 'older than the TTL: refetched').toBe(2);
     down = true;
-    await new Promise((r) => setTimeout(r, 5));
+    clock += 1_001;
     await expect(keys.keyFor('k3', 'RS256')).resolves.toContain('BEGIN PUBLIC KEY');
   });
 

@@ -11,6 +11,7 @@ import { applyCalibration, readLocalCalibration, resolveLocalCalibration } from 
 import type { LocalCalibration } from './local-calibration.ts';
 import { describeServedModel } from './provenance.ts';
 import { recalibrateCohort } from './recalibrate-cohort.ts';
+import { budget } from '../core/contracts/wait-for.ts';
 
 /**
  * Local recalibration end to end: fit on one cohort of the `low-prevalence` shift (≈ 3 % of
@@ -48,7 +49,7 @@ describe('vigil model recalibrate on a 3 %-prevalence site', () => {
     after = await evaluateCohort({ cohortDir: checkCohort, replicates: 0, calibration: readLocalCalibration(out) });
     // The figures the report quotes.
     console.log(`recalibration ${calibration.version}: a=${calibration.a.toFixed(3)} b=${calibration.b.toFixed(3)}; second cohort: slope ${before.metrics.model.calibrationSlope!.toFixed(3)} -> ${after.metrics.model.calibrationSlope!.toFixed(3)}, intercept ${before.metrics.model.calibrationIntercept!.toFixed(3)} -> ${after.metrics.model.calibrationIntercept!.toFixed(3)}, predicted/observed ${predictedOverObserved(before).toFixed(2)} -> ${predictedOverObserved(after).toFixed(2)}`);
-  }, 240_000);
+  }, budget(240_000));
 
   it('writes a versioned file recording the cohort, the fit and the evaluation', () => {
     const written = readLocalCalibration(out);

@@ -5,6 +5,7 @@ import type { OnnxRiskModel } from './risk-model-onnx.ts';
 import { computeFeatures, FEATURE_COUNT, FEATURE_NAMES } from './features.ts';
 import { readGoldenInputs, toScoringInput } from './golden-inputs.ts';
 import { ensurePythonStack, MODELS_DIR, runPython } from './python-stack.ts';
+import { budget } from '../core/contracts/wait-for.ts';
 
 /**
  * Serving equals training: on the golden inputs (test-set prediction points and edge cases that
@@ -24,7 +25,7 @@ describe.skipIf(!stack.ready)('recovery-risk parity: TypeScript serving vs Pytho
   beforeAll(async () => {
     python = JSON.parse(await runPython('parity.py', JSON.stringify(inputs))) as typeof python;
     model = await loadOnnxRiskModel({ path: path.join(MODELS_DIR, 'recovery-risk.onnx') });
-  }, 300_000);
+  }, budget(300_000));
   afterAll(() => model?.close());
 
   it('has golden inputs covering both labels and the edge cases', () => {

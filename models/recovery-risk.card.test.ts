@@ -10,6 +10,7 @@ import type { AlertBurden, ProbabilityMetrics } from './model-metrics.ts';
 import { patientDays, predictionPoints, readCohortStays } from './prediction-points.ts';
 import type { PredictionPoint } from './prediction-points.ts';
 import { TRAINING_CONFIG, writeTestCohort } from '../cli/training-cohort.ts';
+import { budget } from '../core/contracts/wait-for.ts';
 
 /**
  * Re-checks the committed model card from the committed model: regenerates the TEST cohort (its
@@ -70,7 +71,7 @@ describe('recovery-risk model card', () => {
     news2Scores = points.map((_, i) => rows[i * FEATURE_COUNT + score]!);
     const { intercept, slope } = card.news2Probability;
     news2 = { ...probabilityMetrics(news2Scores.map((s) => 1 / (1 + Math.exp(-(intercept + slope * s)))), labels), auroc: auroc(news2Scores, labels) };
-  }, 600_000);
+  }, budget(600_000));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('describes the same test cohort: its own seed, not the training one', () => {
@@ -116,7 +117,7 @@ describe('recovery-risk model card', () => {
       close(intervals[1]![key], card.metrics.news2.ci95[key], `NEWS2 ${key}`);
     }
     close(aurocDifference, card.metrics.difference.ci95.auroc, 'AUROC difference');
-  }, 300_000);
+  }, budget(300_000));
 
   it('quotes the alert burden and the early-stay figures the committed model gives at its deployed threshold', () => {
     const rules: [string, ArrayLike<number>, number][] = [['model', probabilities, card.deployedThreshold], ['news2>=5', news2Scores, 5], ['news2>=7', news2Scores, 7]];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeBusContract } from '../../core/contracts/bus-contract.ts';
-import { waitFor } from '../../core/contracts/wait-for.ts';
+import { budget, waitFor } from '../../core/contracts/wait-for.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { DeliveredMessage } from '../../core/ports/bus.ts';
 import { createSqliteBus } from './bus-sqlite.ts';
@@ -67,7 +67,7 @@ describe('sqlite bus', () => {
       await reopened.close();
     }
     expect([...confirmed].filter((n) => !delivered.has(n))).toEqual([]);
-  }, 60_000);
+  }, budget(60_000));
 
   it('hands a large released lease to a subscriber with little room, a few at a time, losing none', async () => {
     const bus = createSqliteBus({ path: path.join(dir, 'split', 'bus.sqlite') });
@@ -152,7 +152,7 @@ describe('sqlite bus', () => {
     await waitFor(() => storedMessages() === 0, 5_000, 'garbage collection of acked messages');
     await idle.close();
     await again.close();
-  }, 30_000);
+  }, budget(30_000));
 
   it('publish, deliver and ack in a tight loop (throughput figure, no assertion on speed)', async () => {
     const bus = createSqliteBus({ path: path.join(dir, 'throughput', 'bus.sqlite') });
@@ -191,5 +191,5 @@ describe('sqlite bus', () => {
     await sub.close();
     await bus.close();
     expect(acked).toBe(total);
-  }, 120_000);
+  }, budget(120_000));
 });

@@ -7,6 +7,7 @@ import { describeTimeSeriesContract } from '../../core/contracts/timeseries-cont
 import type { VitalReading } from '../../core/domain/reading.ts';
 import { mergeReadings } from '../../core/domain/merge-reading.ts';
 import { createSqliteTimeSeriesStore } from './timeseries-sqlite.ts';
+import { budget } from '../../core/contracts/wait-for.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vigil-ts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -88,5 +89,5 @@ describe('sqlite time-series store', () => {
     console.log(`sqlite time series: ${total} readings in batches of 2 000 in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)} readings/s wall, ${Math.round(total / ((cpu.user + cpu.system) / 1e6))} per CPU-second`);
     expect(await store.listPatients()).toHaveLength(24);
     await store.close();
-  }, 60_000);
+  }, budget(60_000));
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Bigtable } from '@google-cloud/bigtable';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeAlertStoreContract } from '../../core/contracts/alert-store-contract.ts';
-import { runPrefix } from '../../core/contracts/wait-for.ts';
+import { budget, runPrefix } from '../../core/contracts/wait-for.ts';
 import type { Alert } from '../../core/domain/alert.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import { createBigtableAlertStore } from './alert-store-bigtable.ts';
@@ -36,7 +36,7 @@ if (env) {
       expect(result).toMatchObject({ opened: false, alert: { id: claimedId, patientId, status: 'open' } });
       expect(await store.openFor(patientId)).toMatchObject({ id: claimedId });
       await store.close();
-    }, 30_000);
+    }, budget(30_000));
 
     it('a marker left pointing at a closed episode is released, and a new episode opens', async () => {
       const store = handle();
@@ -51,7 +51,7 @@ if (env) {
       expect(await store.openOnce(second)).toMatchObject({ opened: true, alert: { id: second.id } });
       expect(await store.get(first.id)).toMatchObject({ status: 'closed' });
       await store.close();
-    }, 30_000);
+    }, budget(30_000));
   });
 
   describe('Bigtable alert store: the visible-alerts index', () => {
@@ -78,7 +78,7 @@ if (env) {
       expect(keys, 'an old entry without its alert row was dropped').not.toContain(orphan);
       expect(keys, 'a fresh one is kept: its writer may be about to write the row').toContain(fresh);
       await store.close();
-    }, 30_000);
+    }, budget(30_000));
   });
 
   afterAll(async () => {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Bigtable } from '@google-cloud/bigtable';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runPrefix } from '../../core/contracts/wait-for.ts';
+import { budget, runPrefix } from '../../core/contracts/wait-for.ts';
 import { signToken } from '../../http/auth.ts';
 import { eventually, startVigil } from '../../cli/test-support/vigil-process.ts';
 import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
@@ -52,7 +52,7 @@ if (env) {
       await Promise.allSettled([vigilEnv.VIGIL_BIGTABLE_TABLE!, vigilEnv.VIGIL_BIGTABLE_AUDIT_TABLE!, vigilEnv.VIGIL_BIGTABLE_SESSIONS_TABLE!].map((t) => client.instance('vigil').table(t).delete()));
       await client.close();
       for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-    }, 60_000);
+    }, budget(60_000));
 
     /** A read a clinician makes on one instance; it must be served (and so audited). */
     async function read(instance: VigilProcess, actor: string, method: 'GET' | 'PUT', route: string): Promise<void> {
@@ -129,6 +129,6 @@ if (env) {
       // B's container is gone with its disk; its replacement starts empty and reads the same trail.
       const replacement = await startDashboard();
       expect(shape(await trailThrough(replacement)), 'the trail read through a replacement instance on a fresh disk').toEqual(shape(expected));
-    }, 600_000);
+    }, budget(600_000));
   });
 }

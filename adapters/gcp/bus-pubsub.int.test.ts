@@ -5,6 +5,7 @@ import { createLogger } from '../../core/observability/logger.ts';
 import type { Bus } from '../../core/ports/bus.ts';
 import { createPubSubBus } from './bus-pubsub.ts';
 import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';
+import { budget } from '../../core/contracts/wait-for.ts';
 
 const env = gcpEmulatorsOrSkip('adapters/gcp/bus-pubsub.int.test.ts');
 
@@ -46,7 +47,7 @@ if (env) {
         await client.close();
         await bus.close();
       }
-    }, 60_000);
+    }, budget(60_000));
   });
 
   afterAll(async () => {
@@ -54,5 +55,5 @@ if (env) {
     await Promise.allSettled([...provisioned.subscriptions].map((s) => client.subscription(s).delete()));
     await Promise.allSettled([...provisioned.topics].map((t) => client.topic(t).delete()));
     await client.close();
-  }, 60_000);
+  }, budget(60_000));
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Bigtable } from '@google-cloud/bigtable';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runPrefix } from '../../core/contracts/wait-for.ts';
+import { budget, runPrefix } from '../../core/contracts/wait-for.ts';
 import { signToken } from '../../http/auth.ts';
 import { eventually, startVigil } from '../../cli/test-support/vigil-process.ts';
 import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
@@ -87,7 +87,7 @@ if (env) {
       }
       await client.close();
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-    }, 120_000);
+    }, budget(120_000));
 
     it('an alert is raised once, seen on both dashboards, acknowledged on one and shown acknowledged on the other, and survives a SIGKILL', async () => {
       await runVigil(['provision'], { ...shared, VIGIL_DATA_DIR: dataDir() }, 240_000);
@@ -178,6 +178,6 @@ if (env) {
       }
 
       await streamB.close();
-    }, 600_000);
+    }, budget(600_000));
   });
 }

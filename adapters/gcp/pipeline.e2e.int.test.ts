@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPrefix } from '../../core/contracts/wait-for.ts';
+import { budget, runPrefix } from '../../core/contracts/wait-for.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import type { Subscription } from '../../core/ports/bus.ts';
 import { decodeReading } from '../../core/wire/reading-codec.ts';
@@ -77,14 +77,14 @@ if (env) {
           await m.ack();
         }
       });
-    }, 400_000);
+    }, budget(400_000));
 
     afterAll(async () => {
       for (const p of processors) await p.kill();
       await auditSubscription?.close();
       await audit.close();
       rmSync(dataDir, { recursive: true, force: true });
-    }, 60_000);
+    }, budget(60_000));
 
     it('stores every accepted reading exactly once in Bigtable and in BigQuery vitals, though a processor was SIGKILLed', async () => {
       processors.push(await startVigil('process', vigilEnv, { timeoutMs: 60_000 }));
@@ -149,6 +149,6 @@ if (env) {
         await store.close();
         await warehouse.close();
       }
-    }, 600_000);
+    }, budget(600_000));
   });
 }

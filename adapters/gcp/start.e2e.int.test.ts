@@ -9,7 +9,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { Bigtable } from '@google-cloud/bigtable';
 import { PassThroughClient } from 'google-auth-library';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runPrefix } from '../../core/contracts/wait-for.ts';
+import { budget, runPrefix } from '../../core/contracts/wait-for.ts';
 import { signToken } from '../../http/auth.ts';
 import { eventually, startVigil } from '../../cli/test-support/vigil-process.ts';
 import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
@@ -33,7 +33,7 @@ if (env) {
     afterAll(async () => {
       await vigil?.stop();
       rmSync(dataDir, { recursive: true, force: true });
-    }, 60_000);
+    }, budget(60_000));
 
     it('accepts a reading, serves it on /v1/patients, and the plain clients find it in Bigtable and BigQuery', async () => {
       await runVigil(['provision'], vigilEnv, 240_000);
@@ -81,7 +81,7 @@ if (env) {
         return found.length > 0 ? found : undefined;
       }, 60_000, 'the reading in BigQuery');
       expect(visible).toEqual([{ patient_id: 'P0007', heart_rate: 88, systolic: 131 }]);
-    }, 400_000);
+    }, budget(400_000));
 
     it('merges two PCD-01 ORU messages and two FHIR Observations of one moment into one reading each, alike in Bigtable (the API) and BigQuery', async () => {
       if (!vigil) throw new Error('the first test did not start vigil');
@@ -93,6 +93,6 @@ if (env) {
           params: { patient },
         }))[0] as Record<string, unknown>[],
       });
-    }, 200_000);
+    }, budget(200_000));
   });
 }

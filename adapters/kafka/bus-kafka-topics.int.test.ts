@@ -1,6 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { delay, runPrefix, waitFor } from '../../core/contracts/wait-for.ts';
+import { budget, delay, runPrefix, waitFor } from '../../core/contracts/wait-for.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import type { DeliveredMessage } from '../../core/ports/bus.ts';
 import { createKafkaBus } from './bus-kafka.ts';
@@ -28,7 +28,7 @@ if (brokers) {
       await admin.deleteGroups(groups).catch(() => {});
       await admin.deleteTopics({ topics }).catch(() => {});
       await admin.disconnect();
-    }, 30_000);
+    }, budget(30_000));
 
     it('refuses to publish to a topic nobody provisioned, saying what to run', async () => {
       const bus = createKafkaBus({ brokers, logger });
@@ -40,7 +40,7 @@ if (brokers) {
       } finally {
         await bus.close();
       }
-    }, 60_000);
+    }, budget(60_000));
 
     it('creates topics with the partitions asked, raises them on a later provision, never lowers them', async () => {
       const { topic } = names(1);
@@ -58,7 +58,7 @@ if (brokers) {
         await admin.disconnect();
         await bus.close();
       }
-    }, 60_000);
+    }, budget(60_000));
 
     it('keys by ordering key: one patient, one partition; ids are <partition>-<offset>', async () => {
       const { topic } = names(2);
@@ -77,7 +77,7 @@ if (brokers) {
       } finally {
         await bus.close();
       }
-    }, 60_000);
+    }, budget(60_000));
 
     it('delivery attempts survive a move of the partition to another subscriber', async () => {
       const { topic, group } = names(4);
@@ -108,7 +108,7 @@ if (brokers) {
       } finally {
         await Promise.all([first.close(), second.close()]);
       }
-    }, 60_000);
+    }, budget(60_000));
 
     it('a provisioned subscription starts at the end: it gets what was published after, not before', async () => {
       const { topic, group } = names(3);
@@ -132,6 +132,6 @@ if (brokers) {
       } finally {
         await bus.close();
       }
-    }, 60_000);
+    }, budget(60_000));
   });
 }

@@ -5,6 +5,7 @@ import { createLogger } from '../../core/observability/logger.ts';
 import type { Bus } from '../../core/ports/bus.ts';
 import { createKafkaBus } from './bus-kafka.ts';
 import { kafkaBrokersOrSkip } from './test-support/kafka-gate.ts';
+import { budget } from '../../core/contracts/wait-for.ts';
 
 const brokers = kafkaBrokersOrSkip('adapters/kafka/bus-kafka.int.test.ts');
 
@@ -28,5 +29,5 @@ if (brokers) {
     await admin.deleteGroups([...provisioned.subscriptions]).catch(() => {});
     await admin.deleteTopics({ topics: [...provisioned.topics] }).catch(() => {});
     await admin.disconnect();
-  }, 60_000);
+  }, budget(60_000));
 }

@@ -5,6 +5,7 @@ import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
 import { signToken } from '../../http/auth.ts';
 import { kafkaBrokersOrSkip, skipOrFail } from './test-support/kafka-gate.ts';
 import { deleteKafkaRun, kafkaRunEnv, runVigil } from './test-support/pipeline-env.ts';
+import { budget } from '../../core/contracts/wait-for.ts';
 
 const SUITE = 'adapters/kafka/kcat.int.test.ts';
 const brokers = kafkaBrokersOrSkip(SUITE);
@@ -46,12 +47,12 @@ if (brokers && kcatFound) {
       const provisioned = await runVigil('provision', env);
       expect(provisioned.code, provisioned.output).toBe(0);
       vigil = await startVigil('start', env, { timeoutMs: 60_000 });
-    }, 180_000);
+    }, budget(180_000));
 
     afterAll(async () => {
       expect(await vigil?.stop()).toBe(0);
       await deleteKafkaRun(brokers, env);
-    }, 60_000);
+    }, budget(60_000));
 
     it('serves the same API: a posted reading is accepted and shows up in the vitals', async () => {
       const observedAt = new Date(Date.now() - 120_000).toISOString();
@@ -67,7 +68,7 @@ if (brokers && kcatFound) {
         return rows.length > 0 ? rows : undefined;
       }, 30_000, 'the posted reading');
       expect(reading).toMatchObject({ heartRate: 71, systolic: 118, diastolic: 76 });
-    }, 60_000);
+    }, budget(60_000));
 
     it('processes a reading produced by kcat in the documented JSON format', async () => {
       const observedAt = new Date(Date.now() - 60_000).toISOString();
@@ -87,6 +88,6 @@ if (brokers && kcatFound) {
       }, 30_000, 'the kcat reading in /v1/patients/KCAT-1/vitals');
       expect(row).toMatchObject({ patientId: 'KCAT-1', heartRate: 88, systolic: 131, diastolic: 84, spo2: 95, respiratoryRate: 19, onOxygen: true });
       expect(Number(row!.temperatureC)).toBeCloseTo(38, 1);
-    }, 60_000);
+    }, budget(60_000));
   });
 }

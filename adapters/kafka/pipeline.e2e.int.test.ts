@@ -13,6 +13,7 @@ import { createBusSink } from '../../simulators/sink-bus.ts';
 import { createKafkaBus } from './bus-kafka.ts';
 import { kafkaBrokersOrSkip, skipOrFail } from './test-support/kafka-gate.ts';
 import { deleteKafkaRun, kafkaRunEnv, runVigil, wardReading } from './test-support/pipeline-env.ts';
+import { budget } from '../../core/contracts/wait-for.ts';
 
 const SUITE = 'adapters/kafka/pipeline.e2e.int.test.ts';
 
@@ -62,7 +63,7 @@ if (brokers && google) {
       await Promise.allSettled(processors.map((p) => p.kill()));
       await deleteKafkaRun(brokers, env);
       for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-    }, 60_000);
+    }, budget(60_000));
 
     /** A processor with its own data folder (its DuckDB warehouse), provisioned first. */
     async function startProcessor(): Promise<VigilProcess> {
@@ -151,6 +152,6 @@ if (brokers && google) {
         }
       }
       expect(inWarehouses).toEqual(new Set(expected.keys()));
-    }, 300_000);
+    }, budget(300_000));
   });
 }

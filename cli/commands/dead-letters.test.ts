@@ -16,12 +16,12 @@ import { createMetrics } from '../../core/observability/metrics.ts';
 import type { Bus, OutgoingMessage } from '../../core/ports/bus.ts';
 import type { TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
 import type { Warehouse } from '../../core/ports/warehouse.ts';
-import { sleep } from '../../core/retry.ts';
 import { CONTENT_TYPE_JSON, READING_ATTRIBUTES, encodeReading } from '../../core/wire/reading-codec.ts';
 import { openBus, openWarehouse } from '../wiring/open-backends.ts';
 import { startProcessor } from '../../stream-processor/processor.ts';
 import { runDeadLetters } from './dead-letters.ts';
 import { capture, holdWarehouse } from '../test-support/cli-output.ts';
+import { budget, eventually as waitUntil } from '../../core/contracts/wait-for.ts';
 
 const VIGIL_BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 const T0 = Date.parse('2026-11-22T10:00:00Z');
@@ -104,14 +104,8 @@ async function withProcessor(work: (backends: Backends, metrics: ReturnType<type
   }
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not met within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
-    await sleep(25);
-  }
+function eventually<T>(what: string, probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  return waitUntil(what, probe, accept, timeoutMs);
 }
 
 const count = async (warehouse: Warehouse, sql: string) => Number((await warehouse.query(sql)).rows[0]!.n);
@@ -151,7 +145,7 @@ describe('vigil dead-letters on the embedded default', () => {
       await eventually('two processor dead letters', () => count(warehouse, 'SELECT count(*)::INT AS n FROM dead_letters'), (n) => n === 2);
       await warehouse.append('dead_letters', directRows);
     });
-  }, 60_000);
+  }, budget(60_000));
 
   it('lists every dead letter without its payload, and the full rows with --json', async () => {
     const all = await deadLetters(['list']);
@@ -218,7 +212,7 @@ describe('vigil dead-letters on the embedded default', () => {
       // P2's reading is still implausible: it is refused again onto the same dead-letter row.
       expect(await count(warehouse, 'SELECT count(*)::INT AS n FROM dead_letters')).toBe(7);
     });
-  }, 60_000);
+  }, budget(60_000));
 
   it('says why (exit 69) when a running server holds the embedded warehouse', async () => {
     const held = path.join(dir, 'held');
@@ -231,7 +225,7 @@ describe('vigil dead-letters on the embedded default', () => {
     } finally {
       holder.kill();
     }
-  }, 30_000);
+  }, budget(30_000));
 
   it('answers --help for the command and each subcommand', async () => {
     const list = await vigilBin(['list', '--help'], dir);
@@ -242,6 +236,6 @@ describe('vigil dead-letters on the embedded default', () => {
     const usage = await vigilBin([], dir);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('a subcommand is needed: list or replay');
-  }, 30_000);
+  }, budget(30_000));
 });
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCohortCsv } from '../../simulators/cohort-csv.ts';
+import { budget } from '../../core/contracts/wait-for.ts';
 
 const VIGIL_BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'vigil-model-cli-'));
@@ -27,7 +28,7 @@ describe('vigil model evaluate', () => {
     await writeCohortCsv({ dir: cohort, seed: 7, admissions: 150 });
     // A site without recorded profiles: profiles.csv is optional.
     rmSync(path.join(cohort, 'profiles.csv'), { force: true });
-  }, 120_000);
+  }, budget(120_000));
 
   it('prints one JSON object with the card keys: metrics with 95 % intervals, difference, alert burden, early stay, subgroups, test set', async () => {
     const { code, stdout, stderr } = await vigil(['evaluate', '--cohort', cohort, '--bootstrap', '40']);
@@ -56,7 +57,7 @@ describe('vigil model evaluate', () => {
     // No profiles.csv: nobody is on scale 2; the subgroup says so instead of inventing an AUROC.
     expect(report.subgroups.find((s: { name: string }) => s.name === 'spo2 scale 2')).toMatchObject({ n: 0, model: { auroc: null } });
     expect(report.deployedThreshold).toBeGreaterThan(0);
-  }, 120_000);
+  }, budget(120_000));
 
   it('scores NEWS2 with the recorded profile (profiles.csv): a scale-2 subgroup appears', async () => {
     const withProfiles = path.join(dir, 'with-profiles');
@@ -69,7 +70,7 @@ describe('vigil model evaluate', () => {
     const scale2 = JSON.parse(stdout).subgroups.find((s: { name: string }) => s.name === 'spo2 scale 2');
     expect(scale2.patients).toBeGreaterThan(20);
     expect(scale2.patients).toBeLessThanOrEqual(30);
-  }, 120_000);
+  }, budget(120_000));
 
   it('leaves out the points of an expected death under palliative care (not a positive label)', async () => {
     const palliative = path.join(dir, 'palliative');
@@ -97,7 +98,7 @@ describe('vigil model evaluate', () => {
     expect(excluded).toBeGreaterThan(0);
     expect(after.predictionPoints).toBe(before.predictionPoints - excluded);
     expect(after.positives).toBe(before.positives - 1);
-  }, 120_000);
+  }, budget(120_000));
 
   it('names the file and the reason when the cohort is missing or malformed (exit 65)', async () => {
     const missingDir = await vigil(['evaluate', '--cohort', path.join(dir, 'nowhere')]);
@@ -115,7 +116,7 @@ describe('vigil model evaluate', () => {
     const badColumns = await vigil(['evaluate', '--cohort', noOutcomes]);
     expect(badColumns.code).toBe(65);
     expect(badColumns.stderr).toMatch(/outcomes\.csv: missing column\(s\) outcome, event_at/);
-  }, 120_000);
+  }, budget(120_000));
 
   it('refuses to evaluate with a calibration fitted for another model', async () => {
     const file = path.join(dir, 'other-model-calibration.json');
@@ -127,7 +128,7 @@ describe('vigil model evaluate', () => {
     const { code, stderr } = await vigil(['evaluate', '--cohort', cohort, '--calibration', file]);
     expect(code).toBe(65);
     expect(stderr).toContain('was fitted for some-other-model@9');
-  }, 60_000);
+  }, budget(60_000));
 
   it('answers --help for each subcommand, and a usage error without --cohort', async () => {
     const evaluate = await vigil(['evaluate', '--help']);
@@ -138,5 +139,5 @@ describe('vigil model evaluate', () => {
     const usage = await vigil(['evaluate']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('needs --cohort <dir>');
-  }, 60_000);
+  }, budget(60_000));
 });

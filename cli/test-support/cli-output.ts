@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { budget } from '../../core/contracts/wait-for.ts';
 
 /** A writable stream that keeps what the command printed, for assertions. */
 export function capture(): { stream: PassThrough; text: () => string } {
@@ -20,7 +21,7 @@ export async function holdWarehouse(file: string): Promise<ChildProcess> {
     setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: path.resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the lock-holding process did not report ready within 20 s')), 20_000);
+    const timer = setTimeout(() => reject(new Error(`the lock-holding process did not report ready within ${budget(20_000)} ms`)), budget(20_000));
     child.stdout!.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) {
         clearTimeout(timer);

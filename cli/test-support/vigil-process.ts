@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { budget, delay } from '../../core/contracts/wait-for.ts';
 
 const VIGIL_BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 
@@ -39,7 +40,7 @@ export async function startVigil(command: string, env: Record<string, string>, o
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const deadline = Date.now() + budget(options.timeoutMs ?? 30_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`vigil ${command} exited with ${child.exitCode}:\n${output}`);
     try {
@@ -50,9 +51,9 @@ export async function startVigil(command: string, env: Record<string, string>, o
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`vigil ${command} did not become healthy:\n${output}`);
+      throw new Error(`vigil ${command} did not answer /healthz within ${budget(options.timeoutMs ?? 30_000)} ms:\n${output}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await delay(100);
   }
   return {
     url,
@@ -69,9 +70,9 @@ export async function startVigil(command: string, env: Record<string, string>, o
   };
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+/** Polls `probe` until it returns a value other than undefined, or fails after the (scaled) `timeoutMs`. */
 export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + budget(timeoutMs);
   let lastError: unknown;
   for (;;) {
     try {
@@ -80,7 +81,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: lastError });
-    await new Promise((r) => setTimeout(r, 200));
+    if (Date.now() > deadline) throw new Error(`timed out after ${budget(timeoutMs)} ms waiting for ${what}`, { cause: lastError });
+    await delay(200);
   }
 }

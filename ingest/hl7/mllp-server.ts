@@ -161,8 +161,12 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     armIdle();
     socket.on('data', (chunk: Buffer) => {
       deframer.push(chunk);
-      // A frame must finish within frameTimeoutMs of its first byte, however slowly it trickles.
-      if (deframer.midFrame && !frameTimer) {
+      armFrameDeadline();
+    });
+    // A frame must finish within frameTimeoutMs of its first byte, however slowly it trickles; but
+    // not while this side has paused reading (a full queue on a busy machine): that time is ours.
+    function armFrameDeadline(): void {
+      if (deframer.midFrame && !frameTimer && !socket.isPaused()) {
         frameTimer = setTimeout(() => {
           log.info({ remote: socket.remoteAddress }, 'closing MLLP connection: frame not completed in time');
           socket.destroy();
@@ -171,7 +175,12 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
         clearTimeout(frameTimer);
         frameTimer = undefined;
       }
-    });
+    }
+    function pauseReading(): void {
+      socket.pause();
+      if (frameTimer) clearTimeout(frameTimer);
+      frameTimer = undefined;
+    }
     socket.on('drain', () => drained?.());
     socket.on('error', (error) => log.debug({ code: (error as { code?: string }).code }, 'MLLP connection error'));
     socket.on('close', () => {
@@ -194,7 +203,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
 
     function enqueue(work: Work): void {
       queue.push(work);
-      if (queue.length >= settings.maxQueuedFrames) socket.pause();
+      if (queue.length >= settings.maxQueuedFrames) pauseReading();
       if (!busy) void drain();
     }
 
@@ -211,7 +220,10 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
             });
             drained = undefined;
           }
-          if (queue.length < settings.maxQueuedFrames && !closing && socket.isPaused()) socket.resume();
+          if (queue.length < settings.maxQueuedFrames && !closing && socket.isPaused()) {
+            socket.resume();
+            armFrameDeadline();
+          }
         }
       } catch (error) {
         // `answer` never throws; a failing socket write must still not take the listener down.
