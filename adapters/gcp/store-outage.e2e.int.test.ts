@@ -158,7 +158,7 @@ if (env) {
           const metrics = await (await fetch(`${processor.url}/metrics`)).text();
           // Held, not nacked: the oldest unacked message has waited through the outage (the client may
           // still be retrying inside one write, so the retry counter need not have moved yet).
-          expect(Number(/vigil_processor_oldest_unacked_seconds (\S+)/.exec(metrics)?.[1]), 'oldest unacked age at the end of the outage').toBeGreaterThan(OUTAGE_MS / 2000);
+          expect(Number(/^vigil_processor_oldest_unacked_seconds (\S+)$/m.exec(metrics)?.[1]), 'oldest unacked age at the end of the outage').toBeGreaterThan(OUTAGE_MS / 2000);
           const retries = /vigil_store_write_retries_total\{backend="(?:bigtable|bigquery)"\} (\d+)/.exec(metrics)?.[1] ?? '0';
           outage = false;
           const restoredAt = Date.now();
@@ -169,7 +169,7 @@ if (env) {
             const s = await stored();
             return Math.min(new Set(s.Bigtable).size, new Set(s['BigQuery vitals']).size) >= target ? true : undefined;
           }, 180_000, `both stores to catch up after the ${name} outage`).catch(async (error: unknown) => {
-            throw new Error(`${(error as Error).message}\n${ledger.problems(await stored()).join('\n')}`);
+            throw new Error(`${(error as Error).message}\n${ledger.problems(await stored(), 10).join('\n')}\nprocessor log (tail):\n${processor!.output().slice(-6_000)}`);
           });
           console.log(`store outage e2e: ${name} restored; accepted so far ${ledger.counts.accepted}`);
           figures.push(`${name} refused ${OUTAGE_MS / 1000} s: ${duringOutage - before} readings accepted during it, caught up ${((Date.now() - restoredAt) / 1000).toFixed(1)} s after (write retries so far: ${retries})`);
