@@ -174,8 +174,8 @@ if (env) {
           }, 240_000, `both stores to catch up after the ${name} outage`).catch(async (error: unknown) => {
             throw new Error(`${(error as Error).message}\n${ledger.problems(await stored(), 10).join('\n')}\nprocessor metrics:\n${await vigilMetrics()}\nprocessor log (tail):\n${processor!.output().slice(-6_000)}`);
           });
-          console.log(`store outage e2e: ${name} restored; accepted so far ${ledger.counts.accepted}`);
           figures.push(`${name} refused ${OUTAGE_MS / 1000} s: ${duringOutage - before} readings accepted during it, caught up ${((Date.now() - restoredAt) / 1000).toFixed(1)} s after (write retries so far: ${retries})`);
+          console.log(`store outage e2e: ${figures.at(-1)}; accepted so far ${ledger.counts.accepted}`);
         }
       } finally {
         publishing = false;
