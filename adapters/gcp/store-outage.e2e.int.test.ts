@@ -1,0 +1,202 @@
+/**
+ * Store outages on the Google backends (issue 13, items 1 and 4): Bigtable, then BigQuery, made
+ * unreachable (a TCP proxy in front of each emulator refuses connections; the emulators keep their
+ * data) while readings flow through Pub/Sub to a `vigil process`. Each outage (20 s) outlasts the
+ * shrunk redelivery budget: the smallest ack deadline Pub/Sub allows (10 s) and its fewest
+ * attempts (5). Before the hold path, the processor nacked after ~3 s of retries and the emulator
+ * redelivered at once, so readings were dead-lettered within such an outage.
+ *
+ * Afterwards every accepted reading is in Bigtable and in BigQuery's `vitals` exactly once and none
+ * is dead-lettered; on failure the ledger says where each missing reading is.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPrefix, waitFor } from '../../core/contracts/wait-for.ts';
+import { toRawReading } from '../../core/domain/validate-ingest.ts';
+import { createLogger } from '../../core/observability/logger.ts';
+import type { Bus, Subscription } from '../../core/ports/bus.ts';
+import { READING_ATTRIBUTES, decodeReading, encodeReading } from '../../core/wire/reading-codec.ts';
+import { eventually, startVigil } from '../../cli/test-support/vigil-process.ts';
+import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
+import { createReadingLedger } from '../shared/test-support/reading-ledger.ts';
+import { startTcpFaultProxy } from '../shared/test-support/tcp-fault-proxy.ts';
+import type { TcpFaultProxy } from '../shared/test-support/tcp-fault-proxy.ts';
+import { createPubSubBus } from './bus-pubsub.ts';
+import { createBigtableTimeSeriesStore } from './timeseries-bigtable.ts';
+import { createBigQueryWarehouse } from './warehouse-bigquery.ts';
+import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';
+import { googleRunEnv } from './test-support/google-run-env.ts';
+import { runVigil } from './test-support/run-vigil.ts';
+
+const env = gcpEmulatorsOrSkip('adapters/gcp/store-outage.e2e.int.test.ts');
+
+const OUTAGE_MS = 15_000;
+const PATIENTS = 12;
+// Low on purpose: on a busy 2-core machine one BigQuery-emulator append takes seconds, and the
+// emulator delivers one ordering key's messages only after the previous ones are acked.
+const READINGS_PER_SECOND = 2;
+
+function hostPort(address: string): { host: string; port: number } {
+  const url = new URL(address.includes('://') ? address : `tcp://${address}`);
+  return { host: url.hostname, port: Number(url.port) };
+}
+
+if (env) {
+  describe('Google store outages: Bigtable, then BigQuery, refused for longer than the redelivery budget', () => {
+    const run = runPrefix('outage');
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-outage-'));
+    const vigilEnv = googleRunEnv(env, run, {
+      VIGIL_DATA_DIR: dataDir,
+      VIGIL_AUTH_SECRET: 'outage-secret-0123456789abcdef',
+      VIGIL_ACK_DEADLINE_MS: '10000',
+      VIGIL_MAX_DELIVERY_ATTEMPTS: '5',
+      VIGIL_BATCH_SIZE: '100',
+      VIGIL_LOG_LEVEL: "info",
+    });
+    const logger = createLogger({ level: 'silent' });
+    const ledger = createReadingLedger();
+    let bus: Bus;
+    const subscriptions: Subscription[] = [];
+    const proxies: TcpFaultProxy[] = [];
+    let processor: VigilProcess | undefined;
+
+    beforeAll(async () => {
+      await runVigil(['provision'], vigilEnv, 240_000);
+      bus = createPubSubBus({ projectId: env.GOOGLE_CLOUD_PROJECT, logger });
+      const [topic, deadTopic] = [vigilEnv.VIGIL_READINGS_TOPIC!, vigilEnv.VIGIL_DEAD_LETTER_TOPIC!];
+      await bus.provision([
+        { topic, subscriptions: [{ name: `${run}-ledger`, ackDeadlineMs: 60_000 }] },
+        { topic: deadTopic, subscriptions: [{ name: `${run}-ledger-dead`, ackDeadlineMs: 60_000 }] },
+      ]);
+      // Independent records of what reached the bus and what was dead-lettered.
+      for (const [name, topicName, record] of [[`${run}-ledger`, topic, ledger.onBus], [`${run}-ledger-dead`, deadTopic, ledger.deadLettered]] as const) {
+        subscriptions.push(await bus.subscribe({ topic: topicName, subscription: name, maxBatchSize: 500, maxBatchWaitMs: 20, maxInFlight: 5_000, ackDeadlineMs: 60_000 }, async (batch) => {
+          for (const m of batch) {
+            try {
+              record(decodeReading(m.data, m.attributes).readingId);
+            } catch {
+              record(`undecodable:${m.id}`);
+            }
+            await m.ack();
+          }
+        }));
+      }
+    }, 300_000);
+
+    afterAll(async () => {
+      await processor?.kill();
+      for (const s of subscriptions) await s.close();
+      await bus?.close();
+      for (const p of proxies) await p.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }, 60_000);
+
+    it('holds the batches through each outage: every accepted reading stored once in both stores, none dead-lettered', async () => {
+      const bigtable = await startTcpFaultProxy(hostPort(env.BIGTABLE_EMULATOR_HOST));
+      const bigqueryHttp = await startTcpFaultProxy(hostPort(env.BIGQUERY_EMULATOR_HOST));
+      proxies.push(bigtable, bigqueryHttp);
+      processor = await startVigil('process', {
+        ...vigilEnv,
+        BIGTABLE_EMULATOR_HOST: bigtable.address,
+        BIGQUERY_EMULATOR_HOST: `http://${bigqueryHttp.address}`,
+      }, { timeoutMs: 60_000 });
+
+      // Readings flow the whole time, published to Pub/Sub as the edge does (the bus is not down).
+      let publishing = true;
+      let duringOutage = 0;
+      let outage = false;
+      let tick = 0;
+      const t0 = Date.now() - 2 * 3_600_000; // observed in the past: the edge refuses readings from the future
+      const publisher = (async () => {
+        while (publishing) {
+          const patient = tick % PATIENTS;
+          const result = toRawReading({
+            deviceId: `bed-${patient}`, patientId: `OUT${String(patient).padStart(3, '0')}`, observedAt: t0 + tick * 1_000,
+            heartRate: 60 + (tick % 30), spo2: 97, respiratoryRate: 16,
+          }, { receivedAt: Date.now(), source: 'json' });
+          tick++;
+          if (!result.ok) throw new Error(`test reading invalid: ${JSON.stringify(result.errors)}`);
+          const r = result.reading;
+          try {
+            await bus.publish(vigilEnv.VIGIL_READINGS_TOPIC!, [{ data: encodeReading(r), attributes: READING_ATTRIBUTES, orderingKey: r.patientId }]);
+            ledger.accepted(r.readingId);
+            if (outage) duringOutage++;
+          } catch {
+            ledger.refused(r.readingId);
+          }
+          await new Promise((resolve) => setTimeout(resolve, 1_000 / READINGS_PER_SECOND));
+        }
+      })();
+
+      const store = createBigtableTimeSeriesStore({ projectId: env.GOOGLE_CLOUD_PROJECT, instanceId: 'vigil', tableId: vigilEnv.VIGIL_BIGTABLE_TABLE!, logger });
+      const warehouse = createBigQueryWarehouse({ projectId: env.GOOGLE_CLOUD_PROJECT, dataset: vigilEnv.VIGIL_BIGQUERY_DATASET!, location: 'US', logger });
+      const stored = async (): Promise<Record<string, string[]>> => {
+        const bigtableIds: string[] = [];
+        for (const patient of await store.listPatients()) {
+          bigtableIds.push(...(await store.readReadings(patient, { from: 0, to: t0 + 86_400_000 })).map((r) => r.readingId));
+        }
+        const rows = (await warehouse.query('SELECT reading_id, COUNT(*) AS n FROM vitals GROUP BY reading_id')).rows as { reading_id: string; n: number }[];
+        return { Bigtable: bigtableIds, 'BigQuery vitals': rows.flatMap((row) => Array.from({ length: Number(row.n) }, () => row.reading_id)) };
+      };
+      const figures: string[] = [];
+      const vigilMetrics = async (): Promise<string> => (await (await fetch(`${processor!.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('vigil_')).join('\n');
+
+      try {
+        await waitFor(() => ledger.counts.accepted >= 30, 30_000, '30 readings accepted before the first outage');
+        for (const [name, proxy] of [['Bigtable', bigtable], ['BigQuery', bigqueryHttp]] as const) {
+          const before = duringOutage;
+          outage = true;
+          await proxy.refuse();
+          if (name === 'Bigtable') {
+            // /readyz names the store while it is down (the processor's writes fail even if a ping were cached).
+            const ready = await eventually(async () => {
+              const res = await fetch(`${processor!.url}/readyz`);
+              return res.status === 503 ? await res.text() : undefined;
+            }, OUTAGE_MS, '/readyz to answer 503 during the Bigtable outage');
+            expect(ready).toContain('timeseries (bigtable)');
+          }
+          await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS)); // the outage itself: its length is the point
+          const metrics = await (await fetch(`${processor.url}/metrics`)).text();
+          // Held, not nacked: the oldest unacked message has waited through the outage (the client may
+          // still be retrying inside one write, so the retry counter need not have moved yet).
+          expect(Number(/^vigil_processor_oldest_unacked_seconds (\S+)$/m.exec(metrics)?.[1]), 'oldest unacked age at the end of the outage').toBeGreaterThan(OUTAGE_MS / 2000);
+          const retries = /vigil_store_write_retries_total\{backend="(?:bigtable|bigquery)"\} (\d+)/.exec(metrics)?.[1] ?? '0';
+          outage = false;
+          const restoredAt = Date.now();
+          await proxy.restore();
+          // Caught up: every reading accepted up to the restore is in both stores.
+          const target = ledger.counts.accepted;
+          await eventually(async () => {
+            const s = await stored();
+            return Math.min(new Set(s.Bigtable).size, new Set(s['BigQuery vitals']).size) >= target ? true : undefined;
+          }, 240_000, `both stores to catch up after the ${name} outage`).catch(async (error: unknown) => {
+            throw new Error(`${(error as Error).message}\n${ledger.problems(await stored(), 10).join('\n')}\nprocessor metrics:\n${await vigilMetrics()}\nprocessor log (tail):\n${processor!.output().slice(-6_000)}`);
+          });
+          figures.push(`${name} refused ${OUTAGE_MS / 1000} s: ${duringOutage - before} readings accepted during it, caught up ${((Date.now() - restoredAt) / 1000).toFixed(1)} s after (write retries so far: ${retries})`);
+          console.log(`store outage e2e: ${figures.at(-1)}; accepted so far ${ledger.counts.accepted}`);
+        }
+      } finally {
+        publishing = false;
+        await publisher;
+      }
+
+      // Everything accepted is stored, once, in both; the dead-letter topic saw nothing.
+      await eventually(async () => (ledger.missing(await stored()) === 0 ? true : undefined), 180_000, 'every accepted reading in both stores')
+        .catch(async (error: unknown) => {
+          throw new Error(`${(error as Error).message}\n${ledger.problems(await stored()).join('\n')}\nprocessor log (tail):\n${processor!.output().slice(-4_000)}`);
+        });
+      await new Promise((resolve) => setTimeout(resolve, 3_000)); // a dead letter forwarded at the end would arrive in this time
+      const problems = ledger.problems(await stored());
+      console.log(`store outage e2e: processor metrics at the end:\n${await vigilMetrics()}`);
+      console.log(`store outage e2e: ${ledger.counts.accepted} accepted, ${ledger.counts.refused} refused, ${ledger.counts.deadLettered} dead-lettered; ${figures.join('; ')}`);
+      expect(problems, 'where each problem reading is').toEqual([]);
+      expect(ledger.counts.deadLettered).toBe(0);
+      expect(processor.output()).not.toContain('nacked for redelivery');
+      expect(processor.output()).toContain('holding the batch');
+      await store.close();
+      await warehouse.close();
+    }, 600_000);
+  });
+}
