@@ -13,7 +13,7 @@ import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts'
 import { createReadingLedger } from '../adapters/shared/test-support/reading-ledger.ts';
 import { waitFor } from '../core/contracts/wait-for.ts';
 import { readingIdOf } from '../core/wire/reading-codec.ts';
-import { signToken } from '../dashboard-api/auth.ts';
+import { signToken } from '../http/auth.ts';
 import type { VigilProcess } from './test-support/vigil-process.ts';
 import { eventually, startVigil } from './test-support/vigil-process.ts';
 

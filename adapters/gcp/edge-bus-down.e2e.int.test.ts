@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPrefix } from '../../core/contracts/wait-for.ts';
 import { createLogger } from '../../core/observability/logger.ts';
-import { signToken } from '../../dashboard-api/auth.ts';
+import { signToken } from '../../http/auth.ts';
 import { heartRateExample } from '../../ingest/fhir/spec-vital-signs-examples.ts';
 import { connectMllp, msaOf } from '../../simulators/device-protocols/mllp-client.ts';
 import { readingToOru } from '../../simulators/device-protocols/reading-to-oru.ts';
