@@ -193,8 +193,10 @@ if (env) {
       console.log(`store outage e2e: ${ledger.counts.accepted} accepted, ${ledger.counts.refused} refused, ${ledger.counts.deadLettered} dead-lettered; ${figures.join('; ')}`);
       expect(problems, 'where each problem reading is').toEqual([]);
       expect(ledger.counts.deadLettered).toBe(0);
+      // Held, never nacked. Whether the Google client retried inside one write (the hold path extends
+      // deadlines during a slow write too) or failed it (and the hold path retried) is the client's
+      // choice, so no log line is required; the oldest-unacked age during each outage showed the hold.
       expect(processor.output()).not.toContain('nacked for redelivery');
-      expect(processor.output()).toContain('holding the batch');
       await store.close();
       await warehouse.close();
     }, 600_000);
