@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AuditEntry, AuditLog } from '../ports/audit-log.ts';
+import { openPortForSuite } from './provisioned-port.ts';
 import { runPrefix } from './wait-for.ts';
 
 /**
@@ -27,19 +28,7 @@ export function describeAuditLogContract(name: string, make: () => Promise<Audit
 
   describe(`audit log contract: ${name}`, () => {
     let log: AuditLog;
-
-    beforeAll(async () => {
-      log = await make();
-      await log.provision();
-    }, timeout);
-    afterAll(async () => {
-      await log?.close();
-    }, timeout);
-
-    it('provision is idempotent and ping answers', async () => {
-      await expect(log.provision()).resolves.toBeUndefined();
-      await expect(log.ping()).resolves.toBeUndefined();
-    }, timeout);
+    openPortForSuite(make, (port) => { log = port; }, timeout);
 
     it('lists newest first, filtered by patient, actor and time window, bounded by limit; entries come back as written', async () => {
       const { from, to } = caseWindow();

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DeviceAssociations } from '../ports/device-associations.ts';
 import { whereaboutsOf } from '../ports/device-associations.ts';
+import { openPortForSuite } from './provisioned-port.ts';
 import { runPrefix } from './wait-for.ts';
 
 /** The device association contract (core/ports/device-associations.ts), run by every adapter's tests. */
@@ -12,19 +13,7 @@ export function describeDeviceAssociationsContract(name: string, make: () => Pro
 
   describe(`device associations contract: ${name}`, () => {
     let store: DeviceAssociations;
-
-    beforeAll(async () => {
-      store = await make();
-      await store.provision();
-    }, timeout);
-    afterAll(async () => {
-      await store?.close();
-    }, timeout);
-
-    it('provision is idempotent and ping answers', async () => {
-      await expect(store.provision()).resolves.toBeUndefined();
-      await expect(store.ping()).resolves.toBeUndefined();
-    }, timeout);
+    openPortForSuite(make, (port) => { store = port; }, timeout);
 
     it('answers by time: a transfer ends the old bed, the bed goes to its next patient, history stays', async () => {
       const [alice, bob, bedA, bedB] = [`${prefix}-alice`, `${prefix}-bob`, `${prefix}-bed-a`, `${prefix}-bed-b`];

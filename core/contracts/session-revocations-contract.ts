@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SessionRevocations } from '../ports/session-revocations.ts';
+import { openPortForSuite } from './provisioned-port.ts';
 import { runPrefix } from './wait-for.ts';
 
 /** The session revocation contract (core/ports/session-revocations.ts), run by every adapter's tests. */
@@ -9,19 +10,7 @@ export function describeSessionRevocationsContract(name: string, make: () => Pro
 
   describe(`session revocations contract: ${name}`, () => {
     let store: SessionRevocations;
-
-    beforeAll(async () => {
-      store = await make();
-      await store.provision();
-    }, timeout);
-    afterAll(async () => {
-      await store?.close();
-    }, timeout);
-
-    it('provision is idempotent and ping answers', async () => {
-      await expect(store.provision()).resolves.toBeUndefined();
-      await expect(store.ping()).resolves.toBeUndefined();
-    }, timeout);
+    openPortForSuite(make, (port) => { store = port; }, timeout);
 
     it('an id never revoked is not revoked', async () => {
       expect(await store.isRevoked(`${prefix}-never`)).toBe(false);
