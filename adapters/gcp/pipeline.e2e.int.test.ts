@@ -95,8 +95,11 @@ if (env) {
         ['simulate', '--target', 'bus', '--patients', '12', '--rate', '40', '--duration', '20s', '--faults', 'none', '--seed', '7'],
         vigilEnv, 120_000,
       );
-      // Mid-run: the victim holds leased, unacked messages; Pub/Sub must hand them to the survivor.
-      await new Promise((r) => setTimeout(r, 8_000));
+      // Mid-run: once the victim is processing, it holds leased, unacked messages; Pub/Sub must hand
+      // them to the survivor. (A condition, not a fixed wait: on a busy machine 8 s was sometimes before its first batch.)
+      const processedBy = async (p: VigilProcess): Promise<number> =>
+        Number(/^vigil_readings_processed_total (\S+)$/m.exec(await (await fetch(`${p.url}/metrics`)).text())?.[1] ?? 0);
+      await eventually(async () => ((await processedBy(victim)) >= 20 ? true : undefined), 90_000, 'the victim processor to store its first readings');
       await victim.kill();
       const summary = await simulation;
       expect(summary).toMatch(/readings sent/);
