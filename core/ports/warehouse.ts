@@ -40,6 +40,10 @@ export const WAREHOUSE_QUERIES = {
   ward_trends: { params: ['from'], literals: ['bucket_ms'] },
   /** The processor's admission lookup: `patient_ids` joined by commas. */
   admissions_of_patients: { params: ['patient_ids'], literals: [] },
+  /** ADT's read-modify-write: every column of the patient's admissions, cancelled too, oldest first. */
+  admission_records_of_patient: { params: ['patient_id'], literals: [] },
+  /** ADT's read-modify-write: every column of the patient's row (none when unknown). */
+  patient_record: { params: ['patient_id'], literals: [] },
 } as const satisfies Record<string, { readonly params: readonly string[]; readonly literals: readonly string[] }>;
 
 export type WarehouseQueryName = keyof typeof WAREHOUSE_QUERIES;
