@@ -6,9 +6,11 @@ import { PassThroughClient } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGcsObjectStore } from '../adapters/gcp/object-store-gcs.ts';
 import { gcpEmulatorsOrSkip } from '../adapters/gcp/test-support/emulator-gate.ts';
-import { createBigQueryWarehouseWithLoadJobs } from '../adapters/gcp/warehouse-bigquery-load-job.ts';
+import { createBigQueryBulkLoad } from '../adapters/gcp/bulk-load-bigquery.ts';
+import { createBigQueryWarehouse } from '../adapters/gcp/warehouse-bigquery.ts';
 import { runPrefix } from '../core/contracts/wait-for.ts';
 import { createLogger } from '../core/observability/logger.ts';
+import type { BulkLoad } from '../core/ports/bulk-load.ts';
 import type { ObjectStore } from '../core/ports/object-store.ts';
 import type { Warehouse } from '../core/ports/warehouse.ts';
 import { loadCsv, LoadRejectedError } from './load-csv.ts';
@@ -24,11 +26,15 @@ if (env) {
     const logger = createLogger({ level: 'silent' });
     let warehouse: Warehouse;
     let store: ObjectStore;
+    let bulkLoad: BulkLoad;
     let tmp: string;
 
     beforeAll(async () => {
-      warehouse = createBigQueryWarehouseWithLoadJobs({ projectId: env.GOOGLE_CLOUD_PROJECT, dataset: datasetId, location: 'US', logger });
+      const options = { projectId: env.GOOGLE_CLOUD_PROJECT, dataset: datasetId, location: 'US', logger };
+      const bigQuery = createBigQueryWarehouse(options);
+      warehouse = bigQuery;
       store = createGcsObjectStore({ projectId: env.GOOGLE_CLOUD_PROJECT, bucket: 'vigil-landing', logger });
+      bulkLoad = createBigQueryBulkLoad({ ...options, warehouse: bigQuery, objectStore: store });
       tmp = await mkdtemp(path.join(tmpdir(), 'vigil-load-bq-'));
       await warehouse.provision();
       await store.provision();
@@ -45,7 +51,7 @@ if (env) {
     }, SLOW);
 
     const load = (table: LoadableTable, file: string) =>
-      loadCsv({ warehouse, objectStore: store, table, file, rejectsPath: path.join(tmp, `${table}.rejects.csv`) });
+      loadCsv({ bulkLoad, table, file, rejectsPath: path.join(tmp, `${table}.rejects.csv`) });
     const count = async (table: string): Promise<number> =>
       Number((await warehouse.query(`SELECT COUNT(*) AS n FROM ${table}`)).rows[0]!.n);
 

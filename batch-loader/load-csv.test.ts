@@ -6,11 +6,12 @@ import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
 import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
-import type { Warehouse } from '../core/ports/warehouse.ts';
+import { createDuckDbBulkLoad } from '../adapters/embedded/bulk-load-duckdb.ts';
+import { duckDbCsvSelect } from '../adapters/embedded/duckdb-csv-select.ts';
+import type { BulkLoad } from '../core/ports/bulk-load.ts';
 import { TABLES } from '../core/warehouse-schema.ts';
 import type { ColumnSpec, ColumnType } from '../core/warehouse-schema.ts';
 import { convertValue } from './convert-value.ts';
-import { duckDbCsvSelect } from './duckdb-csv-select.ts';
 import type { DateReadOptions } from './parse-csv-date.ts';
 import type { LoadCsvOptions } from './load-csv.ts';
 import { loadCsv, LoadRejectedError } from './load-csv.ts';
@@ -39,7 +40,7 @@ function file(name: string, text: string): string {
 }
 
 function load(csv: string, extra: Partial<LoadCsvOptions> = {}) {
-  return loadCsv({ warehouse, table: 'admissions', file: csv, rejectsPath: `${csv}.rejects.csv`, ...extra });
+  return loadCsv({ bulkLoad: createDuckDbBulkLoad(warehouse), table: 'admissions', file: csv, rejectsPath: `${csv}.rejects.csv`, ...extra });
 }
 
 async function refusal(promise: Promise<unknown>): Promise<LoadRejectedError> {
@@ -48,8 +49,8 @@ async function refusal(promise: Promise<unknown>): Promise<LoadRejectedError> {
   return error as LoadRejectedError;
 }
 
-/** The same warehouse without the in-warehouse path, so every row goes through the streamed one. */
-const streamedOnly = (w: Warehouse): Warehouse => ({ ...w, replaceRowsFromQuery: undefined });
+/** The warehouse's bulk loads without the in-warehouse path, so every row goes through the streamed one. */
+const streamedOnly = (w: DuckDbWarehouse): BulkLoad => ({ ...createDuckDbBulkLoad(w), replaceFromCsvFile: () => Promise.resolve(undefined) });
 
 const rejectsOf = (csv: string) => parse(readFileSync(`${csv}.rejects.csv`), { columns: true }) as Record<string, string>[];
 const tableRows = async (table = 'admissions') => (await warehouse.query(`SELECT * FROM ${table} ORDER BY 1`)).rows;
@@ -166,7 +167,7 @@ describe('dates and zones', () => {
 
   it('takes a century per column, by source or warehouse name', async () => {
     const csv = file('pat.csv', 'SUBJECT_ID,DOB,DOD\n1,3/5/94 0:00,8/12/65 0:00\n');
-    await loadCsv({ warehouse, table: 'patients', file: csv, rejectsPath: `${csv}.rejects.csv`, centuries: { all: 21, byColumn: { DOB: 20 } } });
+    await loadCsv({ bulkLoad: createDuckDbBulkLoad(warehouse), table: 'patients', file: csv, rejectsPath: `${csv}.rejects.csv`, centuries: { all: 21, byColumn: { DOB: 20 } } });
     expect(await tableRows('patients')).toEqual([expect.objectContaining({ date_of_birth: new Date('2094-03-05T00:00:00Z'), date_of_death: new Date('2165-08-12T00:00:00Z') })]);
   });
 
@@ -207,7 +208,7 @@ describe('idempotence', () => {
   it('streams in batches, atomically over all of them', async () => {
     const lines = Array.from({ length: 2_500 }, (_, i) => `A${i},P${i},2164-10-23 21:09,,,0,${i}`);
     const csv = file('many.csv', `${ADMISSIONS_HEADER}\n${lines.join('\n')}\n`);
-    expect(await load(csv, { batchRows: 100, warehouse: streamedOnly(warehouse) })).toMatchObject({ method: 'streamed', rowsLoaded: 2_500 });
+    expect(await load(csv, { batchRows: 100, bulkLoad: streamedOnly(warehouse) })).toMatchObject({ method: 'streamed', rowsLoaded: 2_500 });
     expect((await warehouse.query('SELECT count(*) AS n, sum(total_cost) AS s FROM admissions')).rows).toEqual([{ n: 2_500, s: (2_499 * 2_500) / 2 }]);
     const broken = file('broken.csv', `${ADMISSIONS_HEADER}\n${lines.map((l) => l.replace(/,(\d+)$/, ',0')).join('\n')}\nB1,P1,whenever,,,0,\n`);
     await refusal(load(broken, { batchRows: 100 }));
@@ -231,7 +232,7 @@ describe('in-warehouse fast path (DuckDB reads, checks and converts a clean file
     expect(fast).toMatchObject({ method: 'in-warehouse', rowsRead: 5, rowsLoaded: 5, rowsRejected: 0, ignoredColumns: ['ROW_ID'] });
     const inWarehouse = await tableRows();
     await warehouse.query('DELETE FROM admissions');
-    expect(await load(csv, { warehouse: streamedOnly(warehouse) })).toMatchObject({ method: 'streamed', rowsLoaded: 5 });
+    expect(await load(csv, { bulkLoad: streamedOnly(warehouse) })).toMatchObject({ method: 'streamed', rowsLoaded: 5 });
     expect(inWarehouse).toEqual(await tableRows());
     expect(inWarehouse[1]).toMatchObject({ admitted_at: new Date('2164-10-24T08:00:00.123Z'), discharged_at: new Date('2164-10-30T04:30:59Z') });
   });
@@ -244,8 +245,8 @@ describe('in-warehouse fast path (DuckDB reads, checks and converts a clean file
       for (const [table, name] of [['patients', 'PATIENTS'], ['admissions', 'ADMISSIONS'], ['icustays', 'ICUSTAYS']] as const) {
         const csv = path.join(demo, `${name}.csv`);
         expect(await load(csv, { table })).toMatchObject({ method: 'in-warehouse', rowsRejected: 0 });
-        expect(await load(csv, { table, warehouse: streamedOnly(streamedWarehouse) })).toMatchObject({ method: 'streamed', rowsRejected: 0 });
-        const all = async (w: Warehouse) => (await w.query(`SELECT * FROM ${table} ORDER BY 1`)).rows;
+        expect(await load(csv, { table, bulkLoad: streamedOnly(streamedWarehouse) })).toMatchObject({ method: 'streamed', rowsRejected: 0 });
+        const all = async (w: DuckDbWarehouse) => (await w.query(`SELECT * FROM ${table} ORDER BY 1`)).rows;
         const loaded = await all(warehouse);
         expect(loaded.length).toBeGreaterThan(99);
         expect(loaded).toEqual(await all(streamedWarehouse));

@@ -3,18 +3,15 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import { VigilError } from '../core/errors.ts';
-import type { ObjectStore } from '../core/ports/object-store.ts';
-import type { Warehouse, WarehouseRow } from '../core/ports/warehouse.ts';
+import type { BulkLoad, CsvColumnPlan } from '../core/ports/bulk-load.ts';
+import type { WarehouseRow } from '../core/ports/warehouse.ts';
 import type { TableSpec } from '../core/warehouse-schema.ts';
 import { TABLES } from '../core/warehouse-schema.ts';
 import { convertValue } from './convert-value.ts';
-import type { PlannedColumn } from './duckdb-csv-select.ts';
 import { hasCsvStructure } from './csv-structure.ts';
-import { duckDbCsvSelect } from './duckdb-csv-select.ts';
 import type { DateReadOptions } from './parse-csv-date.ts';
 import { checkTimeZone } from './parse-csv-date.ts';
 import { openRejectsFile } from './rejects-file.ts';
-import { stageRowsAsNdjson } from './stage-ndjson.ts';
 import type { RejectsFile } from './rejects-file.ts';
 import type { LayoutName } from './source-layouts.ts';
 import { planColumns } from './source-layouts.ts';
@@ -31,7 +28,8 @@ export interface Centuries {
 }
 
 export interface LoadCsvOptions {
-  readonly warehouse: Warehouse;
+  /** Where the rows go (core/ports/bulk-load.ts). */
+  readonly bulkLoad: BulkLoad;
   readonly table: LoadableTable;
   readonly file: string;
   /** Absent: detected from the header. */
@@ -46,12 +44,6 @@ export interface LoadCsvOptions {
   /** Rows handed to the warehouse at a time: bounds memory. Default 5,000. */
   readonly batchRows?: number;
   readonly onProgress?: (progress: LoadProgress) => void;
-  /**
-   * Where the validated rows are staged when the warehouse loads staged files (BigQuery: Cloud
-   * Storage, then a load job). Without it, or without `loadStagedFile`, rows go through
-   * `replaceRowsFrom`/`replaceRows`.
-   */
-  readonly objectStore?: ObjectStore;
 }
 
 export interface LoadProgress {
@@ -246,18 +238,8 @@ export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
   }
 
   try {
-    if (options.warehouse.loadStagedFile && options.objectStore) {
-      const staged = await stageRowsAsNdjson(options.objectStore, spec, batches());
-      state.stagedUri = staged.uri;
-      if (staged.rows > 0) await options.warehouse.loadStagedFile(options.table, staged.uri, 'ndjson');
-    } else if (options.warehouse.replaceRowsFrom) {
-      await options.warehouse.replaceRowsFrom(options.table, batches());
-    } else {
-      // Adapters without a streamed replace get the whole file at once (memory grows with it).
-      const all: WarehouseRow[] = [];
-      for await (const b of batches()) all.push(...b);
-      await options.warehouse.replaceRows(options.table, all);
-    }
+    const loaded = await options.bulkLoad.replaceRowsFrom(options.table, batches());
+    state.stagedUri = loaded.stagedUri;
   } catch (error) {
     state.rowsLoaded = 0;
     throw error;
@@ -271,7 +253,7 @@ export async function loadCsv(options: LoadCsvOptions): Promise<LoadSummary> {
 /** One record per row, whatever the line endings; quoted fields may hold newlines. */
 const CSV_OPTIONS = { bom: true, relax_column_count: true, skip_empty_lines: false, info: true, record_delimiter: ['\r\n', '\n', '\r'] };
 
-interface SourceColumn extends PlannedColumn {
+interface SourceColumn extends CsvColumnPlan {
   /** The header as written in the file. */
   readonly source: string;
 }
@@ -306,26 +288,26 @@ async function readHeader(file: string): Promise<string[] | undefined> {
 
 /**
  * The fast path: a warehouse that can run the loader's rules itself (DuckDB) reads, checks,
- * converts and replaces the whole file in one statement. It accepts only values the streamed path
- * accepts and converts them the same way (duckdb-csv-select.ts); on any refusal the load falls back
+ * converts and replaces the whole file in one statement (BulkLoad.replaceFromCsvFile). It accepts
+ * only values the streamed path accepts and converts them the same way; on any refusal the load falls back
  * to the streamed path, which finds and reports every reject with its line. Returns undefined then.
  */
 async function loadInWarehouse(options: LoadCsvOptions, spec: TableSpec, timeZone: string, totalBytes: number): Promise<Omit<LoadSummary, 'seconds'> | undefined> {
-  const { warehouse } = options;
-  if (warehouse.dialect !== 'duckdb' || !warehouse.replaceRowsFromQuery || options.objectStore) return undefined;
   const header = await readHeader(options.file);
   if (!header) return undefined; // the streamed path says the file is empty
   const plan = planFromHeader(header, spec, options, timeZone);
-  const select = duckDbCsvSelect(options.file, header.length, plan.columns);
-  if (!select) return undefined;
-  // The scan runs on this thread while DuckDB reads on its own; the rows commit only if it passes.
-  const structured = hasCsvStructure(options.file, header.length);
+  // The scan runs on this thread while the engine reads on its own; the rows commit only if it
+  // passes. Started by the engine, only when it takes the file.
+  let structured: Promise<boolean> | undefined;
+  const commitIf = () => (structured = hasCsvStructure(options.file, header.length));
   const progress = (fraction: number) => options.onProgress?.({ rows: undefined, rejected: 0, bytes: Math.round(fraction * totalBytes), totalBytes });
   let rows: number;
   try {
-    ({ rows } = await warehouse.replaceRowsFromQuery(options.table, select.sql, { params: select.params, onProgress: progress, commitIf: structured }));
+    const loaded = await options.bulkLoad.replaceFromCsvFile(options.table, options.file, { headerLength: header.length, columns: plan.columns }, { onProgress: progress, commitIf });
+    if (!loaded) return undefined; // outside what the engine reads: streamed
+    ({ rows } = loaded);
   } catch (error) {
-    await structured.catch(() => undefined); // settled before the streamed path reads the file
+    await structured?.catch(() => undefined); // settled before the streamed path reads the file
     // A warehouse that is gone would fail the streamed path too; say so now. Anything else is
     // the file's (its messages quote rows: never shown), and the streamed path reports it.
     if (error instanceof VigilError && (error.code === 'BACKEND_UNAVAILABLE' || error.code === 'SHUTTING_DOWN')) throw error;

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { createDuckDbWarehouse } from '../adapters/embedded/warehouse-duckdb.ts';
-import type { Warehouse } from '../core/ports/warehouse.ts';
+import { createDuckDbBulkLoad } from '../adapters/embedded/bulk-load-duckdb.ts';
+import type { BulkLoad } from '../core/ports/bulk-load.ts';
 import type { LoadSummary } from '../batch-loader/load-csv.ts';
 import { loadCsv } from '../batch-loader/load-csv.ts';
 
@@ -48,16 +49,16 @@ export async function benchLoad(options: { rows?: number } = {}): Promise<LoadBe
     const file = path.join(dir, 'admissions.csv');
     const fileBytes = await writeAdmissionsCsv(file, rows);
     const rate = (seconds: number) => Math.round(rows / seconds);
-    const load = async (warehouse: Warehouse) => {
-      const summary = await loadCsv({ warehouse, table: 'admissions', file, rejectsPath: path.join(dir, 'rejects.csv') });
+    const load = async (bulkLoad: BulkLoad) => {
+      const summary = await loadCsv({ bulkLoad, table: 'admissions', file, rejectsPath: path.join(dir, 'rejects.csv') });
       if (summary.rowsLoaded !== rows) throw new Error(`bench: loaded ${summary.rowsLoaded} of ${rows} rows`);
       return summary;
     };
     const warehouse = await openWarehouse('warehouse.duckdb');
     let loaded: LoadSummary, reloaded: LoadSummary, readCsvSeconds: number, keyedSeconds: number, peakRssMiB: number;
     try {
-      loaded = await load(warehouse);
-      reloaded = await load(warehouse);
+      loaded = await load(createDuckDbBulkLoad(warehouse));
+      reloaded = await load(createDuckDbBulkLoad(warehouse));
       peakRssMiB = process.resourceUsage().maxRSS / 1024;
       readCsvSeconds = await timed(() => warehouse.query('CREATE TABLE scratch_read_csv AS SELECT * FROM read_csv($file, header = true, auto_detect = true)', { file }));
       const copied = (await warehouse.query('SELECT count(*) AS n FROM scratch_read_csv')).rows[0]?.n;
@@ -71,7 +72,7 @@ export async function benchLoad(options: { rows?: number } = {}): Promise<LoadBe
     const streamedWarehouse = await openWarehouse('streamed.duckdb');
     let streamed: LoadSummary;
     try {
-      streamed = await load({ ...streamedWarehouse, replaceRowsFromQuery: undefined });
+      streamed = await load({ ...createDuckDbBulkLoad(streamedWarehouse), replaceFromCsvFile: () => Promise.resolve(undefined) });
     } finally {
       await streamedWarehouse.close();
     }

@@ -59,6 +59,14 @@ const LOCKED_DOWN_CONFIG: Readonly<Record<string, string>> = Object.freeze({
 });
 const READ_ONLY_CONFIG: Readonly<Record<string, string>> = Object.freeze({ access_mode: 'READ_ONLY', ...LOCKED_DOWN_CONFIG });
 
+export interface ReplaceFromQueryOptions {
+  readonly params?: Readonly<Record<string, unknown>>;
+  /** The query's estimated fraction done, when the engine knows it. */
+  readonly onProgress?: (fractionDone: number) => void;
+  /** A check beside the query (the loader's scan of the file): rows commit only if it resolves true. */
+  readonly commitIf?: Promise<boolean>;
+}
+
 export interface AnalystQueryOptions {
   /** Rows returned at most; `truncated` says when there were more. */
   readonly maxRows: number;
@@ -73,9 +81,17 @@ export interface DuckDbWarehouse extends Warehouse, RetentionPurge {
    * checkpointed into the file, and the file is copied. Not for `:memory:`.
    */
   snapshotTo(file: string): Promise<{ bytes: number }>;
-  // Always present here (optional on the port).
+  /**
+   * The bulk loads (bulk-load-duckdb.ts, the BulkLoad port): `replaceRows` streamed, atomic over
+   * every batch; if the source throws or a batch is refused the table is as it was.
+   */
   replaceRowsFrom(table: TableName, batches: AsyncIterable<readonly WarehouseRow[]>): Promise<{ rows: number }>;
-  replaceRowsFromQuery: NonNullable<Warehouse['replaceRowsFromQuery']>;
+  /**
+   * Replaces the rows with the same keys by the rows `sql` (a SELECT naming the table's columns)
+   * returns, atomically: if the query fails, returns a key twice, or `commitIf` does not resolve
+   * true, it rejects and the table is as it was. Its errors may quote the rows: never log them.
+   */
+  replaceRowsFromQuery(table: TableName, sql: string, options?: ReplaceFromQueryOptions): Promise<{ rows: number }>;
   /**
    * One SELECT for an analyst, on a connection of its own, bounded in rows and time; anything but
    * a single SELECT is refused (VALIDATION_FAILED). Only on a `lockedDown` or `readOnly` instance,

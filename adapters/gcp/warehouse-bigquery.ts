@@ -65,7 +65,12 @@ const namedQuerySql = createNamedQueries(fileURLToPath(new URL('../../analytics-
 /** A staging table left behind by a killed process deletes itself after this long. */
 const STAGING_TTL_MS = 6 * 3_600_000;
 
-export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Warehouse {
+/** The BigQuery warehouse; `replaceRowsFrom` is the bulk loads' streamed path (bulk-load-bigquery.ts). */
+export interface BigQueryWarehouse extends Warehouse {
+  replaceRowsFrom(table: TableName, batches: AsyncIterable<readonly WarehouseRow[]>): Promise<{ rows: number }>;
+}
+
+export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): BigQueryWarehouse {
   if (!options?.projectId || !options.dataset) throw new VigilError('CONFIG_INVALID', 'createBigQueryWarehouse needs projectId and dataset');
   if (!/^\w{1,1024}$/.test(options.dataset)) throw new VigilError('CONFIG_INVALID', `VIGIL_BIGQUERY_DATASET=${options.dataset} is not a valid dataset name`);
   const logger = options.logger.child({ component: 'warehouse-bigquery' });

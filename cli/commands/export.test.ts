@@ -9,6 +9,12 @@ import { capture } from '../test-support/cli-output.ts';
 import { SHIFT_MIN_DAYS, SHIFT_SPAN_DAYS } from '../export/deidentify-rules.ts';
 import { runExport } from './export.ts';
 import { runLoad } from './load.ts';
+import { createDuckDbBulkLoad } from '../../adapters/embedded/bulk-load-duckdb.ts';
+
+async function duckDbBulkLoad(file: string) {
+  const warehouse = await createDuckDbWarehouse({ path: file });
+  return { warehouse, bulkLoad: createDuckDbBulkLoad(warehouse) };
+}
 
 /**
  * `vigil export --deidentify` on a warehouse holding the MIMIC-III demo's PATIENTS and ADMISSIONS
@@ -56,7 +62,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'vigil-export-'));
   dataDir = path.join(dir, 'data');
   const dbPath = path.join(dataDir, 'warehouse.duckdb');
-  const io = { openWarehouse: () => createDuckDbWarehouse({ path: dbPath }), stdout: capture().stream, stderr: capture().stream };
+  const io = { openWarehouse: () => createDuckDbWarehouse({ path: dbPath }), openBulkLoad: () => duckDbBulkLoad(dbPath), stdout: capture().stream, stderr: capture().stream };
   mkdirSync(dataDir);
   for (const [table, name] of [['patients', 'PATIENTS'], ['admissions', 'ADMISSIONS']] as const) {
     expect(await runLoad(['--table', table, path.join(DEMO, `${name}.csv`)], io)).toBe(0);

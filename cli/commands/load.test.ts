@@ -8,6 +8,12 @@ import { createDuckDbWarehouse } from '../../adapters/embedded/warehouse-duckdb.
 import { runLoad } from './load.ts';
 import { runSql } from './sql.ts';
 import { capture } from '../test-support/cli-output.ts';
+import { createDuckDbBulkLoad } from '../../adapters/embedded/bulk-load-duckdb.ts';
+
+async function duckDbBulkLoad(file: string) {
+  const warehouse = await createDuckDbWarehouse({ path: file });
+  return { warehouse, bulkLoad: createDuckDbBulkLoad(warehouse) };
+}
 
 const DEMO = path.resolve(import.meta.dirname, '../../../shared/data/mimic-iii-demo');
 
@@ -25,7 +31,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function vigil(command: 'load' | 'sql', args: string[]) {
   const stdout = capture();
   const stderr = capture();
-  const io = { openWarehouse: () => createDuckDbWarehouse({ path: dbPath }), stdout: stdout.stream, stderr: stderr.stream };
+  const io = { openWarehouse: () => createDuckDbWarehouse({ path: dbPath }), openBulkLoad: () => duckDbBulkLoad(dbPath), stdout: stdout.stream, stderr: stderr.stream };
   const code = command === 'load' ? await runLoad(args, io) : await runSql(args, io);
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
@@ -102,7 +108,7 @@ describe('vigil load reads regular files only', () => {
     const stdout = capture();
     const stderr = capture();
     const io = {
-      openWarehouse: () => Promise.reject(new Error('the warehouse must not be opened for a file that cannot be loaded')),
+      openBulkLoad: () => Promise.reject(new Error('the warehouse must not be opened for a file that cannot be loaded')),
       stdout: stdout.stream,
       stderr: stderr.stream,
     };

@@ -9,9 +9,8 @@ import type { LayoutName } from '../../batch-loader/source-layouts.ts';
 import { loadConfig } from '../../core/config.ts';
 import { VigilError } from '../../core/errors.ts';
 import { createLogger } from '../../core/observability/logger.ts';
-import type { ObjectStore } from '../../core/ports/object-store.ts';
-import type { Warehouse } from '../../core/ports/warehouse.ts';
-import { openObjectStore, openWarehouse } from '../wiring/open-backends.ts';
+import { openBulkLoad } from '../wiring/open-backends.ts';
+import type { BulkLoadBackends } from '../wiring/open-backends.ts';
 import type { CliCommand } from '../command.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
 
@@ -45,9 +44,8 @@ Environment: VIGIL_WAREHOUSE (duckdb|bigquery), VIGIL_DATA_DIR (the DuckDB file 
 $VIGIL_DATA_DIR/warehouse.duckdb), and the BigQuery variables for VIGIL_WAREHOUSE=bigquery.`;
 
 export interface LoadCommandIo {
-  readonly openWarehouse: () => Promise<Warehouse>;
-  /** Where the file is staged for warehouses that load staged files (BigQuery: Cloud Storage). */
-  readonly openObjectStore?: () => Promise<ObjectStore>;
+  /** The warehouse and its bulk loads (cli/wiring/open-backends.ts openBulkLoad). */
+  readonly openBulkLoad: () => Promise<BulkLoadBackends>;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
@@ -92,14 +90,13 @@ export async function runLoad(argv: readonly string[], io: LoadCommandIo): Promi
   }
   const rejectsPath = values.rejects ? path.resolve(values.rejects) : await defaultRejectsPath(file);
 
-  const warehouse = await io.openWarehouse();
-  const objectStore = warehouse.loadStagedFile && io.openObjectStore ? await io.openObjectStore() : undefined;
+  const { warehouse, bulkLoad, objectStore } = await io.openBulkLoad();
   const progress = createLoadProgress(io.stderr, `loading ${path.basename(file)}`);
   try {
     await warehouse.provision();
     await objectStore?.provision();
     const summary = await loadCsv({
-      warehouse,
+      bulkLoad,
       table: table as LoadableTable,
       file,
       rejectsPath,
@@ -108,7 +105,6 @@ export async function runLoad(argv: readonly string[], io: LoadCommandIo): Promi
       ...(centuries ? { centuries } : {}),
       ...(values.timezone ? { timeZone: values.timezone } : {}),
       onProgress: (p) => progress.update(p),
-      ...(objectStore ? { objectStore } : {}),
     });
     progress.stop();
     if (summary.rowsRejected === 0) await rm(rejectsPath, { force: true }); // a stale one from an earlier run
@@ -206,8 +202,7 @@ const load: CliCommand = {
     const config = loadConfig();
     const logger = createLogger({ level: config.logLevel, name: 'vigil-load' });
     return runLoad(argv, {
-      openWarehouse: () => openWarehouse(config, logger),
-      openObjectStore: () => openObjectStore(config, logger),
+      openBulkLoad: () => openBulkLoad(config, logger),
       stdout: process.stdout,
       stderr: process.stderr,
     });

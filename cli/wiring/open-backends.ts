@@ -7,6 +7,7 @@ import type { AuditLog } from '../../core/ports/audit-log.ts';
 import type { AlertStore } from '../../core/ports/alert-store.ts';
 import type { DeviceAssociations } from '../../core/ports/device-associations.ts';
 import type { Bus } from '../../core/ports/bus.ts';
+import type { BulkLoad } from '../../core/ports/bulk-load.ts';
 import type { ObjectStore } from '../../core/ports/object-store.ts';
 import type { SessionRevocations } from '../../core/ports/session-revocations.ts';
 import type { TimeSeriesStore } from '../../core/ports/timeseries-store.ts';
@@ -136,17 +137,52 @@ export async function openWarehouse(config: VigilConfig, logger: Logger, options
       });
     }
     case 'bigquery': {
-      // With load jobs: `vigil load` stages its file in Cloud Storage and BigQuery loads it from there.
-      const { createBigQueryWarehouseWithLoadJobs } = await import('../../adapters/gcp/warehouse-bigquery-load-job.ts');
-      return createBigQueryWarehouseWithLoadJobs({
-        projectId: config.googleCloudProject,
-        dataset: config.warehouse.bigqueryDataset,
-        location: config.warehouse.bigqueryLocation,
-        retentionDays: config.retention.days,
-        logger,
-      });
+      const { createBigQueryWarehouse } = await import('../../adapters/gcp/warehouse-bigquery.ts');
+      return createBigQueryWarehouse(bigQueryOptions(config, logger));
     }
   }
+}
+
+/** What `vigil load` writes through: the warehouse (to provision and close) and its bulk loads. */
+export interface BulkLoadBackends {
+  readonly warehouse: Warehouse;
+  readonly bulkLoad: BulkLoad;
+  /** Where BigQuery's loads stage their files (Cloud Storage); provisioned and closed by the caller. */
+  readonly objectStore?: ObjectStore;
+}
+
+/**
+ * The warehouse with its bulk loads (core/ports/bulk-load.ts). On DuckDB both go through one
+ * instance (one process holds the file, and `vigil backup`'s snapshot waits for its loads); on
+ * BigQuery the rows are staged in Cloud Storage and a load job reads them.
+ */
+export async function openBulkLoad(config: VigilConfig, logger: Logger): Promise<BulkLoadBackends> {
+  switch (config.warehouse.kind) {
+    case 'duckdb': {
+      const { createDuckDbBulkLoad } = await import('../../adapters/embedded/bulk-load-duckdb.ts');
+      const { createDuckDbWarehouse } = await import('../../adapters/embedded/warehouse-duckdb.ts');
+      const warehouse = await createDuckDbWarehouse({ path: dataFile(config, 'warehouse.duckdb'), memoryLimitMb: config.warehouse.duckdbMemoryMb });
+      return { warehouse, bulkLoad: createDuckDbBulkLoad(warehouse) };
+    }
+    case 'bigquery': {
+      const { createBigQueryBulkLoad } = await import('../../adapters/gcp/bulk-load-bigquery.ts');
+      const { createBigQueryWarehouse } = await import('../../adapters/gcp/warehouse-bigquery.ts');
+      const options = bigQueryOptions(config, logger);
+      const warehouse = createBigQueryWarehouse(options);
+      const objectStore = await openObjectStore(config, logger);
+      return { warehouse, objectStore, bulkLoad: createBigQueryBulkLoad({ ...options, warehouse, objectStore }) };
+    }
+  }
+}
+
+function bigQueryOptions(config: VigilConfig, logger: Logger) {
+  return {
+    projectId: config.googleCloudProject,
+    dataset: config.warehouse.bigqueryDataset,
+    location: config.warehouse.bigqueryLocation,
+    retentionDays: config.retention.days,
+    logger,
+  };
 }
 
 /** Batch files land in Cloud Storage when the warehouse is BigQuery, else in a local folder. */

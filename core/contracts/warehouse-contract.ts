@@ -214,6 +214,11 @@ export function describeWarehouseContract(name: string, makeWarehouse: () => Pro
       expect(admissions.rows).toEqual([{
         patient_id: `${run}-NQ1`, admitted_at: at('2026-11-20T08:30:00.000Z'), discharged_at: null, admission_type: 'EMERGENCY', date_of_birth: at('1950-06-30T00:00:00.000Z'),
       }]);
+      await warehouse.replaceRows('admissions', [admission('nq-a3', { patient_id: `${run}-NQ1`, admitted_at: at('2026-11-19T08:30:00.000Z'), cancelled_at: at('2026-11-19T09:00:00.000Z') })]);
+      const records = await warehouse.namedQuery('admission_records_of_patient', { patient_id: `${run}-NQ1` }, {});
+      expect(records.rows.map((r) => [r.admission_id, r.cancelled_at])).toEqual([[`${run}-nq-a3`, at('2026-11-19T09:00:00.000Z')], [`${run}-nq-a1`, null]]);
+      expect((await warehouse.namedQuery('patient_record', { patient_id: `${run}-NQ1` }, {})).rows).toMatchObject([{ patient_id: `${run}-NQ1`, date_of_birth: at('1950-06-30T00:00:00.000Z') }]);
+      expect((await warehouse.namedQuery('patient_record', { patient_id: `${run}-nobody` }, {})).rows).toEqual([]);
     }, timeout);
 
     it('returns INT64 aggregates as numbers', async () => {

@@ -26,16 +26,14 @@ export interface AdtOutcome {
 }
 
 export function createAdtRecords(warehouse: Warehouse, associations: DeviceAssociations): AdtRecords {
-  const p = warehouse.dialect === 'googlesql' ? '@' : '$';
   let queue: Promise<unknown> = Promise.resolve();
 
   async function admissionsOf(patientId: string): Promise<WarehouseRow[]> {
-    const result = await warehouse.query(`SELECT * FROM admissions WHERE patient_id = ${p}patient ORDER BY admitted_at`, { patient: patientId });
-    return [...result.rows];
+    return [...(await warehouse.namedQuery('admission_records_of_patient', { patient_id: patientId }, {})).rows];
   }
 
   async function patientRow(patientId: string): Promise<WarehouseRow | undefined> {
-    return (await warehouse.query(`SELECT * FROM patients WHERE patient_id = ${p}patient`, { patient: patientId })).rows[0];
+    return (await warehouse.namedQuery('patient_record', { patient_id: patientId }, {})).rows[0];
   }
 
   /** The admission the event speaks of: by visit number, else the patient's latest one not cancelled. */

@@ -4,12 +4,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import type { ObjectStore } from '../core/ports/object-store.ts';
-import type { WarehouseRow } from '../core/ports/warehouse.ts';
-import type { TableSpec } from '../core/warehouse-schema.ts';
+import type { ObjectStore } from '../../core/ports/object-store.ts';
+import type { WarehouseRow } from '../../core/ports/warehouse.ts';
+import type { TableSpec } from '../../core/warehouse-schema.ts';
 
 /**
- * Writes the validated rows as NDJSON (the staged-file format of Warehouse.loadStagedFile) to a
+ * Writes the validated rows as NDJSON (what a BigQuery load job reads) to a
  * local temp file, then puts it into the object store in one atomic put. The local file comes
  * first so that a load refused at the end of the file (too many bad rows) stages nothing, and
  * memory stays bounded by one batch. Returns the staged object's URI and the rows in it.

@@ -3,25 +3,27 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { PassThroughClient } from 'google-auth-library';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/observability/logger.ts';
-import type { Warehouse } from '../../core/ports/warehouse.ts';
+import type { BulkLoad } from '../../core/ports/bulk-load.ts';
+import type { ObjectStore } from '../../core/ports/object-store.ts';
 import { TABLES } from '../../core/warehouse-schema.ts';
 import type { TableSpec } from '../../core/warehouse-schema.ts';
 import { backendError } from './google-errors.ts';
-import { createBigQueryWarehouse, createStagingTable, RAW_SUFFIX, WRITTEN_AT } from './warehouse-bigquery.ts';
-import type { BigQueryWarehouseOptions } from './warehouse-bigquery.ts';
+import { createStagingTable, RAW_SUFFIX, WRITTEN_AT } from './warehouse-bigquery.ts';
+import type { BigQueryWarehouse, BigQueryWarehouseOptions } from './warehouse-bigquery.ts';
+import { stageRowsAsNdjson } from './stage-ndjson.ts';
 
 /**
- * The BigQuery warehouse with `loadStagedFile` (core/ports/warehouse.ts): a load job reads the
- * staged object (gs://…) into a private staging table, then ONE `INSERT ... SELECT` copies it into
- * `<table>_raw` with a newer `_written_at`, exactly as the adapter's `replaceRows` applies its
- * staging table. So the newest-per-key view shows every key of the file in its new version (a
- * reload changes nothing analysts see), and a failed job or statement leaves the table as it was.
- *
- * Kept beside warehouse-bigquery.ts rather than inside it: it only needs the client and the
- * adapter's public `query`.
+ * Bulk loads into BigQuery (core/ports/bulk-load.ts). Given an object store, the rows are staged as
+ * NDJSON in it (stage-ndjson.ts) and a load job reads the staged object (gs://…) into a private
+ * staging table, then ONE `INSERT ... SELECT` copies it into `<table>_raw` with a newer
+ * `_written_at`, exactly as the warehouse's `replaceRows` applies its staging table. So the
+ * newest-per-key view shows every key of the file in its new version (a reload changes nothing
+ * analysts see), and a failed job or statement leaves the table as it was. Without an object store
+ * the rows stream through the warehouse's own staging table. BigQuery does not read local CSV
+ * files: `replaceFromCsvFile` always leaves the file to the loader's streamed path.
  */
-export function createBigQueryWarehouseWithLoadJobs(options: BigQueryWarehouseOptions): Warehouse {
-  const warehouse = createBigQueryWarehouse(options);
+export function createBigQueryBulkLoad(options: BigQueryWarehouseOptions & { readonly warehouse: BigQueryWarehouse; readonly objectStore?: ObjectStore }): BulkLoad {
+  const { warehouse, objectStore } = options;
   const bigquery = new BigQuery({
     projectId: options.projectId,
     ...(process.env.BIGQUERY_EMULATOR_HOST ? { authClient: new PassThroughClient() } : {}),
@@ -31,19 +33,22 @@ export function createBigQueryWarehouseWithLoadJobs(options: BigQueryWarehouseOp
     projectId: options.projectId,
     datasetId: options.dataset,
     location: options.location,
-    logger: options.logger.child({ component: 'warehouse-bigquery-load-job' }),
+    logger: options.logger.child({ component: 'bulk-load-bigquery' }),
     run: (sql) => warehouse.query(sql),
   };
   return {
-    ...warehouse,
-    loadStagedFile: (name, uri, format) => {
+    kind: 'bigquery',
+    async replaceRowsFrom(name, batches) {
+      if (!objectStore) return warehouse.replaceRowsFrom(name, batches);
       const spec = TABLES[name];
       if (!spec) throw new VigilError('VALIDATION_FAILED', `unknown warehouse table ${String(name)}`);
-      return loadStagedFileIntoBigQuery(deps, spec, uri, format);
+      const staged = await stageRowsAsNdjson(objectStore, spec, batches);
+      if (staged.rows > 0) await loadStagedFileIntoBigQuery(deps, spec, staged.uri);
+      return { rows: staged.rows, stagedUri: staged.uri };
     },
+    replaceFromCsvFile: () => Promise.resolve(undefined),
   };
 }
-
 
 interface StagedFileLoadDeps {
   readonly bigquery: BigQuery;
@@ -55,8 +60,7 @@ interface StagedFileLoadDeps {
   readonly run: (sql: string) => Promise<unknown>;
 }
 
-async function loadStagedFileIntoBigQuery(deps: StagedFileLoadDeps, spec: TableSpec, uri: string, format: 'ndjson'): Promise<{ rows: number }> {
-  if (format !== 'ndjson') throw new VigilError('VALIDATION_FAILED', `BigQuery loads staged files as ndjson, not ${String(format)}`);
+async function loadStagedFileIntoBigQuery(deps: StagedFileLoadDeps, spec: TableSpec, uri: string): Promise<{ rows: number }> {
   if (!uri.startsWith('gs://')) throw new VigilError('VALIDATION_FAILED', `a BigQuery load job reads gs:// objects, not ${uri}`);
   const stagingName = `_load_${spec.name}_${randomUUID().replaceAll('-', '')}`;
   const dataset = deps.bigquery.dataset(deps.datasetId, { location: deps.location });

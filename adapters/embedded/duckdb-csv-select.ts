@@ -1,22 +1,18 @@
-import type { ColumnSpec } from '../core/warehouse-schema.ts';
-import type { DateFormat, DateReadOptions } from './parse-csv-date.ts';
+import type { CsvColumnPlan, CsvDateReading } from '../../core/ports/bulk-load.ts';
+import type { ColumnSpec } from '../../core/warehouse-schema.ts';
 
-/** A planned source column: its position in the record, the warehouse column, how its dates read. */
-export interface PlannedColumn {
-  readonly index: number;
-  readonly column: ColumnSpec;
-  readonly dates: DateReadOptions;
-}
+type PlannedColumn = CsvColumnPlan;
+type DateFormat = CsvDateReading['formats'][number];
 
 /**
- * The loader's rules as one DuckDB SELECT over `read_csv`, so a clean file is read, checked and
+ * The batch loader's rules (batch-loader/convert-value.ts) as one DuckDB SELECT over `read_csv`, so a clean file is read, checked and
  * converted inside DuckDB (in parallel, off the Node thread) instead of row by row in JS.
  *
  * It is a fast path, not a second definition of the rules: it accepts a strict subset of what
- * `convertValue` accepts (zoneless times in UTC only, ASCII spaces only, no year 0) and
- * converts each accepted value exactly as `convertValue` would (a fraction of a second cut to
+ * the loader's `convertValue` accepts (zoneless times in UTC only, ASCII spaces only, no year 0) and
+ * converts each accepted value exactly as it would (a fraction of a second cut to
  * milliseconds, a two-digit US year only with the column's declared century). Every other value stops the query
- * with `error()`, and the caller then runs the JS path, which reports each reject with its line.
+ * with `error()`, and the loader then runs its JS path, which reports each reject with its line.
  * Returns undefined when the file's options are outside the subset.
  */
 export function duckDbCsvSelect(file: string, headerLength: number, columns: readonly PlannedColumn[]): { sql: string; params: Record<string, unknown> } | undefined {
