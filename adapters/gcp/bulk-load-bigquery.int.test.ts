@@ -11,9 +11,12 @@ const SLOW = 300_000; // the emulator serves one request at a time (infra/README
 
 if (env) {
   const logger = createLogger({ level: 'silent' });
+  // One dataset for both: provisioning a dataset is most of this file's time on the emulator, and
+  // the contract only reads back the rows of its own run.
+  const dataset = runPrefix('vigil_bl').replaceAll('-', '_');
   // Staged in Cloud Storage, then a load job (what `vigil load` does) ...
   describeBulkLoadContract('bigquery load jobs (emulators)', async () => {
-    const options = { projectId: env.GOOGLE_CLOUD_PROJECT, dataset: runPrefix('vigil_bl').replaceAll('-', '_'), location: 'US', logger };
+    const options = { projectId: env.GOOGLE_CLOUD_PROJECT, dataset, location: 'US', logger };
     const warehouse = createBigQueryWarehouse(options);
     const objectStore = createGcsObjectStore({ projectId: env.GOOGLE_CLOUD_PROJECT, bucket: 'vigil-landing', logger });
     await objectStore.provision();
@@ -21,7 +24,7 @@ if (env) {
   }, { testTimeoutMs: SLOW });
   // ... and, without an object store, through the warehouse's own staging table.
   describeBulkLoadContract('bigquery streamed staging table (emulator)', async () => {
-    const options = { projectId: env.GOOGLE_CLOUD_PROJECT, dataset: runPrefix('vigil_bls').replaceAll('-', '_'), location: 'US', logger };
+    const options = { projectId: env.GOOGLE_CLOUD_PROJECT, dataset, location: 'US', logger };
     const warehouse = createBigQueryWarehouse(options);
     return { warehouse, bulkLoad: createBigQueryBulkLoad({ ...options, warehouse }) };
   }, { testTimeoutMs: SLOW });
