@@ -1,10 +1,12 @@
 /**
- * Store outages on the Google backends (issue 13, items 1 and 4): Bigtable, then BigQuery, made
+ * Store outages on the Google stores (issue 13, items 1 and 4): Bigtable, then BigQuery, made
  * unreachable (a TCP proxy in front of each emulator refuses connections; the emulators keep their
- * data) while readings flow through Pub/Sub to a `vigil process`. Each outage (20 s) outlasts the
- * shrunk redelivery budget: the smallest ack deadline Pub/Sub allows (10 s) and its fewest
- * attempts (5). Before the hold path, the processor nacked after ~3 s of retries and the emulator
- * redelivered at once, so readings were dead-lettered within such an outage.
+ * data) while readings flow through the bus to a `vigil process` — on Pub/Sub, and on Kafka (the
+ * Bigtable outage only: the hold path is the bus adapter's part, the store side is the same). Each
+ * outage (15 s) outlasts the shrunk redelivery budget: the smallest ack deadline Pub/Sub allows
+ * (10 s) and its fewest attempts (5); the same on Kafka, where the deadline is the subscriber's own
+ * timer. Before the hold path, the processor nacked after ~3 s of retries and the bus redelivered
+ * at once, so readings were dead-lettered within such an outage.
  *
  * Afterwards every accepted reading is in Bigtable and in BigQuery's `vitals` exactly once and none
  * is dead-lettered; on failure the ledger says where each missing reading is.
@@ -23,6 +25,9 @@ import type { VigilProcess } from '../../cli/test-support/vigil-process.ts';
 import { createReadingLedger } from '../shared/test-support/reading-ledger.ts';
 import { startTcpFaultProxy } from '../shared/test-support/tcp-fault-proxy.ts';
 import type { TcpFaultProxy } from '../shared/test-support/tcp-fault-proxy.ts';
+import { createKafkaBus } from '../kafka/bus-kafka.ts';
+import { kafkaBrokersOrSkip } from '../kafka/test-support/kafka-gate.ts';
+import { deleteKafkaRun, kafkaRunEnv } from '../kafka/test-support/pipeline-env.ts';
 import { createPubSubBus } from './bus-pubsub.ts';
 import { createBigtableTimeSeriesStore } from './timeseries-bigtable.ts';
 import { createBigQueryWarehouse } from './warehouse-bigquery.ts';
@@ -30,7 +35,9 @@ import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';
 import { googleRunEnv } from './test-support/google-run-env.ts';
 import { runVigil } from './test-support/run-vigil.ts';
 
-const env = gcpEmulatorsOrSkip('adapters/gcp/store-outage.e2e.int.test.ts');
+const SUITE = 'adapters/gcp/store-outage.e2e.int.test.ts';
+const env = gcpEmulatorsOrSkip(SUITE);
+const brokers = env ? kafkaBrokersOrSkip(SUITE) : undefined;
 
 const OUTAGE_MS = 15_000;
 const PATIENTS = 12;
@@ -43,19 +50,51 @@ function hostPort(address: string): { host: string; port: number } {
   return { host: url.hostname, port: Number(url.port) };
 }
 
+type StoreName = 'Bigtable' | 'BigQuery';
+
+/** One bus the processor reads from: its `vigil` environment and a client for the test's ledger. */
+interface BusUnderTest {
+  readonly name: string;
+  readonly outages: readonly StoreName[];
+  env(run: string, common: Record<string, string>): Record<string, string>;
+  open(): Bus;
+  cleanUp(vigilEnv: Record<string, string>): Promise<void>;
+}
+
 if (env) {
-  describe('Google store outages: Bigtable, then BigQuery, refused for longer than the redelivery budget', () => {
+  const logger = createLogger({ level: 'silent' });
+  const buses: BusUnderTest[] = [{
+    name: 'Pub/Sub',
+    outages: ['Bigtable', 'BigQuery'],
+    env: (run, common) => googleRunEnv(env, run, common),
+    open: () => createPubSubBus({ projectId: env.GOOGLE_CLOUD_PROJECT, logger }),
+    cleanUp: async () => {},
+  }];
+  if (brokers) {
+    buses.push({
+      name: 'Kafka',
+      outages: ['Bigtable'],
+      // Kafka's topics and group, Google's stores: what the processor stores through is the same.
+      env: (run, common) => {
+        const google = googleRunEnv(env, run, common);
+        return { ...google, ...kafkaRunEnv(brokers, 'vigil-outage', { ...common, VIGIL_DATA_DIR: google.VIGIL_DATA_DIR! }) };
+      },
+      open: () => createKafkaBus({ brokers, clientId: 'store-outage-ledger', logger }),
+      cleanUp: (vigilEnv) => deleteKafkaRun(brokers, vigilEnv, [`${vigilEnv.VIGIL_SUBSCRIPTION}-ledger`, `${vigilEnv.VIGIL_SUBSCRIPTION}-ledger-dead`]),
+    });
+  }
+
+  describe.each(buses)('store outages on $name: Google stores refused for longer than the redelivery budget', (busUnderTest) => {
     const run = runPrefix('outage');
     const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-outage-'));
-    const vigilEnv = googleRunEnv(env, run, {
+    const vigilEnv = busUnderTest.env(run, {
       VIGIL_DATA_DIR: dataDir,
       VIGIL_AUTH_SECRET: 'outage-secret-0123456789abcdef',
       VIGIL_ACK_DEADLINE_MS: '10000',
       VIGIL_MAX_DELIVERY_ATTEMPTS: '5',
       VIGIL_BATCH_SIZE: '100',
-      VIGIL_LOG_LEVEL: "info",
+      VIGIL_LOG_LEVEL: 'info',
     });
-    const logger = createLogger({ level: 'silent' });
     const ledger = createReadingLedger();
     let bus: Bus;
     const subscriptions: Subscription[] = [];
@@ -64,14 +103,15 @@ if (env) {
 
     beforeAll(async () => {
       await runVigil(['provision'], vigilEnv, 240_000);
-      bus = createPubSubBus({ projectId: env.GOOGLE_CLOUD_PROJECT, logger });
+      bus = busUnderTest.open();
       const [topic, deadTopic] = [vigilEnv.VIGIL_READINGS_TOPIC!, vigilEnv.VIGIL_DEAD_LETTER_TOPIC!];
+      const ledgerName = `${vigilEnv.VIGIL_SUBSCRIPTION}-ledger`;
       await bus.provision([
-        { topic, subscriptions: [{ name: `${run}-ledger`, ackDeadlineMs: 60_000 }] },
-        { topic: deadTopic, subscriptions: [{ name: `${run}-ledger-dead`, ackDeadlineMs: 60_000 }] },
+        { topic, subscriptions: [{ name: ledgerName, ackDeadlineMs: 60_000 }] },
+        { topic: deadTopic, subscriptions: [{ name: `${ledgerName}-dead`, ackDeadlineMs: 60_000 }] },
       ]);
       // Independent records of what reached the bus and what was dead-lettered.
-      for (const [name, topicName, record] of [[`${run}-ledger`, topic, ledger.onBus], [`${run}-ledger-dead`, deadTopic, ledger.deadLettered]] as const) {
+      for (const [name, topicName, record] of [[ledgerName, topic, ledger.onBus], [`${ledgerName}-dead`, deadTopic, ledger.deadLettered]] as const) {
         subscriptions.push(await bus.subscribe({ topic: topicName, subscription: name, maxBatchSize: 500, maxBatchWaitMs: 20, maxInFlight: 5_000, ackDeadlineMs: 60_000 }, async (batch) => {
           for (const m of batch) {
             try {
@@ -90,6 +130,7 @@ if (env) {
       for (const s of subscriptions) await s.close();
       await bus?.close();
       for (const p of proxies) await p.close();
+      await busUnderTest.cleanUp(vigilEnv).catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });
     }, 60_000);
 
@@ -145,7 +186,9 @@ if (env) {
 
       try {
         await waitFor(() => ledger.counts.accepted >= 30, 30_000, '30 readings accepted before the first outage');
-        for (const [name, proxy] of [['Bigtable', bigtable], ['BigQuery', bigqueryHttp]] as const) {
+        const proxyOf: Record<StoreName, TcpFaultProxy> = { Bigtable: bigtable, BigQuery: bigqueryHttp };
+        for (const name of busUnderTest.outages) {
+          const proxy = proxyOf[name];
           const before = duringOutage;
           outage = true;
           await proxy.refuse();
@@ -175,7 +218,7 @@ if (env) {
             throw new Error(`${(error as Error).message}\n${ledger.problems(await stored(), 10).join('\n')}\nprocessor metrics:\n${await vigilMetrics()}\nprocessor log (tail):\n${processor!.output().slice(-6_000)}`);
           });
           figures.push(`${name} refused ${OUTAGE_MS / 1000} s: ${duringOutage - before} readings accepted during it, caught up ${((Date.now() - restoredAt) / 1000).toFixed(1)} s after (write retries so far: ${retries})`);
-          console.log(`store outage e2e: ${figures.at(-1)}; accepted so far ${ledger.counts.accepted}`);
+          console.log(`store outage e2e (${busUnderTest.name}): ${figures.at(-1)}; accepted so far ${ledger.counts.accepted}`);
         }
       } finally {
         publishing = false;
@@ -189,8 +232,8 @@ if (env) {
         });
       await new Promise((resolve) => setTimeout(resolve, 3_000)); // a dead letter forwarded at the end would arrive in this time
       const problems = ledger.problems(await stored());
-      console.log(`store outage e2e: processor metrics at the end:\n${await vigilMetrics()}`);
-      console.log(`store outage e2e: ${ledger.counts.accepted} accepted, ${ledger.counts.refused} refused, ${ledger.counts.deadLettered} dead-lettered; ${figures.join('; ')}`);
+      console.log(`store outage e2e (${busUnderTest.name}): processor metrics at the end:\n${await vigilMetrics()}`);
+      console.log(`store outage e2e (${busUnderTest.name}): ${ledger.counts.accepted} accepted, ${ledger.counts.refused} refused, ${ledger.counts.deadLettered} dead-lettered; ${figures.join('; ')}`);
       expect(problems, 'where each problem reading is').toEqual([]);
       expect(ledger.counts.deadLettered).toBe(0);
       // Held, never nacked. Whether the Google client retried inside one write (the hold path extends
