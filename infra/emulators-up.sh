@@ -136,9 +136,10 @@ start_kafka() {
   kafka_properties >"$dir/server.properties"
   rm -rf "$dir/data"
   # A cluster id is 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints).
+  # Passed as --cluster-id=<id>: one id in 64 starts with "-", which as a separate argument reads as an option.
   cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
   java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dlog4j.configuration="file:$ROOT/infra/kafka/log4j.properties" \
-    -cp "$dir/libs/*" kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" >"$LOGS/kafka.log" 2>&1
+    -cp "$dir/libs/*" kafka.tools.StorageTool format --cluster-id="$cluster_id" -c "$dir/server.properties" >"$LOGS/kafka.log" 2>&1
   launch kafka java -Xms128m -Xmx"$KAFKA_HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$ROOT/infra/kafka/log4j.properties" -cp "$dir/libs/*" kafka.Kafka "$dir/server.properties"
 }
