@@ -1,21 +1,22 @@
 /**
  * The Google backends faulted while readings flow (issue 13, item 4): Pub/Sub made unreachable for
  * the processor (a TCP proxy in front refuses connections; the emulator keeps its messages), then
- * Pub/Sub paused (SIGSTOP), then Bigtable paused, each for longer than the shrunk redelivery budget
- * (10 s ack deadline, 5 attempts). The emulators are the test's own (the shared binaries on their
- * own ports, test-support/own-emulators.ts), so pausing them disturbs no other suite. A ward of
- * devices publishes the whole time, straight to Pub/Sub, resending what was not confirmed. One
- * `vigil process` stores into Bigtable and the embedded DuckDB warehouse.
+ * Pub/Sub, Bigtable and BigQuery each paused (SIGSTOP), each fault longer than the shrunk
+ * redelivery budget (10 s ack deadline, 5 attempts). The emulators are the test's own (the shared
+ * binaries on their own ports, test-support/own-emulators.ts), so pausing them disturbs no other
+ * suite. A ward of devices publishes the whole time, straight to Pub/Sub, resending what was not
+ * confirmed. One `vigil process` stores into Bigtable and BigQuery.
  *
  * Afterwards every accepted reading is in both stores exactly once and none is dead-lettered; on
- * failure the ledger says where each missing reading is.
+ * failure the ledger says where each missing reading is. The BigQuery emulator reads a request
+ * within 15 s (its ReadTimeout): one caught mid-body by the pause gets a 400, a rejection the
+ * processor nacks by design; such a nack may cost a delivery attempt, never a reading.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { delay, runPrefix, waitFor } from '../../core/contracts/wait-for.ts';
-import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import type { Bus, Subscription } from '../../core/ports/bus.ts';
 import { eventually, startVigil } from '../../cli/test-support/vigil-process.ts';
@@ -24,14 +25,14 @@ import { startDevicePublisher } from '../shared/test-support/device-publisher.ts
 import type { DevicePublisher } from '../shared/test-support/device-publisher.ts';
 import { createReadingLedger } from '../shared/test-support/reading-ledger.ts';
 import { watchBus } from '../shared/test-support/bus-watch.ts';
-import { embeddedWarehouseContents } from '../shared/test-support/embedded-warehouse-contents.ts';
 import { startTcpFaultProxy } from '../shared/test-support/tcp-fault-proxy.ts';
 import type { TcpFaultProxy } from '../shared/test-support/tcp-fault-proxy.ts';
 import { skipOrFail } from '../kafka/test-support/kafka-gate.ts';
 import { createPubSubBus } from './bus-pubsub.ts';
 import { createBigtableTimeSeriesStore } from './timeseries-bigtable.ts';
+import { createBigQueryWarehouse } from './warehouse-bigquery.ts';
 import { googleRunEnv } from './test-support/google-run-env.ts';
-import { ownEmulatorsAvailable, startOwnBigtable, startOwnPubSub } from './test-support/own-emulators.ts';
+import { ownEmulatorsAvailable, startOwnBigQuery, startOwnBigtable, startOwnPubSub, startOwnStorage } from './test-support/own-emulators.ts';
 import type { OwnEmulator } from './test-support/own-emulators.ts';
 import { runVigil } from './test-support/run-vigil.ts';
 
@@ -43,13 +44,15 @@ const PROJECT = 'vigil-faults';
 
 if (!ownEmulatorsAvailable()) skipOrFail(SUITE, 'no emulator binaries in .emulators/bin', 'run `npm run emulators:up`');
 else {
-  describe('Pub/Sub unreachable, Pub/Sub paused and Bigtable paused while readings flow', () => {
+  describe('Pub/Sub unreachable, then Pub/Sub, Bigtable and BigQuery paused, while readings flow', () => {
     const logger = createLogger({ level: 'silent' });
     const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-emulator-faults-'));
     const ledger = createReadingLedger();
     const subscriptions: Subscription[] = [];
     let pubsub: OwnEmulator | undefined;
     let bigtable: OwnEmulator | undefined;
+    let bigquery: OwnEmulator | undefined;
+    let storage: OwnEmulator | undefined;
     let proxy: TcpFaultProxy | undefined;
     let bus: Bus | undefined;
     let processor: VigilProcess | undefined;
@@ -58,6 +61,7 @@ else {
     afterAll(async () => {
       pubsub?.resume();
       bigtable?.resume();
+      bigquery?.resume();
       await devices?.stop().catch(() => undefined);
       await processor?.kill();
       for (const s of subscriptions) await s.close().catch(() => undefined);
@@ -65,19 +69,26 @@ else {
       await proxy?.close();
       await pubsub?.close();
       await bigtable?.close();
+      await bigquery?.close();
+      await storage?.close();
       rmSync(dataDir, { recursive: true, force: true });
     }, 60_000);
 
-    it('every accepted reading stored once in Bigtable and the warehouse, none dead-lettered', async () => {
+    it('every accepted reading stored once in Bigtable and BigQuery, none dead-lettered', async () => {
       pubsub = await startOwnPubSub();
       bigtable = await startOwnBigtable();
-      const [ownPubSub, ownBigtable] = [pubsub, bigtable];
+      bigquery = await startOwnBigQuery(PROJECT);
+      storage = await startOwnStorage(); // for the landing bucket `vigil provision` creates
+      const [ownPubSub, ownBigtable, ownBigQuery] = [pubsub, bigtable, bigquery];
       // The processor reaches Pub/Sub through the proxy, so it alone loses the bus; the devices do not.
       proxy = await startTcpFaultProxy({ host: '127.0.0.1', port: ownPubSub.port });
-      const emulators = { GOOGLE_CLOUD_PROJECT: PROJECT, PUBSUB_EMULATOR_HOST: ownPubSub.address, BIGTABLE_EMULATOR_HOST: ownBigtable.address };
+      const emulators = {
+        GOOGLE_CLOUD_PROJECT: PROJECT, PUBSUB_EMULATOR_HOST: ownPubSub.address, BIGTABLE_EMULATOR_HOST: ownBigtable.address, BIGQUERY_EMULATOR_HOST: ownBigQuery.address,
+        STORAGE_EMULATOR_HOST: `${storage.address}/storage/v1`,
+      };
       Object.assign(process.env, emulators); // the test's own Google clients read these when constructed
       const env = googleRunEnv(emulators, runPrefix('faults'), {
-        VIGIL_WAREHOUSE: 'duckdb', VIGIL_DATA_DIR: dataDir, VIGIL_AUTH_SECRET: 'faults-secret-0123456789abcdef',
+        VIGIL_DATA_DIR: dataDir, VIGIL_AUTH_SECRET: 'faults-secret-0123456789abcdef',
         VIGIL_ACK_DEADLINE_MS: '10000', VIGIL_MAX_DELIVERY_ATTEMPTS: '5', VIGIL_BATCH_SIZE: '100', VIGIL_LOG_LEVEL: 'info',
       });
       await runVigil(['provision'], env, 120_000);
@@ -89,17 +100,22 @@ else {
       processor = await startVigil('process', { ...env, PUBSUB_EMULATOR_HOST: proxy.address }, { timeoutMs: 60_000 });
       const running = processor;
       const timeseries = createBigtableTimeSeriesStore({ projectId: PROJECT, instanceId: 'vigil', tableId: env.VIGIL_BIGTABLE_TABLE!, logger });
-      const inBigtable = async (): Promise<string[]> => {
-        const ids: string[] = [];
-        for (const patient of await timeseries.listPatients()) ids.push(...(await timeseries.readReadings(patient, { from: 0, to: Date.now() + 86_400_000 })).map((r) => r.readingId));
-        return ids;
+      const warehouse = createBigQueryWarehouse({ projectId: PROJECT, dataset: env.VIGIL_BIGQUERY_DATASET!, location: 'US', logger });
+      /** Reading ids in each store, one per row (a doubled reading shows twice). */
+      const stored = async (): Promise<Record<string, string[]>> => {
+        const bigtableIds: string[] = [];
+        for (const patient of await timeseries.listPatients()) bigtableIds.push(...(await timeseries.readReadings(patient, { from: 0, to: Date.now() + 86_400_000 })).map((r) => r.readingId));
+        const rows = (await warehouse.query('SELECT reading_id, COUNT(*) AS n FROM vitals GROUP BY reading_id')).rows as { reading_id: string; n: number }[];
+        return { Bigtable: bigtableIds, 'BigQuery vitals': rows.flatMap((row) => Array.from({ length: Number(row.n) }, () => row.reading_id)) };
       };
       const caughtUp = async (what: string, since: number): Promise<string> => {
         const target = ledger.counts.accepted;
-        await eventually(async () => (new Set(await inBigtable()).size >= target ? true : undefined), 180_000, what)
-          .catch(async (error: unknown) => {
-            throw new Error(`${(error as Error).message}\n${ledger.problems({ Bigtable: await inBigtable() }).join('\n')}\nprocessor log (tail):\n${running.output().slice(-4_000)}`);
-          });
+        await eventually(async () => {
+          const s = await stored();
+          return Math.min(new Set(s.Bigtable).size, new Set(s['BigQuery vitals']).size) >= target ? true : undefined;
+        }, 180_000, what).catch(async (error: unknown) => {
+          throw new Error(`${(error as Error).message}\n${ledger.problems(await stored()).join('\n')}\nprocessor log (tail):\n${running.output().slice(-4_000)}`);
+        });
         return ((Date.now() - since) / 1000).toFixed(1);
       };
 
@@ -108,6 +124,7 @@ else {
         { name: 'Pub/Sub unreachable for the processor', start: () => proxy!.refuse(), end: () => proxy!.restore() },
         { name: 'Pub/Sub paused (SIGSTOP)', start: () => ownPubSub.pause(), end: () => ownPubSub.resume() },
         { name: 'Bigtable paused (SIGSTOP)', start: () => ownBigtable.pause(), end: () => ownBigtable.resume() },
+        { name: 'BigQuery paused (SIGSTOP)', start: () => ownBigQuery.pause(), end: () => ownBigQuery.resume() },
       ];
       const figures: string[] = [];
       try {
@@ -119,27 +136,28 @@ else {
           const during = ledger.counts.accepted - before;
           await fault.end();
           const endedAt = Date.now();
-          // Readings flow again (resends first), then the time series catches up with all of them.
+          // Readings flow again (resends first), then both stores catch up with all of them.
           const afterFault = ledger.counts.accepted;
           await waitFor(() => ledger.counts.accepted >= afterFault + 25, 60_000, `25 more readings accepted after: ${fault.name}`);
-          figures.push(`${fault.name} ${FAULT_MS / 1000} s: ${during} accepted during it, every reading in Bigtable ${await caughtUp(`Bigtable to catch up after: ${fault.name}`, endedAt)} s after it ended`);
+          figures.push(`${fault.name} ${FAULT_MS / 1000} s: ${during} accepted during it, every reading in both stores ${await caughtUp(`both stores to catch up after: ${fault.name}`, endedAt)} s after it ended`);
           console.log(`emulator faults: ${figures.at(-1)}`);
         }
       } finally {
         await devices.stop();
       }
-      await caughtUp('every accepted reading in Bigtable', Date.now());
+      await caughtUp('every accepted reading in both stores', Date.now());
       await delay(3_000); // a dead letter forwarded at the end would arrive in this time
 
-      // The warehouse is the processor's DuckDB file: read it once the processor has drained and exited.
-      expect(await processor.stop(), processor.output().slice(-3_000)).toBe(0);
-      const warehouse = await embeddedWarehouseContents(loadConfig({ ...process.env, ...env }), logger);
-      const stores = { Bigtable: await inBigtable(), 'warehouse vitals': warehouse.vitals };
-      await timeseries.close();
-      console.log(`emulator faults: ${ledger.counts.accepted} accepted, ${ledger.counts.deadLettered} dead-lettered on the bus, ${warehouse.deadLetterRows} dead-letter rows; ${figures.join('; ')}`);
+      const stores = await stored();
+      const deadRows = (await warehouse.query('SELECT COUNT(*) AS n FROM dead_letters')).rows as { n: number }[];
+      const nacks = running.output().split('\n').filter((line) => line.includes('nacked for redelivery')).length;
+      console.log(`emulator faults: ${ledger.counts.accepted} accepted, ${ledger.counts.deadLettered} dead-lettered on the bus, ${Number(deadRows[0]?.n)} dead-letter rows, ${nacks} batches nacked; ${figures.join('; ')}`);
       expect(ledger.problems(stores), 'where each problem reading is').toEqual([]);
       expect(ledger.counts.deadLettered).toBe(0);
-      expect(warehouse.deadLetterRows).toBe(0);
+      expect(Number(deadRows[0]?.n)).toBe(0);
+      expect(await processor.stop(), processor.output().slice(-3_000)).toBe(0);
+      await timeseries.close();
+      await warehouse.close();
     }, 600_000);
   });
 }
