@@ -9,6 +9,9 @@ RUN="$EMU/run"
 ENV_FILE="$EMU/env"
 
 PROJECT="${GOOGLE_CLOUD_PROJECT:-vigil-local}"
+# BigQuery projects <PROJECT>-t00 … for the suites on the BigQuery emulator, one each
+# (infra/bigquery-suites.ts): a request there reads only its own project's catalog.
+TEST_PROJECTS=32
 PUBSUB_PORT="${VIGIL_PUBSUB_PORT:-8085}"
 BIGTABLE_PORT="${VIGIL_BIGTABLE_PORT:-8086}"
 GCS_PORT="${VIGIL_GCS_PORT:-4443}"

@@ -177,13 +177,25 @@ start_one() {
       ;;
     bigquery)
       # goccy's loader appends /storage/v1/ to STORAGE_EMULATOR_HOST itself, so it gets the bare origin.
+      bigquery_projects >"$EMU/bigquery-projects.yaml"
       STORAGE_EMULATOR_HOST="http://127.0.0.1:$GCS_PORT" GOMEMLIMIT="$GO_MEMORY_LIMIT" launch bigquery \
         "$BIN/bigquery-emulator" --project "$PROJECT" --host 127.0.0.1 --port "$BIGQUERY_PORT" \
-        --grpc-port "$BIGQUERY_GRPC_PORT" --log-level warn
+        --grpc-port "$BIGQUERY_GRPC_PORT" --data-from-yaml "$EMU/bigquery-projects.yaml" --log-level warn
       ;;
     kafka) start_kafka ;;
   esac
   STATUS[$name]="started"
+}
+
+# The emulator's projects: PROJECT and the test projects (it has no API to create one).
+bigquery_projects() {
+  local i
+  echo "projects:"
+  echo "- id: $PROJECT"
+  echo "  datasets: []"
+  for ((i = 0; i < TEST_PROJECTS; i++)); do
+    printf -- '- id: %s-t%02d\n  datasets: []\n' "$PROJECT" "$i"
+  done
 }
 
 # The values the Node clients expect (infra/README.md says why storage carries a path).
@@ -196,6 +208,7 @@ export STORAGE_EMULATOR_HOST='http://127.0.0.1:$GCS_PORT/storage/v1'
 export BIGQUERY_EMULATOR_HOST='http://127.0.0.1:$BIGQUERY_PORT'
 export BIGQUERY_STORAGE_EMULATOR_HOST='127.0.0.1:$BIGQUERY_GRPC_PORT'
 export KAFKA_BROKERS='127.0.0.1:$KAFKA_PORT'
+export VIGIL_EMULATOR_TEST_PROJECTS='$TEST_PROJECTS'
 EOF
 }
 

@@ -8,10 +8,10 @@ import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/observability/logger.ts';
 import { openTimeSeries, openWarehouse } from '../../cli/wiring/open-backends.ts';
 import { readingIdOf } from '../../core/wire/reading-codec.ts';
-import { resolveEmulatorEnv } from '../../infra/emulator-env.ts';
+import { gcpEmulatorsOrSkip } from '../gcp/test-support/emulator-gate.ts';
 import { createBusSink } from '../../simulators/sink-bus.ts';
 import { createKafkaBus } from './bus-kafka.ts';
-import { kafkaBrokersOrSkip, skipOrFail } from './test-support/kafka-gate.ts';
+import { kafkaBrokersOrSkip } from './test-support/kafka-gate.ts';
 import { deleteKafkaRun, kafkaRunEnv, runVigil, wardReading } from './test-support/pipeline-env.ts';
 import { budget } from '../../core/contracts/wait-for.ts';
 
@@ -27,8 +27,7 @@ async function processedBy(processor: VigilProcess): Promise<number> {
   }
 }
 const brokers = kafkaBrokersOrSkip(SUITE);
-const google = brokers ? resolveEmulatorEnv() : undefined;
-if (brokers && !google) skipOrFail(SUITE, 'no Bigtable/BigQuery emulators', 'run `npm run emulators:up`');
+const google = brokers ? gcpEmulatorsOrSkip(SUITE) : undefined;
 
 /**
  * Simulated ward → Kafka → three `vigil process` instances in one consumer group → stores. One

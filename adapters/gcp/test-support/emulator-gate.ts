@@ -1,15 +1,19 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { it } from 'vitest';
-import { resolveEmulatorEnv } from '../../../infra/emulator-env.ts';
+import { bigQueryTestProject } from '../../../infra/bigquery-suites.ts';
+import { DEFAULT_ENV_FILE, parseEnvFile, resolveEmulatorEnv } from '../../../infra/emulator-env.ts';
 import type { EmulatorEnv } from '../../../infra/emulator-env.ts';
 
 /**
  * The emulator addresses for a Google adapter's integration tests, exported into process.env (the
- * clients read them when constructed). Without them the suite is skipped locally with a loud
- * warning, and fails when CI=true: CI must never pass by skipping.
+ * clients read them when constructed). A suite on the BigQuery emulator gets a project of its own
+ * (infra/bigquery-suites.ts says why). Without the addresses the suite is skipped locally with a
+ * loud warning, and fails when CI=true: CI must never pass by skipping.
  */
 export function gcpEmulatorsOrSkip(suite: string): EmulatorEnv | undefined {
-  const env = resolveEmulatorEnv();
-  if (env) {
+  const resolved = resolveEmulatorEnv();
+  if (resolved) {
+    const env = { ...resolved, GOOGLE_CLOUD_PROJECT: bigQueryTestProject(suite, resolved.GOOGLE_CLOUD_PROJECT, testProjects()) };
     Object.assign(process.env, env);
     return env;
   }
@@ -21,4 +25,11 @@ export function gcpEmulatorsOrSkip(suite: string): EmulatorEnv | undefined {
     console.warn(`\n⚠⚠⚠ ${suite} SKIPPED: no emulator addresses (run \`npm run emulators:up\`). With CI=true it fails instead. ⚠⚠⚠\n`);
   }
   return undefined;
+}
+
+/** How many BigQuery test projects the running emulators have (0 when started before there were any). */
+function testProjects(): number {
+  const fromFile = existsSync(DEFAULT_ENV_FILE) ? parseEnvFile(readFileSync(DEFAULT_ENV_FILE, 'utf8')).VIGIL_EMULATOR_TEST_PROJECTS : undefined;
+  const count = Number(process.env.VIGIL_EMULATOR_TEST_PROJECTS || fromFile || 0);
+  return Number.isInteger(count) && count > 0 ? count : 0;
 }
