@@ -34,9 +34,5 @@ export const BIGQUERY_SUITES = [
  */
 export function bigQueryTestProject(suite: string, base: string, testProjects: number): string {
   const index = (BIGQUERY_SUITES as readonly string[]).indexOf(suite);
-  return index >= 0 && index < testProjects ? testProjectName(base, index) : base;
-}
-
-export function testProjectName(base: string, index: number): string {
-  return `${base}-t${String(index).padStart(2, '0')}`;
+  return index >= 0 && index < testProjects ? `${base}-t${String(index).padStart(2, '0')}` : base;
 }

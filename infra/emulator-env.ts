@@ -46,5 +46,14 @@ export function resolveEmulatorEnv(
   return resolved as EmulatorEnv;
 }
 
+/** One setting: from `env` when set there, else from the env file `npm run emulators:up` wrote. */
+export function emulatorSetting(
+  name: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  file: string = DEFAULT_ENV_FILE,
+): string | undefined {
+  return env[name] || (existsSync(file) ? parseEnvFile(readFileSync(file, 'utf8'))[name] : undefined) || undefined;
+}
+
 // storageOrigin lives with the GCS adapter, which needs it in production; re-exported for the emulator scripts.
 export { storageOrigin } from '../adapters/gcp/storage-origin.ts';

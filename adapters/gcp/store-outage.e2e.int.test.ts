@@ -29,10 +29,9 @@ import { createKafkaBus } from '../kafka/bus-kafka.ts';
 import { kafkaBrokersOrSkip } from '../kafka/test-support/kafka-gate.ts';
 import { deleteKafkaRun, kafkaRunEnv } from '../kafka/test-support/pipeline-env.ts';
 import { createPubSubBus } from './bus-pubsub.ts';
-import { createBigtableTimeSeriesStore } from './timeseries-bigtable.ts';
-import { createBigQueryWarehouse } from './warehouse-bigquery.ts';
 import { gcpEmulatorsOrSkip } from './test-support/emulator-gate.ts';
 import { googleRunEnv } from './test-support/google-run-env.ts';
+import { googleStoreContents } from './test-support/google-store-contents.ts';
 import { runVigil } from './test-support/run-vigil.ts';
 
 const SUITE = 'adapters/gcp/store-outage.e2e.int.test.ts';
@@ -130,16 +129,8 @@ if (env) {
       // Readings flow the whole time, published to the bus as the edge does (the bus is not down).
       const devices = startDevicePublisher({ bus, topic: vigilEnv.VIGIL_READINGS_TOPIC!, ledger, patientPrefix: 'OUT', patients: PATIENTS, perSecond: READINGS_PER_SECOND });
 
-      const store = createBigtableTimeSeriesStore({ projectId: env.GOOGLE_CLOUD_PROJECT, instanceId: 'vigil', tableId: vigilEnv.VIGIL_BIGTABLE_TABLE!, logger });
-      const warehouse = createBigQueryWarehouse({ projectId: env.GOOGLE_CLOUD_PROJECT, dataset: vigilEnv.VIGIL_BIGQUERY_DATASET!, location: 'US', logger });
-      const stored = async (): Promise<Record<string, string[]>> => {
-        const bigtableIds: string[] = [];
-        for (const patient of await store.listPatients()) {
-          bigtableIds.push(...(await store.readReadings(patient, { from: 0, to: Date.now() + 86_400_000 })).map((r) => r.readingId));
-        }
-        const rows = (await warehouse.query('SELECT reading_id, COUNT(*) AS n FROM vitals GROUP BY reading_id')).rows as { reading_id: string; n: number }[];
-        return { Bigtable: bigtableIds, 'BigQuery vitals': rows.flatMap((row) => Array.from({ length: Number(row.n) }, () => row.reading_id)) };
-      };
+      const contents = googleStoreContents(vigilEnv, logger);
+      const stored = () => contents.readingIds();
       const figures: string[] = [];
       const vigilMetrics = async (): Promise<string> => (await (await fetch(`${processor!.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('vigil_')).join('\n');
 
@@ -203,8 +194,7 @@ if (env) {
         .map((line) => (JSON.parse(line) as { error?: { code?: string; retriable?: boolean } }).error);
       console.log(`store outage e2e (${busUnderTest.name}): ${nacks.length} batches nacked, codes: ${JSON.stringify(nacks.map((e) => e?.code))}`);
       expect(nacks.filter((e) => e?.retriable !== false).map((e) => e?.code), 'batches nacked for a retriable (outage) error').toEqual([]);
-      await store.close();
-      await warehouse.close();
+      await contents.close();
     }, 600_000);
   });
 }

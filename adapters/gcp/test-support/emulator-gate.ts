@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { it } from 'vitest';
 import { bigQueryTestProject } from '../../../infra/bigquery-suites.ts';
-import { DEFAULT_ENV_FILE, parseEnvFile, resolveEmulatorEnv } from '../../../infra/emulator-env.ts';
+import { emulatorSetting, resolveEmulatorEnv } from '../../../infra/emulator-env.ts';
 import type { EmulatorEnv } from '../../../infra/emulator-env.ts';
 
 /**
@@ -29,7 +28,6 @@ export function gcpEmulatorsOrSkip(suite: string): EmulatorEnv | undefined {
 
 /** How many BigQuery test projects the running emulators have (0 when started before there were any). */
 function testProjects(): number {
-  const fromFile = existsSync(DEFAULT_ENV_FILE) ? parseEnvFile(readFileSync(DEFAULT_ENV_FILE, 'utf8')).VIGIL_EMULATOR_TEST_PROJECTS : undefined;
-  const count = Number(process.env.VIGIL_EMULATOR_TEST_PROJECTS || fromFile || 0);
+  const count = Number(emulatorSetting('VIGIL_EMULATOR_TEST_PROJECTS') ?? 0);
   return Number.isInteger(count) && count > 0 ? count : 0;
 }

@@ -47,7 +47,7 @@ export async function startOwnStorage(): Promise<OwnEmulator> {
   return { ...server, address: `http://127.0.0.1:${port}` };
 }
 
-/** Without a storage emulator of its own: a fault test loads nothing from a bucket. */
+/** In memory; started without STORAGE_EMULATOR_HOST, so it runs no load jobs from a bucket. */
 export async function startOwnBigQuery(projectId: string): Promise<OwnEmulator> {
   const [port, grpcPort] = [await freePort(), await freePort()];
   const server = await startOwnServer({

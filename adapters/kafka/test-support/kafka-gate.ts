@@ -1,14 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { it } from 'vitest';
-import { DEFAULT_ENV_FILE, parseEnvFile } from '../../../infra/emulator-env.ts';
+import { emulatorSetting } from '../../../infra/emulator-env.ts';
 
 /**
  * The broker addresses for a Kafka integration test: KAFKA_BROKERS from the environment, else from
  * `.emulators/env` (written by `npm run emulators:up`); undefined (after `skipOrFail`) without them.
  */
 export function kafkaBrokersOrSkip(suite: string): string[] | undefined {
-  const fromFile = existsSync(DEFAULT_ENV_FILE) ? parseEnvFile(readFileSync(DEFAULT_ENV_FILE, 'utf8')).KAFKA_BROKERS : undefined;
-  const value = process.env.KAFKA_BROKERS || fromFile;
+  const value = emulatorSetting('KAFKA_BROKERS');
   if (value) return value.split(',').map((b) => b.trim()).filter(Boolean);
   skipOrFail(suite, 'no Kafka broker', 'run `npm run emulators:up` or set KAFKA_BROKERS');
   return undefined;

@@ -12,8 +12,6 @@ import type { ReadingLedger } from './reading-ledger.ts';
  * confirmed.
  */
 export interface DevicePublisher {
-  /** Readings sent so far (confirmed or not). */
-  readonly sent: number;
   /** Stops after the reading in hand is confirmed. */
   stop(): Promise<void>;
 }
@@ -56,9 +54,6 @@ export function startDevicePublisher(options: DevicePublisherOptions): DevicePub
     }
   })();
   return {
-    get sent() {
-      return tick;
-    },
     async stop() {
       publishing = false;
       await running;
