@@ -85,7 +85,7 @@ describe('sqlite bus', () => {
       unsettled += batch.length;
       peak = Math.max(peak, unsettled);
       for (const m of batch) {
-        expect(m.deliveryAttempt).toBe(2);
+        expect(m.deliveryAttempt, 'a hand-back on close is not a failed delivery').toBe(1);
         got.add(m.id);
         unsettled--;
         await m.ack();
@@ -95,6 +95,44 @@ describe('sqlite bus', () => {
     expect([...got].sort()).toEqual([...ids].sort());
     expect(peak).toBeLessThanOrEqual(7);
     await taker.close();
+    await bus.close();
+  });
+
+  it('a message a closing subscriber hands back keeps its attempt number, so a close never pushes it into the dead letters', async () => {
+    const bus = createSqliteBus({ path: path.join(dir, 'close-attempts', 'bus.sqlite') });
+    await bus.provision([
+      { topic: 't', subscriptions: [{ name: 's', deadLetterTopic: 'dead', maxDeliveryAttempts: 2 }] },
+      { topic: 'dead', subscriptions: [{ name: 'dead-s' }] },
+    ]);
+    const base = { topic: 't', subscription: 's', maxBatchSize: 10, maxBatchWaitMs: 0, maxInFlight: 10, ackDeadlineMs: 60_000 };
+    const firstAttempts: number[] = [];
+    // Fails the first delivery (a real failed attempt), then holds the second until it closes.
+    const holder = await bus.subscribe(base, async (batch) => {
+      for (const m of batch) {
+        firstAttempts.push(m.deliveryAttempt);
+        if (m.deliveryAttempt === 1) await m.nack();
+      }
+    });
+    const dead: DeliveredMessage[] = [];
+    const deadSub = await bus.subscribe({ ...base, topic: 'dead', subscription: 'dead-s' }, async (batch) => {
+      dead.push(...batch);
+      await Promise.all(batch.map((m) => m.ack()));
+    });
+    await bus.publish('t', [{ data: new Uint8Array([7]) }]);
+    await waitFor(() => firstAttempts.length === 2, 10_000, 'the nacked delivery and the held one', () => `attempts seen: ${firstAttempts.join(',')}`);
+    await holder.close();
+    const later: number[] = [];
+    const taker = await bus.subscribe(base, async (batch) => {
+      for (const m of batch) {
+        later.push(m.deliveryAttempt);
+        await m.ack();
+      }
+    });
+    await waitFor(() => later.length > 0 || dead.length > 0, 10_000, 'the message at the next subscriber (or in the dead letters)');
+    expect(firstAttempts).toEqual([1, 2]);
+    expect(dead, 'dead letters after a close').toEqual([]);
+    expect(later).toEqual([2]);
+    await Promise.all([taker.close(), deadSub.close()]);
     await bus.close();
   });
 

@@ -139,6 +139,12 @@ interface Claim {
 interface LeaseSettlement {
   readonly acked: number[];
   readonly nacked: { index: number; attempts: number }[];
+  /**
+   * The nacks are a closing subscriber handing back what it still held: no delivery failed, so
+   * the redelivery carries the same attempt number (a crash, by contrast, lets the lease expire,
+   * which counts: a message that kills its processor must still reach the dead letters).
+   */
+  readonly uncounted?: boolean;
 }
 
 /** Settlements waiting for the next group commit, shared by every ack/nack of one turn. */
@@ -498,11 +504,13 @@ class SqliteBus implements Bus {
     if (nacked.length > 0) {
       const nackedBits = bitmapOf(lease.count, nacked);
       const at = visibleAt(lease.attempts, lease.sub_id);
+      // A claim adds one to a due lease's attempts; an uncounted hand-back takes that one off first.
+      const attempts = s.uncounted ? lease.attempts - 1 : lease.attempts;
       if (isEmpty(pending)) {
-        this.sql.nackWholeLease.run(at, nackedBits, leaseId);
+        this.sql.nackWholeLease.run(at, nackedBits, attempts, leaseId);
         return;
       }
-      this.sql.insertLease.run(lease.sub_id, lease.first_seq, lease.count, at, lease.attempts, nackedBits);
+      this.sql.insertLease.run(lease.sub_id, lease.first_seq, lease.count, at, attempts, nackedBits);
     }
     if (isEmpty(pending)) this.sql.deleteLease.run(leaseId);
     else this.sql.setPending.run(pending, leaseId);
@@ -692,10 +700,10 @@ class SqliteSubscriber implements Subscription {
       const unsettled = [...this.held].filter((d) => d.expire());
       this.held.clear();
       try {
-        const byLease = new Map<number, { acked: number[]; nacked: { index: number; attempts: number }[] }>();
+        const byLease = new Map<number, LeaseSettlement>();
         for (const d of unsettled) {
           let s = byLease.get(d.leaseId);
-          if (!s) byLease.set(d.leaseId, (s = { acked: [], nacked: [] }));
+          if (!s) byLease.set(d.leaseId, (s = { acked: [], nacked: [], uncounted: true }));
           s.nacked.push({ index: d.index, attempts: d.deliveryAttempt });
         }
         this.bus.release(this.row.subId, byLease);
@@ -819,7 +827,7 @@ function prepareStatements(db: DatabaseSync) {
     insertLease: p('INSERT INTO leases (sub_id, first_seq, count, visible_at, attempts, pending) VALUES (?, ?, ?, ?, ?, ?)'),
     renewLease: p('UPDATE leases SET visible_at = ?, attempts = ? WHERE lease_id = ?'),
     extendLease: p('UPDATE leases SET visible_at = max(visible_at, ?) WHERE lease_id = ?'),
-    nackWholeLease: p('UPDATE leases SET visible_at = ?, pending = ? WHERE lease_id = ?'),
+    nackWholeLease: p('UPDATE leases SET visible_at = ?, pending = ?, attempts = ? WHERE lease_id = ?'),
     setPending: p('UPDATE leases SET pending = ? WHERE lease_id = ?'),
     deleteLease: p('DELETE FROM leases WHERE lease_id = ?'),
     // Per topic, the lowest seq still needed: the oldest lease or the first entry past a cursor.

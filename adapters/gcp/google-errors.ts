@@ -30,6 +30,20 @@ export function isAlreadyExists(error: unknown): boolean {
   return code === GRPC_ALREADY_EXISTS || code === 409 || code === '409';
 }
 
+/** A Go server's words for a request body it could not finish reading (a deadline or a cut connection). */
+const BODY_NOT_READ = /\bi\/o timeout\b|\bunexpected EOF\b|connection reset by peer/;
+
+/**
+ * A 400 that says the server could not read our request, not that it refused what was in it: the
+ * BigQuery emulator answers so when its 15 s ReadTimeout cuts a body mid-read on a starved machine.
+ * Sending the same request again can succeed, so it is an outage, never a reason to dead-letter.
+ */
+export function isRequestNotRead(error: unknown): boolean {
+  const code = codeOf(error);
+  if (code !== 400 && code !== '400') return false;
+  return BODY_NOT_READ.test(error instanceof Error ? error.message : String((error as { message?: unknown }).message ?? ''));
+}
+
 /**
  * Wraps a client error in a VigilError that says whether retrying can help, keeping the client
  * error as `cause`. `what` names the operation, never the data (no patient ids in messages).
@@ -38,7 +52,7 @@ export function backendError(error: unknown, what: string): VigilError {
   if (error instanceof VigilError) return error;
   if (isNotFound(error)) return new VigilError('NOT_FOUND', `${what}: not found (run vigil provision?)`, { cause: error });
   const reason = error instanceof Error ? error.message : String(error);
-  return isTransientFailure(error)
+  return isTransientFailure(error) || isRequestNotRead(error)
     ? new VigilError('BACKEND_UNAVAILABLE', `${what} failed: ${reason}`, { cause: error })
     : new VigilError('BACKEND_REJECTED', `${what} failed: ${reason}`, { cause: error });
 }

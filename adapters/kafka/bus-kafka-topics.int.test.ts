@@ -110,6 +110,44 @@ if (brokers) {
       }
     }, budget(60_000));
 
+    it('a message a closing subscriber hands back keeps its attempt number at the next owner, and is not dead-lettered for it', async () => {
+      const { topic, group } = names(6);
+      const first = createKafkaBus({ brokers, logger });
+      const second = createKafkaBus({ brokers, logger });
+      const options = { topic, subscription: group, maxBatchSize: 10, maxBatchWaitMs: 10, maxInFlight: 10, ackDeadlineMs: 60_000, deadLetterTopic: `${topic}-dead`, maxDeliveryAttempts: 2 };
+      const firstAttempts: number[] = [];
+      const later: number[] = [];
+      try {
+        await first.provision([
+          { topic, partitions: 1, subscriptions: [{ name: group, deadLetterTopic: `${topic}-dead`, maxDeliveryAttempts: 2 }] },
+          { topic: `${topic}-dead`, partitions: 1 },
+        ]);
+        topics.push(`${topic}-dead`);
+        // Fails the first delivery (a real failed attempt), then holds the second until it closes.
+        const holder = await first.subscribe(options, async (batch) => {
+          for (const m of batch) {
+            firstAttempts.push(m.deliveryAttempt);
+            if (m.deliveryAttempt === 1) await m.nack();
+          }
+        });
+        await first.publish(topic, [{ data: Buffer.from('valid'), orderingKey: 'P1' }]);
+        await waitFor(() => firstAttempts.length >= 2, 20_000, 'the nacked delivery and the held one', () => `attempts seen: ${firstAttempts.join(',')}`);
+        await holder.close();
+        const taker = await second.subscribe(options, async (batch) => {
+          for (const m of batch) {
+            later.push(m.deliveryAttempt);
+            await m.ack();
+          }
+        });
+        await waitFor(() => later.length > 0, 20_000, 'the message at the next subscriber', () => `first subscriber saw attempts ${firstAttempts.join(',')}`);
+        await taker.close();
+        expect(firstAttempts).toEqual([1, 2]);
+        expect(later, 'a close is not a failed delivery').toEqual([2]);
+      } finally {
+        await Promise.all([first.close(), second.close()]);
+      }
+    }, budget(60_000));
+
     it('a provisioned subscription starts at the end: it gets what was published after, not before', async () => {
       const { topic, group } = names(3);
       const bus = createKafkaBus({ brokers, logger });

@@ -154,6 +154,12 @@ export async function openKafkaSubscription(deps: {
         delivery.state = state;
         clearTimeout(timer);
         inFlight--;
+        // Taken back by a rebalance or a close before the handler settled it: no delivery failed,
+        // so the next owner (told through the commit's metadata) delivers it under the same number.
+        if (state === 'abandoned') {
+          if (attempt > 1) memory.attempts.set(offset, attempt - 1);
+          else memory.attempts.delete(offset);
+        }
         changed.notify();
       },
     };
