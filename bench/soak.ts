@@ -159,6 +159,7 @@ try {
   let nextKill = runStart + killEveryMs;
   let nextReport = runStart + reportMs;
   let kills = 0;
+  let crashes = 0;
   let windowStart = Date.now();
   while (Date.now() < endAt) {
     await new Promise((r) => setTimeout(r, SAMPLE_MS));
@@ -171,6 +172,14 @@ try {
       paused = true;
       note(`Bigtable emulator paused (SIGSTOP) for ${pauseMs / 1000} s`);
       setTimeout(() => { resume(); note('Bigtable emulator resumed (SIGCONT)'); }, pauseMs).unref();
+    }
+    // A processor that died on its own is a finding, not noise: say how, quote its last words, restart it.
+    for (const [i, p] of processors.entries()) {
+      if (!p || (p.child.exitCode === null && p.child.signalCode === null)) continue;
+      const lastLines = p.output().trim().split('\n').slice(-3).join(' | ').slice(0, 600);
+      note(`proc-${i + 1} exited on its own (code ${p.child.exitCode}, signal ${p.child.signalCode}): ${lastLines}; restarting`);
+      crashes += 1;
+      processors[i] = await startVigil('process', env, { timeoutMs: 120_000 });
     }
     if (Date.now() >= nextKill) {
       const i = kills % 2;
@@ -214,10 +223,12 @@ try {
   const p50 = (xs: Sample[]) => { const l = xs.flatMap((s) => s.lag).sort((a, b) => a - b); return l.length ? percentile(l, 0.5).toFixed(2) : 'n/a'; };
   const rssOf = (s: Sample | undefined) => (s ? Object.entries(s.rss).map(([k, v]) => `${k} ${v}`).join(', ') : 'n/a');
   console.log('\nsoak summary');
-  console.log(`  duration ${minutes} min, ${patients} patients every ${intervalMs} ms, ${kills} processor kills, Bigtable paused ${pauseMs / 1000} s once`);
+  console.log(`  duration ${minutes} min, ${patients} patients every ${intervalMs} ms, ${kills} processor kills, ${crashes} processor crashes, Bigtable paused ${pauseMs / 1000} s once`);
   console.log(`  accepted by the edge ${accepted}; in Bigtable ${inBigtable}; in BigQuery ${inBigQuery}; dead letters ${await deadLetters()}`);
   console.log(`  lag p50: first ${reportMs / 1000} s ${p50(first)} s, last ${reportMs / 1000} s ${p50(lastWindow)} s`);
   console.log(`  RSS MB at start: ${rssOf(first.at(-1))}; at end: ${rssOf(samples.at(-1))}`);
+  const heapPeak = Math.max(...samples.flatMap((s) => s.heapUsed).filter(Number.isFinite));
+  console.log(`  processor heap used, peak of any sample: ${heapPeak} MB (size a processor's --max-old-space-size above it)`);
   console.log(`  events:\n    ${events.join('\n    ')}`);
 } finally {
   resume();
