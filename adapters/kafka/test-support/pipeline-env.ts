@@ -68,8 +68,9 @@ export function wardReading(patient: number, observedAt: number): SimulatedReadi
 /** Deletes what a run made: its topics, consumer groups (also any `extraGroups`) and data folder. */
 export async function deleteKafkaRun(brokers: readonly string[], env: Record<string, string>, extraGroups: readonly string[] = []): Promise<void> {
   const admin = new Kafka({ brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
   try {
+    // Inside the try: a broker that is gone (a test's own, stopped) must not leave the data folder behind.
+    await admin.connect();
     await admin.deleteGroups([env.VIGIL_SUBSCRIPTION!, `${env.VIGIL_SUBSCRIPTION}-dead`, ...extraGroups]).catch(() => {});
     await admin.deleteTopics({ topics: [env.VIGIL_READINGS_TOPIC!, env.VIGIL_DEAD_LETTER_TOPIC!] }).catch(() => {});
   } finally {
