@@ -14,6 +14,13 @@ describe('backendError: whether retrying a Google call can help', () => {
     expect(error.code).toBe('BACKEND_UNAVAILABLE');
     expect(error.retriable).toBe(true);
     expect(backendError(apiError(400, 'unexpected EOF', 'invalid'), 'BigQuery insert').retriable).toBe(true);
+    // What a 30-minute soak's saturated emulator answered 54 times: a gzipped body cut mid-read, decoded as far as it got.
+    for (const message of [
+      'invalid: json: string unexpected end of JSON input',
+      'invalid: expected comma after object value',
+      'invalid: expected colon after object key',
+      "invalid: invalid character '\u0000' looking for beginning of value",
+    ]) expect(backendError(apiError(400, message, 'invalid'), 'BigQuery insert').retriable, message).toBe(true);
   });
 
   it('a 400 about the data stays a rejection, so the batch is not retried forever', () => {

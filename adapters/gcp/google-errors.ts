@@ -30,12 +30,21 @@ export function isAlreadyExists(error: unknown): boolean {
   return code === GRPC_ALREADY_EXISTS || code === 409 || code === '409';
 }
 
-/** A Go server's words for a request body it could not finish reading (a deadline or a cut connection). */
-const BODY_NOT_READ = /\bi\/o timeout\b|\bunexpected EOF\b|connection reset by peer/;
+/**
+ * A Go server's words for a request body it could not finish reading (a deadline or a cut
+ * connection), or for JSON cut short: our bodies are JSON.stringify's, so a syntax error in one
+ * means the server got part of it, never that the rows were wrong.
+ */
+const BODY_NOT_READ = new RegExp([
+  String.raw`\bi/o timeout\b`, String.raw`\bunexpected EOF\b`, 'connection reset by peer',
+  'unexpected end of JSON input', String.raw`invalid character '.{1,8}' (looking for beginning of|after object key|after array element|in string literal)`,
+  'expected (comma|colon) after object (value|key)',
+].join('|'));
 
 /**
  * A 400 that says the server could not read our request, not that it refused what was in it: the
- * BigQuery emulator answers so when its 15 s ReadTimeout cuts a body mid-read on a starved machine.
+ * BigQuery emulator answers so when its 15 s ReadTimeout cuts a (gzipped) insertAll body mid-read
+ * on a starved machine, as `invalid: json: string unexpected end of JSON input` and the like.
  * Sending the same request again can succeed, so it is an outage, never a reason to dead-letter.
  */
 export function isRequestNotRead(error: unknown): boolean {
