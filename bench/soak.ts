@@ -124,14 +124,18 @@ async function bigtableReadings(): Promise<number> {
   }
 }
 
+/** The soak's own BigQuery client on the emulator (no credentials). */
+function emulatorBigQuery(): BigQuery {
+  return new BigQuery({ projectId: emulators!.GOOGLE_CLOUD_PROJECT, authClient: new PassThroughClient() });
+}
+
 /**
  * Distinct reading ids in `vitals_raw`: what the de-duplicating `vitals` view would show. Counted on
  * the raw table because the emulator took over 40 minutes through the view after a 30-minute soak
  * (the raw count: 14 s); bounded so a stuck count ends the soak with the figures it has.
  */
 async function bigqueryReadings(): Promise<number | string> {
-  const bigquery = new BigQuery({ projectId: emulators!.GOOGLE_CLOUD_PROJECT, authClient: new PassThroughClient() });
-  const count = bigquery.query({ query: `SELECT count(DISTINCT reading_id) AS n FROM \`${emulators!.GOOGLE_CLOUD_PROJECT}.${run}.vitals_raw\`` })
+  const count = emulatorBigQuery().query({ query: `SELECT count(DISTINCT reading_id) AS n FROM \`${emulators!.GOOGLE_CLOUD_PROJECT}.${run}.vitals_raw\`` })
     .then(([rows]) => Number((rows as { n: number }[])[0]?.n ?? 0), (error: unknown) => `n/a (${(error as Error).message})`);
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<string>((resolve) => { timer = setTimeout(() => resolve('n/a (the count did not finish in 10 min)'), 600_000); });
@@ -253,6 +257,5 @@ try {
   await client.close();
   // The BigQuery emulator reads a project's whole catalog on every request: a soak's 180,000 rows
   // left behind are read again by every request of the next soak (likely why one started at lag p50 3.3 s, not 0.8 s).
-  await new BigQuery({ projectId: emulators.GOOGLE_CLOUD_PROJECT, authClient: new PassThroughClient() })
-    .dataset(run).delete({ force: true }).catch(() => undefined);
+  await emulatorBigQuery().dataset(run).delete({ force: true }).catch(() => undefined);
 }

@@ -47,7 +47,7 @@ const BODY_NOT_READ = new RegExp([
  * on a starved machine, as `invalid: json: string unexpected end of JSON input` and the like.
  * Sending the same request again can succeed, so it is an outage, never a reason to dead-letter.
  */
-export function isRequestNotRead(error: unknown): boolean {
+function isRequestNotRead(error: unknown): boolean {
   const code = codeOf(error);
   if (code !== 400 && code !== '400') return false;
   return BODY_NOT_READ.test(error instanceof Error ? error.message : String((error as { message?: unknown }).message ?? ''));
